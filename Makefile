@@ -1,0 +1,46 @@
+# sessnic front door. `make test` and `make demo` work on a fresh Debian 12 machine.
+BUILD    ?= build
+JOBS     ?= $(shell nproc)
+CMAKE_FLAGS ?=
+VENV     := .venv
+PY       := $(VENV)/bin/python
+
+.PHONY: all deps build test bench demo synth sanitize tsan wire clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every test: ctest (unit, differential, OpenSSL, backplane, dispatcher, Verilator) and the cocotb benches.
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	@./scripts/run_pytest.sh
+
+# Benchmarks print their figures and write build/bench/summary.json.
+bench: build
+	@./scripts/run_bench.sh $(BUILD)
+
+# Regenerate the shared wire-format definitions from spec/wire.toml.
+wire:
+	@python3 scripts/gen_wire.py
+
+# Address + undefined-behaviour sanitizers over the whole ctest suite.
+sanitize: deps
+	@cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSESSNIC_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	@cd $(BUILD)-asan && ctest --output-on-failure -j $(JOBS) --timeout 1800 -LE slow
+
+tsan: deps
+	@cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSESSNIC_SANITIZE=thread >/dev/null
+	@cmake --build $(BUILD)-tsan -j $(JOBS)
+	@cd $(BUILD)-tsan && ctest --output-on-failure -j $(JOBS) --timeout 1800 -L threads
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
