@@ -1,0 +1,100 @@
+// libsessnic: the one Device API behind which a card sits.
+//
+// Three interchangeable devices implement it: `model` (the HLS kernels in-process),
+// `verilator` (the RTL, cycle-accurate) and `xrt` (an Alveo card). The OpenSSL layer,
+// the backplane and the dispatcher only ever see this interface.
+//
+// Error convention for this layer: table outcomes are values (Response::status);
+// exceptions only at the boundary where a device is opened or configured.
+#pragma once
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "wire/sessnic_wire.hpp"
+
+namespace sessnic {
+
+// A table key: the TLS session id (1..32 bytes) within a service context.
+struct SessionKey {
+  std::array<uint8_t, wire::KEY_MAX_BYTES> id{};
+  uint8_t len = 0;
+  uint8_t ctx = 0;
+
+  // Throws std::invalid_argument unless 1 <= id.size() <= 32.
+  static SessionKey make(std::span<const uint8_t> id, uint8_t ctx);
+  std::span<const uint8_t> bytes() const { return {id.data(), len}; }
+  friend bool operator==(const SessionKey&, const SessionKey&) = default;
+};
+
+// One table command. Field meanings are those of the `header` layout in spec/wire.toml.
+struct Command {
+  wire::Opcode op = wire::Opcode::NOP;
+  uint32_t tag = 0;
+  SessionKey key;
+  uint64_t version = 0;  // 0: the card assigns its next version
+  uint32_t expiry = 0;   // absolute, seconds (Unix time)
+  uint8_t flags = 0;
+  uint64_t aux = 0;
+  std::vector<uint8_t> blob;
+};
+
+struct Response {
+  wire::Status status = wire::Status::FAILED;
+  wire::Opcode op = wire::Opcode::NOP;
+  uint32_t tag = 0;
+  SessionKey key;
+  uint64_t version = 0;
+  uint32_t expiry = 0;
+  uint8_t flags = 0;
+  uint8_t card = 0;  // card that answered
+  std::vector<uint8_t> blob;
+
+  bool ok() const { return status == wire::Status::OK || status == wire::Status::EVICTED; }
+};
+
+// Decoded STATS counters (names as in spec/wire.toml [stats]).
+struct TableStats {
+  std::array<uint64_t, wire::STATS_COUNT> counter{};
+  uint64_t operator[](wire::StatsIndex i) const { return counter[i]; }
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  Device() = default;
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  virtual std::string kind() const = 0;  // "model", "verilator", "xrt"
+  virtual uint8_t card_id() const = 0;
+
+  // The one primitive: runs the commands in order and appends one response per
+  // command to `out`, in the same order. Safe to call from many threads.
+  virtual void execute(std::span<const Command> cmds, std::vector<Response>& out) = 0;
+
+  // Moves the session to card `dest` over the backplane and waits, at most `deadline`,
+  // for the destination's acknowledgement. OK when it landed; FAILED on timeout, NACK
+  // or when this device has no backplane; MISS/EXPIRED when there is nothing to move.
+  virtual Response transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline);
+
+  // Convenience forms, each one execute() of one command.
+  Response put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags = 0,
+               uint64_t version = 0);
+  Response get(const SessionKey& key);
+  Response take(const SessionKey& key);
+  Response del(const SessionKey& key, uint32_t expiry = 0);
+  Response export_entry(const SessionKey& key);
+  Response set_time(uint32_t now);
+  Response flush();
+  TableStats stats();
+
+ protected:
+  Response run_one(Command cmd);
+};
+
+}  // namespace sessnic
