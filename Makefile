@@ -27,6 +27,10 @@ test: build
 bench: build
 	@./scripts/run_bench.sh $(BUILD)
 
+# The main job: dispatcher + three servers on loopback, travel scenario sharing off vs on.
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
 # Regenerate the shared wire-format definitions from spec/wire.toml.
 wire:
 	@python3 scripts/gen_wire.py
@@ -44,3 +48,12 @@ tsan: deps
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+
+# Yosys synth_xilinx (UltraScale+) of the session table: LUT/FF/BRAM/URAM, longest path, no latches.
+synth:
+	@bash scripts/bench.d/synth.sh $(BUILD)
+
+# Regenerate the register block, C header and docs from spec/regs.rdl (PeakRDL in .venv).
+.PHONY: regs
+regs:
+	@./scripts/gen_regs.sh

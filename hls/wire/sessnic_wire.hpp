@@ -86,6 +86,77 @@ inline bool is_valid_flags(unsigned v) {
   return v == 1u || v == 2u;
 }
 
+enum class BpConst : uint8_t {
+  FRAME_VERSION = 1,  // frame format version in frame.fver; other versions are dropped
+  WINDOW_LOG2 = 10,  // receive window = 2^WINDOW_LOG2 sequence numbers (also the sender's in-flight limit per peer)
+  SACK_WORDS = 3,  // frame.sack reports the first SACK_WORDS x 64 seqs of the window
+  MAC_BYTES = 16,  // UDP transport: HMAC-SHA256 tag bytes appended to a datagram
+  BROADCAST = 255,  // frame.dst for every peer (only HELLO); sync_cmd dest/owner: none/self/per mode
+};
+inline const char* to_string(BpConst v) {
+  switch (v) {
+    case BpConst::FRAME_VERSION: return "FRAME_VERSION";
+    case BpConst::WINDOW_LOG2: return "WINDOW_LOG2";
+    case BpConst::SACK_WORDS: return "SACK_WORDS";
+    case BpConst::MAC_BYTES: return "MAC_BYTES";
+    case BpConst::BROADCAST: return "BROADCAST";
+  }
+  return "?";
+}
+inline bool is_valid_bp_const(unsigned v) {
+  return v == 1u || v == 10u || v == 3u || v == 16u || v == 255u;
+}
+
+enum class FrameType : uint8_t {
+  HELLO = 1,  // announce epoch (heartbeat / join); status 1 asks for a HELLO reply; unreliable
+  ACK = 2,  // ack + sack only; req/status = outcome of the TRANSFER with seq req; unreliable
+  NACK = 3,  // frame seq `req` was received but could not be applied (status = why); unreliable
+  UPDATE = 4,  // replicate an entry: apply as PUT with the entry's version
+  DELETE = 5,  // replicate a delete: apply as DEL with the entry's version and expiry
+  TRANSFER = 6,  // move an entry to dst: PUT with version; acked with an outcome (ACK req = seq)
+  TRANSFER_REQ = 7,  // ask owner dst to transfer the key in the payload to card `arg`; answered by TRANSFER_RESULT
+  TRANSFER_RESULT = 8,  // outcome (status) of TRANSFER_REQ `req` for target card `arg`
+  PULL = 9,  // ask dst (the hub) for the entry of the key in the payload; answered by PULL_RESP
+  PULL_RESP = 10,  // answer to PULL `req`: status OK + entry, or MISS/EXPIRED without payload
+  DIGEST = 11,  // reserved for anti-entropy summaries; received DIGEST frames are counted and ignored
+};
+inline const char* to_string(FrameType v) {
+  switch (v) {
+    case FrameType::HELLO: return "HELLO";
+    case FrameType::ACK: return "ACK";
+    case FrameType::NACK: return "NACK";
+    case FrameType::UPDATE: return "UPDATE";
+    case FrameType::DELETE: return "DELETE";
+    case FrameType::TRANSFER: return "TRANSFER";
+    case FrameType::TRANSFER_REQ: return "TRANSFER_REQ";
+    case FrameType::TRANSFER_RESULT: return "TRANSFER_RESULT";
+    case FrameType::PULL: return "PULL";
+    case FrameType::PULL_RESP: return "PULL_RESP";
+    case FrameType::DIGEST: return "DIGEST";
+  }
+  return "?";
+}
+inline bool is_valid_frame_type(unsigned v) {
+  return v == 1u || v == 2u || v == 3u || v == 4u || v == 5u || v == 6u || v == 7u || v == 8u || v == 9u || v == 10u || v == 11u;
+}
+
+enum class BpMode : uint8_t {
+  REPLICATE = 0,  // every local PUT/DEL goes to every live peer
+  TRANSFER = 1,  // nothing is replicated; sessions move only by TRANSFER
+  HUB = 2,  // every local PUT/DEL goes to the hub card; a miss pulls from the hub
+};
+inline const char* to_string(BpMode v) {
+  switch (v) {
+    case BpMode::REPLICATE: return "REPLICATE";
+    case BpMode::TRANSFER: return "TRANSFER";
+    case BpMode::HUB: return "HUB";
+  }
+  return "?";
+}
+inline bool is_valid_bp_mode(unsigned v) {
+  return v == 0u || v == 1u || v == 2u;
+}
+
 enum StatsIndex : unsigned {
   STATS_LIVE = 0,
   STATS_TOMBSTONES = 1,
@@ -108,6 +179,36 @@ enum StatsIndex : unsigned {
 inline const char* stats_name(unsigned i) {
   static const char* const names[] = {"live", "tombstones", "puts", "gets", "hits", "misses", "expired", "evictions", "too_large", "bad_cmd", "stale", "swept", "deletes", "lamport", "now", "card"};
   return i < 16 ? names[i] : "?";
+}
+
+enum BpStatsIndex : unsigned {
+  BP_STATS_TX_FRAMES = 0,
+  BP_STATS_RX_FRAMES = 1,
+  BP_STATS_RX_BAD_CRC = 2,
+  BP_STATS_RX_BAD_VERSION = 3,
+  BP_STATS_RX_BAD_LEN = 4,
+  BP_STATS_RX_NOT_MINE = 5,
+  BP_STATS_RX_STALE_EPOCH = 6,
+  BP_STATS_RX_DUP = 7,
+  BP_STATS_RX_WINDOW = 8,
+  BP_STATS_RETRANSMITS = 9,
+  BP_STATS_RTX_GIVEUP = 10,
+  BP_STATS_APPLIED = 11,
+  BP_STATS_APPLY_FAILED = 12,
+  BP_STATS_TRANSFERS_OK = 13,
+  BP_STATS_TRANSFERS_FAILED = 14,
+  BP_STATS_PULLS_SERVED = 15,
+  BP_STATS_BAD_CMD = 16,
+  BP_STATS_NOT_SENT = 17,
+  BP_STATS_PEER_JOINS = 18,
+  BP_STATS_DIGESTS = 19,
+  BP_STATS_RX_BUSY = 20,
+  BP_STATS_FAST_RETRANSMITS = 21,
+  BP_STATS_COUNT = 22
+};
+inline const char* bp_stats_name(unsigned i) {
+  static const char* const names[] = {"tx_frames", "rx_frames", "rx_bad_crc", "rx_bad_version", "rx_bad_len", "rx_not_mine", "rx_stale_epoch", "rx_dup", "rx_window", "retransmits", "rtx_giveup", "applied", "apply_failed", "transfers_ok", "transfers_failed", "pulls_served", "bad_cmd", "not_sent", "peer_joins", "digests", "rx_busy", "fast_retransmits"};
+  return i < 22 ? names[i] : "?";
 }
 
 // A field of a 512-bit beat held as 8 little-endian 64-bit words.
@@ -139,6 +240,29 @@ constexpr Field ctx = {416, 8};  // service context id (maps to an SSL_CTX sessi
 constexpr Field blob_len = {432, 16};  // bytes of blob that follow in ceil(blob_len/64) beats
 constexpr Field aux = {448, 64};  // SET_TIME: now; TRANSFER: destination card; responses: card id
 }  // namespace header
+
+namespace frame {
+constexpr Field fver = {0, 8};  // frame format version, FRAME_VERSION
+constexpr Field ftype = {8, 8};  // frame_type (not `type`: a SystemVerilog keyword)
+constexpr Field src = {16, 8};  // sending card id
+constexpr Field dst = {24, 8};  // destination card id, or BROADCAST
+constexpr Field epoch = {32, 32};  // sender's epoch (incremented on every restart; 0 is never used)
+constexpr Field seq = {64, 32};  // per (src,dst) sequence number of a reliable frame, from 1; 0 = unreliable frame
+constexpr Field ack = {96, 32};  // next seq the sender expects from dst (cumulative ack, piggybacked on every frame)
+constexpr Field dst_epoch = {128, 32};  // destination's epoch as known by the sender (0 = unknown); mismatching frames are dropped
+constexpr Field payload_len = {160, 16};  // payload bytes after the header beat: 0, or 64 + entry blob_len
+constexpr Field status = {176, 8};  // ACK/NACK/TRANSFER_RESULT/PULL_RESP: a status value; HELLO: 1 = reply wanted
+constexpr Field arg = {184, 8};  // TRANSFER_REQ/TRANSFER_RESULT: target card; HELLO: bit 0 = sender holds no table (peers do not replicate to it)
+constexpr Field req = {192, 32};  // request id (TRANSFER_REQ/PULL -> their answers) or, in ACK/NACK, the seq whose outcome this is
+constexpr Field crc = {224, 32};  // CRC-32 over the whole frame with this field zero
+constexpr Field una = {256, 32};  // sender's oldest unacknowledged seq towards dst: every lower seq counts as received (abandoned frames leave no hole)
+constexpr Field sack = {320, 192};  // bit i: seq ack+i already received (bit 0 always 0); SACK_WORDS x 64 bits
+}  // namespace frame
+
+namespace sync_cmd {
+constexpr Field dest = {448, 8};  // PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
+constexpr Field owner = {456, 8};  // TRANSFER: card that holds the key (BROADCAST = this card); GET: card to pull from (the hub)
+}  // namespace sync_cmd
 
 }  // namespace wire
 }  // namespace sessnic

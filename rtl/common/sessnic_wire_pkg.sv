@@ -37,6 +37,34 @@ package sessnic_wire_pkg;
     FLAGS_SINGLE_USE = 8'd2
   } flags_e;
 
+  typedef enum logic [7:0] {
+    BP_CONST_FRAME_VERSION = 8'd1,
+    BP_CONST_WINDOW_LOG2 = 8'd10,
+    BP_CONST_SACK_WORDS = 8'd3,
+    BP_CONST_MAC_BYTES = 8'd16,
+    BP_CONST_BROADCAST = 8'd255
+  } bp_const_e;
+
+  typedef enum logic [7:0] {
+    FRAME_TYPE_HELLO = 8'd1,
+    FRAME_TYPE_ACK = 8'd2,
+    FRAME_TYPE_NACK = 8'd3,
+    FRAME_TYPE_UPDATE = 8'd4,
+    FRAME_TYPE_DELETE = 8'd5,
+    FRAME_TYPE_TRANSFER = 8'd6,
+    FRAME_TYPE_TRANSFER_REQ = 8'd7,
+    FRAME_TYPE_TRANSFER_RESULT = 8'd8,
+    FRAME_TYPE_PULL = 8'd9,
+    FRAME_TYPE_PULL_RESP = 8'd10,
+    FRAME_TYPE_DIGEST = 8'd11
+  } frame_type_e;
+
+  typedef enum logic [7:0] {
+    BP_MODE_REPLICATE = 8'd0,
+    BP_MODE_TRANSFER = 8'd1,
+    BP_MODE_HUB = 8'd2
+  } bp_mode_e;
+
   localparam int STATS_LIVE = 0;
   localparam int STATS_TOMBSTONES = 1;
   localparam int STATS_PUTS = 2;
@@ -54,6 +82,30 @@ package sessnic_wire_pkg;
   localparam int STATS_NOW = 14;
   localparam int STATS_CARD = 15;
   localparam int STATS_COUNT = 16;
+
+  localparam int BP_STATS_TX_FRAMES = 0;
+  localparam int BP_STATS_RX_FRAMES = 1;
+  localparam int BP_STATS_RX_BAD_CRC = 2;
+  localparam int BP_STATS_RX_BAD_VERSION = 3;
+  localparam int BP_STATS_RX_BAD_LEN = 4;
+  localparam int BP_STATS_RX_NOT_MINE = 5;
+  localparam int BP_STATS_RX_STALE_EPOCH = 6;
+  localparam int BP_STATS_RX_DUP = 7;
+  localparam int BP_STATS_RX_WINDOW = 8;
+  localparam int BP_STATS_RETRANSMITS = 9;
+  localparam int BP_STATS_RTX_GIVEUP = 10;
+  localparam int BP_STATS_APPLIED = 11;
+  localparam int BP_STATS_APPLY_FAILED = 12;
+  localparam int BP_STATS_TRANSFERS_OK = 13;
+  localparam int BP_STATS_TRANSFERS_FAILED = 14;
+  localparam int BP_STATS_PULLS_SERVED = 15;
+  localparam int BP_STATS_BAD_CMD = 16;
+  localparam int BP_STATS_NOT_SENT = 17;
+  localparam int BP_STATS_PEER_JOINS = 18;
+  localparam int BP_STATS_DIGESTS = 19;
+  localparam int BP_STATS_RX_BUSY = 20;
+  localparam int BP_STATS_FAST_RETRANSMITS = 21;
+  localparam int BP_STATS_COUNT = 22;
 
   localparam int HEADER_OP_LSB = 0;
   localparam int HEADER_OP_WIDTH = 8;
@@ -91,5 +143,65 @@ package sessnic_wire_pkg;
     logic [7:0] status;  // response status (0 in commands)
     logic [7:0] op;  // opcode
   } header_t;
+
+  localparam int FRAME_FVER_LSB = 0;
+  localparam int FRAME_FVER_WIDTH = 8;
+  localparam int FRAME_FTYPE_LSB = 8;
+  localparam int FRAME_FTYPE_WIDTH = 8;
+  localparam int FRAME_SRC_LSB = 16;
+  localparam int FRAME_SRC_WIDTH = 8;
+  localparam int FRAME_DST_LSB = 24;
+  localparam int FRAME_DST_WIDTH = 8;
+  localparam int FRAME_EPOCH_LSB = 32;
+  localparam int FRAME_EPOCH_WIDTH = 32;
+  localparam int FRAME_SEQ_LSB = 64;
+  localparam int FRAME_SEQ_WIDTH = 32;
+  localparam int FRAME_ACK_LSB = 96;
+  localparam int FRAME_ACK_WIDTH = 32;
+  localparam int FRAME_DST_EPOCH_LSB = 128;
+  localparam int FRAME_DST_EPOCH_WIDTH = 32;
+  localparam int FRAME_PAYLOAD_LEN_LSB = 160;
+  localparam int FRAME_PAYLOAD_LEN_WIDTH = 16;
+  localparam int FRAME_STATUS_LSB = 176;
+  localparam int FRAME_STATUS_WIDTH = 8;
+  localparam int FRAME_ARG_LSB = 184;
+  localparam int FRAME_ARG_WIDTH = 8;
+  localparam int FRAME_REQ_LSB = 192;
+  localparam int FRAME_REQ_WIDTH = 32;
+  localparam int FRAME_CRC_LSB = 224;
+  localparam int FRAME_CRC_WIDTH = 32;
+  localparam int FRAME_UNA_LSB = 256;
+  localparam int FRAME_UNA_WIDTH = 32;
+  localparam int FRAME_SACK_LSB = 320;
+  localparam int FRAME_SACK_WIDTH = 192;
+  typedef struct packed {
+    logic [191:0] sack;  // bit i: seq ack+i already received (bit 0 always 0); SACK_WORDS x 64 bits
+    logic [31:0] rsvd_288;
+    logic [31:0] una;  // sender's oldest unacknowledged seq towards dst: every lower seq counts as received (abandoned frames leave no hole)
+    logic [31:0] crc;  // CRC-32 over the whole frame with this field zero
+    logic [31:0] req;  // request id (TRANSFER_REQ/PULL -> their answers) or, in ACK/NACK, the seq whose outcome this is
+    logic [7:0] arg;  // TRANSFER_REQ/TRANSFER_RESULT: target card; HELLO: bit 0 = sender holds no table (peers do not replicate to it)
+    logic [7:0] status;  // ACK/NACK/TRANSFER_RESULT/PULL_RESP: a status value; HELLO: 1 = reply wanted
+    logic [15:0] payload_len;  // payload bytes after the header beat: 0, or 64 + entry blob_len
+    logic [31:0] dst_epoch;  // destination's epoch as known by the sender (0 = unknown); mismatching frames are dropped
+    logic [31:0] ack;  // next seq the sender expects from dst (cumulative ack, piggybacked on every frame)
+    logic [31:0] seq;  // per (src,dst) sequence number of a reliable frame, from 1; 0 = unreliable frame
+    logic [31:0] epoch;  // sender's epoch (incremented on every restart; 0 is never used)
+    logic [7:0] dst;  // destination card id, or BROADCAST
+    logic [7:0] src;  // sending card id
+    logic [7:0] ftype;  // frame_type (not `type`: a SystemVerilog keyword)
+    logic [7:0] fver;  // frame format version, FRAME_VERSION
+  } frame_t;
+
+  localparam int SYNC_CMD_DEST_LSB = 448;
+  localparam int SYNC_CMD_DEST_WIDTH = 8;
+  localparam int SYNC_CMD_OWNER_LSB = 456;
+  localparam int SYNC_CMD_OWNER_WIDTH = 8;
+  typedef struct packed {
+    logic [47:0] rsvd_464;
+    logic [7:0] owner;  // TRANSFER: card that holds the key (BROADCAST = this card); GET: card to pull from (the hub)
+    logic [7:0] dest;  // PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
+    logic [447:0] rsvd_0;
+  } sync_cmd_t;
 
 endpackage

@@ -38,7 +38,37 @@ class Flags(enum.IntEnum):
     SINGLE_USE = 2  # entry is consumed by its first successful GET (bit 1)
 
 
+class BpConst(enum.IntEnum):
+    FRAME_VERSION = 1  # frame format version in frame.fver; other versions are dropped
+    WINDOW_LOG2 = 10  # receive window = 2^WINDOW_LOG2 sequence numbers (also the sender's in-flight limit per peer)
+    SACK_WORDS = 3  # frame.sack reports the first SACK_WORDS x 64 seqs of the window
+    MAC_BYTES = 16  # UDP transport: HMAC-SHA256 tag bytes appended to a datagram
+    BROADCAST = 255  # frame.dst for every peer (only HELLO); sync_cmd dest/owner: none/self/per mode
+
+
+class FrameType(enum.IntEnum):
+    HELLO = 1  # announce epoch (heartbeat / join); status 1 asks for a HELLO reply; unreliable
+    ACK = 2  # ack + sack only; req/status = outcome of the TRANSFER with seq req; unreliable
+    NACK = 3  # frame seq `req` was received but could not be applied (status = why); unreliable
+    UPDATE = 4  # replicate an entry: apply as PUT with the entry's version
+    DELETE = 5  # replicate a delete: apply as DEL with the entry's version and expiry
+    TRANSFER = 6  # move an entry to dst: PUT with version; acked with an outcome (ACK req = seq)
+    TRANSFER_REQ = 7  # ask owner dst to transfer the key in the payload to card `arg`; answered by TRANSFER_RESULT
+    TRANSFER_RESULT = 8  # outcome (status) of TRANSFER_REQ `req` for target card `arg`
+    PULL = 9  # ask dst (the hub) for the entry of the key in the payload; answered by PULL_RESP
+    PULL_RESP = 10  # answer to PULL `req`: status OK + entry, or MISS/EXPIRED without payload
+    DIGEST = 11  # reserved for anti-entropy summaries; received DIGEST frames are counted and ignored
+
+
+class BpMode(enum.IntEnum):
+    REPLICATE = 0  # every local PUT/DEL goes to every live peer
+    TRANSFER = 1  # nothing is replicated; sessions move only by TRANSFER
+    HUB = 2  # every local PUT/DEL goes to the hub card; a miss pulls from the hub
+
+
 STATS_NAMES = ['live', 'tombstones', 'puts', 'gets', 'hits', 'misses', 'expired', 'evictions', 'too_large', 'bad_cmd', 'stale', 'swept', 'deletes', 'lamport', 'now', 'card']
+
+BP_STATS_NAMES = ['tx_frames', 'rx_frames', 'rx_bad_crc', 'rx_bad_version', 'rx_bad_len', 'rx_not_mine', 'rx_stale_epoch', 'rx_dup', 'rx_window', 'retransmits', 'rtx_giveup', 'applied', 'apply_failed', 'transfers_ok', 'transfers_failed', 'pulls_served', 'bad_cmd', 'not_sent', 'peer_joins', 'digests', 'rx_busy', 'fast_retransmits']
 
 HEADER_FIELDS = {
     'op': (0, 8),  # opcode
@@ -52,6 +82,29 @@ HEADER_FIELDS = {
     'ctx': (416, 8),  # service context id (maps to an SSL_CTX session-id context)
     'blob_len': (432, 16),  # bytes of blob that follow in ceil(blob_len/64) beats
     'aux': (448, 64),  # SET_TIME: now; TRANSFER: destination card; responses: card id
+}
+
+FRAME_FIELDS = {
+    'fver': (0, 8),  # frame format version, FRAME_VERSION
+    'ftype': (8, 8),  # frame_type (not `type`: a SystemVerilog keyword)
+    'src': (16, 8),  # sending card id
+    'dst': (24, 8),  # destination card id, or BROADCAST
+    'epoch': (32, 32),  # sender's epoch (incremented on every restart; 0 is never used)
+    'seq': (64, 32),  # per (src,dst) sequence number of a reliable frame, from 1; 0 = unreliable frame
+    'ack': (96, 32),  # next seq the sender expects from dst (cumulative ack, piggybacked on every frame)
+    'dst_epoch': (128, 32),  # destination's epoch as known by the sender (0 = unknown); mismatching frames are dropped
+    'payload_len': (160, 16),  # payload bytes after the header beat: 0, or 64 + entry blob_len
+    'status': (176, 8),  # ACK/NACK/TRANSFER_RESULT/PULL_RESP: a status value; HELLO: 1 = reply wanted
+    'arg': (184, 8),  # TRANSFER_REQ/TRANSFER_RESULT: target card; HELLO: bit 0 = sender holds no table (peers do not replicate to it)
+    'req': (192, 32),  # request id (TRANSFER_REQ/PULL -> their answers) or, in ACK/NACK, the seq whose outcome this is
+    'crc': (224, 32),  # CRC-32 over the whole frame with this field zero
+    'una': (256, 32),  # sender's oldest unacknowledged seq towards dst: every lower seq counts as received (abandoned frames leave no hole)
+    'sack': (320, 192),  # bit i: seq ack+i already received (bit 0 always 0); SACK_WORDS x 64 bits
+}
+
+SYNC_CMD_FIELDS = {
+    'dest': (448, 8),  # PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
+    'owner': (456, 8),  # TRANSFER: card that holds the key (BROADCAST = this card); GET: card to pull from (the hub)
 }
 
 

@@ -1,0 +1,184 @@
+// bench_backplane: the backplane over real UDP on 127.0.0.1, two nodes with model cards
+// in one process (each node has its own thread and socket).
+//
+//   transfer_p50_us / transfer_p99_us  Device::transfer() of one session, card 3 -> 4,
+//                                      call to acknowledged return (transfer mode)
+//   replicate_sessions_per_s           PUTs on card 1 applied on card 2 per second
+//                                      (replicate mode; first PUT to last apply)
+//   wire_bytes_per_session             UDP payload + 28 B IPv4/UDP header, both
+//                                      directions (frames, acks, hellos) per session
+// Writes them to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "sessnic/backplane/clustered_device.hpp"
+#include "sessnic/backplane/udp_transport.hpp"
+#include "sessnic/open_device.hpp"
+
+using namespace sessnic;
+using namespace sessnic::backplane;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kReplicated = 300000;
+constexpr std::size_t kTransfers = 5000;
+constexpr std::size_t kBlobBytes = 170;  // a sealed TLS 1.2 session without client cert
+
+struct Pair {
+  std::unique_ptr<Device> dev_a, dev_b;
+  std::unique_ptr<BackplaneNode> a, b;
+  std::unique_ptr<ClusteredDevice> card_a;
+};
+
+Pair make_pair(uint8_t ca, uint8_t cb, Mode mode) {
+  std::array<uint8_t, 32> key{};
+  std::mt19937_64 krng(1);
+  for (auto& x : key) x = static_cast<uint8_t>(krng());
+  auto cfg = [&](uint8_t card) {
+    NodeConfig c;
+    c.card_id = card;
+    c.mode = mode;
+    c.cluster_key = key;
+    c.rto = std::chrono::microseconds(20000);  // floor; the kernel adapts to the measured RTT
+    c.max_queued_events = 1 << 20;  // the bench wants every session replicated
+    return c;
+  };
+  NodeConfig a = cfg(ca), b = cfg(cb);
+  auto ua = std::make_unique<UdpTransport>(a);
+  auto ub = std::make_unique<UdpTransport>(b);
+  ua->set_peer({cb, "127.0.0.1", ub->local_port()});
+  ub->set_peer({ca, "127.0.0.1", ua->local_port()});
+  a.peers = {{cb, "127.0.0.1", ub->local_port()}};
+  b.peers = {{ca, "127.0.0.1", ua->local_port()}};
+  Pair p;
+  DeviceConfig da, db;
+  da.card_id = ca;
+  db.card_id = cb;
+  p.dev_a = make_model_device(da);
+  p.dev_b = make_model_device(db);
+  p.a = std::make_unique<BackplaneNode>(a, p.dev_a.get(), std::move(ua));
+  p.b = std::make_unique<BackplaneNode>(b, p.dev_b.get(), std::move(ub));
+  p.card_a = std::make_unique<ClusteredDevice>(*p.dev_a, *p.a);
+  p.a->start();
+  p.b->start();
+  if (!p.a->wait_for_peers(std::chrono::milliseconds(5000)) || !p.b->wait_for_peers(std::chrono::milliseconds(5000))) {
+    std::fprintf(stderr, "bench_backplane: nodes did not connect over UDP\n");
+    std::exit(1);
+  }
+  return p;
+}
+
+// Session id n: 32 pseudo-random bytes (splitmix64), like a server-generated id.
+SessionKey key_n(uint64_t n, uint8_t salt) {
+  std::array<uint8_t, 32> id{};
+  uint64_t x = n * 4 + (uint64_t{salt} << 56);
+  for (unsigned w = 0; w < 4; ++w) {
+    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    std::memcpy(id.data() + 8 * w, &z, 8);
+  }
+  return SessionKey::make(id, 1);
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main() {
+  const uint32_t expiry = wall_clock_seconds() + 3600;
+  std::vector<uint8_t> blob(kBlobBytes);
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 31);
+
+  // ---- TRANSFER latency (transfer mode: nothing else on the wire) ----
+  double p50 = 0, p99 = 0, failed = 0;
+  {
+    Pair p = make_pair(3, 4, Mode::transfer);
+    std::vector<SessionKey> keys;
+    for (std::size_t i = 0; i < kTransfers; ++i) {
+      keys.push_back(key_n(i, 3));
+      p.card_a->put(keys.back(), blob, expiry);
+    }
+    for (std::size_t i = 0; i < 200; ++i) p.card_a->transfer(keys[i], 4, std::chrono::milliseconds(20));  // warm-up
+    std::vector<double> us;
+    us.reserve(kTransfers);
+    const auto budget = Clock::now() + std::chrono::seconds(15);  // the whole bench stays < 60 s
+    for (std::size_t i = 0; i < kTransfers && Clock::now() < budget; ++i) {
+      const auto t0 = Clock::now();
+      const Response r = p.card_a->transfer(keys[i], 4, std::chrono::milliseconds(20));
+      us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      if (r.status != wire::Status::OK) ++failed;
+    }
+    p50 = percentile(us, 0.50);
+    p99 = percentile(us, 0.99);
+    std::printf("transfer: %zu transfers, p50 %.1f us, p99 %.1f us, failed %.0f\n", us.size(), p50, p99, failed);
+  }
+
+  // ---- replication throughput and wire bytes ----
+  double rate = 0, wire = 0;
+  {
+    Pair p = make_pair(1, 2, Mode::replicate);
+    std::vector<SessionKey> keys;
+    keys.reserve(kReplicated);
+    for (std::size_t i = 0; i < kReplicated; ++i) keys.push_back(key_n(i, 1));
+    const NodeStats a0 = p.a->stats(), b0 = p.b->stats();
+    const double cpu0 = cpu_seconds();
+    const auto t0 = Clock::now();
+    for (const SessionKey& k : keys) p.card_a->put(k, blob, expiry);
+    const auto deadline = t0 + std::chrono::seconds(30);
+    uint64_t applied = 0;
+    while (Clock::now() < deadline) {
+      applied = p.b->stats()[wire::BP_STATS_APPLIED] - b0[wire::BP_STATS_APPLIED];
+      if (applied >= kReplicated) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cpu_us = (cpu_seconds() - cpu0) * 1e6 / static_cast<double>(std::max<uint64_t>(applied, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the last acks
+    const NodeStats a1 = p.a->stats(), b1 = p.b->stats();
+    rate = static_cast<double>(applied) / secs;
+    const double bytes = static_cast<double>((a1.tx_bytes - a0.tx_bytes) + (b1.tx_bytes - b0.tx_bytes)) +
+                         28.0 * static_cast<double>((a1.tx_datagrams - a0.tx_datagrams) + (b1.tx_datagrams - b0.tx_datagrams));
+    wire = bytes / static_cast<double>(std::max<uint64_t>(applied, 1));
+    std::printf("replicate: %llu/%zu sessions in %.3f s = %.0f sessions/s; %.1f wire bytes/session "
+                "(%llu datagrams A->B, %llu B->A, %llu retransmits, %llu events dropped)\n",
+                static_cast<unsigned long long>(applied), kReplicated, secs, rate, wire,
+                static_cast<unsigned long long>(a1.tx_datagrams - a0.tx_datagrams),
+                static_cast<unsigned long long>(b1.tx_datagrams - b0.tx_datagrams),
+                static_cast<unsigned long long>(a1[wire::BP_STATS_RETRANSMITS] - a0[wire::BP_STATS_RETRANSMITS]),
+                static_cast<unsigned long long>(a1.events_dropped));
+    std::printf("  CPU (all threads, both nodes, the writer): %.1f us per replicated session\n", cpu_us);
+    std::printf("  diagnostics: B rx_dup %llu rx_window %llu rx_frames %llu; A: giveup %llu not_sent %llu fast %llu\n",
+                (unsigned long long)(b1[wire::BP_STATS_RX_DUP]), (unsigned long long)(b1[wire::BP_STATS_RX_WINDOW]),
+                (unsigned long long)(b1[wire::BP_STATS_RX_FRAMES]), (unsigned long long)(a1[wire::BP_STATS_RTX_GIVEUP]),
+                (unsigned long long)(a1[wire::BP_STATS_NOT_SENT]), (unsigned long long)(a1[wire::BP_STATS_FAST_RETRANSMITS]));
+  }
+
+  if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS")) {
+    std::ofstream out(std::string(dir) + "/backplane.json");
+    out << "{\"transfer_p50_us\": " << p50 << ", \"transfer_p99_us\": " << p99
+        << ", \"replicate_sessions_per_s\": " << rate << ", \"wire_bytes_per_session\": " << wire << "}\n";
+  }
+  return 0;
+}

@@ -1,0 +1,157 @@
+// Server-side CPU per resumed handshake: sessnic (model device, sealed entries) vs
+// OpenSSL's internal session cache, interleaved in one run so both arms see the same
+// machine load. Also full vs resumed (TLS 1.2, internal cache) for the record.
+//
+// CPU time is the server thread's (CLOCK_THREAD_CPUTIME_ID) inside the server's SSL
+// calls only (SSL_new, handshake, shutdown, SSL_free); the client runs in the same
+// thread but is not counted. Figures are medians of per-handshake samples.
+//
+// Writes $SESSNIC_BENCH_PARTS/openssl.json:
+//   resume_cost_ratio_tls12, resume_cost_ratio_tls13  (sessnic / internal cache)
+//   full_over_resumed_tls12
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sessnic/attach.hpp"
+#include "sessnic/open_device.hpp"
+#include "tls_test_support.hpp"
+
+namespace {
+
+using sessnic::testtls::handshake;
+
+double median_us(std::vector<uint64_t> ns) {
+  std::sort(ns.begin(), ns.end());
+  return ns.empty() ? 0.0 : static_cast<double>(ns[ns.size() / 2]) / 1000.0;
+}
+
+// OpenSSL's own cache, configured like attach() configures sessnic (stateful tickets,
+// one ticket per handshake) so only the cache differs.
+sessnic::SslCtxPtr internal_cache_server(int version) {
+  auto ctx = sessnic::testtls::make_server_ctx(version);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx.get(), 1);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
+  return ctx;
+}
+
+struct Arm {
+  SSL_CTX* server;
+  sessnic::SslSessionPtr session;
+  std::vector<uint64_t> samples;
+};
+
+// One resumed handshake on `arm`; the client then holds the session it got back (TLS 1.3
+// hands out a fresh single-use ticket each time).
+bool resume_once(SSL_CTX* client, Arm& arm) {
+  auto r = handshake(client, arm.server, arm.session.get());
+  if (!r.ok || !r.reused_server) {
+    fmt::print(stderr, "bench_resume: resumption failed: {}\n", r.ok ? "not reused" : r.error);
+    return false;
+  }
+  arm.samples.push_back(r.server_cpu_ns);
+  arm.session = std::move(r.client_session);
+  return true;
+}
+
+struct Pair {
+  double sessnic_us, internal_us;
+  double ratio() const { return sessnic_us / internal_us; }
+};
+
+Pair compare(int version, unsigned rounds, sessnic::Device& device, const sessnic::Sealer& sealer) {
+  auto client = sessnic::testtls::make_client_ctx(TLS1_3_VERSION);
+  auto with_sessnic = sessnic::testtls::make_server_ctx(version);
+  sessnic::AttachOptions ao;
+  ao.sealer = &sealer;
+  ao.service = "bench";
+  auto attachment = sessnic::attach(with_sessnic.get(), device, ao);
+  auto internal = internal_cache_server(version);
+
+  Arm arms[2] = {{with_sessnic.get(), nullptr, {}}, {internal.get(), nullptr, {}}};
+  for (Arm& a : arms) {
+    auto r = handshake(client.get(), a.server);
+    if (!r.ok) {
+      fmt::print(stderr, "bench_resume: full handshake failed: {}\n", r.error);
+      std::exit(1);
+    }
+    a.session = std::move(r.client_session);
+    for (int i = 0; i < 50; ++i)  // warm-up, not recorded
+      if (!resume_once(client.get(), a)) std::exit(1);
+    a.samples.clear();
+  }
+  for (unsigned i = 0; i < rounds; ++i) {
+    // Alternate which arm goes first so neither always runs on a warmer cache.
+    Arm& first = arms[i & 1];
+    Arm& second = arms[(i & 1) ^ 1];
+    if (!resume_once(client.get(), first) || !resume_once(client.get(), second)) std::exit(1);
+  }
+  fmt::print("  TLS {}: sessnic {}\n", version == TLS1_3_VERSION ? "1.3" : "1.2", attachment->counters());
+  return {median_us(arms[0].samples), median_us(arms[1].samples)};
+}
+
+double full_over_resumed_tls12(unsigned rounds) {
+  auto client = sessnic::testtls::make_client_ctx(TLS1_2_VERSION);
+  auto server = internal_cache_server(TLS1_2_VERSION);
+  std::vector<uint64_t> full, resumed;
+  auto r = handshake(client.get(), server.get());
+  sessnic::SslSessionPtr session = std::move(r.client_session);
+  for (unsigned i = 0; i < rounds; ++i) {
+    auto f = handshake(client.get(), server.get());
+    auto s = handshake(client.get(), server.get(), session.get());
+    if (!f.ok || f.reused_server || !s.ok || !s.reused_server) {
+      fmt::print(stderr, "bench_resume: full/resumed pair failed\n");
+      std::exit(1);
+    }
+    full.push_back(f.server_cpu_ns);
+    resumed.push_back(s.server_cpu_ns);
+  }
+  const double f_us = median_us(full), r_us = median_us(resumed);
+  fmt::print("  TLS 1.2 server CPU: full {:.1f} us, resumed {:.1f} us\n", f_us, r_us);
+  return f_us / r_us;
+}
+
+}  // namespace
+
+int main() {
+  (void)sessnic::testtls::identity();  // key generation outside any measurement
+  sessnic::DeviceConfig cfg;           // the production geometry (ModelTable)
+  cfg.card_id = 1;
+  cfg.prefault = true;  // steady state: a long-running server has touched its table pages
+  auto device = sessnic::make_model_device(cfg);
+  std::array<uint8_t, 32> key{};
+  key.fill(0x5e);
+  const sessnic::Sealer sealer(sessnic::Keyring(sessnic::ClusterKey(1, key)));
+
+  constexpr unsigned kRounds = 3000;
+  fmt::print("bench_resume: server CPU per resumed handshake, median of {} interleaved pairs\n", kRounds);
+  const Pair t12 = compare(TLS1_2_VERSION, kRounds, *device, sealer);
+  const Pair t13 = compare(TLS1_3_VERSION, kRounds, *device, sealer);
+  fmt::print("  TLS 1.2: sessnic {:.1f} us, internal cache {:.1f} us, ratio {:.3f}\n", t12.sessnic_us,
+             t12.internal_us, t12.ratio());
+  fmt::print("  TLS 1.3: sessnic {:.1f} us, internal cache {:.1f} us, ratio {:.3f}\n", t13.sessnic_us,
+             t13.internal_us, t13.ratio());
+  const double full_ratio = full_over_resumed_tls12(300);
+  fmt::print("  full_over_resumed_tls12 {:.2f}\n", full_ratio);
+
+  const std::string json = fmt::format(
+      "{{\"resume_cost_ratio_tls12\": {:.4f}, \"resume_cost_ratio_tls13\": {:.4f}, \"full_over_resumed_tls12\": "
+      "{:.3f}}}\n",
+      t12.ratio(), t13.ratio(), full_ratio);
+  fmt::print("{}", json);
+  if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS"); dir != nullptr && *dir != '\0') {
+    std::ofstream out(std::string(dir) + "/openssl.json");
+    out << json;
+    if (!out) {
+      fmt::print(stderr, "bench_resume: cannot write {}/openssl.json\n", dir);
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+// Configuration of one backplane node: a plain struct the dispatcher and servers fill
+// from their TOML files (docs/backplane.md lists the keys).
+#pragma once
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wire/sessnic_wire.hpp"
+
+namespace sessnic::backplane {
+
+enum class Mode : uint8_t { replicate, transfer, hub };
+// "replicate" / "transfer" / "hub"; throws std::invalid_argument for anything else.
+Mode parse_mode(const std::string& name);
+const char* to_string(Mode m);
+
+struct PeerAddress {
+  uint8_t card = 0;
+  std::string host = "127.0.0.1";  // numeric IPv4 address
+  uint16_t port = 0;
+};
+
+struct NodeConfig {
+  uint8_t card_id = 0;  // 0..254 (255 is the broadcast address)
+  Mode mode = Mode::replicate;
+  uint8_t hub_card = 0;  // mode hub: the central repository
+  // UDP transport: where this node listens (loopback by default) and the static peer list.
+  std::string bind_host = "127.0.0.1";
+  uint16_t bind_port = 0;  // 0 = any free port (tests)
+  std::vector<PeerAddress> peers;
+  // The 32-byte cluster key; the frame MAC key is HKDF-SHA256(cluster_key, info =
+  // "sessnic backplane mac"), so the key file's bytes never authenticate frames directly.
+  std::array<uint8_t, 32> cluster_key{};
+  // Epoch: 0 = derived from the wall clock (100 ms units since 2025), so a restarted
+  // process always has a larger one. Tests set it explicitly.
+  uint32_t epoch = 0;
+  // Reliability.
+  std::chrono::microseconds rto{2000};
+  uint32_t max_retries = 12;
+  std::chrono::microseconds hello_interval{50000};
+  // Largest UDP payload we send or accept (1500-byte Ethernet MTU minus IP/UDP headers).
+  std::size_t mtu = 1472;
+  // Host-side bound on queued events (replication of local writes); beyond it events are
+  // dropped and counted (`events_dropped`): the server never blocks on the backplane.
+  std::size_t max_queued_events = 1 << 16;
+};
+
+}  // namespace sessnic::backplane

@@ -1,0 +1,29 @@
+// How frames leave and enter a node: one authenticated frame per datagram.
+// Implementations: UdpTransport (real sockets) and SimNetwork endpoints (in-process,
+// lossy on purpose). The node thread is the only caller of send/receive; wake() may be
+// called from any thread.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace sessnic::backplane {
+
+struct Datagram {
+  uint8_t dst = 0;  // card id, or 255 = every peer
+  std::vector<uint8_t> bytes;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void send(std::span<const Datagram> batch) = 0;
+  // Appends whatever arrived (at most `max` datagrams); waits up to `timeout` when
+  // nothing is there yet, returns early on wake().
+  virtual void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) = 0;
+  virtual void wake() = 0;
+  virtual uint64_t send_errors() const { return 0; }
+};
+
+}  // namespace sessnic::backplane

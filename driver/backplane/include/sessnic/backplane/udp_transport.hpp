@@ -1,0 +1,56 @@
+// The backplane over UDP: one frame per datagram to a static peer list, batched with
+// sendmmsg/recvmmsg and, where the kernel has them, UDP GSO/GRO (a run of same-size
+// datagrams to one peer passes the socket layer once); woken through an eventfd. IPv4,
+// numeric addresses.
+#pragma once
+#include <netinet/in.h>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sessnic/backplane/config.hpp"
+#include "sessnic/backplane/transport.hpp"
+
+namespace sessnic::backplane {
+
+class UdpTransport final : public Transport {
+ public:
+  // Binds cfg.bind_host:cfg.bind_port. Throws std::runtime_error (with the address and
+  // errno text) if the socket cannot be created or bound, std::invalid_argument for a
+  // malformed address or a peer entry with this node's own card id.
+  explicit UdpTransport(const NodeConfig& cfg);
+  ~UdpTransport() override;
+  UdpTransport(const UdpTransport&) = delete;
+  UdpTransport& operator=(const UdpTransport&) = delete;
+
+  uint16_t local_port() const { return port_; }
+  // Points card's entry at a new address (a peer that moved or got its port late).
+  void set_peer(const PeerAddress& peer);
+
+  void send(std::span<const Datagram> batch) override;
+  void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) override;
+  void wake() override;
+  uint64_t send_errors() const override { return send_errors_.load(std::memory_order_relaxed); }
+
+ private:
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  uint16_t port_ = 0;
+  std::mutex peers_mu_;  // set_peer may run beside the node thread
+  std::map<uint8_t, sockaddr_in> peers_;
+  std::size_t mtu_;
+  bool gro_ = false;                  // UDP_GRO enabled on the socket
+  std::atomic<bool> gso_ok_{true};    // cleared if the kernel refuses UDP_SEGMENT
+  std::atomic<uint64_t> send_errors_{0};
+  static constexpr std::size_t kGsoMaxSegments = 64;
+  static constexpr std::size_t kGsoMaxBytes = 60000;  // below the 64 KiB IP datagram limit
+};
+
+// Parses "a.b.c.d" + port; throws std::invalid_argument.
+sockaddr_in make_ipv4(const std::string& host, uint16_t port);
+
+}  // namespace sessnic::backplane

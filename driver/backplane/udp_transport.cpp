@@ -1,0 +1,223 @@
+#include "sessnic/backplane/udp_transport.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace sessnic::backplane {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+}  // namespace
+
+sockaddr_in make_ipv4(const std::string& host, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1)
+    throw std::invalid_argument("backplane: '" + host + "' is not a numeric IPv4 address");
+  return a;
+}
+
+UdpTransport::UdpTransport(const NodeConfig& cfg) : mtu_(cfg.mtu) {
+  const sockaddr_in bind_addr = make_ipv4(cfg.bind_host, cfg.bind_port);
+  for (const PeerAddress& p : cfg.peers) {
+    if (p.card == cfg.card_id) throw std::invalid_argument("backplane: peer list contains this node's own card id");
+    if (p.card == static_cast<uint8_t>(wire::BpConst::BROADCAST))
+      throw std::invalid_argument("backplane: card id 255 is the broadcast address");
+    peers_[p.card] = make_ipv4(p.host, p.port);
+  }
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("backplane: socket: " + errno_text());
+  const int buf = 4 << 20;  // bursts of replication must not overflow the socket
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (::bind(fd_, reinterpret_cast<const sockaddr*>(&bind_addr), sizeof bind_addr) != 0) {
+    const std::string why = errno_text();
+    ::close(fd_);
+    throw std::runtime_error("backplane: bind " + cfg.bind_host + ":" + std::to_string(cfg.bind_port) + ": " + why);
+  }
+  sockaddr_in got{};
+  socklen_t len = sizeof got;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&got), &len);
+  port_ = ntohs(got.sin_port);
+  const int one = 1;
+  gro_ = ::setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    ::close(fd_);
+    throw std::runtime_error("backplane: eventfd: " + errno_text());
+  }
+}
+
+UdpTransport::~UdpTransport() {
+  ::close(fd_);
+  ::close(wake_fd_);
+}
+
+void UdpTransport::set_peer(const PeerAddress& peer) {
+  const sockaddr_in a = make_ipv4(peer.host, peer.port);
+  std::lock_guard lock(peers_mu_);
+  peers_[peer.card] = a;
+}
+
+// Sending: runs of datagrams to the same peer with the same size (the last may be
+// shorter) go out as one UDP GSO send (UDP_SEGMENT): still one frame per datagram on the
+// wire, but one trip through the socket layer per run. Without kernel support (EINVAL/
+// EIO/ENOPROTOOPT) the transport falls back to one sendmmsg entry per datagram.
+void UdpTransport::send(std::span<const Datagram> batch) {
+  struct Run {
+    sockaddr_in to;  // a copy: set_peer may change the map once the lock is released
+    uint8_t card;
+    std::size_t first_iov;
+    std::size_t count;
+    std::size_t seg;
+    std::size_t bytes;
+    bool closed;  // a shorter last segment ends a GSO run
+  };
+  std::vector<Run> runs;
+  std::vector<iovec> iovs;
+  runs.reserve(batch.size());
+  iovs.reserve(batch.size() + peers_.size());
+  const bool gso = gso_ok_.load(std::memory_order_relaxed);
+  auto add = [&](uint8_t card, const sockaddr_in& to, const std::vector<uint8_t>& bytes) {
+    Run* r = runs.empty() ? nullptr : &runs.back();
+    const bool joins = gso && r && r->card == card && !r->closed && r->count < kGsoMaxSegments &&
+                       bytes.size() <= r->seg && r->bytes + bytes.size() <= kGsoMaxBytes;
+    iovs.push_back({const_cast<uint8_t*>(bytes.data()), bytes.size()});
+    if (joins) {
+      ++r->count;
+      r->bytes += bytes.size();
+      r->closed = bytes.size() < r->seg;
+    } else {
+      runs.push_back(Run{to, card, iovs.size() - 1, 1, bytes.size(), bytes.size(), false});
+    }
+  };
+  {
+    std::lock_guard lock(peers_mu_);
+    for (const Datagram& d : batch) {
+      if (d.bytes.size() > mtu_ || d.bytes.empty()) {
+        send_errors_.fetch_add(1, std::memory_order_relaxed);  // never happens: frames are bounded by the slot
+        continue;
+      }
+      if (d.dst == static_cast<uint8_t>(wire::BpConst::BROADCAST)) {
+        for (const auto& [card, addr] : peers_) add(card, addr, d.bytes);
+      } else if (auto it = peers_.find(d.dst); it != peers_.end()) {
+        add(d.dst, it->second, d.bytes);
+      }
+    }
+  }
+  constexpr std::size_t kCmsg = CMSG_SPACE(sizeof(uint16_t));
+  std::vector<mmsghdr> msgs(runs.size());
+  std::vector<std::array<char, kCmsg>> cmsgs(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    msghdr& h = msgs[i].msg_hdr;
+    h = {};
+    h.msg_name = &runs[i].to;
+    h.msg_namelen = sizeof(sockaddr_in);
+    h.msg_iov = &iovs[runs[i].first_iov];
+    h.msg_iovlen = runs[i].count;
+    if (runs[i].count > 1) {
+      h.msg_control = cmsgs[i].data();
+      h.msg_controllen = kCmsg;
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t seg = static_cast<uint16_t>(runs[i].seg);
+      std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+  }
+  std::size_t done = 0;
+  while (done < msgs.size()) {
+    const unsigned n = static_cast<unsigned>(std::min<std::size_t>(msgs.size() - done, 1024));
+    const int r = ::sendmmsg(fd_, msgs.data() + done, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (gso && (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT)) {
+        gso_ok_.store(false, std::memory_order_relaxed);  // no GSO here: resend one by one
+        send(batch);  // duplicates of what already left are harmless (receiver dedups)
+        return;
+      }
+      // EAGAIN (socket buffer full) or an ICMP error from a dead peer: the frames are
+      // lost like any other; the kernel's retransmission covers them.
+      for (std::size_t i = done; i < msgs.size(); ++i) send_errors_.fetch_add(runs[i].count, std::memory_order_relaxed);
+      return;
+    }
+    done += static_cast<std::size_t>(r);
+  }
+}
+
+// Receiving: with UDP_GRO a run sent by GSO arrives as one buffer plus its segment size
+// and is split back into datagrams here.
+void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) {
+  constexpr std::size_t kMsgs = 32;
+  const std::size_t cap = gro_ ? kGsoMaxBytes + 1024 : mtu_ + 1;  // +1: an oversized datagram shows as such
+  constexpr std::size_t kCmsg = CMSG_SPACE(sizeof(int));
+  static thread_local std::vector<uint8_t> bufs;
+  bufs.resize(kMsgs * cap);
+  bool waited = false;
+  while (out.size() < max) {
+    mmsghdr msgs[kMsgs];
+    iovec iov[kMsgs];
+    std::array<char, kCmsg> ctl[kMsgs];
+    const std::size_t want = std::min(kMsgs, max - out.size());
+    for (std::size_t i = 0; i < want; ++i) {
+      iov[i] = {bufs.data() + i * cap, cap};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = ctl[i].data();
+      msgs[i].msg_hdr.msg_controllen = kCmsg;
+    }
+    const int r = ::recvmmsg(fd_, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (r > 0) {
+      for (int i = 0; i < r; ++i) {
+        const uint8_t* p = bufs.data() + static_cast<std::size_t>(i) * cap;
+        const std::size_t len = msgs[i].msg_len;
+        std::size_t seg = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+            int v = 0;
+            std::memcpy(&v, CMSG_DATA(c), sizeof v);
+            if (v > 0) seg = static_cast<std::size_t>(v);
+          }
+        }
+        if (seg == 0 || seg >= len) {
+          out.emplace_back(p, p + len);
+        } else {
+          for (std::size_t off = 0; off < len; off += seg) out.emplace_back(p + off, p + std::min(len, off + seg));
+        }
+      }
+      if (static_cast<std::size_t>(r) < want) return;
+      continue;
+    }
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) return;
+    if (!out.empty() || waited || timeout.count() <= 0) return;
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
+    ::ppoll(fds, 2, &ts, nullptr);
+    if (fds[1].revents & POLLIN) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t ignored = ::read(wake_fd_, &v, sizeof v);
+    }
+    waited = true;
+  }
+}
+
+void UdpTransport::wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+}
+
+}  // namespace sessnic::backplane

@@ -1,0 +1,182 @@
+// Command <-> beat translation. Byte order on the wire is little-endian: byte i of a
+// beat is bits 8i+7:8i, i.e. byte (i % 8) of 64-bit word (i / 8). The code packs byte
+// by byte so it does not depend on the host's endianness.
+#include "sessnic/codec.hpp"
+
+#include <algorithm>
+
+namespace sessnic::codec {
+namespace {
+
+void put_bytes(uint64_t* words, std::span<const uint8_t> bytes) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) words[i / 8] |= static_cast<uint64_t>(bytes[i]) << (8 * (i % 8));
+}
+
+uint8_t byte_at(const uint64_t* words, std::size_t i) { return static_cast<uint8_t>(words[i / 8] >> (8 * (i % 8))); }
+
+Beat header_beat(const Command& c) {
+  Beat b;
+  clear_beat(b);
+  const unsigned key_len = std::min<unsigned>(c.key.len, wire::KEY_MAX_BYTES);
+  wire::set_field(b.data, wire::header::op, static_cast<uint64_t>(c.op));
+  wire::set_field(b.data, wire::header::key_len, c.key.len);  // as given: the card judges it
+  wire::set_field(b.data, wire::header::flags, c.flags);
+  wire::set_field(b.data, wire::header::tag, c.tag);
+  put_bytes(&b.data[wire::header::key.lsb / 64], std::span<const uint8_t>(c.key.id.data(), key_len));
+  wire::set_field(b.data, wire::header::version, c.version);
+  wire::set_field(b.data, wire::header::expiry, c.expiry);
+  wire::set_field(b.data, wire::header::ctx, c.key.ctx);
+  wire::set_field(b.data, wire::header::blob_len, c.blob.size());
+  wire::set_field(b.data, wire::header::aux, c.aux);
+  b.last = c.blob.empty();
+  return b;
+}
+
+template <typename Sink>
+void emit(const Command& c, Sink&& sink) {
+  sink(header_beat(c));
+  const unsigned n = beats_for(static_cast<unsigned>(c.blob.size()));
+  for (unsigned i = 0; i < n; ++i) {
+    Beat b;
+    clear_beat(b);
+    const std::size_t lo = static_cast<std::size_t>(i) * wire::BEAT_BYTES;
+    const std::size_t len = std::min<std::size_t>(wire::BEAT_BYTES, c.blob.size() - lo);
+    put_bytes(b.data, std::span<const uint8_t>(c.blob.data() + lo, len));
+    b.last = i + 1 == n;
+    sink(b);
+  }
+}
+
+// Fills everything but the blob from a response header beat.
+Response parse_header(const Beat& h, unsigned& blob_len, bool& valid) {
+  Response r;
+  const auto st = static_cast<unsigned>(wire::get_field(h.data, wire::header::status));
+  valid = wire::is_valid_status(st);
+  r.status = valid ? static_cast<wire::Status>(st) : wire::Status::FAILED;
+  r.op = static_cast<wire::Opcode>(wire::get_field(h.data, wire::header::op));
+  r.tag = static_cast<uint32_t>(wire::get_field(h.data, wire::header::tag));
+  const auto key_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::key_len));
+  r.key.len = static_cast<uint8_t>(std::min<unsigned>(key_len, wire::KEY_MAX_BYTES));
+  r.key.ctx = static_cast<uint8_t>(wire::get_field(h.data, wire::header::ctx));
+  for (unsigned i = 0; i < r.key.len; ++i) r.key.id[i] = byte_at(&h.data[wire::header::key.lsb / 64], i);
+  r.version = wire::get_field(h.data, wire::header::version);
+  r.expiry = static_cast<uint32_t>(wire::get_field(h.data, wire::header::expiry));
+  r.flags = static_cast<uint8_t>(wire::get_field(h.data, wire::header::flags));
+  r.card = static_cast<uint8_t>(wire::get_field(h.data, wire::header::aux));
+  blob_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::blob_len));
+  return r;
+}
+
+void poison(Response& r) {
+  r.status = wire::Status::FAILED;
+  r.blob.clear();
+}
+
+}  // namespace
+
+bool encodable(const Command& cmd) { return cmd.blob.size() <= kMaxWireBlob; }
+
+void encode(const Command& cmd, std::vector<Beat>& out) {
+  emit(cmd, [&](const Beat& b) { out.push_back(b); });
+}
+
+void encode(const Command& cmd, hls::stream<Beat>& out) {
+  emit(cmd, [&](const Beat& b) { out.write(b); });
+}
+
+bool ResponseAssembler::push(const Beat& beat) {
+  if (ready_) {  // caller skipped take(): start over rather than mix two responses
+    ready_ = false;
+    in_progress_ = false;
+  }
+  if (!in_progress_) {
+    unsigned blob_len = 0;
+    bool valid = false;
+    cur_ = parse_header(beat, blob_len, valid);
+    corrupt_ = !valid;
+    want_beats_ = beats_for(blob_len);
+    got_beats_ = 0;
+    cur_.blob.assign(blob_len, 0);
+    if (want_beats_ == 0 || beat.last) {
+      if (want_beats_ != 0 || !beat.last) corrupt_ = true;  // TLAST disagrees with blob_len
+      if (corrupt_) poison(cur_);
+      ready_ = true;
+      return true;
+    }
+    in_progress_ = true;
+    return false;
+  }
+  const std::size_t lo = static_cast<std::size_t>(got_beats_) * wire::BEAT_BYTES;
+  for (std::size_t i = 0; i < wire::BEAT_BYTES && lo + i < cur_.blob.size(); ++i) cur_.blob[lo + i] = byte_at(beat.data, i);
+  ++got_beats_;
+  const bool should_end = got_beats_ == want_beats_;
+  if (beat.last || should_end) {
+    if (beat.last != should_end) corrupt_ = true;
+    if (corrupt_) poison(cur_);
+    in_progress_ = false;
+    ready_ = true;
+    // A late TLAST means more beats of this response follow; the next push() would
+    // misread them as a header. They are consumed as a poisoned response instead.
+    return true;
+  }
+  return false;
+}
+
+Response ResponseAssembler::take() {
+  ready_ = false;
+  return std::move(cur_);
+}
+
+Response decode(std::span<const Beat> beats) {
+  ResponseAssembler a;
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    if (a.push(beats[i])) {
+      Response r = a.take();
+      if (i + 1 != beats.size()) poison(r);  // trailing beats: not exactly one response
+      return r;
+    }
+  }
+  Response r;  // ran out of beats mid-response
+  poison(r);
+  return r;
+}
+
+Response read_response(hls::stream<Beat>& in) {
+  ResponseAssembler a;
+  for (;;) {
+    if (in.empty()) {
+      Response r;
+      poison(r);
+      return r;
+    }
+    const Beat b = in.read();
+    if (a.push(b)) {
+      // Drain to TLAST so the next response starts on a header beat.
+      bool last = b.last;
+      while (!last && !in.empty()) last = in.read().last;
+      return a.take();
+    }
+  }
+}
+
+Response local_response(const Command& cmd, wire::Status status) {
+  Response r;
+  r.status = status;
+  r.op = cmd.op;
+  r.tag = cmd.tag;
+  r.key = cmd.key;
+  return r;
+}
+
+TableStats decode_stats(const Response& r) {
+  TableStats s;
+  if (r.status != wire::Status::OK || r.op != wire::Opcode::STATS || r.blob.size() != wire::STATS_WORDS * 8) return s;
+  for (unsigned i = 0; i < wire::STATS_COUNT; ++i) {
+    uint64_t v = 0;
+    for (unsigned b = 0; b < 8; ++b) v |= static_cast<uint64_t>(r.blob[i * 8 + b]) << (8 * b);
+    s.counter[i] = v;
+  }
+  return s;
+}
+
+}  // namespace sessnic::codec

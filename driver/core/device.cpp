@@ -1,0 +1,89 @@
+// The device-independent half of the Device API: keys, the one-command convenience
+// forms (each is one execute()) and the default TRANSFER for devices without a backplane.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "sessnic/codec.hpp"
+#include "sessnic/device.hpp"
+
+namespace sessnic {
+
+SessionKey SessionKey::make(std::span<const uint8_t> id, uint8_t ctx) {
+  if (id.empty() || id.size() > wire::KEY_MAX_BYTES)
+    throw std::invalid_argument("session id must be 1.." + std::to_string(wire::KEY_MAX_BYTES) + " bytes, got " +
+                                std::to_string(id.size()));
+  SessionKey k;
+  std::copy(id.begin(), id.end(), k.id.begin());
+  k.len = static_cast<uint8_t>(id.size());
+  k.ctx = ctx;
+  return k;
+}
+
+Response Device::transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds /*deadline*/) {
+  Command c;
+  c.op = wire::Opcode::TRANSFER;
+  c.key = key;
+  c.aux = dest;
+  return codec::local_response(c, wire::Status::FAILED);  // no backplane behind this device
+}
+
+Response Device::run_one(Command cmd) {
+  std::vector<Response> out;
+  out.reserve(1);
+  execute(std::span<const Command>(&cmd, 1), out);
+  if (out.size() != 1) return codec::local_response(cmd, wire::Status::FAILED);
+  return std::move(out.front());
+}
+
+Response Device::put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags,
+                     uint64_t version) {
+  Command c;
+  c.op = wire::Opcode::PUT;
+  c.key = key;
+  c.blob.assign(blob.begin(), blob.end());
+  c.expiry = expiry;
+  c.flags = flags;
+  c.version = version;
+  return run_one(std::move(c));
+}
+
+namespace {
+Command keyed(wire::Opcode op, const SessionKey& key) {
+  Command c;
+  c.op = op;
+  c.key = key;
+  return c;
+}
+}  // namespace
+
+Response Device::get(const SessionKey& key) { return run_one(keyed(wire::Opcode::GET, key)); }
+Response Device::take(const SessionKey& key) { return run_one(keyed(wire::Opcode::TAKE, key)); }
+Response Device::export_entry(const SessionKey& key) { return run_one(keyed(wire::Opcode::EXPORT, key)); }
+
+Response Device::del(const SessionKey& key, uint32_t expiry) {
+  Command c = keyed(wire::Opcode::DEL, key);
+  c.expiry = expiry;
+  return run_one(std::move(c));
+}
+
+Response Device::set_time(uint32_t now) {
+  Command c;
+  c.op = wire::Opcode::SET_TIME;
+  c.aux = now;
+  return run_one(std::move(c));
+}
+
+Response Device::flush() {
+  Command c;
+  c.op = wire::Opcode::FLUSH;
+  return run_one(std::move(c));
+}
+
+TableStats Device::stats() {
+  Command c;
+  c.op = wire::Opcode::STATS;
+  return codec::decode_stats(run_one(std::move(c)));
+}
+
+}  // namespace sessnic

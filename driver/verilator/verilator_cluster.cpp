@@ -1,0 +1,188 @@
+// VerilatorCluster (see verilator_cluster.hpp).
+#include "verilator_cluster.hpp"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "Vsessnic_top_s6w4.h"
+#include "sessnic/codec.hpp"
+#include "sessnic/open_device.hpp"
+#include "top_cluster_sim.hpp"
+
+namespace sessnic {
+
+using TopCard = rtlsim::TopCard<Vsessnic_top_s6w4>;
+
+namespace {
+// Upper bound on the cycles any command can take: the table answers within a few hundred
+// cycles; a TRANSFER is answered by the RTL itself within (retries + 1) x RTO cycles.
+constexpr uint64_t kMaxCycles = 1'000'000;
+constexpr uint32_t kTransferTagBit = 0x80000000u;
+}  // namespace
+
+class ClusterCardDevice;
+
+struct VerilatorCluster::Impl {
+  std::mutex mu;
+  rtlsim::Cluster net{1};
+  std::map<uint8_t, std::unique_ptr<TopCard>> tops;
+  std::map<uint8_t, std::unique_ptr<ClusterCardDevice>> devices;
+  std::function<uint32_t()> clock;
+  uint32_t next_tag = 1;
+};
+
+class ClusterCardDevice final : public Device {
+ public:
+  ClusterCardDevice(VerilatorCluster::Impl& c, TopCard& top, uint8_t id) : c_(c), top_(top), id_(id) {}
+  std::string kind() const override { return "verilator"; }
+  uint8_t card_id() const override { return id_; }
+
+  void execute(std::span<const Command> cmds, std::vector<Response>& out) override {
+    std::lock_guard<std::mutex> lock(c_.mu);
+    sync_clock();
+    std::vector<Beat> beats;
+    std::vector<bool> local(cmds.size(), false);
+    size_t sent = 0, transfers = 0;
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      if (!codec::encodable(cmds[i])) {
+        local[i] = true;
+        continue;
+      }
+      beats.clear();
+      Command c = cmds[i];
+      if (c.op == wire::Opcode::TRANSFER) {
+        c.aux = (c.aux & 0xFF) | (uint64_t{0xFF} << 8);  // owner = this card
+        ++transfers;
+      }
+      codec::encode(c, beats);
+      top_.send(beats);
+      ++sent;
+    }
+    std::vector<Response> got = collect(sent);
+    // Table answers come in command order; TRANSFER results (from the backplane engine)
+    // in TRANSFER order, possibly interleaved with them.
+    std::vector<Response> table, xfer;
+    for (auto& r : got) (r.op == wire::Opcode::TRANSFER ? xfer : table).push_back(std::move(r));
+    if (xfer.size() != transfers) throw std::runtime_error("verilator cluster: TRANSFER results do not match");
+    size_t ti = 0, xi = 0;
+    for (size_t i = 0; i < cmds.size(); ++i) {
+      if (local[i]) out.push_back(codec::local_response(cmds[i], wire::Status::TOO_LARGE));
+      else if (cmds[i].op == wire::Opcode::TRANSFER) out.push_back(std::move(xfer[xi++]));
+      else out.push_back(std::move(table[ti++]));
+    }
+  }
+
+  Response transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline) override {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    std::lock_guard<std::mutex> lock(c_.mu);
+    sync_clock();
+    Command c;
+    c.op = wire::Opcode::TRANSFER;
+    c.key = key;
+    c.tag = kTransferTagBit | c_.next_tag++;
+    c.aux = dest | (uint64_t{0xFF} << 8);  // sync_cmd.dest; owner = this card
+    std::vector<Beat> beats;
+    codec::encode(c, beats);
+    top_.send(beats);
+    // The RTL always answers (OK, MISS/EXPIRED, or FAILED after its retries), so the
+    // simulation runs until it does; the caller's deadline is wall time, and a slow
+    // simulation past it answers FAILED (the late result is discarded by its tag).
+    bool timed_out = false;
+    for (uint64_t n = 0; n < kMaxCycles; n += 256) {
+      if (auto r = find_tag(c.tag)) return timed_out ? codec::local_response(c, wire::Status::FAILED) : *r;
+      c_.net.run(256);
+      if (std::chrono::steady_clock::now() > until) timed_out = true;
+    }
+    throw std::runtime_error("verilator cluster: the card never answered a TRANSFER");
+  }
+
+ private:
+  std::optional<Response> find_tag(uint32_t tag) {
+    auto& q = top_.responses();
+    for (auto it = q.begin(); it != q.end(); ++it) {
+      Response r = codec::decode(*it);
+      if (r.tag == tag && r.op == wire::Opcode::TRANSFER) {
+        q.erase(it);
+        return r;
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::vector<Response> collect(size_t n) {
+    std::vector<Response> out;
+    uint64_t spent = 0;
+    while (out.size() < n) {
+      auto& q = top_.responses();
+      while (!q.empty() && out.size() < n) {
+        Response r = codec::decode(q.front());
+        q.pop_front();
+        if (r.op == wire::Opcode::TRANSFER && (r.tag & kTransferTagBit)) continue;  // abandoned transfer()
+        out.push_back(std::move(r));
+      }
+      if (out.size() == n) break;
+      if (spent >= kMaxCycles) throw std::runtime_error("verilator cluster: the card stopped answering");
+      c_.net.run(16);
+      spent += 16;
+    }
+    return out;
+  }
+
+  void sync_clock() {
+    const uint32_t now = c_.clock();
+    if (synced_ && now == last_now_) return;
+    Command c;
+    c.op = wire::Opcode::SET_TIME;
+    c.aux = now;
+    std::vector<Beat> beats;
+    codec::encode(c, beats);
+    top_.send(beats);
+    (void)collect(1);
+    last_now_ = now;
+    synced_ = true;
+  }
+
+  VerilatorCluster::Impl& c_;
+  TopCard& top_;
+  uint8_t id_;
+  uint32_t last_now_ = 0;
+  bool synced_ = false;
+};
+
+VerilatorCluster::VerilatorCluster(const VerilatorClusterConfig& config) : impl_(std::make_unique<Impl>()) {
+  impl_->clock = config.clock ? config.clock : wall_clock_seconds;
+  uint32_t members = 0;
+  for (uint8_t id : config.cards) {
+    if (id >= 32) throw std::invalid_argument("verilator cluster: card ids are below 32");
+    members |= 1u << id;
+  }
+  for (uint8_t id : config.cards) {
+    rtlsim::CardConfig cc;
+    cc.card = id;
+    cc.members = members;
+    cc.mode = config.mode;
+    auto top = std::make_unique<TopCard>(cc);
+    impl_->net.add(top.get());
+    impl_->devices[id] = std::make_unique<ClusterCardDevice>(*impl_, *top, id);
+    impl_->tops[id] = std::move(top);
+  }
+  impl_->net.set_all_links({.drop = 0.0, .delay = 2, .jitter = 0});
+  impl_->net.run(400);  // HELLOs: every card learns every epoch
+}
+
+VerilatorCluster::~VerilatorCluster() = default;
+
+Device& VerilatorCluster::card(uint8_t id) { return *impl_->devices.at(id); }
+
+uint32_t VerilatorCluster::bp_counter(uint8_t id, unsigned i) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->tops.at(id)->bp_counter(i);
+}
+
+uint64_t VerilatorCluster::cycles() const { return impl_->net.cycle(); }
+
+}  // namespace sessnic

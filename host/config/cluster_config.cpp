@@ -1,0 +1,234 @@
+#include "cluster_config.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <toml++/toml.h>
+
+namespace sessnic::config {
+namespace {
+
+// Carries the file name so every message can say where the problem is.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const toml::node* at, std::string_view field, std::string_view msg) const {
+    size_t line = at ? at->source().begin.line : 0;
+    throw ConfigError(fmt::format("{}:{}: {}: {}", file_, line, field, msg));
+  }
+
+  // Rejects keys the schema does not know, so a typo never silently means "default".
+  void only_keys(const toml::table& t, std::string_view where, std::initializer_list<std::string_view> keys) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(keys.begin(), keys.end(), k.str()) == keys.end())
+        fail(&v, fmt::format("{}.{}", where, k.str()), "unknown field");
+    }
+  }
+
+  template <class T>
+  std::optional<T> get(const toml::table& t, std::string_view key, std::string_view where) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::nullopt;
+    auto v = n->value<T>();
+    if (!v) fail(n, fmt::format("{}.{}", where, key), fmt::format("wrong type ({})", type_name<T>()));
+    return v;
+  }
+
+  template <class T>
+  T need(const toml::table& t, std::string_view key, std::string_view where) const {
+    auto v = get<T>(t, key, where);
+    if (!v) fail(&t, fmt::format("{}.{}", where, key), "missing required field");
+    return *v;
+  }
+
+  int64_t ranged(const toml::table& t, std::string_view key, std::string_view where, int64_t def, int64_t lo,
+                 int64_t hi) const {
+    auto v = get<int64_t>(t, key, where);
+    if (!v) return def;
+    if (*v < lo || *v > hi) fail(t.get(key), fmt::format("{}.{}", where, key), fmt::format("must be in {}..{}", lo, hi));
+    return *v;
+  }
+
+  Endpoint endpoint(const toml::table& t, std::string_view key, std::string_view where, std::optional<Endpoint> def) const {
+    auto s = get<std::string>(t, key, where);
+    if (!s) {
+      if (def) return *def;
+      fail(&t, fmt::format("{}.{}", where, key), "missing required field (host:port)");
+    }
+    auto e = parse_endpoint(*s);
+    if (!e) fail(t.get(key), fmt::format("{}.{}", where, key), fmt::format("'{}' is not host:port", *s));
+    return *e;
+  }
+
+ private:
+  template <class T>
+  static std::string_view type_name() {
+    if constexpr (std::is_same_v<T, std::string>) return "expected a string";
+    else if constexpr (std::is_same_v<T, bool>) return "expected true/false";
+    else return "expected an integer";
+  }
+  std::string file_;
+};
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+}  // namespace
+
+std::optional<Endpoint> parse_endpoint(std::string_view s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= s.size()) return std::nullopt;
+  unsigned port = 0;
+  auto ps = s.substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc() || p != ps.data() + ps.size() || port > 65535) return std::nullopt;
+  return Endpoint{std::string(s.substr(0, colon)), static_cast<uint16_t>(port)};
+}
+
+const ServerConfig* ClusterConfig::find_server(std::string_view name) const {
+  for (auto& s : servers)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem::path& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", name.string(), e.source().begin.line, e.description()));
+  }
+  Reader r(name.string());
+  ClusterConfig c;
+  c.source = name;
+  auto base = name.has_parent_path() ? name.parent_path() : std::filesystem::path(".");
+  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route"});
+
+  // [cluster]: key file and TLS material shared by every server.
+  const toml::table* cl = root["cluster"].as_table();
+  if (!cl) r.fail(&root, "cluster", "missing [cluster] table");
+  r.only_keys(*cl, "cluster", {"key_file", "cert", "key", "session_timeout_s", "session_context"});
+  c.key_file = resolve(base, r.need<std::string>(*cl, "key_file", "cluster"));
+  c.tls.cert = resolve(base, r.need<std::string>(*cl, "cert", "cluster"));
+  c.tls.key = resolve(base, r.need<std::string>(*cl, "key", "cluster"));
+  c.tls.session_timeout_s = static_cast<uint32_t>(r.ranged(*cl, "session_timeout_s", "cluster", 300, 1, 86400));
+  if (auto ctx = r.get<std::string>(*cl, "session_context", "cluster")) {
+    if (ctx->empty() || ctx->size() > 32) r.fail(cl->get("session_context"), "cluster.session_context", "1..32 bytes");
+    c.tls.session_context = *ctx;
+  }
+
+  if (const toml::table* bp = root["backplane"].as_table()) {
+    r.only_keys(*bp, "backplane", {"mode", "hub_card"});
+    if (bp->contains("hub_card")) c.backplane.hub_card = static_cast<uint8_t>(r.ranged(*bp, "hub_card", "backplane", 0, 0, 254));
+    if (auto m = r.get<std::string>(*bp, "mode", "backplane")) {
+      if (*m != "replicate" && *m != "transfer" && *m != "hub")
+        r.fail(bp->get("mode"), "backplane.mode", "must be replicate, transfer or hub");
+      c.backplane.mode = *m;
+    }
+  }
+
+  // [dispatcher]
+  if (const toml::table* d = root["dispatcher"].as_table()) {
+    auto& dc = c.dispatcher;
+    const std::string w = "dispatcher";
+    r.only_keys(*d, w, {"listen", "metrics", "card", "backplane", "policy", "sharing", "transfer_deadline_us",
+                        "hello_timeout_ms", "connect_timeout_ms", "idle_timeout_ms", "health_interval_ms",
+                        "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads"});
+    dc.listen = r.endpoint(*d, "listen", w, dc.listen);
+    dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
+    dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, 255));
+    if (d->contains("backplane")) dc.backplane = r.endpoint(*d, "backplane", w, std::nullopt);
+    if (auto p = r.get<std::string>(*d, "policy", w)) {
+      if (*p == "content") dc.policy = Policy::content;
+      else if (*p == "affinity") dc.policy = Policy::affinity;
+      else r.fail(d->get("policy"), "dispatcher.policy", "must be content or affinity");
+    }
+    dc.sharing = r.get<bool>(*d, "sharing", w).value_or(true);
+    dc.transfer_deadline = std::chrono::microseconds(r.ranged(*d, "transfer_deadline_us", w, 2000, 1, 1000000));
+    dc.hello_timeout = std::chrono::milliseconds(r.ranged(*d, "hello_timeout_ms", w, 5000, 1, 600000));
+    dc.connect_timeout = std::chrono::milliseconds(r.ranged(*d, "connect_timeout_ms", w, 2000, 1, 600000));
+    dc.idle_timeout = std::chrono::milliseconds(r.ranged(*d, "idle_timeout_ms", w, 60000, 1, 86400000));
+    dc.health_interval = std::chrono::milliseconds(r.ranged(*d, "health_interval_ms", w, 1000, 10, 600000));
+    dc.drain_timeout = std::chrono::milliseconds(r.ranged(*d, "drain_timeout_ms", w, 10000, 0, 600000));
+    dc.max_connections = static_cast<size_t>(r.ranged(*d, "max_connections", w, 4096, 1, 1000000));
+    dc.max_hello_bytes = static_cast<size_t>(r.ranged(*d, "max_hello_bytes", w, 32768, 512, 1 << 20));
+    dc.io_threads = static_cast<unsigned>(r.ranged(*d, "io_threads", w, 1, 1, 64));
+  }
+
+  // [[server]]
+  const toml::array* servers = root["server"].as_array();
+  if (!servers || servers->empty()) r.fail(&root, "server", "at least one [[server]] is required");
+  std::set<int> cards{c.dispatcher.card};
+  for (size_t i = 0; i < servers->size(); ++i) {
+    const toml::table* t = (*servers)[i].as_table();
+    std::string w = fmt::format("server[{}]", i);
+    if (!t) r.fail(&(*servers)[i], w, "must be a table");
+    r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads"});
+    ServerConfig s;
+    s.name = r.need<std::string>(*t, "name", w);
+    if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
+    if (c.find_server(s.name)) r.fail(t->get("name"), w + ".name", fmt::format("duplicate server name '{}'", s.name));
+    int64_t card = r.need<int64_t>(*t, "card", w);
+    if (card < 1 || card > 255) r.fail(t->get("card"), w + ".card", "must be in 1..255");
+    if (!cards.insert(static_cast<int>(card)).second)
+      r.fail(t->get("card"), w + ".card", fmt::format("card {} is already used", card));
+    s.card = static_cast<uint8_t>(card);
+    s.listen = r.endpoint(*t, "listen", w, std::nullopt);
+    if (s.listen.port == 0) r.fail(t->get("listen"), w + ".listen", "a server needs a fixed port (the dispatcher connects to it)");
+    if (t->contains("backplane")) s.backplane = r.endpoint(*t, "backplane", w, std::nullopt);
+    s.content = resolve(base, r.need<std::string>(*t, "content", w));
+    s.proxy_protocol = r.get<bool>(*t, "proxy_protocol", w).value_or(false);
+    s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
+    c.servers.push_back(std::move(s));
+  }
+
+  // [[route]]
+  const toml::array* routes = root["route"].as_array();
+  if (!routes || routes->empty()) r.fail(&root, "route", "at least one [[route]] is required");
+  for (size_t i = 0; i < routes->size(); ++i) {
+    const toml::table* t = (*routes)[i].as_table();
+    std::string w = fmt::format("route[{}]", i);
+    if (!t) r.fail(&(*routes)[i], w, "must be a table");
+    r.only_keys(*t, w, {"sni", "alpn", "default", "servers"});
+    RouteConfig rc;
+    rc.line = t->source().begin.line;
+    rc.sni = r.get<std::string>(*t, "sni", w).value_or("");
+    std::transform(rc.sni.begin(), rc.sni.end(), rc.sni.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    rc.alpn = r.get<std::string>(*t, "alpn", w).value_or("");
+    rc.is_default = r.get<bool>(*t, "default", w).value_or(false);
+    if (rc.sni.empty() && rc.alpn.empty() && !rc.is_default)
+      r.fail(t, w, "needs sni, alpn or default = true");
+    const toml::array* list = t->get_as<toml::array>("servers");
+    if (!list || list->empty()) r.fail(t, w + ".servers", "a non-empty list of server names is required");
+    for (auto& n : *list) {
+      auto name = n.value<std::string>();
+      if (!name) r.fail(&n, w + ".servers", "entries must be strings");
+      if (!c.find_server(*name)) r.fail(&n, w + ".servers", fmt::format("no server named '{}'", *name));
+      rc.servers.push_back(*name);
+    }
+    c.routes.push_back(std::move(rc));
+  }
+  return c;
+}
+
+ClusterConfig load_cluster_config(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) throw ConfigError(fmt::format("{}: cannot read config file", file.string()));
+  std::string text;
+  {
+    FILE* f = std::fopen(file.c_str(), "rb");
+    if (!f) throw ConfigError(fmt::format("{}: cannot open config file", file.string()));
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  return parse_cluster_config(text, file);
+}
+
+}  // namespace sessnic::config

@@ -1,0 +1,78 @@
+// Dispatcher counters, rendered as Prometheus text on the loopback metrics endpoint.
+// Plain atomics: io threads and transfer workers update them without locks.
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client_hello.hpp"
+
+namespace sessnic::dispatch {
+
+// Why a client connection was closed by the dispatcher (not by either peer).
+enum class CloseReason : uint8_t {
+  parse_error,       // the hello failed to parse (the parse reason is counted separately)
+  hello_timeout,     // slow sender: no complete hello in time
+  connection_limit,  // too many connections open
+  no_route,          // no route and no healthy server for the name
+  backend_connect,   // the chosen server did not accept the connection
+  idle_timeout,
+  draining,          // refused while shutting down
+  count_
+};
+std::string_view to_string(CloseReason r);
+
+// What happened to a hello that carried a session to resume.
+enum class TransferOutcome : uint8_t {
+  moved,          // the session landed on the target before the hello was forwarded
+  not_found,      // owner had no such (valid) session: the server does a full handshake
+  failed,         // timeout / nack / backplane down: forwarded anyway
+  already_there,  // owner == target: nothing to move
+  unknown_owner,  // owner hint names no card of this cluster (random TLS 1.3 compat id)
+  sharing_off,    // the no-share baseline
+  count_
+};
+std::string_view to_string(TransferOutcome o);
+
+class Metrics {
+ public:
+  explicit Metrics(std::vector<std::string> backend_names);
+
+  std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> connections_active{0};
+  std::atomic<uint64_t> hellos_parsed{0};
+  std::atomic<uint64_t> resumption_attempts{0};
+  std::atomic<uint64_t> bytes_client_to_server{0};
+  std::atomic<uint64_t> bytes_server_to_client{0};
+
+  void parse_failure(ParseError e) { parse_failures_[static_cast<size_t>(e)]++; }
+  void closed(CloseReason r) { closes_[static_cast<size_t>(r)]++; }
+  void routed(size_t backend) { routed_[backend]++; }
+  void health(size_t backend, bool up) { up_[backend] = up ? 1 : 0; }
+  void transfer(TransferOutcome o) { transfers_[static_cast<size_t>(o)]++; }
+  void transfer_latency_us(double us);
+
+  uint64_t parse_failures(ParseError e) const { return parse_failures_[static_cast<size_t>(e)]; }
+  uint64_t closes(CloseReason r) const { return closes_[static_cast<size_t>(r)]; }
+  uint64_t routed_to(size_t backend) const { return routed_[backend]; }
+  uint64_t transfers(TransferOutcome o) const { return transfers_[static_cast<size_t>(o)]; }
+
+  std::string render() const;  // Prometheus text exposition format 0.0.4
+
+ private:
+  static constexpr std::array<double, 9> kBucketsUs = {50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000};
+  std::vector<std::string> names_;
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(ParseError::count_)> parse_failures_{};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(CloseReason::count_)> closes_{};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(TransferOutcome::count_)> transfers_{};
+  std::unique_ptr<std::atomic<uint64_t>[]> routed_;
+  std::unique_ptr<std::atomic<uint64_t>[]> up_;
+  std::array<std::atomic<uint64_t>, kBucketsUs.size() + 1> latency_buckets_{};
+  std::atomic<uint64_t> latency_sum_ns_{0};
+  std::atomic<uint64_t> latency_count_{0};
+};
+
+}  // namespace sessnic::dispatch

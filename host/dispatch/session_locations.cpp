@@ -1,0 +1,30 @@
+#include "session_mover.hpp"
+
+namespace sessnic::dispatch {
+
+std::optional<uint8_t> SessionLocations::find(std::span<const uint8_t> id) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(Key(id.begin(), id.end()));
+  if (it == map_.end()) return std::nullopt;
+  order_.splice(order_.begin(), order_, it->second.second);
+  return it->second.first;
+}
+
+void SessionLocations::set(std::span<const uint8_t> id, uint8_t card) {
+  std::lock_guard lock(mu_);
+  Key k(id.begin(), id.end());
+  auto it = map_.find(k);
+  if (it != map_.end()) {
+    it->second.first = card;
+    order_.splice(order_.begin(), order_, it->second.second);
+    return;
+  }
+  order_.push_front(k);
+  map_.emplace(std::move(k), std::make_pair(card, order_.begin()));
+  if (map_.size() > capacity_) {
+    map_.erase(order_.back());
+    order_.pop_back();
+  }
+}
+
+}  // namespace sessnic::dispatch

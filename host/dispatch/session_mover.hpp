@@ -1,0 +1,44 @@
+// How the dispatcher moves a session to the server it chose. The proxy only knows this
+// interface; the backplane implementation (backplane_mover.cpp) asks the owner card over
+// the UDP backplane, and tests can plug in a real in-process implementation.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+namespace sessnic::dispatch {
+
+enum class MoveResult { moved, not_found, failed };
+
+class SessionMover {
+ public:
+  virtual ~SessionMover() = default;
+  // Blocking, bounded by `deadline`: asks card `owner` to move session `id` to card `dest`.
+  // Called from a worker thread, never from an io thread.
+  virtual MoveResult move(std::span<const uint8_t> id, uint8_t owner, uint8_t dest,
+                          std::chrono::microseconds deadline) = 0;
+};
+
+// Where each session was last moved to. The owner hint in byte 0 of an id is where the
+// session was *created*; after a TLS 1.2 session moved once, the id is unchanged but the
+// session lives elsewhere, so the dispatcher remembers its own moves (bounded LRU).
+class SessionLocations {
+ public:
+  explicit SessionLocations(size_t capacity = 65536) : capacity_(capacity) {}
+  std::optional<uint8_t> find(std::span<const uint8_t> id);
+  void set(std::span<const uint8_t> id, uint8_t card);
+
+ private:
+  using Key = std::string;
+  size_t capacity_;
+  std::mutex mu_;
+  std::list<Key> order_;  // most recent first
+  std::unordered_map<Key, std::pair<uint8_t, std::list<Key>::iterator>> map_;
+};
+
+}  // namespace sessnic::dispatch

@@ -1,0 +1,276 @@
+// OpenSSL session callbacks backed by a sessnic Device (behaviour in sessnic/attach.hpp).
+#include "sessnic/attach.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "local_session_cache.hpp"
+#include "sessnic/open_device.hpp"
+
+namespace sessnic {
+namespace {
+
+// The SSL_CTX ex_data slot holding the Attachment*. Obtained once per process; the
+// index itself never changes afterwards.
+int ex_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+uint32_t clamp_u32(long long v) {
+  if (v < 0) return 0;
+  if (v > static_cast<long long>(std::numeric_limits<uint32_t>::max())) return std::numeric_limits<uint32_t>::max();
+  return static_cast<uint32_t>(v);
+}
+
+// Absolute expiry of a session from its own start time and timeout.
+uint32_t session_expiry(const SSL_SESSION* s) {
+  return clamp_u32(static_cast<long long>(SSL_SESSION_get_time(s)) + SSL_SESSION_get_timeout(s));
+}
+
+RejectReason reason_of(UnsealError e) {
+  switch (e) {
+    case UnsealError::truncated: return RejectReason::truncated;
+    case UnsealError::bad_format: return RejectReason::bad_format;
+    case UnsealError::unknown_key: return RejectReason::unknown_key;
+    case UnsealError::expired: return RejectReason::expired;
+    default: return RejectReason::auth_failed;
+  }
+}
+
+void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
+
+// The callbacks OpenSSL calls; a friend so they reach the Attachment's internals.
+struct AttachCallbacks {
+  static Attachment* from(SSL* ssl) {
+    return static_cast<Attachment*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
+  }
+
+  static uint32_t now(const Attachment& a) { return a.clock_ ? a.clock_() : wall_clock_seconds(); }
+
+  // 32-byte ids, byte 0 = card id (owner hint for the dispatcher), 31 random bytes.
+  static int generate_id(SSL* ssl, unsigned char* id, unsigned int* id_len) {
+    Attachment* a = from(ssl);
+    if (a == nullptr || *id_len < 2) return 0;
+    *id_len = std::min<unsigned int>(*id_len, wire::KEY_MAX_BYTES);
+    id[0] = a->device_.card_id();
+    return a->random_.fill(std::span<uint8_t>(id + 1, *id_len - 1)) ? 1 : 0;
+  }
+
+  static int new_session(SSL* ssl, SSL_SESSION* sess) {
+    Attachment* a = from(ssl);
+    if (a == nullptr) return 0;
+    unsigned int id_len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
+    if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) {
+      bump(a->n_.store_failed);
+      return 0;
+    }
+    const std::span<const uint8_t> sid(id, id_len);
+    const uint32_t expiry = session_expiry(sess);
+
+    // One encoding pass: i2d allocates the buffer itself when given a null pointer.
+    unsigned char* der = nullptr;
+    const int der_len = i2d_SSL_SESSION(sess, &der);
+    if (der_len <= 0 || der == nullptr) {
+      bump(a->n_.store_failed);
+      return 0;
+    }
+    const std::vector<uint8_t> sealed =
+        a->sealer_.seal(std::span<const uint8_t>(der, static_cast<size_t>(der_len)), {sid, a->ctx_id_}, expiry);
+    OPENSSL_clear_free(der, static_cast<size_t>(der_len));
+    if (sealed.empty()) {
+      bump(a->n_.store_failed);
+      return 0;
+    }
+    // TLS 1.3 tickets are single use everywhere: the flag travels with the entry, so a
+    // transferred copy is consumed by its first GET on any card.
+    const bool tls13 = SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION;
+    const uint8_t flags = tls13 ? static_cast<uint8_t>(wire::Flags::SINGLE_USE) : 0;
+    const Response r = a->device_.put(SessionKey::make(sid, a->ctx_id_), sealed, expiry, flags);
+    if (r.ok()) {
+      bump(a->n_.stores);
+      a->decoded_->insert(sid, sess, expiry, r.version);
+    } else if (r.status == wire::Status::TOO_LARGE) {
+      a->local_->insert(sid, sess, expiry);
+      bump(a->n_.too_large);
+    } else {
+      bump(a->n_.store_failed);
+    }
+    return 0;  // OpenSSL keeps its reference; the local cache took its own if needed
+  }
+
+  static SSL_SESSION* get_session(SSL* ssl, const unsigned char* id, int id_len, int* copy) {
+    *copy = 0;  // every session returned carries a reference that OpenSSL now owns
+    Attachment* a = from(ssl);
+    if (a == nullptr || id_len <= 0 || id_len > static_cast<int>(wire::KEY_MAX_BYTES)) return nullptr;
+    const std::span<const uint8_t> sid(id, static_cast<size_t>(id_len));
+    const bool single_use = SSL_version(ssl) == TLS1_3_VERSION;
+    const uint32_t t = now(*a);
+
+    if (SslSessionPtr local = a->local_->find(sid, t, single_use)) {
+      bump(a->n_.local_hits);
+      return local.release();
+    }
+    const SessionKey key = SessionKey::make(sid, a->ctx_id_);
+    const Response r = single_use ? a->device_.take(key) : a->device_.get(key);
+    switch (r.status) {
+      case wire::Status::OK:
+        break;
+      case wire::Status::MISS:
+        bump(a->n_.misses);
+        return nullptr;
+      case wire::Status::EXPIRED:
+        bump(a->n_.expired);
+        return nullptr;
+      default:
+        bump(a->n_.device_errors);
+        return nullptr;
+    }
+    if (SslSessionPtr known = a->decoded_->find(sid, t, single_use, r.version)) {
+      bump(a->n_.hits);
+      bump(a->n_.decoded_reuse);
+      return known.release();
+    }
+    Unsealed u = a->sealer_.unseal(r.blob, {sid, a->ctx_id_}, t);
+    if (!u.ok()) {
+      bump(a->n_.rejected[static_cast<size_t>(reason_of(u.error))]);
+      return nullptr;
+    }
+    const unsigned char* p = u.plain.data();
+    SslSessionPtr sess(d2i_SSL_SESSION(nullptr, &p, static_cast<long>(u.plain.size())));
+    const bool whole = p == u.plain.data() + u.plain.size();
+    OPENSSL_cleanse(u.plain.data(), u.plain.size());
+    unsigned int got_len = 0;
+    const unsigned char* got = sess ? SSL_SESSION_get_id(sess.get(), &got_len) : nullptr;
+    if (!sess || !whole || got_len != sid.size() || !std::equal(sid.begin(), sid.end(), got)) {
+      bump(a->n_.rejected[static_cast<size_t>(RejectReason::undecodable)]);
+      return nullptr;
+    }
+    bump(a->n_.hits);
+    if (!single_use) a->decoded_->insert(sid, sess.get(), u.expiry, r.version);
+    return sess.release();
+  }
+
+  // OpenSSL drops a session (fatal alert, unclean close, SSL_CTX_remove_session):
+  // delete it cluster-wide, with a tombstone until its expiry.
+  static void remove_session(SSL_CTX* ctx, SSL_SESSION* sess) {
+    auto* a = static_cast<Attachment*>(SSL_CTX_get_ex_data(ctx, ex_index()));
+    if (a == nullptr) return;
+    unsigned int id_len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
+    if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) return;
+    const std::span<const uint8_t> sid(id, id_len);
+    a->local_->erase(sid);
+    a->decoded_->erase(sid);
+    (void)a->device_.del(SessionKey::make(sid, a->ctx_id_), session_expiry(sess));
+    bump(a->n_.removes);
+  }
+};
+
+std::array<uint8_t, 32> session_id_context(const std::string& service) {
+  const std::string input = "sessnic sid_ctx v1\n" + service;
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  if (EVP_Digest(input.data(), input.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != out.size())
+    throw std::runtime_error("SHA-256 failed");
+  return out;
+}
+
+Attachment::Attachment(SSL_CTX* ctx, Device& device, AttachOptions options)
+    : device_(device), sealer_(*options.sealer), clock_(std::move(options.clock)) {
+  sid_ctx_ = session_id_context(options.service);
+  ctx_id_ = options.ctx_id.value_or(sid_ctx_[0]);
+  local_ = std::make_unique<LocalSessionCache>(options.local_cache_capacity);
+  decoded_ = std::make_unique<LocalSessionCache>(options.decoded_cache_capacity);
+  SSL_CTX_up_ref(ctx);
+  ctx_.reset(ctx);
+}
+
+Attachment::~Attachment() {
+  SSL_CTX* ctx = ctx_.get();
+  SSL_CTX_sess_set_new_cb(ctx, nullptr);
+  SSL_CTX_sess_set_get_cb(ctx, nullptr);
+  SSL_CTX_sess_set_remove_cb(ctx, nullptr);
+  SSL_CTX_set_generate_session_id(ctx, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, previous_cache_mode_);
+  SSL_CTX_set_ex_data(ctx, ex_index(), nullptr);
+}
+
+std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions options) {
+  if (ctx == nullptr) throw std::invalid_argument("sessnic::attach: SSL_CTX is null");
+  if (options.sealer == nullptr) throw std::invalid_argument("sessnic::attach: AttachOptions::sealer is required");
+  if (SSL_CTX_get_ex_data(ctx, ex_index()) != nullptr)
+    throw std::invalid_argument("sessnic::attach: this SSL_CTX is already attached");
+  std::unique_ptr<Attachment> a(new Attachment(ctx, device, std::move(options)));
+  a->previous_cache_mode_ = SSL_CTX_get_session_cache_mode(ctx);
+
+  if (SSL_CTX_set_session_id_context(ctx, a->sid_ctx_.data(), static_cast<unsigned int>(a->sid_ctx_.size())) != 1 ||
+      SSL_CTX_set_num_tickets(ctx, 1) != 1 || SSL_CTX_set_ex_data(ctx, ex_index(), a.get()) != 1)
+    throw std::runtime_error("sessnic::attach: OpenSSL refused the session settings");
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+  SSL_CTX_set_generate_session_id(ctx, &AttachCallbacks::generate_id);
+  SSL_CTX_sess_set_new_cb(ctx, &AttachCallbacks::new_session);
+  SSL_CTX_sess_set_get_cb(ctx, &AttachCallbacks::get_session);
+  SSL_CTX_sess_set_remove_cb(ctx, &AttachCallbacks::remove_session);
+  return a;
+}
+
+AttachCounters Attachment::counters() const {
+  AttachCounters c;
+  c.stores = n_.stores.load(std::memory_order_relaxed);
+  c.store_failed = n_.store_failed.load(std::memory_order_relaxed);
+  c.too_large = n_.too_large.load(std::memory_order_relaxed);
+  c.hits = n_.hits.load(std::memory_order_relaxed);
+  c.decoded_reuse = n_.decoded_reuse.load(std::memory_order_relaxed);
+  c.local_hits = n_.local_hits.load(std::memory_order_relaxed);
+  c.misses = n_.misses.load(std::memory_order_relaxed);
+  c.expired = n_.expired.load(std::memory_order_relaxed);
+  c.device_errors = n_.device_errors.load(std::memory_order_relaxed);
+  c.removes = n_.removes.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < c.rejected.size(); ++i) c.rejected[i] = n_.rejected[i].load(std::memory_order_relaxed);
+  return c;
+}
+
+uint64_t AttachCounters::rejected_total() const {
+  uint64_t t = 0;
+  for (auto v : rejected) t += v;
+  return t;
+}
+
+const char* to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::truncated: return "truncated";
+    case RejectReason::bad_format: return "bad_format";
+    case RejectReason::unknown_key: return "unknown_key";
+    case RejectReason::auth_failed: return "auth_failed";
+    case RejectReason::expired: return "expired";
+    case RejectReason::undecodable: return "undecodable";
+    case RejectReason::count: break;
+  }
+  return "?";
+}
+
+std::string to_string(const AttachCounters& c) {
+  std::string s = fmt::format(
+      "stores={} store_failed={} too_large={} hits={} decoded_reuse={} local_hits={} misses={} expired={} device_errors={} removes={} "
+      "rejected={}",
+      c.stores, c.store_failed, c.too_large, c.hits, c.decoded_reuse, c.local_hits, c.misses, c.expired, c.device_errors, c.removes,
+      c.rejected_total());
+  std::string by;
+  for (size_t i = 0; i < c.rejected.size(); ++i) {
+    if (c.rejected[i] == 0) continue;
+    by += fmt::format("{}{}={}", by.empty() ? "" : " ", to_string(static_cast<RejectReason>(i)), c.rejected[i]);
+  }
+  if (!by.empty()) s += "{" + by + "}";
+  return s;
+}
+
+}  // namespace sessnic

@@ -1,0 +1,138 @@
+// sessnic for OpenSSL: attach(SSL_CTX*, Device&, options) makes a server's session
+// cache the cluster's session table.
+//
+// What attach() changes on the SSL_CTX (docs/openssl.md has the reasons):
+//  * session cache mode SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL: the device
+//    is the single source of truth, so a delete or a single-use TAKE anywhere in the
+//    cluster is seen by every server. Only sessions too large for a table slot stay in a
+//    small bounded local cache.
+//  * SSL_OP_NO_TICKET: TLS 1.2 resumes by session id, TLS 1.3 by stateful PSK whose
+//    identity is the session id; SSL_CTX_set_num_tickets(ctx, 1): one ticket per
+//    handshake, and each TLS 1.3 ticket resumes once, cluster-wide (TAKE).
+//  * session-id context = SHA-256("sessnic sid_ctx v1\n" + service): same service name,
+//    same context on every server. Its first byte is the table's ctx id unless set.
+//  * session ids: 32 bytes, byte 0 = this server's card id (the dispatcher's owner hint),
+//    31 bytes of DRBG output (RAND_bytes, buffered: RandomPool).
+//  * new/get/remove session callbacks; sessions leave the process sealed (AES-256-GCM).
+//
+// Thread safety: the callbacks may run on many threads at once. Destroy the Attachment
+// only when no handshake is in progress on the SSL_CTX.
+#pragma once
+#include <openssl/ssl.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "sessnic/device.hpp"
+#include "sessnic/ossl_ptr.hpp"
+#include "sessnic/random_pool.hpp"
+#include "sessnic/seal.hpp"
+
+namespace sessnic {
+
+class LocalSessionCache;
+
+struct AttachOptions {
+  const Sealer* sealer = nullptr;  // required; must outlive the Attachment
+  std::string service = "default";  // names the session-id context (see above)
+  std::optional<uint8_t> ctx_id;    // table ctx id; default: first byte of the sid_ctx
+  std::size_t local_cache_capacity = 1024;  // sessions too large for a slot, FIFO bounded
+  // Decoded copies of device entries (see LocalSessionCache): each is used only when the
+  // device answers with the same entry version. 0 disables it; the default is OpenSSL's
+  // own default internal cache size.
+  std::size_t decoded_cache_capacity = 20480;
+  // Unix seconds for the expiry checks done on the host. Empty = wall clock.
+  std::function<uint32_t()> clock;
+};
+
+// Why a stored entry was refused at resumption time.
+enum class RejectReason : uint8_t {
+  truncated,    // sealed blob shorter than its header
+  bad_format,   // unknown sealed-blob format
+  unknown_key,  // sealed with a key id this server does not hold
+  auth_failed,  // GCM tag mismatch: tampered, wrong key, or another session's blob
+  expired,      // authentic but past its expiry
+  undecodable,  // authentic but not a session (d2i failed), or another session id
+  count
+};
+const char* to_string(RejectReason r);
+
+struct AttachCounters {
+  uint64_t stores = 0;        // sessions written to the device
+  uint64_t store_failed = 0;  // device refused (other than TOO_LARGE) or sealing failed
+  uint64_t too_large = 0;     // kept in the local cache instead
+  uint64_t hits = 0;          // resumptions served from the device
+  uint64_t decoded_reuse = 0;  // ... of which the device's version matched a decoded copy
+  uint64_t local_hits = 0;    // resumptions served from the local cache
+  uint64_t misses = 0;        // no such session anywhere (or a deleted/taken one)
+  uint64_t expired = 0;       // the device found it expired
+  uint64_t device_errors = 0;  // the device answered FAILED/BAD_CMD
+  uint64_t removes = 0;       // remove callbacks turned into DEL
+  std::array<uint64_t, static_cast<std::size_t>(RejectReason::count)> rejected{};
+  uint64_t rejected_total() const;
+  uint64_t rejected_by(RejectReason r) const { return rejected[static_cast<std::size_t>(r)]; }
+};
+
+class Attachment {
+ public:
+  ~Attachment();  // detaches: callbacks and ex_data removed, cache mode restored
+  Attachment(const Attachment&) = delete;
+  Attachment& operator=(const Attachment&) = delete;
+
+  AttachCounters counters() const;
+  uint8_t ctx_id() const { return ctx_id_; }
+  std::span<const uint8_t> sid_ctx() const { return sid_ctx_; }
+  Device& device() const { return device_; }
+
+ private:
+  friend std::unique_ptr<Attachment> attach(SSL_CTX*, Device&, AttachOptions);
+  friend struct AttachCallbacks;
+  Attachment(SSL_CTX* ctx, Device& device, AttachOptions options);
+
+  SslCtxPtr ctx_;  // holds a reference so detaching never touches a freed SSL_CTX
+  Device& device_;
+  const Sealer& sealer_;
+  std::function<uint32_t()> clock_;
+  std::array<uint8_t, 32> sid_ctx_{};
+  uint8_t ctx_id_ = 0;
+  long previous_cache_mode_ = 0;
+  std::unique_ptr<LocalSessionCache> local_;    // too large for a slot: authoritative here
+  std::unique_ptr<LocalSessionCache> decoded_;  // versioned shadows of device entries
+  RandomPool random_;                            // session ids
+
+  struct Counters {
+    std::atomic<uint64_t> stores{0}, store_failed{0}, too_large{0}, hits{0}, decoded_reuse{0}, local_hits{0}, misses{0}, expired{0},
+        device_errors{0}, removes{0};
+    std::array<std::atomic<uint64_t>, static_cast<std::size_t>(RejectReason::count)> rejected{};
+  };
+  mutable Counters n_;
+};
+
+// Attaches `device` to `ctx`. Throws std::invalid_argument (no sealer, ctx already
+// attached) or std::runtime_error (OpenSSL refused a setting).
+std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions options);
+
+// The session-id context attach() sets for a service name (32 bytes).
+std::array<uint8_t, 32> session_id_context(const std::string& service);
+
+// Counters as one line: "stores=3 hits=2 ... rejected{auth_failed=1}".
+std::string to_string(const AttachCounters& c);
+
+}  // namespace sessnic
+
+template <>
+struct fmt::formatter<sessnic::AttachCounters> : fmt::formatter<std::string_view> {
+  template <typename FormatContext>
+  auto format(const sessnic::AttachCounters& c, FormatContext& ctx) const {
+    const std::string s = sessnic::to_string(c);
+    return fmt::formatter<std::string_view>::format(std::string_view(s), ctx);
+  }
+};

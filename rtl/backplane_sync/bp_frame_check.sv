@@ -1,0 +1,172 @@
+// Backplane receive front end: the frame checks of hls/backplane_sync.hpp (on_frame),
+// in the kernel's order, before a frame may touch any sequence state or the table:
+//   1. fver != FRAME_VERSION                                   -> bad_version
+//   2. more beats than a frame can hold, payload_len > 64 + SLOT_BYTES, or a beat count
+//      other than 1 + ceil(payload_len/64)                     -> bad_len
+//   3. CRC-32 over every beat with the crc field zero          -> bad_crc
+//   4. src not a member (or this card), dst neither this card nor BROADCAST, unknown
+//      frame type, or a broadcast that is not a HELLO          -> not_mine
+// A frame is stored (store-and-forward, at most 2 + SLOT_BYTES/64 beats) while its CRC
+// is computed one beat per cycle; a frame that passes is then sent on m_frame, one that
+// fails is dropped and counted. Every frame also yields one verdict pulse.
+module bp_frame_check #(
+    parameter int CARDS = 8,
+    parameter int SLOT_BYTES = 256
+) (
+    input logic clk,
+    input logic rst,
+
+    input logic [      7:0] card_id,
+    input logic [CARDS-1:0] peers,    // member bitmap (bit = card id)
+
+    input  logic [511:0] s_frame_tdata,
+    input  logic         s_frame_tlast,
+    input  logic         s_frame_tvalid,
+    output logic         s_frame_tready,
+
+    output logic [511:0] m_frame_tdata,
+    output logic         m_frame_tlast,
+    output logic         m_frame_tvalid,
+    input  logic         m_frame_tready,
+
+    output logic       verdict_valid,  // one cycle per received frame
+    output logic [2:0] verdict,        // VERDICT_* below
+
+    output logic [31:0] rx_frames,
+    output logic [31:0] rx_bad_version,
+    output logic [31:0] rx_bad_len,
+    output logic [31:0] rx_bad_crc,
+    output logic [31:0] rx_not_mine
+);
+  localparam logic [2:0] VERDICT_OK = 3'd0;
+  localparam logic [2:0] VERDICT_BAD_VERSION = 3'd1;
+  localparam logic [2:0] VERDICT_BAD_LEN = 3'd2;
+  localparam logic [2:0] VERDICT_BAD_CRC = 3'd3;
+  localparam logic [2:0] VERDICT_NOT_MINE = 3'd4;
+
+  localparam int MAX_BEATS = 2 + SLOT_BYTES / 64;  // header + entry + blob
+  localparam int MAX_PAYLOAD = 64 + SLOT_BYTES;
+  localparam int IDX_BITS = $clog2(MAX_BEATS + 1);
+  // Frame fields (package-qualified: Yosys 0.23 has no `import`).
+  localparam int F_FVER = sessnic_wire_pkg::FRAME_FVER_LSB;
+  localparam int F_FTYPE = sessnic_wire_pkg::FRAME_FTYPE_LSB;
+  localparam int F_SRC = sessnic_wire_pkg::FRAME_SRC_LSB;
+  localparam int F_DST = sessnic_wire_pkg::FRAME_DST_LSB;
+  localparam int F_PAYLOAD_LEN = sessnic_wire_pkg::FRAME_PAYLOAD_LEN_LSB;
+  localparam int F_CRC = sessnic_wire_pkg::FRAME_CRC_LSB;
+  localparam logic [7:0] FRAME_VERSION = 8'(sessnic_wire_pkg::BP_CONST_FRAME_VERSION);
+  localparam logic [7:0] BROADCAST = 8'(sessnic_wire_pkg::BP_CONST_BROADCAST);
+  localparam logic [7:0] TYPE_HELLO = 8'(sessnic_wire_pkg::FRAME_TYPE_HELLO);
+  localparam logic [7:0] TYPE_LAST = 8'(sessnic_wire_pkg::FRAME_TYPE_DIGEST);  // types are 1..DIGEST
+
+  logic sending_reg;
+  logic [15:0] n_reg;  // beats received of the current frame (saturating)
+  logic [79:0] hdr_reg;  // the header fields the checks need (see hdr_fields)
+  logic [31:0] crc_reg;
+  logic [511:0] buf_mem[MAX_BEATS];
+  logic [IDX_BITS-1:0] send_idx_reg, send_len_reg;
+  logic verdict_valid_reg;
+  logic [2:0] verdict_reg;
+  logic [31:0] cnt_frames_reg, cnt_version_reg, cnt_len_reg, cnt_crc_reg, cnt_not_mine_reg;
+
+  wire accept = s_frame_tvalid && s_frame_tready;
+  wire first = n_reg == 0;
+  // fver | ftype | src | dst | payload_len | crc of a header beat. The other header
+  // fields (epoch, seq, ack, sack, ...) belong to the sequence layer, not these checks.
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic [79:0] hdr_fields(input logic [511:0] b);
+    hdr_fields = {b[F_FVER+:8], b[F_FTYPE+:8], b[F_SRC+:8], b[F_DST+:8], b[F_PAYLOAD_LEN+:16], b[F_CRC+:32]};
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [79:0] hdr = first ? hdr_fields(s_frame_tdata) : hdr_reg;
+
+  // The crc field counts as zero in its own checksum.
+  logic [511:0] crc_data;
+  always_comb begin
+    crc_data = s_frame_tdata;
+    if (first) crc_data[F_CRC+:32] = 32'h0;
+  end
+  logic [31:0] crc_next;
+  bp_crc32 crc_i (
+      .crc_in(first ? 32'hFFFFFFFF : crc_reg),
+      .data(crc_data),
+      .crc_out(crc_next)
+  );
+
+  // Verdict of the frame whose last beat is on the input now.
+  logic [2:0] check;
+  logic [16:0] beats;  // 1 + beats received before this one
+  logic [15:0] plen;
+  logic [7:0] src, dst, ftype;
+  logic src_member;
+  always_comb begin
+    beats = 17'(n_reg) + 17'd1;
+    plen = hdr[47:32];
+    src = hdr[63:56];
+    dst = hdr[55:48];
+    ftype = hdr[71:64];
+    src_member = 1'b0;
+    for (int p = 0; p < CARDS; p++) if (src == 8'(p) && 8'(p) != card_id && peers[p]) src_member = 1'b1;
+    if (hdr[79:72] != FRAME_VERSION) check = VERDICT_BAD_VERSION;
+    else if (beats > 17'(MAX_BEATS) || 17'(plen) > 17'(MAX_PAYLOAD) ||
+             beats != 17'd1 + ((17'(plen) + 17'd63) >> 6))
+      check = VERDICT_BAD_LEN;
+    else if (~crc_next != hdr[31:0]) check = VERDICT_BAD_CRC;
+    else if (!src_member || (dst != card_id && dst != BROADCAST) || ftype == 8'd0 || ftype > TYPE_LAST ||
+             (dst == BROADCAST && ftype != TYPE_HELLO))
+      check = VERDICT_NOT_MINE;
+    else check = VERDICT_OK;
+  end
+
+  assign s_frame_tready = !sending_reg;
+  assign m_frame_tvalid = sending_reg;
+  assign m_frame_tdata = buf_mem[send_idx_reg];
+  assign m_frame_tlast = send_idx_reg + 1'b1 == send_len_reg;
+  assign verdict_valid = verdict_valid_reg;
+  assign verdict = verdict_reg;
+  assign rx_frames = cnt_frames_reg;
+  assign rx_bad_version = cnt_version_reg;
+  assign rx_bad_len = cnt_len_reg;
+  assign rx_bad_crc = cnt_crc_reg;
+  assign rx_not_mine = cnt_not_mine_reg;
+
+  always_ff @(posedge clk) begin
+    verdict_valid_reg <= 1'b0;
+    if (accept) begin
+      if (n_reg < 16'(MAX_BEATS)) buf_mem[n_reg[IDX_BITS-1:0]] <= s_frame_tdata;
+      if (first) hdr_reg <= hdr_fields(s_frame_tdata);
+      crc_reg <= crc_next;
+      n_reg <= s_frame_tlast ? 16'h0 : (n_reg == 16'hFFFF ? n_reg : n_reg + 1'b1);
+      if (s_frame_tlast) begin
+        verdict_valid_reg <= 1'b1;
+        verdict_reg <= check;
+        cnt_frames_reg <= cnt_frames_reg + 1'b1;
+        case (check)
+          VERDICT_BAD_VERSION: cnt_version_reg <= cnt_version_reg + 1'b1;
+          VERDICT_BAD_LEN: cnt_len_reg <= cnt_len_reg + 1'b1;
+          VERDICT_BAD_CRC: cnt_crc_reg <= cnt_crc_reg + 1'b1;
+          VERDICT_NOT_MINE: cnt_not_mine_reg <= cnt_not_mine_reg + 1'b1;
+          default: begin
+            sending_reg <= 1'b1;
+            send_idx_reg <= '0;
+            send_len_reg <= beats[IDX_BITS-1:0];
+          end
+        endcase
+      end
+    end
+    if (sending_reg && m_frame_tready) begin
+      send_idx_reg <= send_idx_reg + 1'b1;
+      if (m_frame_tlast) sending_reg <= 1'b0;
+    end
+    if (rst) begin
+      sending_reg <= 1'b0;
+      n_reg <= '0;
+      verdict_valid_reg <= 1'b0;
+      cnt_frames_reg <= '0;
+      cnt_version_reg <= '0;
+      cnt_len_reg <= '0;
+      cnt_crc_reg <= '0;
+      cnt_not_mine_reg <= '0;
+    end
+  end
+endmodule

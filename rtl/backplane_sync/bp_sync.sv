@@ -1,0 +1,781 @@
+// Backplane sequence layer: the RTL subset of hls/backplane_sync.hpp (docs/rtl.md,
+// "Backplane engine"). Frames are bit-compatible with the kernel (spec/wire.toml
+// `frame`); what is implemented:
+//   * HELLO: broadcast every HELLO_CYCLES (status 1 while a member's epoch is unknown),
+//     a unicast reply when asked or when the sender has this card's epoch wrong.
+//   * Epochs: learned from every frame; a larger epoch resets that peer's sequence
+//     state (a transfer in flight to it answers FAILED); older epochs and frames meant
+//     for another epoch of this card are dropped (the latter answered with a HELLO).
+//   * Reliable frames: per-peer tx seq from 1, ONE retransmit slot (one reliable frame
+//     in flight over all peers), resent every RTO_CYCLES, given up after MAX_RETRIES
+//     (then `una` steps the receiver over it). Receive window of one: only seq ==
+//     next expected is applied; lower seqs are duplicates (re-acked; a TRANSFER is
+//     re-applied to answer its outcome again), higher ones are dropped (the sender
+//     resends). Cumulative ack only: `sack` is always sent zero and ignored on input.
+//   * TRANSFER from the host (a `header` beat, op TRANSFER, sync_cmd.dest = card):
+//     EXPORT from the table, TRANSFER frame, finished by the outcome ACK (req = seq) ->
+//     one result beat to the host (OK / MISS / EXPIRED / FAILED / BAD_CMD), as the
+//     kernel's host_result() builds it.
+//   * Receive: UPDATE / TRANSFER applied as PUT with the entry's version, DELETE as DEL;
+//     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
+//     TRANSFER ACK carries the outcome).
+//   * Replicate: the key of every stored host PUT (ev_*) is exported and sent as UPDATE
+//     to every member whose epoch is known, one peer after the other.
+// Not implemented (answered or counted, never hanging): TRANSFER_REQ / TRANSFER_RESULT /
+// PULL / PULL_RESP / DIGEST are acked and ignored (rx_unhandled); relayed TRANSFER
+// (sync_cmd.owner another card) answers FAILED; DEL replication, hub mode, peer-joined
+// notices, RTT estimation and sack are absent.
+module bp_sync #(
+    parameter int CARDS = 32,
+    parameter int SLOT_BYTES = 256,
+    parameter logic [31:0] EPOCH = 32'd1,
+    parameter int RTO_CYCLES = 4000,
+    parameter int MAX_RETRIES = 6,
+    parameter int HELLO_CYCLES = 20000,
+    parameter int EVQ_LOG2 = 4
+) (
+    input logic clk,
+    input logic rst,
+
+    input logic [      7:0] card_id,
+    input logic [CARDS-1:0] peers,
+    input logic             enable,
+    input logic [      1:0] mode,
+
+    // Host TRANSFER commands (header beats; extra beats are drained, answered BAD_CMD)
+    input  logic [511:0] s_host_tdata,
+    input  logic         s_host_tlast,
+    input  logic         s_host_tvalid,
+    output logic         s_host_tready,
+    // Results towards the host: one beat (TLAST) per TRANSFER
+    output logic [511:0] m_res_tdata,
+    output logic         m_res_tvalid,
+    input  logic         m_res_tready,
+
+    // Replicate events: a stored host PUT's response header (pushed; dropped if full)
+    input logic [511:0] ev_tdata,
+    input logic         ev_valid,
+
+    // Local table: commands out, responses in (one response per command, in order)
+    output logic [511:0] m_tbl_tdata,
+    output logic         m_tbl_tlast,
+    output logic         m_tbl_tvalid,
+    input  logic         m_tbl_tready,
+    input  logic [511:0] s_tbl_tdata,
+    input  logic         s_tbl_tlast,
+    input  logic         s_tbl_tvalid,
+    output logic         s_tbl_tready,
+
+    // Frames that passed bp_frame_check / frames to the link
+    input  logic [511:0] s_rx_tdata,
+    input  logic         s_rx_tlast,
+    input  logic         s_rx_tvalid,
+    output logic         s_rx_tready,
+    output logic [511:0] m_tx_tdata,
+    output logic         m_tx_tlast,
+    output logic         m_tx_tvalid,
+    input  logic         m_tx_tready,
+
+    output logic [31:0] cnt_tx_frames,
+    output logic [31:0] cnt_retransmits,
+    output logic [31:0] cnt_giveups,
+    output logic [31:0] cnt_applied,
+    output logic [31:0] cnt_apply_failed,
+    output logic [31:0] cnt_transfers_ok,
+    output logic [31:0] cnt_transfers_failed,
+    output logic [31:0] cnt_rx_dup,
+    output logic [31:0] cnt_rx_window,
+    output logic [31:0] cnt_rx_stale_epoch,
+    output logic [31:0] cnt_not_sent,
+    output logic [31:0] cnt_rx_unhandled
+);
+  // ---- wire constants (package-qualified: Yosys 0.23 has no `import`) ----------------
+  localparam int F_FVER = sessnic_wire_pkg::FRAME_FVER_LSB;
+  localparam int F_FTYPE = sessnic_wire_pkg::FRAME_FTYPE_LSB;
+  localparam int F_SRC = sessnic_wire_pkg::FRAME_SRC_LSB;
+  localparam int F_DST = sessnic_wire_pkg::FRAME_DST_LSB;
+  localparam int F_EPOCH = sessnic_wire_pkg::FRAME_EPOCH_LSB;
+  localparam int F_SEQ = sessnic_wire_pkg::FRAME_SEQ_LSB;
+  localparam int F_ACK = sessnic_wire_pkg::FRAME_ACK_LSB;
+  localparam int F_DST_EPOCH = sessnic_wire_pkg::FRAME_DST_EPOCH_LSB;
+  localparam int F_PAYLOAD_LEN = sessnic_wire_pkg::FRAME_PAYLOAD_LEN_LSB;
+  localparam int F_STATUS = sessnic_wire_pkg::FRAME_STATUS_LSB;
+  localparam int F_REQ = sessnic_wire_pkg::FRAME_REQ_LSB;
+  localparam int F_CRC = sessnic_wire_pkg::FRAME_CRC_LSB;
+  localparam int F_UNA = sessnic_wire_pkg::FRAME_UNA_LSB;
+  localparam int F_SACK = sessnic_wire_pkg::FRAME_SACK_LSB;
+  localparam int H_OP = sessnic_wire_pkg::HEADER_OP_LSB;
+  localparam int H_STATUS = sessnic_wire_pkg::HEADER_STATUS_LSB;
+  localparam int H_KEY_LEN = sessnic_wire_pkg::HEADER_KEY_LEN_LSB;
+  localparam int H_FLAGS = sessnic_wire_pkg::HEADER_FLAGS_LSB;
+  localparam int H_TAG = sessnic_wire_pkg::HEADER_TAG_LSB;
+  localparam int H_VERSION = sessnic_wire_pkg::HEADER_VERSION_LSB;
+  localparam int H_EXPIRY = sessnic_wire_pkg::HEADER_EXPIRY_LSB;
+  localparam int H_BLOB_LEN = sessnic_wire_pkg::HEADER_BLOB_LEN_LSB;
+  localparam int H_AUX = sessnic_wire_pkg::HEADER_AUX_LSB;
+  localparam int C_DEST = sessnic_wire_pkg::SYNC_CMD_DEST_LSB;
+  localparam int C_OWNER = sessnic_wire_pkg::SYNC_CMD_OWNER_LSB;
+  localparam logic [7:0] FRAME_VERSION = 8'(sessnic_wire_pkg::BP_CONST_FRAME_VERSION);
+  localparam logic [7:0] BROADCAST = 8'(sessnic_wire_pkg::BP_CONST_BROADCAST);
+  localparam logic [7:0] T_HELLO = 8'(sessnic_wire_pkg::FRAME_TYPE_HELLO);
+  localparam logic [7:0] T_ACK = 8'(sessnic_wire_pkg::FRAME_TYPE_ACK);
+  localparam logic [7:0] T_NACK = 8'(sessnic_wire_pkg::FRAME_TYPE_NACK);
+  localparam logic [7:0] T_UPDATE = 8'(sessnic_wire_pkg::FRAME_TYPE_UPDATE);
+  localparam logic [7:0] T_DELETE = 8'(sessnic_wire_pkg::FRAME_TYPE_DELETE);
+  localparam logic [7:0] T_TRANSFER = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER);
+  localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
+  localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
+  localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
+  localparam logic [7:0] OP_TRANSFER = 8'(sessnic_wire_pkg::OPCODE_TRANSFER);
+  localparam logic [7:0] ST_OK = 8'(sessnic_wire_pkg::STATUS_OK);
+  localparam logic [7:0] ST_MISS = 8'(sessnic_wire_pkg::STATUS_MISS);
+  localparam logic [7:0] ST_EVICTED = 8'(sessnic_wire_pkg::STATUS_EVICTED);
+  localparam logic [7:0] ST_BAD_CMD = 8'(sessnic_wire_pkg::STATUS_BAD_CMD);
+  localparam logic [7:0] ST_STALE = 8'(sessnic_wire_pkg::STATUS_STALE);
+  localparam logic [7:0] ST_FAILED = 8'(sessnic_wire_pkg::STATUS_FAILED);
+  localparam logic [1:0] MODE_REPLICATE = 2'(sessnic_wire_pkg::BP_MODE_REPLICATE);
+
+  localparam int SLOT_BEATS = SLOT_BYTES / 64;
+  localparam int MAX_BEATS = 2 + SLOT_BEATS;  // header + entry + blob
+  localparam int IDX_W = $clog2(MAX_BEATS + 1);
+  localparam int CW = $clog2(CARDS);
+  localparam int EVQ = 1 << EVQ_LOG2;
+
+  // ---- state ----------------------------------------------------------------------
+  typedef enum logic [4:0] {
+    S_IDLE,
+    S_RX,         // collecting a frame into rxbuf
+    S_RX_DO,      // decide on the frame in rxbuf
+    S_HOST,       // draining a host command's extra beats
+    S_TBL_SEND,   // table command beats out
+    S_TBL_WAIT,   // table response in
+    S_AFTER_TBL,  // act on the table's answer
+    S_TX_CRC,     // CRC over the frame to send
+    S_TX_SEND,    // frame beats out
+    S_RESULT,     // host result beat out
+    S_NEXT_PEER   // replicate: send the entry to the next peer
+  } state_t;
+  typedef enum logic [2:0] {
+    P_NONE,
+    P_APPLY,       // UPDATE / DELETE from a peer
+    P_APPLY_XFER,  // TRANSFER from a peer
+    P_EXPORT_XFER, // host TRANSFER
+    P_EXPORT_REPL  // replicate a local PUT
+  } pend_t;
+
+  state_t state_reg;
+  pend_t pend_reg;
+  logic [511:0] rxbuf[MAX_BEATS];
+  logic [511:0] txbuf[MAX_BEATS];  // the retransmit slot's frame (beat 0 unused: tx_hdr)
+  logic [IDX_W-1:0] idx_reg, tx_n_reg;
+  logic rx_over_reg;
+
+  // per peer
+  logic [31:0] peer_epoch[CARDS];
+  logic [31:0] tx_next[CARDS];
+  logic [31:0] rx_base[CARDS];
+
+  // the retransmit slot
+  logic slot_valid_reg, slot_outcome_reg;
+  logic [7:0] slot_peer_reg;
+  logic [31:0] slot_seq_reg, slot_req_reg;
+  logic [511:0] slot_hdr_reg;  // frame header without the per-transmission fields
+  logic [IDX_W-1:0] slot_n_reg;
+  logic [31:0] slot_timer_reg;
+  logic [7:0] slot_retries_reg;
+  logic [CARDS-1:0] bcast_todo_reg;  // replicate: peers still to send the entry to
+
+  // frame being transmitted
+  logic [511:0] tx_hdr_reg;
+  logic [31:0] crc_reg;
+  state_t tx_ret_reg;
+
+  // table command
+  logic [511:0] tbl_hdr_reg;
+  logic [IDX_W-1:0] tbl_n_reg;  // blob beats after the header
+  logic [7:0] tbl_st_reg;
+  logic [31:0] tbl_tag_reg;
+
+  // apply context
+  logic [7:0] ap_src_reg;
+  logic [31:0] ap_seq_reg;
+
+  // host transfer
+  logic [511:0] res_reg;
+  logic [31:0] host_tag_reg;
+  logic [7:0] host_dest_reg;
+  logic host_bad_reg;
+
+  logic [31:0] hello_timer_reg;
+
+  // replicate event queue (key headers)
+  logic [511:0] evq[EVQ];
+  logic [EVQ_LOG2:0] evq_wr_reg, evq_rd_reg;
+  wire evq_empty = evq_wr_reg == evq_rd_reg;
+  wire evq_full = (evq_wr_reg - evq_rd_reg) == (EVQ_LOG2 + 1)'(EVQ);
+
+  logic [31:0] c_tx_reg, c_rtx_reg, c_giveup_reg, c_applied_reg, c_apfail_reg, c_xok_reg, c_xfail_reg;
+  logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg;
+  assign cnt_tx_frames = c_tx_reg;
+  assign cnt_retransmits = c_rtx_reg;
+  assign cnt_giveups = c_giveup_reg;
+  assign cnt_applied = c_applied_reg;
+  assign cnt_apply_failed = c_apfail_reg;
+  assign cnt_transfers_ok = c_xok_reg;
+  assign cnt_transfers_failed = c_xfail_reg;
+  assign cnt_rx_dup = c_dup_reg;
+  assign cnt_rx_window = c_window_reg;
+  assign cnt_rx_stale_epoch = c_stale_reg;
+  assign cnt_not_sent = c_notsent_reg;
+  assign cnt_rx_unhandled = c_unhandled_reg;
+
+  // ---- helpers ------------------------------------------------------------------------
+  function automatic logic [IDX_W-1:0] beats_of(input logic [15:0] len);
+    beats_of = IDX_W'((17'(len) + 17'd63) >> 6);
+  endfunction
+
+  // member with a known epoch (the kernel's up_ without the down state)
+  function automatic logic known(input logic [7:0] p, input logic [CARDS-1:0] pe_known);
+    known = 1'b0;
+    for (int i = 0; i < CARDS; i++) if (p == 8'(i)) known = pe_known[i];
+  endfunction
+
+  logic [CARDS-1:0] member, epoch_known;
+  always_comb begin
+    for (int i = 0; i < CARDS; i++) begin
+      member[i] = peers[i] && 8'(i) != card_id;
+      epoch_known[i] = member[i] && peer_epoch[i] != 32'h0;
+    end
+  end
+  wire any_unknown = (member & ~epoch_known) != '0;
+
+  // The received frame's header fields.
+  // The header of the frame in rxbuf; fver, crc and sack were checked (bp_frame_check)
+  // or are not part of the subset (sack), so some bits are not read here.
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [511:0] rh = rxbuf[0];
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [7:0] rx_type = rh[F_FTYPE+:8];
+  wire [7:0] rx_src = rh[F_SRC+:8];
+  wire [7:0] rx_dst = rh[F_DST+:8];
+  wire [31:0] rx_epoch = rh[F_EPOCH+:32];
+  wire [31:0] rx_dst_epoch = rh[F_DST_EPOCH+:32];
+  wire [31:0] rx_seq = rh[F_SEQ+:32];
+  wire [31:0] rx_ack = rh[F_ACK+:32];
+  wire [31:0] rx_una = rh[F_UNA+:32];
+  wire [31:0] rx_req = rh[F_REQ+:32];
+  wire [7:0] rx_status = rh[F_STATUS+:8];
+  wire [15:0] rx_plen = rh[F_PAYLOAD_LEN+:16];
+  wire [511:0] rx_entry = rxbuf[1];
+  wire [CW-1:0] rs = rx_src[CW-1:0];
+  wire [31:0] pe_src = peer_epoch[rs];
+  wire [31:0] rxb_src = rx_base[rs];
+
+  // Per-transmission header fields, as the kernel's transmit() fills them.
+  function automatic logic [511:0] stamp(input logic [511:0] h, input logic [7:0] me, input logic [31:0] dep,
+                                         input logic [31:0] ack, input logic [31:0] una);
+    logic uni;
+    stamp = h;
+    uni = h[F_DST+:8] != BROADCAST;
+    stamp[F_FVER+:8] = FRAME_VERSION;
+    stamp[F_SRC+:8] = me;
+    stamp[F_EPOCH+:32] = EPOCH;
+    stamp[F_DST_EPOCH+:32] = uni ? dep : 32'h0;
+    stamp[F_ACK+:32] = uni ? ack : 32'h0;
+    stamp[F_UNA+:32] = uni ? una : 32'h0;
+    stamp[F_SACK+:192] = '0;
+    stamp[F_CRC+:32] = 32'h0;
+  endfunction
+
+  function automatic logic [511:0] ctl_frame(input logic [7:0] t, input logic [7:0] dst, input logic [31:0] req,
+                                             input logic [7:0] st);
+    ctl_frame = '0;
+    ctl_frame[F_FTYPE+:8] = t;
+    ctl_frame[F_DST+:8] = dst;
+    ctl_frame[F_REQ+:32] = req;
+    ctl_frame[F_STATUS+:8] = st;
+  endfunction
+
+  // The kernel's host_result(): entry fields kept, host fields replaced.
+  function automatic logic [511:0] result_beat(input logic [511:0] e, input logic [31:0] tag, input logic [7:0] st,
+                                               input logic [7:0] dest, input logic [7:0] me);
+    result_beat = e;
+    result_beat[H_OP+:8] = OP_TRANSFER;
+    result_beat[H_STATUS+:8] = st;
+    result_beat[H_TAG+:32] = tag;
+    result_beat[H_BLOB_LEN+:16] = 16'h0;
+    result_beat[H_AUX+:64] = 64'h0;
+    result_beat[C_DEST+:8] = dest;
+    result_beat[C_OWNER+:8] = me;
+  endfunction
+
+  // EXPORT of the key in h (the kernel's table_command(): host-only and entry fields zero).
+  function automatic logic [511:0] export_cmd(input logic [511:0] h, input logic [31:0] tag);
+    export_cmd = h;
+    export_cmd[H_OP+:8] = OP_EXPORT;
+    export_cmd[H_STATUS+:8] = 8'h0;
+    export_cmd[H_TAG+:32] = tag;
+    export_cmd[H_VERSION+:64] = 64'h0;
+    export_cmd[H_EXPIRY+:32] = 32'h0;
+    export_cmd[H_FLAGS+:8] = 8'h0;
+    export_cmd[H_BLOB_LEN+:16] = 16'h0;
+    export_cmd[H_AUX+:64] = 64'h0;
+  endfunction
+
+  // Frame to a peer: the stamp uses that peer's state.
+  function automatic logic [31:0] una_of(input logic [7:0] p, input logic sv, input logic [7:0] sp,
+                                         input logic [31:0] sseq, input logic [31:0] nxt);
+    una_of = (sv && sp == p) ? sseq : nxt;
+  endfunction
+
+  // ---- outputs ------------------------------------------------------------------------
+  logic [511:0] tx_beat;
+  always_comb begin
+    tx_beat = (idx_reg == '0) ? tx_hdr_reg : txbuf[idx_reg];
+  end
+  assign m_tx_tdata = tx_beat;
+  assign m_tx_tvalid = state_reg == S_TX_SEND;
+  assign m_tx_tlast = idx_reg + 1'b1 == tx_n_reg;
+
+  assign s_rx_tready = state_reg == S_RX;
+  assign s_host_tready = state_reg == S_HOST;
+  assign s_tbl_tready = state_reg == S_TBL_WAIT;
+  assign m_res_tdata = res_reg;
+  assign m_res_tvalid = state_reg == S_RESULT;
+
+  logic [511:0] tbl_beat;
+  always_comb tbl_beat = (idx_reg == '0) ? tbl_hdr_reg : rxbuf[IDX_W'(idx_reg + IDX_W'(1))];
+  assign m_tbl_tdata = tbl_beat;
+  assign m_tbl_tvalid = state_reg == S_TBL_SEND;
+  assign m_tbl_tlast = idx_reg == tbl_n_reg;
+
+  logic [31:0] crc_out;
+  logic [511:0] crc_in_beat;
+  always_comb crc_in_beat = (idx_reg == '0) ? tx_hdr_reg : txbuf[idx_reg];
+  bp_crc32 crc_i (
+      .crc_in (idx_reg == '0 ? 32'hFFFFFFFF : crc_reg),
+      .data   (crc_in_beat),
+      .crc_out(crc_out)
+  );
+
+  // ---- the engine ---------------------------------------------------------------------
+  // Starting a transmission: tx_hdr_reg gets the stamped header (crc 0), then S_TX_CRC.
+  logic [511:0] slot_stamped;
+  always_comb begin
+    slot_stamped = stamp(slot_hdr_reg, card_id, peer_epoch[slot_peer_reg[CW-1:0]], rx_base[slot_peer_reg[CW-1:0]],
+                         slot_seq_reg);
+  end
+
+  // next peer of a replicate fan-out
+  logic [7:0] next_peer;
+  always_comb begin
+    next_peer = BROADCAST;
+    for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
+  end
+
+  wire [7:0] tbl_status = s_tbl_tdata[H_STATUS+:8];
+  wire tbl_stored = tbl_st_reg == ST_OK || tbl_st_reg == ST_EVICTED || tbl_st_reg == ST_STALE;
+
+  always_ff @(posedge clk) begin
+    if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
+    if (slot_valid_reg && slot_timer_reg != 0) slot_timer_reg <= slot_timer_reg - 1'b1;
+    if (ev_valid) begin
+      if (!evq_full) begin
+        evq[evq_wr_reg[EVQ_LOG2-1:0]] <= ev_tdata;
+        evq_wr_reg <= evq_wr_reg + 1'b1;
+      end else c_notsent_reg <= c_notsent_reg + 1'b1;
+    end
+
+    case (state_reg)
+      S_IDLE: begin
+        if (s_rx_tvalid) begin  // disabled: received frames are drained (rx_unhandled)
+          state_reg <= S_RX;
+          idx_reg <= '0;
+          rx_over_reg <= 1'b0;
+        end else if (!enable) begin
+          // nothing else while disabled
+        end else if (slot_valid_reg && slot_timer_reg == 0) begin
+          if (slot_retries_reg >= 8'(MAX_RETRIES)) begin
+            // give up: the abandoned seq is skipped by the receiver through `una`
+            c_giveup_reg <= c_giveup_reg + 1'b1;
+            slot_valid_reg <= 1'b0;
+            if (slot_outcome_reg) begin
+              c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
+              state_reg <= S_RESULT;
+            end else state_reg <= S_NEXT_PEER;
+          end else begin
+            slot_retries_reg <= slot_retries_reg + 1'b1;
+            slot_timer_reg <= 32'(RTO_CYCLES);
+            c_rtx_reg <= c_rtx_reg + 1'b1;
+            tx_hdr_reg <= slot_stamped;
+            tx_n_reg <= slot_n_reg;
+            tx_ret_reg <= S_IDLE;
+            idx_reg <= '0;
+            state_reg <= S_TX_CRC;
+          end
+        end else if (hello_timer_reg == 0) begin
+          hello_timer_reg <= 32'(HELLO_CYCLES);
+          tx_hdr_reg <= stamp(ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown}), card_id, 32'h0, 32'h0,
+                              32'h0);
+          tx_n_reg <= IDX_W'(1);
+          tx_ret_reg <= S_IDLE;
+          idx_reg <= '0;
+          state_reg <= S_TX_CRC;
+        end else if (!slot_valid_reg && bcast_todo_reg != '0) begin
+          state_reg <= S_NEXT_PEER;
+        end else if (!slot_valid_reg && s_host_tvalid) begin
+          // host TRANSFER header
+          host_tag_reg <= s_host_tdata[H_TAG+:32];
+          host_dest_reg <= s_host_tdata[C_DEST+:8];
+          res_reg <= s_host_tdata;
+          host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
+                          s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
+                          s_host_tdata[H_OP+:8] != OP_TRANSFER;
+          // relayed transfers (owner another card) are not in the RTL subset: FAILED
+          if (s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id)
+            host_bad_reg <= 1'b1;
+          state_reg <= S_HOST;
+        end else if (!slot_valid_reg && !evq_empty) begin
+          evq_rd_reg <= evq_rd_reg + 1'b1;
+          pend_reg <= P_EXPORT_REPL;
+          tbl_hdr_reg <= export_cmd(evq[evq_rd_reg[EVQ_LOG2-1:0]], tbl_tag_reg);
+          state_reg <= S_TBL_SEND;
+          idx_reg <= '0;
+          tbl_n_reg <= '0;
+        end
+      end
+
+      S_HOST: begin
+        // first beat was seen in S_IDLE (still on the bus: tready is asserted here)
+        if (s_host_tvalid && s_host_tlast) begin
+          if (host_bad_reg) begin
+            c_xfail_reg <= c_xfail_reg + 1'b1;
+            res_reg <= result_beat(
+                res_reg,
+                host_tag_reg,
+                (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
+                 res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD,
+                host_dest_reg,
+                card_id
+            );
+            state_reg <= S_RESULT;
+          end else begin
+            pend_reg <= P_EXPORT_XFER;
+            tbl_hdr_reg <= export_cmd(res_reg, tbl_tag_reg);
+            idx_reg <= '0;
+            tbl_n_reg <= '0;
+            state_reg <= S_TBL_SEND;
+          end
+        end else if (s_host_tvalid) host_bad_reg <= 1'b1;
+      end
+
+      S_RX: begin
+        if (s_rx_tvalid) begin
+          if (idx_reg < IDX_W'(MAX_BEATS)) begin
+            rxbuf[idx_reg] <= s_rx_tdata;
+            idx_reg <= idx_reg + 1'b1;
+          end else rx_over_reg <= 1'b1;
+          if (s_rx_tlast) state_reg <= enable ? S_RX_DO : S_IDLE;
+          if (s_rx_tlast && !enable) c_unhandled_reg <= c_unhandled_reg + 1'b1;
+        end
+      end
+
+      S_RX_DO: begin
+        state_reg <= S_IDLE;
+        if (rx_over_reg || rx_epoch == 32'h0 || rx_epoch < pe_src) begin
+          c_stale_reg <= c_stale_reg + 1'b1;
+        end else if (rx_epoch > pe_src && pe_src != 32'h0) begin
+          // the peer restarted: its sequence state is new, a transfer in flight to it
+          // FAILS; the frame itself is dropped (the sender resends or says HELLO again)
+          peer_epoch[rs] <= rx_epoch;
+          tx_next[rs] <= 32'h1;
+          rx_base[rs] <= 32'h1;
+          c_stale_reg <= c_stale_reg + 1'b1;
+          if (slot_valid_reg && slot_peer_reg == rx_src) begin
+            slot_valid_reg <= 1'b0;
+            if (slot_outcome_reg) begin
+              c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
+              state_reg <= S_RESULT;
+            end else state_reg <= S_NEXT_PEER;
+          end
+        end else begin
+          if (rx_epoch > pe_src) peer_epoch[rs] <= rx_epoch;  // learned
+          if (rx_type == T_HELLO) begin
+            if (rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != EPOCH)) begin
+              tx_hdr_reg <= stamp(ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rxb_src,
+                                  una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+              tx_n_reg <= IDX_W'(1);
+              tx_ret_reg <= S_IDLE;
+              idx_reg <= '0;
+              state_reg <= S_TX_CRC;
+            end
+          end else if (rx_dst_epoch != EPOCH) begin
+            // meant for an earlier life of this card: tell the sender our epoch
+            c_stale_reg <= c_stale_reg + 1'b1;
+            tx_hdr_reg <= stamp(ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rxb_src,
+                                una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+            tx_n_reg <= IDX_W'(1);
+            tx_ret_reg <= S_IDLE;
+            idx_reg <= '0;
+            state_reg <= S_TX_CRC;
+          end else begin
+            // ---- acks (cumulative) and una ----
+            if (slot_valid_reg && slot_peer_reg == rx_src) begin
+              if (!slot_outcome_reg && rx_ack > slot_seq_reg) begin
+                slot_valid_reg <= 1'b0;
+              end
+              if (slot_outcome_reg && (rx_type == T_ACK || rx_type == T_NACK) && rx_req == slot_seq_reg) begin
+                slot_valid_reg <= 1'b0;
+                if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
+                else c_xfail_reg <= c_xfail_reg + 1'b1;
+                res_reg <= result_beat(txbuf[1], slot_req_reg, rx_status, slot_peer_reg, card_id);
+                state_reg <= S_RESULT;
+              end
+            end
+            if (rx_una > rxb_src) rx_base[rs] <= rx_una;
+            if (rx_type == T_ACK || rx_type == T_NACK) begin
+              // done above
+            end else if (rx_seq == 32'h0) begin
+              c_unhandled_reg <= c_unhandled_reg + 1'b1;
+            end else if ((rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
+                         (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
+                          rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64)) begin
+              c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
+            end else if (rx_seq < (rx_una > rxb_src ? rx_una : rxb_src)) begin
+              // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
+              c_dup_reg <= c_dup_reg + 1'b1;
+              if (rx_type == T_TRANSFER) begin
+                pend_reg <= P_APPLY_XFER;
+                state_reg <= S_TBL_SEND;
+              end else begin
+                tx_hdr_reg <= stamp(ctl_frame(T_ACK, rx_src, 32'h0, 8'h0), card_id, rx_epoch,
+                                    rx_una > rxb_src ? rx_una : rxb_src,
+                                    una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+                tx_n_reg <= IDX_W'(1);
+                tx_ret_reg <= S_IDLE;
+                state_reg <= S_TX_CRC;
+              end
+            end else if (rx_seq != (rx_una > rxb_src ? rx_una : rxb_src)) begin
+              c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
+            end else begin
+              rx_base[rs] <= rx_seq + 1'b1;
+              if (rx_type == T_UPDATE || rx_type == T_DELETE) begin
+                pend_reg <= P_APPLY;
+                state_reg <= S_TBL_SEND;
+              end else if (rx_type == T_TRANSFER) begin
+                pend_reg <= P_APPLY_XFER;
+                state_reg <= S_TBL_SEND;
+              end else begin
+                // reliable types outside the subset: acked, ignored
+                c_unhandled_reg <= c_unhandled_reg + 1'b1;
+                tx_hdr_reg <= stamp(ctl_frame(T_ACK, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rx_seq + 1'b1,
+                                    una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+                tx_n_reg <= IDX_W'(1);
+                tx_ret_reg <= S_IDLE;
+                state_reg <= S_TX_CRC;
+              end
+            end
+            // the table command that applies the entry (used when S_TBL_SEND follows)
+            tbl_hdr_reg <= rx_entry;
+            tbl_hdr_reg[H_OP+:8] <= rx_type == T_DELETE ? OP_DEL : OP_PUT;
+            tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
+            tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
+            tbl_hdr_reg[H_AUX+:64] <= 64'h0;
+            if (rx_type == T_DELETE) begin
+              tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
+              tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
+            end
+            tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
+            idx_reg <= '0;
+            ap_src_reg <= rx_src;
+            ap_seq_reg <= rx_seq;
+          end
+        end
+      end
+
+      S_TBL_SEND: begin
+        if (m_tbl_tready) begin
+          if (m_tbl_tlast) begin
+            state_reg <= S_TBL_WAIT;
+            tbl_tag_reg <= tbl_tag_reg + 1'b1;
+            idx_reg <= '0;
+          end else idx_reg <= idx_reg + 1'b1;
+        end
+      end
+
+      S_TBL_WAIT: begin
+        if (s_tbl_tvalid) begin
+          if (idx_reg == '0) tbl_st_reg <= tbl_status;
+          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+            // the entry beat for the wire: response minus host-only fields
+            txbuf[1] <= s_tbl_tdata;
+            txbuf[1][H_OP+:8] <= OP_PUT;
+            txbuf[1][H_STATUS+:8] <= 8'h0;
+            txbuf[1][H_TAG+:32] <= 32'h0;
+            txbuf[1][H_AUX+:64] <= 64'h0;
+            if (s_tbl_tdata[H_STATUS+:8] != ST_OK) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
+          end else if (idx_reg <= IDX_W'(SLOT_BEATS) && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+            txbuf[IDX_W'(idx_reg+IDX_W'(1))] <= s_tbl_tdata;
+          end
+          if (idx_reg <= IDX_W'(SLOT_BEATS)) idx_reg <= idx_reg + 1'b1;
+          if (s_tbl_tlast) state_reg <= S_AFTER_TBL;
+        end
+      end
+
+      S_AFTER_TBL: begin
+        state_reg <= S_IDLE;
+        pend_reg <= P_NONE;
+        idx_reg <= '0;
+        case (pend_reg)
+          P_APPLY, P_APPLY_XFER: begin
+            if (tbl_stored || (pend_reg == P_APPLY && tbl_st_reg == ST_MISS)) c_applied_reg <= c_applied_reg + 1'b1;
+            else c_apfail_reg <= c_apfail_reg + 1'b1;
+            if (pend_reg == P_APPLY_XFER)
+              tx_hdr_reg <= stamp(ctl_frame(T_ACK, ap_src_reg, ap_seq_reg, tbl_stored ? ST_OK : tbl_st_reg), card_id,
+                                  peer_epoch[ap_src_reg[CW-1:0]], rx_base[ap_src_reg[CW-1:0]],
+                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
+                                         tx_next[ap_src_reg[CW-1:0]]));
+            else if (tbl_stored || tbl_st_reg == ST_MISS)
+              tx_hdr_reg <= stamp(ctl_frame(T_ACK, ap_src_reg, 32'h0, 8'h0), card_id, peer_epoch[ap_src_reg[CW-1:0]],
+                                  rx_base[ap_src_reg[CW-1:0]],
+                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
+                                         tx_next[ap_src_reg[CW-1:0]]));
+            else
+              tx_hdr_reg <= stamp(ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg), card_id,
+                                  peer_epoch[ap_src_reg[CW-1:0]], rx_base[ap_src_reg[CW-1:0]],
+                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
+                                         tx_next[ap_src_reg[CW-1:0]]));
+            tx_n_reg <= IDX_W'(1);
+            tx_ret_reg <= S_IDLE;
+            state_reg <= S_TX_CRC;
+          end
+          P_EXPORT_XFER: begin
+            if (tbl_st_reg != ST_OK) begin
+              c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_reg <= result_beat(txbuf[1], host_tag_reg, tbl_st_reg, host_dest_reg, card_id);
+              state_reg <= S_RESULT;
+            end else if (host_dest_reg == card_id) begin
+              c_xok_reg <= c_xok_reg + 1'b1;
+              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_OK, host_dest_reg, card_id);
+              state_reg <= S_RESULT;
+            end else if (known(host_dest_reg, epoch_known)) begin
+              slot_valid_reg <= 1'b1;
+              slot_outcome_reg <= 1'b1;
+              slot_peer_reg <= host_dest_reg;
+              slot_seq_reg <= tx_next[host_dest_reg[CW-1:0]];
+              tx_next[host_dest_reg[CW-1:0]] <= tx_next[host_dest_reg[CW-1:0]] + 1'b1;
+              slot_req_reg <= host_tag_reg;
+              slot_retries_reg <= '0;
+              slot_timer_reg <= 32'(RTO_CYCLES);
+              slot_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
+              slot_hdr_reg[F_SEQ+:32] <= tx_next[host_dest_reg[CW-1:0]];
+              slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+              slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+              state_reg <= S_NEXT_PEER;  // sends the slot (bcast_todo is empty)
+            end else begin
+              c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_FAILED, host_dest_reg, card_id);
+              state_reg <= S_RESULT;
+            end
+          end
+          P_EXPORT_REPL: begin
+            if (tbl_st_reg == ST_OK && mode == MODE_REPLICATE) begin
+              bcast_todo_reg <= epoch_known;
+              if ((member & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
+            end
+          end
+          default: ;
+        endcase
+      end
+
+      // Replicate fan-out (and the first transmission of a TRANSFER slot).
+      S_NEXT_PEER: begin
+        idx_reg <= '0;
+        if (slot_valid_reg) begin
+          // a freshly filled slot: first transmission
+          tx_hdr_reg <= slot_stamped;
+          tx_n_reg <= slot_n_reg;
+          tx_ret_reg <= S_IDLE;
+          state_reg <= S_TX_CRC;
+        end else if (bcast_todo_reg == '0 || mode != MODE_REPLICATE) begin
+          bcast_todo_reg <= '0;
+          state_reg <= S_IDLE;
+        end else begin
+          bcast_todo_reg[next_peer[CW-1:0]] <= 1'b0;
+          if (epoch_known[next_peer[CW-1:0]]) begin
+            slot_valid_reg <= 1'b1;
+            slot_outcome_reg <= 1'b0;
+            slot_peer_reg <= next_peer;
+            slot_seq_reg <= tx_next[next_peer[CW-1:0]];
+            tx_next[next_peer[CW-1:0]] <= tx_next[next_peer[CW-1:0]] + 1'b1;
+            slot_req_reg <= 32'h0;
+            slot_retries_reg <= '0;
+            slot_timer_reg <= 32'(RTO_CYCLES);
+            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer, 32'h0, 8'h0);
+            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer[CW-1:0]];
+            slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+            slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+            // next cycle: S_NEXT_PEER sees slot_valid and transmits
+          end else c_notsent_reg <= c_notsent_reg + 1'b1;
+        end
+      end
+
+      S_TX_CRC: begin
+        crc_reg <= crc_out;
+        if (idx_reg + 1'b1 == tx_n_reg) begin
+          tx_hdr_reg[F_CRC+:32] <= ~crc_out;
+          idx_reg <= '0;
+          state_reg <= S_TX_SEND;
+        end else idx_reg <= idx_reg + 1'b1;
+      end
+
+      S_TX_SEND: begin
+        if (m_tx_tready) begin
+          if (m_tx_tlast) begin
+            c_tx_reg <= c_tx_reg + 1'b1;
+            idx_reg <= '0;
+            state_reg <= tx_ret_reg;
+          end else idx_reg <= idx_reg + 1'b1;
+        end
+      end
+
+      S_RESULT: begin
+        if (m_res_tready) state_reg <= S_IDLE;
+      end
+
+      default: state_reg <= S_IDLE;
+    endcase
+
+    if (rst) begin
+      state_reg <= S_IDLE;
+      pend_reg <= P_NONE;
+      idx_reg <= '0;
+      slot_valid_reg <= 1'b0;
+      bcast_todo_reg <= '0;
+      hello_timer_reg <= '0;
+      evq_wr_reg <= '0;
+      evq_rd_reg <= '0;
+      tbl_tag_reg <= 32'h80000000;
+      for (int i = 0; i < CARDS; i++) begin
+        peer_epoch[i] <= 32'h0;
+        tx_next[i] <= 32'h1;
+        rx_base[i] <= 32'h1;
+      end
+      c_tx_reg <= '0;
+      c_rtx_reg <= '0;
+      c_giveup_reg <= '0;
+      c_applied_reg <= '0;
+      c_apfail_reg <= '0;
+      c_xok_reg <= '0;
+      c_xfail_reg <= '0;
+      c_dup_reg <= '0;
+      c_window_reg <= '0;
+      c_stale_reg <= '0;
+      c_notsent_reg <= '0;
+      c_unhandled_reg <= '0;
+    end
+  end
+
+endmodule

@@ -1,0 +1,209 @@
+#include "local_cluster.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "sessnic/key_file.hpp"
+#include "tls_test_support.hpp"
+
+extern char** environ;
+
+namespace sessnic::dispatch::testing {
+namespace {
+using namespace std::chrono_literals;
+
+uint16_t free_port(int type) {
+  int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return {};
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+}  // namespace
+
+uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
+bool port_accepts(uint16_t port) { return accepts(port); }
+uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
+
+std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+pid_t LocalCluster::spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  auto log_path = (dir / log).string();
+  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error(fmt::format("spawn {}: {}", args[0], std::strerror(rc)));
+  pids_.push_back(pid);
+  return pid;
+}
+
+LocalCluster::LocalCluster(LocalClusterOptions opt) {
+  char tmpl[] = "/tmp/sessnic-dispatch-test-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir = tmpl;
+  auto pem = testtls::write_pem_files(dir);
+  generate_key_file(dir / "cluster.key", 1);
+
+  port_on = free_tcp_port();
+  port_off = free_tcp_port();
+  metrics_on = free_tcp_port();
+  metrics_off = free_tcp_port();
+  std::vector<std::string> names{"flights", "cars", "hotels"};
+  std::vector<uint16_t> udp;
+  for (size_t i = 0; i <= names.size(); ++i) udp.push_back(free_udp_port());
+  for (size_t i = 0; i < names.size(); ++i) server_ports.push_back(free_tcp_port());
+
+  std::string toml = fmt::format(R"([cluster]
+key_file = "cluster.key"
+cert = "{}"
+key = "{}"
+session_context = "travel-test"
+[backplane]
+mode = "{}"
+[dispatcher]
+listen = "127.0.0.1:{}"
+metrics = "127.0.0.1:{}"
+card = 0
+backplane = "127.0.0.1:{}"
+policy = "{}"
+transfer_deadline_us = 20000
+health_interval_ms = 500
+)",
+                                 pem.cert.string(), pem.key.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
+  for (size_t i = 0; i < names.size(); ++i)
+    toml += fmt::format(R"([[server]]
+name = "{}"
+card = {}
+listen = "127.0.0.1:{}"
+backplane = "127.0.0.1:{}"
+content = "{}/examples/travel/{}"
+proxy_protocol = {}
+threads = 4
+)",
+                        names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
+                        opt.proxy_protocol ? "true" : "false");
+  for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
+  toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";
+  config = dir / "cluster.toml";
+  std::ofstream(config) << toml;
+
+  if (!opt.via_cluster_up)
+    for (size_t i = 0; i < names.size(); ++i)
+      spawn({SESSNIC_SERVER_EXE, "--config", config.string(), "--name", names[i]}, names[i] + ".log");
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  auto wait_for = [&](const std::vector<uint16_t>& ports) {
+    for (uint16_t p : ports) {
+      while (!accepts(p)) {
+        if (std::chrono::steady_clock::now() > deadline)
+          throw std::runtime_error(fmt::format("cluster did not come up (port {}):\n{}", p, logs()));
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+  };
+  if (opt.via_cluster_up) {
+    cluster_up_pid = spawn({SESSNIC_CLI_EXE, "cluster", "up", config.string()}, "cluster-up.log");
+    wait_for(server_ports);
+  } else {
+    wait_for(server_ports);  // servers first, as `sessnic cluster up` does
+    spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, "dispatch-on.log");
+  }
+  spawn({SESSNIC_DISPATCH_EXE, "--config", config.string(), "--no-share", "--listen",
+         fmt::format("127.0.0.1:{}", port_off), "--metrics", fmt::format("127.0.0.1:{}", metrics_off)},
+        "dispatch-off.log");
+  wait_for({port_on, port_off, metrics_on, metrics_off});
+}
+
+LocalCluster::~LocalCluster() {
+  for (pid_t p : pids_) ::kill(p, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  for (pid_t p : pids_) {
+    int status = 0;
+    while (::waitpid(p, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(p, SIGKILL);
+        ::waitpid(p, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+std::string LocalCluster::metrics(bool sharing_on) const { return http_get(sharing_on ? metrics_on : metrics_off, "/metrics"); }
+
+std::string LocalCluster::logs() const {
+  std::string all;
+  for (auto& f : {"flights.log", "cars.log", "hotels.log", "dispatch-on.log", "dispatch-off.log", "cluster-up.log"}) {
+    std::ifstream in(dir / f);
+    all += fmt::format("--- {}\n{}", f, std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  return all;
+}
+
+}  // namespace sessnic::dispatch::testing

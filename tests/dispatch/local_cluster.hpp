@@ -1,0 +1,53 @@
+// A real sessnic cluster on loopback for end-to-end tests and the bench: three
+// sessnic-server processes (flights, cars, hotels; model cards on the UDP backplane, PROXY
+// v2 on) and two sessnic-dispatch processes over the same servers - one sharing sessions,
+// one with --no-share - so a baseline and the real thing can be compared side by side.
+// Ports are picked free; key, certificate and config live in a private temp dir.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sessnic::dispatch::testing {
+
+struct LocalClusterOptions {
+  std::string mode = "transfer";
+  bool proxy_protocol = true;
+  std::string policy = "content";
+  // Start servers + the sharing dispatcher with `sessnic cluster up` (as a user would)
+  // instead of one by one.
+  bool via_cluster_up = false;
+};
+
+class LocalCluster {
+ public:
+  explicit LocalCluster(LocalClusterOptions opt = {});
+  ~LocalCluster();  // SIGTERM to every process, SIGKILL after 3 s; removes the temp dir
+  LocalCluster(const LocalCluster&) = delete;
+  LocalCluster& operator=(const LocalCluster&) = delete;
+
+  uint16_t port_on = 0, port_off = 0;        // dispatchers (sharing on / off)
+  uint16_t metrics_on = 0, metrics_off = 0;  // their metrics endpoints
+  std::vector<uint16_t> server_ports;        // flights, cars, hotels (direct, PROXY v2 required)
+  std::filesystem::path dir, config;
+
+  pid_t cluster_up_pid = -1;                 // when via_cluster_up
+
+  std::string metrics(bool sharing_on) const;  // GET /metrics
+  std::string logs() const;                    // every process's output, for failure messages
+
+ private:
+  pid_t spawn(const std::vector<std::string>& args, const std::string& log);
+  std::vector<pid_t> pids_;
+};
+
+bool port_accepts(uint16_t port);
+uint16_t free_tcp_port();
+uint16_t free_udp_port();
+// Runs a shell command, returns its stdout (stderr merged when merge_stderr).
+std::string run_command(const std::string& cmd);
+
+}  // namespace sessnic::dispatch::testing

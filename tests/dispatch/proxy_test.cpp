@@ -1,0 +1,363 @@
+// The dispatcher as a proxy, in-process, in front of real TCP echo backends: forwarding
+// (PROXY v2 + the exact hello bytes, any segmentation), routing and balancing, the
+// transfer decision, hostile input (non-TLS, truncated, oversized, slow, floods), health
+// checks, metrics and graceful drain. Every connection is a real socket on 127.0.0.1.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cluster_config.hpp"
+#include "dispatcher.hpp"
+#include "echo_backend.hpp"
+#include "hello_builder.hpp"
+#include "local_cluster.hpp"
+#include "proxy_protocol.hpp"
+
+namespace sessnic::dispatch {
+namespace {
+using namespace std::chrono_literals;
+using testing::Bytes;
+using testing::EchoBackend;
+
+struct Client {
+  int fd = -1;
+  explicit Client(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~Client() {
+    if (fd >= 0) ::close(fd);
+  }
+  void send(const Bytes& b) { (void)!::send(fd, b.data(), b.size(), MSG_NOSIGNAL); }
+  void send(const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+  uint16_t local_port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
+  // Reads exactly n bytes, or fewer if the peer closes / the timeout passes.
+  Bytes read(size_t n, std::chrono::milliseconds timeout = 3000ms) {
+    Bytes out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < n) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      uint8_t buf[4096];
+      ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - out.size()), 0);
+      if (r <= 0) break;
+      out.insert(out.end(), buf, buf + r);
+    }
+    return out;
+  }
+  // True when the dispatcher closed the connection within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 3000ms) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    uint8_t b;
+    return ::recv(fd, &b, 1, 0) <= 0;
+  }
+};
+
+class DispatchProxy : public ::testing::Test {
+ protected:
+  void start(const std::string& extra_dispatcher = "", bool with_dead_server = false) {
+    std::string toml = fmt::format(R"([cluster]
+key_file = "unused.key"
+cert = "unused.pem"
+key = "unused.pem"
+[dispatcher]
+listen = "127.0.0.1:0"
+metrics = "127.0.0.1:0"
+hello_timeout_ms = 300
+health_interval_ms = 100
+connect_timeout_ms = 500
+max_connections = 8
+{}
+[[server]]
+name = "a"
+card = 1
+listen = "127.0.0.1:{}"
+content = "."
+proxy_protocol = true
+[[server]]
+name = "b"
+card = 2
+listen = "127.0.0.1:{}"
+content = "."
+)",
+                                   extra_dispatcher, a_.port(), b_.port());
+    std::string group = R"(["a", "b"])";
+    if (with_dead_server) {
+      toml += fmt::format("[[server]]\nname = \"dead\"\ncard = 3\nlisten = \"127.0.0.1:{}\"\ncontent = \".\"\n",
+                          testing::free_tcp_port());
+      group = R"(["dead", "a"])";
+    }
+    toml += "[[route]]\nsni = \"a.test\"\nservers = [\"a\"]\n[[route]]\nsni = \"b.test\"\nservers = [\"b\"]\n";
+    toml += fmt::format("[[route]]\nsni = \"*.lb.test\"\nservers = {}\n", group);
+    cfg_ = config::parse_cluster_config(toml, "proxy_test.toml");
+    d_ = std::make_unique<Dispatcher>(cfg_, nullptr);
+    thread_ = std::thread([this] { d_->run(); });
+  }
+  void TearDown() override {
+    if (d_) d_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  static Bytes hello(const std::string& sni, Bytes session = {}, size_t fragment = 16384) {
+    return testing::client_hello({.session_id = std::move(session), .sni = sni}, fragment);
+  }
+  // Which backend answered: a's echo starts with the PROXY v2 signature, b's with the hello.
+  bool via_a(Client& c, const Bytes& h) {
+    c.send(h);
+    auto echo = c.read(1);
+    return !echo.empty() && echo[0] == 0x0d;
+  }
+  template <class F>
+  static bool eventually(F f, std::chrono::milliseconds t = 3000ms) {
+    auto deadline = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (f()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return f();
+  }
+
+  EchoBackend a_, b_;
+  config::ClusterConfig cfg_;
+  std::unique_ptr<Dispatcher> d_;
+  std::thread thread_;
+};
+
+TEST_F(DispatchProxy, ForwardsProxyHeaderAndExactHelloByteByByte) {
+  start();
+  Client c(d_->port());
+  Bytes h = hello("a.test", {}, 40);  // several records too
+  for (uint8_t byte : h) c.send(Bytes{byte});
+  auto echo = c.read(28 + h.size());
+  ASSERT_EQ(echo.size(), 28 + h.size());
+  auto pp = proxy_v2::decode(echo);
+  ASSERT_EQ(pp.status, proxy_v2::DecodeStatus::ok);
+  EXPECT_EQ(pp.header_len, 28u);
+  EXPECT_EQ(pp.addr.src_port, c.local_port());  // the real client address reaches the server
+  EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+  // then a plain splice, both ways
+  c.send(std::string("application data"));
+  auto more = c.read(16);
+  EXPECT_EQ(std::string(more.begin(), more.end()), "application data");
+  EXPECT_EQ(d_->metrics().hellos_parsed.load(), 1u);
+}
+
+TEST_F(DispatchProxy, RoutesByContentAndBalancesWithinAGroup) {
+  start();
+  {
+    Client c(d_->port());
+    EXPECT_TRUE(via_a(c, hello("a.test")));
+  }
+  {
+    Client c(d_->port());
+    EXPECT_FALSE(via_a(c, hello("b.test")));
+  }
+  // two concurrent connections to one load-balanced name go to different servers
+  Client c1(d_->port()), c2(d_->port());
+  bool first = via_a(c1, hello("www.lb.test"));
+  bool second = via_a(c2, hello("shop.lb.test"));
+  EXPECT_NE(first, second);
+  // and a name without a route (and no default) is refused with a reason
+  Client c3(d_->port());
+  c3.send(hello("nowhere.test"));
+  EXPECT_TRUE(c3.closed_by_peer());
+  EXPECT_TRUE(eventually([&] { return d_->metrics().closes(CloseReason::no_route) == 1; }));
+}
+
+TEST_F(DispatchProxy, TransferDecisionNeverStallsTheClient) {
+  start();
+  Bytes owned_by_a(32, 7), owned_by_b(32, 7), random_owner(32, 7);
+  owned_by_a[0] = 1;
+  owned_by_b[0] = 2;
+  random_owner[0] = 200;
+  for (auto* id : {&owned_by_a, &owned_by_b, &random_owner}) {
+    Client c(d_->port());
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(via_a(c, hello("a.test", *id)));  // forwarded in every case
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  }
+  auto& m = d_->metrics();
+  EXPECT_EQ(m.resumption_attempts.load(), 3u);
+  EXPECT_EQ(m.transfers(TransferOutcome::already_there), 1u);
+  EXPECT_EQ(m.transfers(TransferOutcome::failed), 1u);  // no backplane in this test: counted, forwarded
+  EXPECT_EQ(m.transfers(TransferOutcome::unknown_owner), 1u);
+}
+
+TEST_F(DispatchProxy, SharingOffNeverTransfers) {
+  start("sharing = false");
+  Bytes owned_by_b(32, 7);
+  owned_by_b[0] = 2;
+  Client c(d_->port());
+  EXPECT_TRUE(via_a(c, hello("a.test", owned_by_b)));
+  EXPECT_EQ(d_->metrics().transfers(TransferOutcome::sharing_off), 1u);
+  EXPECT_EQ(d_->metrics().transfers(TransferOutcome::failed), 0u);
+}
+
+TEST_F(DispatchProxy, AffinityPolicyPinsAClient) {
+  start("policy = \"affinity\"");
+  std::vector<bool> where;
+  for (int i = 0; i < 4; ++i) {
+    Client c(d_->port());
+    where.push_back(via_a(c, hello("x.lb.test")));
+  }
+  EXPECT_EQ(std::count(where.begin(), where.end(), where[0]), 4);  // same server every time
+}
+
+TEST_F(DispatchProxy, HostileInputIsClosedWithACountedReason) {
+  start();
+  auto& m = d_->metrics();
+  {
+    Client c(d_->port());
+    c.send(std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(d_->port());
+    Bytes big = testing::client_hello({.sni = "a.test", .padding_ext_bytes = 60000});
+    c.send(Bytes(big.begin(), big.begin() + 20));
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(d_->port());
+    Bytes h = hello("a.test");
+    h[9 + 2 + 32] = 40;  // legacy_session_id length 40
+    c.send(h);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(d_->port());
+    Bytes h = hello("a.test");
+    c.send(Bytes(h.begin(), h.begin() + 30));
+    ::shutdown(c.fd, SHUT_WR);  // truncated: the client gives up mid-hello
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Client c(d_->port());  // slow sender: a few bytes, then nothing
+    c.send(Bytes{22, 3, 1});
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.closed_by_peer(3000ms));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  }
+  EXPECT_TRUE(eventually([&] { return m.closes(CloseReason::hello_timeout) == 1; }));
+  EXPECT_EQ(m.parse_failures(ParseError::not_tls), 1u);
+  EXPECT_EQ(m.parse_failures(ParseError::hello_too_large), 1u);
+  EXPECT_EQ(m.parse_failures(ParseError::bad_session_id), 1u);
+  EXPECT_EQ(m.parse_failures(ParseError::truncated), 1u);
+  EXPECT_EQ(m.closes(CloseReason::parse_error), 4u);
+  EXPECT_EQ(m.hellos_parsed.load(), 0u);
+  // and the proxy still serves a good client
+  Client ok(d_->port());
+  EXPECT_TRUE(via_a(ok, hello("a.test")));
+}
+
+TEST_F(DispatchProxy, ConnectionFloodIsLimited) {
+  start();
+  std::vector<std::unique_ptr<Client>> flood;
+  for (int i = 0; i < 12; ++i) flood.push_back(std::make_unique<Client>(d_->port()));
+  std::this_thread::sleep_for(100ms);  // well inside the 300 ms hello timeout
+  int refused = 0;
+  for (auto& c : flood) refused += c->closed_by_peer(0ms) ? 1 : 0;
+  EXPECT_EQ(refused, 4);  // max_connections = 8
+  EXPECT_EQ(d_->metrics().closes(CloseReason::connection_limit), 4u);
+  flood.clear();  // the idle ones go away; service resumes
+  EXPECT_TRUE(eventually([&] { return d_->metrics().connections_active.load() == 0; }));
+  Client ok(d_->port());
+  EXPECT_TRUE(via_a(ok, hello("a.test")));
+}
+
+TEST_F(DispatchProxy, HealthChecksSkipADeadServer) {
+  start("", /*with_dead_server=*/true);
+  EXPECT_TRUE(eventually([&] { return d_->metrics().render().find("server_up{server=\"dead\"} 0") != std::string::npos; }));
+  for (int i = 0; i < 4; ++i) {
+    Client c(d_->port());
+    EXPECT_TRUE(via_a(c, hello("x.lb.test")));  // never the dead one
+  }
+}
+
+TEST_F(DispatchProxy, MetricsEndpointServesPrometheusText) {
+  start();
+  {
+    Client c(d_->port());
+    EXPECT_TRUE(via_a(c, hello("a.test")));
+  }
+  Client m(d_->metrics_port());
+  m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto body = m.read(1 << 20, 2000ms);
+  std::string text(body.begin(), body.end());
+  EXPECT_EQ(text.rfind("HTTP/1.1 200 OK", 0), 0u) << text;
+  EXPECT_NE(text.find("sessnic_dispatch_hellos_parsed_total 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sessnic_dispatch_routed_total{server=\"a\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE sessnic_dispatch_transfer_latency_seconds histogram"), std::string::npos);
+  Client bad(d_->metrics_port());
+  bad.send(std::string("GET /secret HTTP/1.1\r\n\r\n"));
+  auto r = bad.read(1 << 16, 2000ms);
+  EXPECT_EQ(std::string(r.begin(), r.end()).rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST_F(DispatchProxy, DrainLetsOpenConnectionsFinish) {
+  start();
+  Client open(d_->port());
+  ASSERT_TRUE(via_a(open, hello("a.test")));
+  d_->drain();
+  std::this_thread::sleep_for(100ms);
+  Client late(d_->port());  // the listener is closed: refused or closed at once
+  EXPECT_TRUE(late.fd < 0 || late.closed_by_peer(1000ms));
+  // the open connection still works until the client ends it
+  open.send(std::string("ping"));
+  auto echo = open.read(28 + hello("a.test").size() - 1 + 4, 1000ms);
+  EXPECT_FALSE(echo.empty());
+  ::close(open.fd);
+  open.fd = -1;
+  thread_.join();  // run() returns once the last connection is gone
+  SUCCEED();
+}
+
+TEST(DispatchProxyV2, EncodeDecodeRoundTripAndRejects) {
+  proxy_v2::Address a;
+  a.src = {127, 0, 0, 9};
+  a.dst = {127, 0, 0, 1};
+  a.src_port = 40000;
+  a.dst_port = 8443;
+  auto h = proxy_v2::encode(a);
+  ASSERT_EQ(h.size(), 28u);
+  auto d = proxy_v2::decode(h);
+  ASSERT_EQ(d.status, proxy_v2::DecodeStatus::ok);
+  EXPECT_EQ(d.addr.src_string(), "127.0.0.9:40000");
+  EXPECT_EQ(proxy_v2::decode(std::span<const uint8_t>(h.data(), 20)).status, proxy_v2::DecodeStatus::need_more);
+  auto bad = h;
+  bad[3] = 'X';
+  EXPECT_EQ(proxy_v2::decode(bad).status, proxy_v2::DecodeStatus::bad);
+  bad = h;
+  bad[14] = 0xff;  // length beyond our limit
+  EXPECT_EQ(proxy_v2::decode(bad).status, proxy_v2::DecodeStatus::bad);
+  std::string tls = "\x16\x03\x01";
+  EXPECT_EQ(proxy_v2::decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tls.data()), 3)).status,
+            proxy_v2::DecodeStatus::bad);
+}
+
+}  // namespace
+}  // namespace sessnic::dispatch

@@ -1,0 +1,124 @@
+// Sealing: AES-256-GCM blobs bound to session id, ctx and expiry.
+#include <gtest/gtest.h>
+
+#include "sessnic/seal.hpp"
+
+namespace sessnic {
+namespace {
+
+ClusterKey key(uint32_t id, uint8_t fill) {
+  std::array<uint8_t, 32> b{};
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(fill + i);
+  return ClusterKey(id, b);
+}
+
+const std::vector<uint8_t> kSid(32, 0xAB);
+const std::vector<uint8_t> kPlain = [] {
+  std::vector<uint8_t> v(130);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(i);
+  return v;
+}();
+constexpr uint32_t kNow = 1'700'000'000;
+constexpr uint32_t kExpiry = kNow + 300;
+
+TEST(Seal, RoundTrip) {
+  Sealer s(Keyring(key(1, 0)));
+  const auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  ASSERT_EQ(blob.size(), kPlain.size() + Sealer::kOverhead);
+  EXPECT_EQ(blob[0], Sealer::kFormatVersion);
+  // The plaintext does not appear in the blob.
+  EXPECT_EQ(std::search(blob.begin(), blob.end(), kPlain.begin() + 10, kPlain.begin() + 30), blob.end());
+  const Unsealed u = s.unseal(blob, {kSid, 4}, kNow);
+  ASSERT_TRUE(u.ok()) << to_string(u.error);
+  EXPECT_EQ(u.plain, kPlain);
+  EXPECT_EQ(u.expiry, kExpiry);
+  EXPECT_EQ(s.counters().sealed, 1u);
+  EXPECT_EQ(s.counters().opened, 1u);
+}
+
+TEST(Seal, NoncesDiffer) {
+  Sealer s(Keyring(key(1, 0)));
+  EXPECT_NE(s.seal(kPlain, {kSid, 4}, kExpiry), s.seal(kPlain, {kSid, 4}, kExpiry));
+}
+
+TEST(Seal, EveryTamperedByteIsRejected) {
+  Sealer s(Keyring(key(1, 0)));
+  const auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  for (size_t i = 0; i < blob.size(); ++i) {
+    auto bad = blob;
+    bad[i] ^= 0x01;
+    const Unsealed u = s.unseal(bad, {kSid, 4}, kNow);
+    EXPECT_FALSE(u.ok()) << "byte " << i;
+    EXPECT_TRUE(u.plain.empty());
+    // Byte 0 is the format, 1..4 the key id; everything else fails authentication.
+    const UnsealError want = i == 0 ? UnsealError::bad_format : i < 5 ? UnsealError::unknown_key : UnsealError::auth_failed;
+    EXPECT_EQ(u.error, want) << "byte " << i;
+  }
+  EXPECT_EQ(s.counters().rejected_total(), blob.size());
+  EXPECT_EQ(s.counters().opened, 0u);
+}
+
+TEST(Seal, TruncatedIsRejected) {
+  Sealer s(Keyring(key(1, 0)));
+  const auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  for (size_t n : {size_t{0}, size_t{1}, Sealer::kOverhead - 1})
+    EXPECT_EQ(s.unseal(std::span(blob.data(), n), {kSid, 4}, kNow).error, UnsealError::truncated);
+  // Cut inside the ciphertext: the tag no longer matches.
+  EXPECT_EQ(s.unseal(std::span(blob.data(), blob.size() - 1), {kSid, 4}, kNow).error, UnsealError::auth_failed);
+  const auto c = s.counters();
+  EXPECT_EQ(c.rejected[static_cast<size_t>(UnsealError::truncated)], 3u);
+}
+
+TEST(Seal, BindingToSessionIdAndCtx) {
+  Sealer s(Keyring(key(1, 0)));
+  const auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  auto other = kSid;
+  other[31] ^= 1;
+  EXPECT_EQ(s.unseal(blob, {other, 4}, kNow).error, UnsealError::auth_failed);
+  EXPECT_EQ(s.unseal(blob, {kSid, 5}, kNow).error, UnsealError::auth_failed);
+  EXPECT_EQ(s.unseal(blob, {std::span(kSid.data(), 31), 4}, kNow).error, UnsealError::auth_failed);
+}
+
+TEST(Seal, ExpiredIsRejectedAfterAuthentication) {
+  Sealer s(Keyring(key(1, 0)));
+  const auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  EXPECT_TRUE(s.unseal(blob, {kSid, 4}, kExpiry - 1).ok());
+  EXPECT_EQ(s.unseal(blob, {kSid, 4}, kExpiry).error, UnsealError::expired);
+  // Moving the expiry forward in the header breaks the tag.
+  auto later = blob;
+  later[5 + 3] ^= 0x01;
+  EXPECT_EQ(s.unseal(later, {kSid, 4}, kNow).error, UnsealError::auth_failed);
+}
+
+TEST(Seal, WrongKeyAndUnknownKeyId) {
+  Sealer d(Keyring(key(1, 0)));
+  Sealer same_id_other_bytes(Keyring(key(1, 99)));
+  Sealer other_id(Keyring(key(2, 0)));
+  const auto blob = d.seal(kPlain, {kSid, 4}, kExpiry);
+  EXPECT_EQ(same_id_other_bytes.unseal(blob, {kSid, 4}, kNow).error, UnsealError::auth_failed);
+  EXPECT_EQ(other_id.unseal(blob, {kSid, 4}, kNow).error, UnsealError::unknown_key);
+}
+
+TEST(Seal, PreviousKeyOpensDuringRotation) {
+  Sealer old_server(Keyring(key(1, 0)));
+  Sealer rotated(Keyring(key(2, 50), {key(1, 0)}));
+  const auto old_blob = old_server.seal(kPlain, {kSid, 4}, kExpiry);
+  EXPECT_TRUE(rotated.unseal(old_blob, {kSid, 4}, kNow).ok());
+  const auto new_blob = rotated.seal(kPlain, {kSid, 4}, kExpiry);
+  EXPECT_EQ(new_blob[1], 2);  // sealed with the current key
+  EXPECT_EQ(old_server.unseal(new_blob, {kSid, 4}, kNow).error, UnsealError::unknown_key);
+}
+
+TEST(Seal, DuplicateKeyIdsAreRefused) {
+  EXPECT_THROW(Keyring(key(1, 0), {key(1, 5)}), std::invalid_argument);
+}
+
+TEST(Seal, BadFormatVersion) {
+  Sealer s(Keyring(key(1, 0)));
+  auto blob = s.seal(kPlain, {kSid, 4}, kExpiry);
+  blob[0] = 2;
+  EXPECT_EQ(s.unseal(blob, {kSid, 4}, kNow).error, UnsealError::bad_format);
+}
+
+}  // namespace
+}  // namespace sessnic

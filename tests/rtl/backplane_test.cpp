@@ -1,0 +1,384 @@
+// The hardware transfer path: Verilated sessnic_top cards wired back to back through
+// their backplane ports (sim/verilated/top_cluster_sim.hpp), with seeded loss and delay
+// on the links, and an RTL card talking to the HLS backplane kernel + table kernel
+// (the "one source of truth" check on the wire format and protocol subset).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "Vsessnic_top_s6w4.h"
+#include "backplane_sync.hpp"
+#include "session_table.hpp"
+#include "table_command.hpp"
+#include "top_cluster_sim.hpp"
+
+namespace sessnic {
+namespace {
+
+using rtlsim::CardConfig;
+using rtlsim::Cluster;
+using rtlsim::TableCommand;
+using Card = rtlsim::TopCard<Vsessnic_top_s6w4>;
+
+constexpr unsigned kRto = 2000;        // sessnic_top BP_RTO_CYCLES default
+constexpr unsigned kMaxRetries = 6;    // BP_MAX_RETRIES default
+constexpr unsigned kBcast = 255;
+enum Counter : unsigned { TX, RTX, GIVEUP, APPLIED, APPLY_FAILED, XFER_OK, XFER_FAILED, DUP, WINDOW, STALE, NOT_SENT, UNHANDLED };
+
+unsigned u(wire::Opcode o) { return static_cast<unsigned>(o); }
+unsigned u(wire::Status s) { return static_cast<unsigned>(s); }
+
+// Random-looking ids, as servers generate them (the table indexes sets by the id's bits).
+std::array<uint8_t, 32> key_of(unsigned k) {
+  std::array<uint8_t, 32> key{};
+  std::mt19937_64 g(0x5e55 + k);
+  for (auto& b : key) b = static_cast<uint8_t>(g());
+  return key;
+}
+
+TableCommand cmd(wire::Opcode op, unsigned k, uint32_t tag) {
+  TableCommand c;
+  c.op = static_cast<uint8_t>(op);
+  c.key_len = 32;
+  c.key = key_of(k);
+  c.ctx = 3;
+  c.tag = tag;
+  return c;
+}
+
+std::vector<uint8_t> blob_of(unsigned k, unsigned len, unsigned salt = 0) {
+  std::vector<uint8_t> b(len);
+  for (unsigned i = 0; i < len; ++i) b[i] = static_cast<uint8_t>(k * 31 + i * 7 + salt * 101);
+  return b;
+}
+
+std::vector<uint8_t> blob_bytes(const std::vector<Beat>& r) {
+  const unsigned len = static_cast<unsigned>(wire::get_field(r[0].data, wire::header::blob_len));
+  std::vector<uint8_t> out;
+  for (unsigned i = 0; i < len; ++i) out.push_back(static_cast<uint8_t>(r[1 + i / 64].data[(i % 64) / 8] >> (8 * (i % 8))));
+  return out;
+}
+
+uint64_t field(const std::vector<Beat>& r, wire::Field f) { return wire::get_field(r[0].data, f); }
+
+// Runs the cluster until card c answers the command with `tag`; nullopt after max_cycles.
+std::optional<std::vector<Beat>> await(Cluster& net, Card& c, uint32_t tag, uint64_t max_cycles) {
+  std::optional<std::vector<Beat>> got;
+  net.run_until(
+      [&] {
+        auto& q = c.responses();
+        for (auto it = q.begin(); it != q.end(); ++it)
+          if (field(*it, wire::header::tag) == tag) {
+            got = *it;
+            q.erase(it);
+            return true;
+          }
+        return false;
+      },
+      max_cycles);
+  return got;
+}
+
+std::vector<Beat> exec(Cluster& net, Card& c, const TableCommand& tc) {
+  c.send(rtlsim::encode(tc));
+  auto r = await(net, c, tc.tag, 200000);
+  if (!r) ADD_FAILURE() << "card " << unsigned(c.card()) << " never answered tag " << tc.tag;
+  return r ? *r : std::vector<Beat>{Beat{}};
+}
+
+uint32_t g_tag = 1;
+
+void set_time(Cluster& net, Card& c, uint32_t now) {
+  TableCommand t;
+  t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
+  t.aux = now;
+  t.tag = g_tag++;
+  exec(net, c, t);
+}
+
+std::vector<Beat> put(Cluster& net, Card& c, unsigned k, unsigned len, unsigned salt = 0) {
+  TableCommand p = cmd(wire::Opcode::PUT, k, g_tag++);
+  p.expiry = 5000;
+  p.flags = 0;
+  p.payload = blob_of(k, len, salt);
+  p.blob_len = static_cast<uint16_t>(len);
+  return exec(net, c, p);
+}
+
+std::vector<Beat> get(Cluster& net, Card& c, unsigned k) { return exec(net, c, cmd(wire::Opcode::GET, k, g_tag++)); }
+
+TableCommand transfer_cmd(unsigned k, unsigned dest) {
+  TableCommand t = cmd(wire::Opcode::TRANSFER, k, g_tag++);
+  t.aux = dest | (uint64_t{kBcast} << 8);  // sync_cmd.dest, sync_cmd.owner = this card
+  return t;
+}
+
+struct Rig {
+  explicit Rig(std::vector<uint8_t> ids, wire::BpMode mode, uint64_t seed) : net(seed) {
+    uint32_t members = 0;
+    for (uint8_t id : ids) members |= 1u << id;
+    for (uint8_t id : ids) {
+      cards[id] = std::make_unique<Card>(CardConfig{.card = id, .members = members, .mode = mode});
+      net.add(cards[id].get());
+    }
+    for (auto& [id, c] : cards) set_time(net, *c, 100);
+    net.run(400);  // HELLOs: every card learns every epoch
+  }
+  Card& operator[](uint8_t id) { return *cards.at(id); }
+  // Runs until no card retransmits or applies anything for 3 RTOs.
+  void settle(uint64_t max_cycles) {
+    uint64_t sig = ~0ull;
+    for (uint64_t spent = 0; spent < max_cycles; spent += 3 * kRto) {
+      uint64_t s = 0;
+      for (auto& [id, c] : cards) s = s * 1000003 + c->bp_counter(RTX) * 7 + c->bp_counter(APPLIED) * 13 + c->bp_counter(DUP);
+      if (s == sig) return;
+      sig = s;
+      net.run(3 * kRto);
+    }
+  }
+  std::map<uint8_t, std::unique_ptr<Card>> cards;
+  Cluster net;
+};
+
+TEST(RtlBackplane, TransferMovesTheIdenticalEntry) {
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 1);
+  const auto p = put(r.net, r[1], 5, 256);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(get(r.net, r[2], 5), wire::header::status), u(wire::Status::MISS)) << "transfer mode: no replication";
+
+  const auto t = exec(r.net, r[1], transfer_cmd(5, 2));
+  EXPECT_EQ(field(t, wire::header::op), u(wire::Opcode::TRANSFER));
+  EXPECT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::sync_cmd::dest), 2u);
+  EXPECT_EQ(field(t, wire::sync_cmd::owner), 1u);
+  EXPECT_EQ(field(t, wire::header::version), field(p, wire::header::version));
+
+  const auto g = get(r.net, r[2], 5);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(blob_bytes(g), blob_of(5, 256));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version)) << "moved with its version";
+  EXPECT_EQ(field(g, wire::header::expiry), 5000u);
+  EXPECT_EQ(field(g, wire::header::ctx), 3u);
+  EXPECT_EQ(field(get(r.net, r[1], 5), wire::header::status), u(wire::Status::OK)) << "TRANSFER copies";
+
+  // Nothing to move: MISS; to itself: OK; to a card outside the cluster: FAILED.
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(99, 2)), wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(5, 1)), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(5, 7)), wire::header::status), u(wire::Status::FAILED));
+  // Malformed: key length 0.
+  TableCommand bad = transfer_cmd(5, 2);
+  bad.key_len = 0;
+  EXPECT_EQ(field(exec(r.net, r[1], bad), wire::header::status), u(wire::Status::BAD_CMD));
+  EXPECT_EQ(r[1].bp_counter(XFER_OK), 2u);
+  EXPECT_EQ(r[2].bp_counter(APPLIED), 1u);
+}
+
+TEST(RtlBackplane, TransfersSurviveLossAndDelay) {
+  for (uint64_t seed : {11u, 12u, 13u}) {
+    std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+    Rig r({1, 2}, wire::BpMode::TRANSFER, seed);
+    r.net.set_all_links({.drop = 0.3, .delay = 20, .jitter = 30});
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    for (unsigned k = 0; k < 8; ++k) {
+      const unsigned len = 1 + rng() % 256;
+      const uint8_t from = (k % 2) ? 1 : 2, to = (k % 2) ? 2 : 1;
+      ASSERT_EQ(field(put(r.net, r[from], k, len), wire::header::status), u(wire::Status::OK));
+      const auto t = exec(r.net, r[from], transfer_cmd(k, to));
+      ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK)) << "key " << k << " seed " << seed;
+      const auto g = get(r.net, r[to], k);
+      ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+      EXPECT_EQ(blob_bytes(g), blob_of(k, len));
+    }
+    EXPECT_GT(r.net.frames_dropped(), 0u);
+    EXPECT_GT(r[1].bp_counter(RTX) + r[2].bp_counter(RTX), 0u) << "losses were recovered by retransmission";
+  }
+}
+
+TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 3);
+  ASSERT_EQ(field(put(r.net, r[1], 4, 200), wire::header::status), u(wire::Status::OK));
+  r.net.set_link(1, 2, {.drop = 1.0});
+  TableCommand t = transfer_cmd(4, 2);
+  r[1].send(rtlsim::encode(t));
+  const uint64_t bound = (kMaxRetries + 2) * uint64_t{kRto} + 2000;
+  const auto res = await(r.net, r[1], t.tag, bound);
+  ASSERT_TRUE(res.has_value()) << "no answer within " << bound << " cycles";
+  EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 1u);
+  EXPECT_EQ(r[1].bp_counter(RTX), kMaxRetries);
+  EXPECT_EQ(field(get(r.net, r[2], 4), wire::header::status), u(wire::Status::MISS));
+  // The link comes back: the next transfer works (the receiver skips the abandoned seq).
+  r.net.set_link(1, 2, {});
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(4, 2)), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(blob_bytes(get(r.net, r[2], 4)), blob_of(4, 200));
+}
+
+TEST(RtlBackplane, ReplicateConvergesAcrossThreeCardsWithLoss) {
+  Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 21);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  std::map<unsigned, uint64_t> best;  // key -> highest version written
+  std::map<unsigned, std::vector<uint8_t>> want;
+  // Each card writes 6 keys; keys 0..2 are written by every card (LWW decides).
+  for (uint8_t c : {1, 2, 3}) {
+    for (unsigned k : {0u, 1u, 2u, 10u * c, 10u * c + 1, 10u * c + 2}) {
+      const unsigned len = 64 + (k * 37 + c * 11) % 193;
+      const auto p = put(r.net, r[c], k, len, c);
+      ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+      const uint64_t v = field(p, wire::header::version);
+      if (v > best[k]) best[k] = v, want[k] = blob_of(k, len, c);
+    }
+  }
+  r.settle(400000);
+  for (auto& [k, v] : best) {
+    for (uint8_t c : {1, 2, 3}) {
+      const auto g = get(r.net, r[c], k);
+      ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "key " << k << " card " << unsigned(c);
+      EXPECT_EQ(field(g, wire::header::version), v) << "key " << k << " card " << unsigned(c);
+      EXPECT_EQ(blob_bytes(g), want[k]) << "key " << k << " card " << unsigned(c);
+    }
+  }
+  uint64_t giveups = 0;
+  for (uint8_t c : {1, 2, 3}) giveups += r[c].bp_counter(GIVEUP);
+  EXPECT_EQ(giveups, 0u);
+  EXPECT_GT(r.net.frames_dropped(), 0u);
+}
+
+// ---- interop: the HLS backplane kernel + table kernel as a cluster node ------------
+class KernelNode final : public rtlsim::Node {
+ public:
+  using Bp = BackplaneSync<32, 64>;
+  KernelNode(uint8_t card, uint32_t members, wire::BpMode mode) : card_(card) {
+    BackplaneConfig c;
+    c.card = card;
+    c.epoch = 7;
+    c.mode = mode;
+    c.rto = kRto;
+    c.max_retries = 6;
+    c.hello_interval = 16384;
+    c.peers[0] = members;
+    bp.configure(c);
+    table.reset(card);
+    Beat t;
+    clear_beat(t);
+    wire::set_field(t.data, wire::header::op, u(wire::Opcode::SET_TIME));
+    wire::set_field(t.data, wire::header::aux, 100);
+    t.last = true;
+    tbl_cmd.write(t);
+    table.step(tbl_cmd, tbl_rsp);
+    (void)read_msg(tbl_rsp);
+  }
+  uint8_t card() const override { return card_; }
+  void tick() override {
+    for (int guard = 0; guard < 1000; ++guard) {
+      const bool did = bp.step(now_, io);
+      bool tbl = false;
+      while (table.step(tbl_cmd, tbl_rsp)) tbl = true;
+      if (!did && !tbl) break;
+    }
+    bp.service_timers(now_, io);
+    while (!rsp_out.empty()) {
+      const Beat r = rsp_out.read();
+      if (wire::get_field(r.data, wire::header::op) != u(wire::Opcode::NOP)) results.push_back(r);
+    }
+    while (!fout.empty()) tx_.push_back(read_msg(fout));
+    ++now_;
+  }
+  void deliver(const rtlsim::Frame& f) override {
+    for (const Beat& b : f) fin.write(b);
+  }
+  std::vector<rtlsim::Frame> take_tx() override { return std::exchange(tx_, {}); }
+
+  static std::vector<Beat> read_msg(hls::stream<Beat>& s) {
+    std::vector<Beat> m;
+    Beat b = s.read();
+    m.push_back(b);
+    while (!b.last) {
+      b = s.read();
+      m.push_back(b);
+    }
+    return m;
+  }
+  std::vector<Beat> table_op(const TableCommand& c) {
+    for (const Beat& b : rtlsim::encode(c)) tbl_cmd.write(b);
+    table.step(tbl_cmd, tbl_rsp);
+    return read_msg(tbl_rsp);
+  }
+
+  SessionTable<6, 4> table;
+  Bp bp;
+  hls::stream<Beat> cmd_in, rsp_out, tbl_cmd, tbl_rsp, fin, fout;
+  Bp::Io io{cmd_in, rsp_out, tbl_cmd, tbl_rsp, fin, fout};
+  std::vector<Beat> results;
+
+ private:
+  uint8_t card_;
+  uint64_t now_ = 1;
+  std::vector<rtlsim::Frame> tx_;
+};
+
+TEST(RtlBackplane, InteropWithTheHlsKernel) {
+  const uint32_t members = (1u << 1) | (1u << 4);
+  Cluster net(5);
+  Card rtl(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  KernelNode k(4, members, wire::BpMode::REPLICATE);
+  net.add(&rtl);
+  net.add(&k);
+  net.set_all_links({.drop = 0.0, .delay = 8, .jitter = 8});
+  set_time(net, rtl, 100);
+  net.run(400);
+  ASSERT_TRUE(k.bp.peer_up(1)) << "the kernel learned the RTL card's epoch from its HELLO";
+
+  // RTL -> kernel: TRANSFER of a 256-byte entry.
+  const auto p = put(net, rtl, 7, 256);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  const auto t = exec(net, rtl, transfer_cmd(7, 4));
+  EXPECT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  TableCommand kg = cmd(wire::Opcode::GET, 7, 1);
+  auto g = k.table_op(kg);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(blob_bytes(g), blob_of(7, 256));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  // Replicate mode: the PUT also goes out as an UPDATE (after the transfer: host
+  // TRANSFERs come before queued replication events), applied by the kernel.
+  net.run(2000);
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_RX_DUP), 0u);
+  EXPECT_GE(k.bp.counter(wire::BP_STATS_APPLIED), 2u);
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_RX_BAD_CRC), 0u);
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_RX_BAD_LEN), 0u);
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_RX_NOT_MINE), 0u);
+
+  // Kernel -> RTL: a local PUT on the kernel's table, replicated (UPDATE) and then
+  // transferred (TRANSFER, outcome ACK from the RTL).
+  TableCommand kp = cmd(wire::Opcode::PUT, 8, 2);
+  kp.expiry = 4000;
+  kp.payload = blob_of(8, 130);
+  kp.blob_len = 130;
+  const auto kr = k.table_op(kp);
+  ASSERT_EQ(field(kr, wire::header::status), u(wire::Status::OK));
+  TableCommand ev = kp;  // the replicate event: the entry with its version, dest = per mode
+  ev.version = field(kr, wire::header::version);
+  ev.aux = kBcast;
+  for (const Beat& b : rtlsim::encode(ev)) k.cmd_in.write(b);
+  TableCommand kt = cmd(wire::Opcode::TRANSFER, 8, 99);
+  kt.aux = 1 | (uint64_t{kBcast} << 8);
+  for (const Beat& b : rtlsim::encode(kt)) k.cmd_in.write(b);
+  ASSERT_TRUE(net.run_until([&] { return !k.results.empty(); }, 100000));
+  EXPECT_EQ(wire::get_field(k.results[0].data, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(wire::get_field(k.results[0].data, wire::header::tag), 99u);
+  const auto rg = get(net, rtl, 8);
+  ASSERT_EQ(field(rg, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(blob_bytes(rg), blob_of(8, 130));
+  EXPECT_EQ(field(rg, wire::header::version), field(kr, wire::header::version));
+  EXPECT_EQ(field(rg, wire::header::expiry), 4000u);
+  EXPECT_EQ(rtl.bp_counter(APPLY_FAILED), 0u);
+  EXPECT_EQ(rtl.read(0x4C), 0u) << "no CRC errors on the RTL side";
+  EXPECT_EQ(rtl.read(0x48), 0u) << "no length errors on the RTL side";
+}
+
+}  // namespace
+}  // namespace sessnic
