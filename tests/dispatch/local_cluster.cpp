@@ -5,12 +5,14 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -18,8 +20,6 @@
 
 #include "sessnic/key_file.hpp"
 #include "tls_test_support.hpp"
-
-extern char** environ;
 
 namespace sessnic::dispatch::testing {
 namespace {
@@ -88,15 +88,22 @@ pid_t LocalCluster::spawn(const std::vector<std::string>& args, const std::strin
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
   auto log_path = (dir / log).string();
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error(fmt::format("spawn {}: {}", args[0], std::strerror(rc)));
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    // Child: die with the test process (crash, timeout kill), log to a file.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
   pids_.push_back(pid);
   return pid;
 }
@@ -107,15 +114,48 @@ LocalCluster::LocalCluster(LocalClusterOptions opt) {
   dir = tmpl;
   auto pem = testtls::write_pem_files(dir);
   generate_key_file(dir / "cluster.key", 1);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start(opt, pem.cert, pem.key);
+      return;
+    } catch (const std::exception&) {
+      stop_all();
+      if (attempt == 3) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        throw;
+      }
+    }
+  }
+}
 
-  port_on = free_tcp_port();
-  port_off = free_tcp_port();
-  metrics_on = free_tcp_port();
-  metrics_off = free_tcp_port();
+void LocalCluster::start(const LocalClusterOptions& opt, const std::filesystem::path& cert_path,
+                         const std::filesystem::path& key_path) {
+  server_ports.clear();
+  cluster_up_pid = -1;
+  // All ports at once, each probe socket held open until every port is chosen, so no
+  // two roles get the same port.
+  std::vector<int> held;
+  auto pick = [&held](int type) {
+    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    held.push_back(fd);
+    return ntohs(a.sin_port);
+  };
+  port_on = pick(SOCK_STREAM);
+  port_off = pick(SOCK_STREAM);
+  metrics_on = pick(SOCK_STREAM);
+  metrics_off = pick(SOCK_STREAM);
   std::vector<std::string> names{"flights", "cars", "hotels"};
   std::vector<uint16_t> udp;
-  for (size_t i = 0; i <= names.size(); ++i) udp.push_back(free_udp_port());
-  for (size_t i = 0; i < names.size(); ++i) server_ports.push_back(free_tcp_port());
+  for (size_t i = 0; i <= names.size(); ++i) udp.push_back(pick(SOCK_DGRAM));
+  for (size_t i = 0; i < names.size(); ++i) server_ports.push_back(pick(SOCK_STREAM));
+  for (int fd : held) ::close(fd);
 
   std::string toml = fmt::format(R"([cluster]
 key_file = "cluster.key"
@@ -133,7 +173,7 @@ policy = "{}"
 transfer_deadline_us = 20000
 health_interval_ms = 500
 )",
-                                 pem.cert.string(), pem.key.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
+                                 cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
   for (size_t i = 0; i < names.size(); ++i)
     toml += fmt::format(R"([[server]]
 name = "{}"
@@ -158,6 +198,13 @@ threads = 4
   auto wait_for = [&](const std::vector<uint16_t>& ports) {
     for (uint16_t p : ports) {
       while (!accepts(p)) {
+        for (auto it = pids_.begin(); it != pids_.end(); ++it) {
+          int status = 0;
+          if (::waitpid(*it, &status, WNOHANG) == *it) {  // e.g. lost a port race: bind failed
+            pids_.erase(it);  // reaped: never signal that pid again
+            throw std::runtime_error(fmt::format("a cluster process exited early:\n{}", logs()));
+          }
+        }
         if (std::chrono::steady_clock::now() > deadline)
           throw std::runtime_error(fmt::format("cluster did not come up (port {}):\n{}", p, logs()));
         std::this_thread::sleep_for(20ms);
@@ -178,6 +225,12 @@ threads = 4
 }
 
 LocalCluster::~LocalCluster() {
+  stop_all();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+void LocalCluster::stop_all() {
   for (pid_t p : pids_) ::kill(p, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + 3s;
   for (pid_t p : pids_) {
@@ -191,8 +244,7 @@ LocalCluster::~LocalCluster() {
       std::this_thread::sleep_for(10ms);
     }
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  pids_.clear();
 }
 
 std::string LocalCluster::metrics(bool sharing_on) const { return http_get(sharing_on ? metrics_on : metrics_off, "/metrics"); }

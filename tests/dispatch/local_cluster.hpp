@@ -2,7 +2,9 @@
 // sessnic-server processes (flights, cars, hotels; model cards on the UDP backplane, PROXY
 // v2 on) and two sessnic-dispatch processes over the same servers - one sharing sessions,
 // one with --no-share - so a baseline and the real thing can be compared side by side.
-// Ports are picked free; key, certificate and config live in a private temp dir.
+// Ports are picked free (all distinct; a start that loses a port race to another process
+// is torn down and retried); key, certificate and config live in a private temp dir.
+// Every process gets SIGTERM if the test process dies, so nothing outlives a crash.
 #pragma once
 #include <sys/types.h>
 
@@ -40,6 +42,8 @@ class LocalCluster {
   std::string logs() const;                    // every process's output, for failure messages
 
  private:
+  void start(const LocalClusterOptions& opt, const std::filesystem::path& cert, const std::filesystem::path& key);
+  void stop_all();
   pid_t spawn(const std::vector<std::string>& args, const std::string& log);
   std::vector<pid_t> pids_;
 };

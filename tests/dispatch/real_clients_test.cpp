@@ -106,3 +106,25 @@ TEST_F(DispatchRealClients, TravelScenarioSideBySide) {
 
 }  // namespace
 }  // namespace sessnic::dispatch
+
+namespace sessnic::dispatch {
+namespace {
+
+// The dispatcher's transfer works in every backplane mode (docs/backplane.md); in hub
+// mode the dispatcher's own card is the central repository.
+class DispatchBackplaneModes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DispatchBackplaneModes, TravelScenarioResumesOnEveryServerChange) {
+  testing::LocalClusterOptions opt;
+  opt.mode = GetParam();
+  testing::LocalCluster cluster(opt);
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto on = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 5, version);
+    EXPECT_EQ(on.failures(), 0u) << cluster.logs();
+    EXPECT_EQ(on.resumption_rate(), 1.0) << GetParam() << " TLS " << version << "\n" << cluster.metrics(true);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Modes, DispatchBackplaneModes, ::testing::Values("transfer", "replicate", "hub"));
+
+}  // namespace
+}  // namespace sessnic::dispatch
