@@ -30,7 +30,16 @@ void ClusteredDevice::replicate(const Command& c, Response& r) {
         // The response shows the entry as it was; the tombstone's version is only known
         // to the table, so write one more (newer) tombstone and replicate that.
         const Response d = local_.del(c.key, r.expiry);
-        if (d.version != 0) node_.publish_del(c.key, d.version, d.expiry);
+        if (d.version != 0) {
+          node_.publish_del(c.key, d.version, d.expiry);
+          // Transfer mode copies: the card that wrote this entry (version's low byte)
+          // still holds it. Tombstone it there too, so a single-use ticket is single
+          // use cluster-wide and a replay to its issuing server is a full handshake.
+          const auto writer = static_cast<uint8_t>(r.version & ((1u << wire::CARD_BITS) - 1));
+          const bool single_use = r.flags & static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+          if (node_.mode() == Mode::transfer && single_use && writer != node_.card_id())
+            node_.publish_del_to(writer, c.key, d.version, d.expiry);
+        }
         break;
       }
       const bool miss = r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED;

@@ -478,6 +478,11 @@ bool BackplaneNode::publish_del(const SessionKey& key, uint64_t version, uint32_
   return impl_->enqueue_event(sync_command(wire::Opcode::DEL, 0, key, version, expiry, 0, kNoCard, kNoCard, {}));
 }
 
+bool BackplaneNode::publish_del_to(uint8_t card, const SessionKey& key, uint64_t version, uint32_t expiry) {
+  if (version == 0 || key.len == 0 || card == cfg_.card_id) return false;
+  return impl_->enqueue_event(sync_command(wire::Opcode::DEL, 0, key, version, expiry, 0, card, kNoCard, {}));
+}
+
 Response BackplaneNode::transfer(const SessionKey& key, uint8_t owner, uint8_t dest,
                                  std::chrono::microseconds deadline) {
   const uint32_t tag = impl_->register_waiter();

@@ -176,6 +176,36 @@ TEST(backplane_sim, RelayedTransferThroughTheOwner) {
   EXPECT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK);
 }
 
+TEST(backplane_sim, ConsumedSingleUseEntryIsTombstonedWhereItWasTransferredFrom) {
+  // A TLS 1.3 ticket (SINGLE_USE) issued on card 1, moved to card 3 by the dispatcher
+  // (card 9), consumed on 3: card 1 must no longer hand it out (no replay there).
+  SimCluster c({1, 2, 3}, Mode::transfer, bad_link(21), {9});
+  ASSERT_TRUE(c.wait_connected());
+  std::mt19937_64 rng(8);
+  const uint8_t single_use = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+  for (int i = 0; i < 10; ++i) {
+    const SessionKey k = random_key(rng);
+    ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 150), future_expiry(), single_use).ok());
+    ASSERT_EQ(c[9].node->transfer(k, /*owner=*/1, /*dest=*/3, 500ms).status, wire::Status::OK) << "i=" << i;
+    ASSERT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK) << "transfer copies";
+    ASSERT_EQ(c[3].cdev->take(k).status, wire::Status::OK);
+    bool gone = false;
+    for (int t = 0; t < 200 && !gone; ++t) {
+      gone = c[1].dev->export_entry(k).status == wire::Status::MISS;
+      if (!gone) std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_TRUE(gone) << "i=" << i << ": the issuing card still holds a consumed single-use entry";
+    EXPECT_EQ(c[1].cdev->take(k).status, wire::Status::MISS);
+  }
+  // An ordinary (TLS 1.2) session stays where it was: only single-use entries are chased.
+  const SessionKey k = random_key(rng);
+  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 90), future_expiry()).ok());
+  ASSERT_EQ(c[9].node->transfer(k, 1, 3, 500ms).status, wire::Status::OK);
+  ASSERT_EQ(c[3].cdev->get(k).status, wire::Status::OK);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK);
+}
+
 TEST(backplane_sim, TablelessDispatcherGetsNoReplicasButRelaysTransfers) {
   SimCluster c({1, 2}, Mode::replicate, SimLinkOptions{}, {9});
   ASSERT_TRUE(c.wait_connected());

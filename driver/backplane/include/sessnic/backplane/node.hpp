@@ -75,6 +75,10 @@ class BackplaneNode {
   bool publish_put(const SessionKey& key, uint64_t version, uint32_t expiry, uint8_t flags,
                    std::span<const uint8_t> blob);
   bool publish_del(const SessionKey& key, uint64_t version, uint32_t expiry);
+  // A delete sent to one card whatever the mode: how a consumed single-use entry is
+  // tombstoned on the card it was transferred from (transfer mode copies, so that card
+  // still holds it). False when dropped, counted like publish_del.
+  bool publish_del_to(uint8_t card, const SessionKey& key, uint64_t version, uint32_t expiry);
 
   // Moves `key` from card `owner` to card `dest`. owner == card_id() exports from the
   // local table; any other owner gets a TRANSFER_REQ and reports back. Waits at most
