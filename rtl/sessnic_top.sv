@@ -343,7 +343,21 @@ module sessnic_top #(
       .cnt_rx_unhandled(c_unhandled)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
-  assign hwif_in.bp_rx_unhandled.value.next = c_unhandled;
+  // The same counters in the register map (spec/regs.rdl).
+  always_comb begin
+    hwif_in.bp_rx_unhandled.value.next = c_unhandled;
+    hwif_in.bp_tx_frames.value.next = bp_counters[0*32+:32];
+    hwif_in.bp_retransmits.value.next = bp_counters[1*32+:32];
+    hwif_in.bp_giveups.value.next = bp_counters[2*32+:32];
+    hwif_in.bp_applied.value.next = bp_counters[3*32+:32];
+    hwif_in.bp_apply_failed.value.next = bp_counters[4*32+:32];
+    hwif_in.bp_transfers_ok.value.next = bp_counters[5*32+:32];
+    hwif_in.bp_transfers_failed.value.next = bp_counters[6*32+:32];
+    hwif_in.bp_rx_dup.value.next = bp_counters[7*32+:32];
+    hwif_in.bp_rx_window.value.next = bp_counters[8*32+:32];
+    hwif_in.bp_rx_stale_epoch.value.next = bp_counters[9*32+:32];
+    hwif_in.bp_not_sent.value.next = bp_counters[10*32+:32];
+  end
 
   // The per-frame verdict is not needed here: the bp_rx_* counters carry it.
   logic unused_ok;

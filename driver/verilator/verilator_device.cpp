@@ -7,8 +7,10 @@
 //
 // Geometry: `full` is the card's on-chip geometry (hls/session_table_top.hpp: 4096 sets
 // x 4 ways = 16,384 sessions), not the model device's host-RAM table; `small` and
-// `tiny` match the model device's. There is no backplane RTL yet, so transfer() answers
-// FAILED (the Device contract for a device without a backplane).
+// `tiny` match the model device's. A device opened alone has no backplane partner, so
+// transfer() answers FAILED (the Device contract for a device without a backplane); the
+// hardware transfer path is VerilatorCluster (verilator_cluster.hpp): card tops wired by
+// their backplane ports, each a Device.
 //
 // Threading: one mutex around the simulation; a batch is atomic like a burst into the
 // card's command FIFO.

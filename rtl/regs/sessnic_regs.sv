@@ -238,6 +238,17 @@ module sessnic_regs (
         logic bp_rx_bad_crc;
         logic bp_rx_not_mine;
         logic bp_rx_unhandled;
+        logic bp_tx_frames;
+        logic bp_retransmits;
+        logic bp_giveups;
+        logic bp_applied;
+        logic bp_apply_failed;
+        logic bp_transfers_ok;
+        logic bp_transfers_failed;
+        logic bp_rx_dup;
+        logic bp_rx_window;
+        logic bp_rx_stale_epoch;
+        logic bp_not_sent;
         struct {
             logic lo;
             logic hi;
@@ -329,6 +340,17 @@ module sessnic_regs (
         decoded_reg_strb.bp_rx_bad_crc = cpuif_req_masked & (cpuif_addr == 9'h4c) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_not_mine = cpuif_req_masked & (cpuif_addr == 9'h50) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_unhandled = cpuif_req_masked & (cpuif_addr == 9'h54) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_tx_frames = cpuif_req_masked & (cpuif_addr == 9'h58) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_retransmits = cpuif_req_masked & (cpuif_addr == 9'h5c) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_giveups = cpuif_req_masked & (cpuif_addr == 9'h60) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_applied = cpuif_req_masked & (cpuif_addr == 9'h64) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_apply_failed = cpuif_req_masked & (cpuif_addr == 9'h68) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_transfers_ok = cpuif_req_masked & (cpuif_addr == 9'h6c) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_transfers_failed = cpuif_req_masked & (cpuif_addr == 9'h70) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_rx_dup = cpuif_req_masked & (cpuif_addr == 9'h74) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_rx_window = cpuif_req_masked & (cpuif_addr == 9'h78) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_rx_stale_epoch = cpuif_req_masked & (cpuif_addr == 9'h7c) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_not_sent = cpuif_req_masked & (cpuif_addr == 9'h80) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.lo = cpuif_req_masked & (cpuif_addr == 9'h100) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.hi = cpuif_req_masked & (cpuif_addr == 9'h104) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_tombstones.lo = cpuif_req_masked & (cpuif_addr == 9'h108) & !cpuif_req_is_wr;
@@ -602,7 +624,7 @@ module sessnic_regs (
             readback_data_var[31:0] = 32'h53455353;
         end
         if(rd_mux_addr == 9'h4) begin
-            readback_data_var[15:0] = 16'h0;
+            readback_data_var[15:0] = 16'h1;
             readback_data_var[31:16] = 16'h1;
         end
         if(rd_mux_addr == 9'h8) begin
@@ -642,6 +664,39 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h54) begin
             readback_data_var[31:0] = hwif_in.bp_rx_unhandled.value.next;
+        end
+        if(rd_mux_addr == 9'h58) begin
+            readback_data_var[31:0] = hwif_in.bp_tx_frames.value.next;
+        end
+        if(rd_mux_addr == 9'h5c) begin
+            readback_data_var[31:0] = hwif_in.bp_retransmits.value.next;
+        end
+        if(rd_mux_addr == 9'h60) begin
+            readback_data_var[31:0] = hwif_in.bp_giveups.value.next;
+        end
+        if(rd_mux_addr == 9'h64) begin
+            readback_data_var[31:0] = hwif_in.bp_applied.value.next;
+        end
+        if(rd_mux_addr == 9'h68) begin
+            readback_data_var[31:0] = hwif_in.bp_apply_failed.value.next;
+        end
+        if(rd_mux_addr == 9'h6c) begin
+            readback_data_var[31:0] = hwif_in.bp_transfers_ok.value.next;
+        end
+        if(rd_mux_addr == 9'h70) begin
+            readback_data_var[31:0] = hwif_in.bp_transfers_failed.value.next;
+        end
+        if(rd_mux_addr == 9'h74) begin
+            readback_data_var[31:0] = hwif_in.bp_rx_dup.value.next;
+        end
+        if(rd_mux_addr == 9'h78) begin
+            readback_data_var[31:0] = hwif_in.bp_rx_window.value.next;
+        end
+        if(rd_mux_addr == 9'h7c) begin
+            readback_data_var[31:0] = hwif_in.bp_rx_stale_epoch.value.next;
+        end
+        if(rd_mux_addr == 9'h80) begin
+            readback_data_var[31:0] = hwif_in.bp_not_sent.value.next;
         end
         if(rd_mux_addr == 9'h100) begin
             readback_data_var[31:0] = hwif_in.stat_live.lo.value.next;

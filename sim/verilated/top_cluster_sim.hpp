@@ -7,6 +7,9 @@
 // A card's host side is the same AXI4-Stream command/response framing as SessTableSim
 // (commands queued as beats, responses collected whole); its registers are written over
 // AXI4-Lite before the cluster runs (card id, backplane members, control).
+//
+// Waveforms: with models built with -DSESSNIC_RTL_TRACE=ON, SESSNIC_TRACE=path writes
+// one FST per card, path.card<id>.fst (docs/rtl.md).
 #pragma once
 #include <stdint.h>
 
@@ -22,6 +25,12 @@
 #include "beat.hpp"
 #include "verilated.h"
 #include "wire/sessnic_wire.hpp"
+#if VM_TRACE
+#include <cstdlib>
+#include <string>
+
+#include "verilated_fst_c.h"
+#endif
 
 namespace sessnic::rtlsim {
 
@@ -52,6 +61,14 @@ class TopCard final : public Node {
     ctx_ = std::make_unique<VerilatedContext>();
     ctx_->randReset(0);
     top_ = std::make_unique<V>(ctx_.get(), "sessnic_top");
+#if VM_TRACE
+    if (const char* path = std::getenv("SESSNIC_TRACE")) {
+      ctx_->traceEverOn(true);
+      trace_ = std::make_unique<VerilatedFstC>();
+      top_->trace(trace_.get(), 99);
+      trace_->open((std::string(path) + ".card" + std::to_string(c.card) + ".fst").c_str());
+    }
+#endif
     top_->s_cmd_tvalid = 0;
     top_->m_rsp_tready = 1;
     top_->s_bp_rx_tvalid = 0;
@@ -70,7 +87,12 @@ class TopCard final : public Node {
     write(0x18, c.members);
     write(0x0C, (c.sweep ? 1u : 0u) | (c.bp_enable ? 0x100u : 0u) | (static_cast<uint32_t>(c.mode) << 9));
   }
-  ~TopCard() override { top_->final(); }
+  ~TopCard() override {
+    top_->final();
+#if VM_TRACE
+    if (trace_) trace_->close();
+#endif
+  }
   TopCard(const TopCard&) = delete;
   TopCard& operator=(const TopCard&) = delete;
 
@@ -105,6 +127,7 @@ class TopCard final : public Node {
       at_header_ = cmd_in_.front().last;
       cmd_in_.pop_front();
     }
+    dump();
     if (top_->s_bp_rx_tvalid && top_->s_bp_rx_tready) rx_.pop_front();
     if (top_->m_rsp_tvalid && top_->m_rsp_tready) {
       const Beat b = get(top_->m_rsp_tdata, top_->m_rsp_tlast);
@@ -120,6 +143,8 @@ class TopCard final : public Node {
     top_->clk = 1;
     top_->eval();
     ++cycle_;
+    ctx_->timeInc(1);
+    dump();
   }
 
   // AXI4-Lite (only before/between cluster runs: it clocks this card alone).
@@ -173,6 +198,11 @@ class TopCard final : public Node {
   }
 
  private:
+  void dump() {
+#if VM_TRACE
+    if (trace_) trace_->dump(ctx_->time() * 2 + top_->clk);
+#endif
+  }
   template <class W>
   static void put(W& d, const Beat& b) {
     for (unsigned w = 0; w < wire::BEAT_WORDS; ++w) {
@@ -192,6 +222,9 @@ class TopCard final : public Node {
   CardConfig cfg_;
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<V> top_;
+#if VM_TRACE
+  std::unique_ptr<VerilatedFstC> trace_;
+#endif
   std::deque<Beat> cmd_in_, rx_;
   bool at_header_ = true;
   std::deque<uint64_t> hdr_cycles_, rsp_cycles_;

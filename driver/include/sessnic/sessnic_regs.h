@@ -20,7 +20,7 @@ extern "C" {
 #define SESSNIC_REGS__VERSION__MINOR_bm 0xffff
 #define SESSNIC_REGS__VERSION__MINOR_bp 0
 #define SESSNIC_REGS__VERSION__MINOR_bw 16
-#define SESSNIC_REGS__VERSION__MINOR_reset 0x0
+#define SESSNIC_REGS__VERSION__MINOR_reset 0x1
 #define SESSNIC_REGS__VERSION__MAJOR_bm 0xffff0000
 #define SESSNIC_REGS__VERSION__MAJOR_bp 16
 #define SESSNIC_REGS__VERSION__MAJOR_bw 16
@@ -109,7 +109,18 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t bp_rx_bad_crc;
     uint32_t bp_rx_not_mine;
     uint32_t bp_rx_unhandled;
-    uint8_t RESERVED_58_ff[0xa8];
+    uint32_t bp_tx_frames;
+    uint32_t bp_retransmits;
+    uint32_t bp_giveups;
+    uint32_t bp_applied;
+    uint32_t bp_apply_failed;
+    uint32_t bp_transfers_ok;
+    uint32_t bp_transfers_failed;
+    uint32_t bp_rx_dup;
+    uint32_t bp_rx_window;
+    uint32_t bp_rx_stale_epoch;
+    uint32_t bp_not_sent;
+    uint8_t RESERVED_84_ff[0x7c];
     sessnic_regs__stat_t_t stat_live;
     sessnic_regs__stat_t_t stat_tombstones;
     sessnic_regs__stat_t_t stat_puts;
