@@ -5,13 +5,9 @@
 # so a broken RTL edit cannot break anyone's cmake configure step. Tracing is compiled
 # in only with -DSESSNIC_RTL_TRACE=ON (see docs/rtl.md); the models are verilated once
 # per configuration and compiled -O2 (fast path) / -O1 (slow path) for build time.
-# Directory-scoped variables, so set before the include guard (every includer sees them).
-set(SESSNIC_RTL_DIR ${CMAKE_SOURCE_DIR}/rtl)
-set(SESSNIC_SESS_TABLE_SV
-    ${SESSNIC_RTL_DIR}/common/sessnic_wire_pkg.sv
-    ${SESSNIC_RTL_DIR}/common/sess_ram_sdp.sv
-    ${SESSNIC_RTL_DIR}/common/sess_axis_fifo.sv
-    ${SESSNIC_RTL_DIR}/sess_table/sess_table.sv)
+# SESSNIC_RTL_DIR and the RTL source lists (SESSNIC_RTL_*_SV) are directory-scoped
+# variables, so included before the include guard (every includer sees them).
+include(${CMAKE_SOURCE_DIR}/rtl/sources.cmake)
 include_guard(GLOBAL)
 
 find_package(Threads REQUIRED)

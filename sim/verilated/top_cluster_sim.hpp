@@ -6,7 +6,8 @@
 //
 // A card's host side is the same AXI4-Stream command/response framing as SessTableSim
 // (commands queued as beats, responses collected whole); its registers are written over
-// AXI4-Lite before the cluster runs (card id, backplane members, control).
+// AXI4-Lite before the cluster runs (card id, backplane members, control; the AXI4-Lite
+// driving is axil_driver.hpp, shared with tests/rtl/top_test.cpp).
 //
 // Waveforms: with models built with -DSESSNIC_RTL_TRACE=ON, SESSNIC_TRACE=path writes
 // one FST per card, path.card<id>.fst (docs/rtl.md).
@@ -22,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "axil_driver.hpp"
 #include "beat.hpp"
 #include "verilated.h"
 #include "wire/sessnic_wire.hpp"
@@ -147,55 +149,9 @@ class TopCard final : public Node {
     dump();
   }
 
-  // AXI4-Lite (only before/between cluster runs: it clocks this card alone).
-  uint32_t read(uint32_t addr) {
-    top_->s_axil_araddr = addr;
-    top_->s_axil_arprot = 0;
-    top_->s_axil_arvalid = 1;
-    top_->s_axil_rready = 1;
-    for (int i = 0; i < 100; ++i) {
-      top_->clk = 0;
-      top_->eval();
-      const bool ar_done = top_->s_axil_arvalid && top_->s_axil_arready;
-      const bool r_done = top_->s_axil_rvalid;
-      const uint32_t data = top_->s_axil_rdata;
-      top_->clk = 1;
-      top_->eval();
-      ++cycle_;
-      if (ar_done) top_->s_axil_arvalid = 0;
-      if (r_done) {
-        top_->s_axil_rready = 0;
-        return data;
-      }
-    }
-    throw std::runtime_error("sessnic_top: AXI4-Lite read never completed");
-  }
-  void write(uint32_t addr, uint32_t data) {
-    top_->s_axil_awaddr = addr;
-    top_->s_axil_awprot = 0;
-    top_->s_axil_awvalid = 1;
-    top_->s_axil_wdata = data;
-    top_->s_axil_wstrb = 0xf;
-    top_->s_axil_wvalid = 1;
-    top_->s_axil_bready = 1;
-    for (int i = 0; i < 100; ++i) {
-      top_->clk = 0;
-      top_->eval();
-      const bool aw = top_->s_axil_awvalid && top_->s_axil_awready;
-      const bool w = top_->s_axil_wvalid && top_->s_axil_wready;
-      const bool b = top_->s_axil_bvalid;
-      top_->clk = 1;
-      top_->eval();
-      ++cycle_;
-      if (aw) top_->s_axil_awvalid = 0;
-      if (w) top_->s_axil_wvalid = 0;
-      if (b) {
-        top_->s_axil_bready = 0;
-        return;
-      }
-    }
-    throw std::runtime_error("sessnic_top: AXI4-Lite write never completed");
-  }
+  // AXI4-Lite (only before/between cluster runs: it clocks this card alone; axil_driver.hpp).
+  uint32_t read(uint32_t addr) { return axil_read(*top_, addr, [this] { ++cycle_; }).data; }
+  void write(uint32_t addr, uint32_t data) { axil_write(*top_, addr, data, [this] { ++cycle_; }); }
 
  private:
   void dump() {
