@@ -296,16 +296,22 @@ struct BackplaneNode::Impl {
     ++catchup_pushed;
   }
 
+  // One whole message (beats through TLAST) from a kernel output stream into `out`.
+  // The kernel writes whole messages, so the beats are all there.
+  static void read_message(hls::stream<Beat>& in, std::vector<Beat>& out) {
+    out.clear();
+    Beat b;
+    do {
+      b = in.read();
+      out.push_back(b);
+    } while (!b.last);
+  }
+
   // Runs every complete table command of the kernel against the local device.
   void serve_table() {
     while (!tbl_cmd.empty()) {
       std::vector<Beat> beats;
-      Beat b = tbl_cmd.read();
-      beats.push_back(b);
-      while (!b.last) {
-        b = tbl_cmd.read();
-        beats.push_back(b);
-      }
+      read_message(tbl_cmd, beats);
       const Command c = command_of(beats);
       Response r;
       if (!node.local_) {
@@ -327,13 +333,7 @@ struct BackplaneNode::Impl {
   void collect_output(std::vector<Datagram>& outbound) {
     std::vector<Beat> frame;
     while (!frame_out.empty()) {
-      frame.clear();
-      Beat b = frame_out.read();
-      frame.push_back(b);
-      while (!b.last) {
-        b = frame_out.read();
-        frame.push_back(b);
-      }
+      read_message(frame_out, frame);
       Datagram d;
       d.dst = static_cast<uint8_t>(wire::get_field(frame[0].data, wire::frame::dst));
       auth.encode(frame, d.bytes);

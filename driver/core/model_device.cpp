@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <mutex>
 
+#include "sessnic/card_clock.hpp"
 #include "sessnic/codec.hpp"
 #include "sessnic/open_device.hpp"
 #include "session_table.hpp"
@@ -68,15 +69,12 @@ class ModelDevice final : public Device {
   // SET_TIME whenever the clock's second changed since the last batch.
   void sync_clock() {
     const uint32_t now = clock_();
-    if (clock_synced_ && now == last_now_) return;
-    Command c;
-    c.op = wire::Opcode::SET_TIME;
-    c.aux = now;
-    codec::encode(c, cmd_);
+    const std::optional<Command> c = clock_sync_.due(now);
+    if (!c) return;
+    codec::encode(*c, cmd_);
     table_->step(cmd_, rsp_);
     (void)codec::read_response(rsp_);
-    last_now_ = now;
-    clock_synced_ = true;
+    clock_sync_.ran(now);
   }
 
   std::mutex mu_;
@@ -85,8 +83,7 @@ class ModelDevice final : public Device {
   hls::stream<Beat> rsp_;
   std::function<uint32_t()> clock_;
   unsigned sweep_steps_;
-  uint32_t last_now_ = 0;
-  bool clock_synced_ = false;
+  CardClockSync clock_sync_;
 };
 
 }  // namespace

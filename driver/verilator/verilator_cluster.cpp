@@ -9,6 +9,7 @@
 #include <string>
 
 #include "Vsessnic_top_s6w4.h"
+#include "sessnic/card_clock.hpp"
 #include "sessnic/codec.hpp"
 #include "sessnic/open_device.hpp"
 #include "top_cluster_sim.hpp"
@@ -134,23 +135,19 @@ class ClusterCardDevice final : public Device {
 
   void sync_clock() {
     const uint32_t now = c_.clock();
-    if (synced_ && now == last_now_) return;
-    Command c;
-    c.op = wire::Opcode::SET_TIME;
-    c.aux = now;
+    const std::optional<Command> c = clock_sync_.due(now);
+    if (!c) return;
     std::vector<Beat> beats;
-    codec::encode(c, beats);
+    codec::encode(*c, beats);
     top_.send(beats);
     (void)collect(1);
-    last_now_ = now;
-    synced_ = true;
+    clock_sync_.ran(now);
   }
 
   VerilatorCluster::Impl& c_;
   TopCard& top_;
   uint8_t id_;
-  uint32_t last_now_ = 0;
-  bool synced_ = false;
+  CardClockSync clock_sync_;
 };
 
 VerilatorCluster::VerilatorCluster(const VerilatorClusterConfig& config) : impl_(std::make_unique<Impl>()) {

@@ -24,6 +24,7 @@
 #include "Vsess_table_s12w4.h"
 #include "Vsess_table_s2w2.h"
 #include "sess_table_sim.hpp"
+#include "sessnic/card_clock.hpp"
 #include "sessnic/codec.hpp"
 #include "sessnic/open_device.hpp"
 
@@ -89,16 +90,13 @@ class VerilatorDevice final : public Device {
 
   void sync_clock() {
     const uint32_t now = clock_();
-    if (clock_synced_ && now == last_now_) return;
-    Command c;
-    c.op = wire::Opcode::SET_TIME;
-    c.aux = now;
+    const std::optional<Command> c = clock_sync_.due(now);
+    if (!c) return;
     std::vector<Beat> beats;
-    codec::encode(c, beats);
+    codec::encode(*c, beats);
     sim_->send(beats);
     (void)run(1);
-    last_now_ = now;
-    clock_synced_ = true;
+    clock_sync_.ran(now);
   }
 
   uint8_t card_;
@@ -106,8 +104,7 @@ class VerilatorDevice final : public Device {
   std::unique_ptr<rtlsim::SessTableSim<Model>> sim_;
   std::function<uint32_t()> clock_;
   unsigned sweep_steps_;
-  uint32_t last_now_ = 0;
-  bool clock_synced_ = false;
+  CardClockSync clock_sync_;
 };
 
 }  // namespace
