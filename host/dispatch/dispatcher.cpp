@@ -241,7 +241,6 @@ Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<Session
     : cfg_(cfg.dispatcher),
       control_(asio::make_strand(io_)),
       acceptor_(control_),
-      metrics_acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM),
       health_timer_(control_),
       drain_timer_(control_),
@@ -261,7 +260,10 @@ Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<Session
     return a.local_endpoint().port();
   };
   listen_port_ = open(acceptor_, resolve(cfg_.listen));
-  metrics_port_ = open(metrics_acceptor_, resolve(cfg_.metrics));
+  metrics_http_ = std::make_unique<net::MetricsHttp>(
+      control_, resolve(cfg_.metrics), [this] { return metrics_->render(); },
+      [this]() -> std::string { return draining_ ? "draining" : ""; });
+  metrics_port_ = metrics_http_->port();
 }
 
 Dispatcher::~Dispatcher() { workers_.join(); }
@@ -272,7 +274,7 @@ void Dispatcher::run() {
       if (!ec) begin_drain();
     });
     accept_next();
-    accept_metrics();
+    metrics_http_->start();
     health_round();
   });
   std::vector<std::thread> extra;
@@ -360,45 +362,6 @@ void Dispatcher::health_round() {
   health_timer_.expires_after(cfg_.health_interval);
   health_timer_.async_wait([this](std::error_code ec) {
     if (!ec) health_round();
-  });
-}
-
-// Prometheus text on GET /metrics; anything else 404. One request per connection.
-void Dispatcher::accept_metrics() {
-  metrics_acceptor_.async_accept(control_, [this](std::error_code ec, tcp::socket s) {
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !metrics_acceptor_.is_open()) return;
-      return accept_metrics();
-    }
-    struct Req {
-      Req(tcp::socket s, asio::strand<asio::io_context::executor_type> ex) : sock(std::move(s)), timer(ex) {}
-      tcp::socket sock;
-      asio::steady_timer timer;
-      asio::streambuf buf{8192};
-      std::string out;
-    };
-    auto r = std::make_shared<Req>(std::move(s), control_);
-    r->timer.expires_after(std::chrono::seconds(2));
-    r->timer.async_wait([r](std::error_code e) {
-      std::error_code ignored;
-      if (!e) r->sock.close(ignored);
-    });
-    asio::async_read_until(r->sock, r->buf, "\r\n\r\n", [this, r](std::error_code e, size_t) {
-      if (e) return;
-      std::string line(asio::buffers_begin(r->buf.data()), asio::buffers_end(r->buf.data()));
-      bool ok = line.rfind("GET /metrics ", 0) == 0 || line.rfind("GET / ", 0) == 0;
-      std::string body = ok ? metrics_->render() : "not found\n";
-      r->out = fmt::format("HTTP/1.1 {}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n"
-                           "Connection: close\r\n\r\n{}",
-                           ok ? "200 OK" : "404 Not Found", body.size(), body);
-      asio::async_write(r->sock, asio::buffer(r->out), [r](std::error_code, size_t) {
-        std::error_code ignored;
-        r->timer.cancel();
-        r->sock.shutdown(tcp::socket::shutdown_both, ignored);
-        r->sock.close(ignored);
-      });
-    });
-    accept_metrics();
   });
 }
 

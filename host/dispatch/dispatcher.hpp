@@ -18,6 +18,7 @@
 
 #include "cluster_config.hpp"
 #include "metrics.hpp"
+#include "metrics_http.hpp"
 #include "router.hpp"
 #include "session_mover.hpp"
 
@@ -48,7 +49,6 @@ class Dispatcher {
  private:
   friend class Connection;
   void accept_next();
-  void accept_metrics();
   void health_round();
   void connection_finished();
   void begin_drain();
@@ -57,13 +57,13 @@ class Dispatcher {
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> control_;
   asio::ip::tcp::acceptor acceptor_;
-  asio::ip::tcp::acceptor metrics_acceptor_;
   asio::signal_set signals_;
   asio::steady_timer health_timer_;
   asio::steady_timer drain_timer_;
   asio::thread_pool workers_{2};
   Router router_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<net::MetricsHttp> metrics_http_;
   std::shared_ptr<SessionMover> mover_;
   SessionLocations locations_;
   std::vector<asio::ip::tcp::endpoint> backend_eps_;

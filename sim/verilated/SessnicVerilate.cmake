@@ -50,9 +50,13 @@ function(sessnic_verilated_model name)
     set(trace_args --trace-fst --trace-structs)
   endif()
   set(archive ${mdir}/${V_PREFIX}__ALL.a)
+  set(objcache)
+  if(SESSNIC_CCACHE)
+    set(objcache " OBJCACHE=${SESSNIC_CCACHE}")
+  endif()
   add_custom_command(
     OUTPUT ${archive}
-    COMMAND ${SESSNIC_VERILATOR_BIN} --cc --build -j 1 -MAKEFLAGS "-s OPT_FAST=-O2 OPT_SLOW=-O1"
+    COMMAND ${SESSNIC_VERILATOR_BIN} --cc --build -j 1 -MAKEFLAGS "-s OPT_FAST=-O2 OPT_SLOW=-O1${objcache}"
             --Mdir ${mdir} --prefix ${V_PREFIX} --top-module ${V_TOP}
             -O3 --x-assign fast --x-initial fast ${trace_args} ${V_ARGS}
             ${SESSNIC_RTL_DIR}/lint.vlt ${V_SOURCES}
