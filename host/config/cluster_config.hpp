@@ -27,6 +27,7 @@ struct Endpoint {
   bool ipv6() const { return host.find(':') != std::string::npos; }
   bool wildcard() const { return host == "0.0.0.0" || host == "::"; }
   std::string str() const { return (ipv6() ? "[" + host + "]" : host) + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct ServerConfig {
@@ -37,6 +38,7 @@ struct ServerConfig {
   std::filesystem::path content;      // directory served
   bool proxy_protocol = false;        // dispatcher prepends PROXY v2; server requires it
   unsigned threads = 4;
+  bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 
 struct RouteConfig {
@@ -75,11 +77,13 @@ struct TlsConfig {
   bool throwaway_cert = false;
   uint32_t session_timeout_s = 300;
   std::string session_context = "sessnic";  // identical on every server (OpenSSL sid_ctx)
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct BackplaneConfig {
   std::string mode = "transfer";  // replicate | transfer | hub
   std::optional<uint8_t> hub_card;  // mode hub: the central repository (default: the dispatcher's card)
+  bool operator==(const BackplaneConfig&) const = default;
 };
 
 struct ClusterConfig {
