@@ -2,11 +2,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <thread>
 
 #include "child_process.hpp"
@@ -19,6 +21,7 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 constexpr auto kProbeEvery = 50ms;
+constexpr int kProbeTimeoutMs = 100;
 
 bool accepts(const config::Endpoint& e) {
   sockaddr_storage ss{};
@@ -36,9 +39,17 @@ bool accepts(const config::Endpoint& e) {
     if (::inet_pton(AF_INET, e.host.c_str(), &a->sin_addr) != 1) return false;
     len = sizeof *a;
   }
-  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking with a short bound: a wedged child whose accept backlog is full must not
+  // stall the supervisor (a blocking connect would wait for SYN retransmits).
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return false;
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+  if (!ok && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t el = sizeof err;
+    ok = ::poll(&p, 1, kProbeTimeoutMs) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
+  }
   ::close(fd);
   return ok;
 }
