@@ -3,7 +3,8 @@
 //   - a child that dies is restarted with exponential backoff; the others keep running;
 //   - SIGHUP re-reads CONFIG: added servers start, removed ones stop, changed ones are
 //     restarted one at a time, and the dispatcher gets SIGHUP (it reloads routes and
-//     servers itself) - or is restarted when its own sockets or card changed;
+//     servers itself) - or, when its sockets, card or the cluster key changed, a new
+//     dispatcher takes over while the old one drains;
 //   - SIGTERM / SIGINT: the dispatcher drains (SIGKILL only after its drain_timeout_ms plus
 //     a margin), then the servers stop.
 // A missing cluster key is generated; a missing certificate only when the config says
@@ -75,6 +76,18 @@ std::vector<std::pair<int, std::string>> backplane_peers(const config::ClusterCo
   return v;
 }
 
+// When the files read at start were last written (certificate, private key, cluster key -
+// in this order): a renewed certificate or a rotated cluster key under the same name
+// restarts the servers on SIGHUP (and the dispatcher, for the cluster key).
+std::vector<fs::file_time_type> material_stamp(const config::ClusterConfig& c) {
+  std::vector<fs::file_time_type> v;
+  for (auto& f : {c.tls.cert, c.tls.key, c.key_file}) {
+    std::error_code ec;
+    v.push_back(fs::last_write_time(f, ec));
+  }
+  return v;
+}
+
 // A running server must restart when anything it read at start changed: its own section,
 // the TLS material and session settings, the cluster key, the backplane mode or peers.
 bool server_changed(const config::ClusterConfig& a, const config::ClusterConfig& b, const std::string& name) {
@@ -96,7 +109,8 @@ class Cluster {
         cfg_(std::move(cfg)),
         server_exe_(find_program("sessnic-server")),
         dispatch_exe_(find_program("sessnic-dispatch")),
-        sup_(opt_.backoff) {}
+        sup_(opt_.backoff),
+        stamp_(material_stamp(cfg_)) {}
 
   int run() {
     sigset_t sigs;
@@ -169,7 +183,7 @@ class Cluster {
     for (auto& s : cfg_.servers)
       if (std::find(servers.begin(), servers.end(), server_child(s.name)) == servers.end())
         servers.push_back(server_child(s.name));
-    sup_.stop_in_stages({{kDispatcher}, servers});
+    sup_.stop_in_stages({sup_.names_starting_with(kDispatcher), servers});
     spdlog::info("stopped");
     return rc;
   }
@@ -186,6 +200,11 @@ class Cluster {
     }
     auto prev = std::move(cfg_);
     cfg_ = std::move(next);
+    auto stamp = material_stamp(cfg_);
+    const bool material_rewritten = stamp != stamp_;
+    const bool cluster_key_changed = stamp[2] != stamp_[2] || prev.key_file != cfg_.key_file;  // backplane frame keys
+    stamp_ = std::move(stamp);
+    if (material_rewritten) spdlog::info("reload: certificate, private key or cluster key file rewritten");
     // Added servers start now, so the dispatcher finds them when it reloads.
     for (auto& s : cfg_.servers)
       if (!prev.find_server(s.name)) {
@@ -195,13 +214,14 @@ class Cluster {
         else sup_.start(server_spec(s));
       }
     for (auto& s : cfg_.servers)
-      if (prev.find_server(s.name) && server_changed(prev, cfg_, s.name)) {
+      if (prev.find_server(s.name) && (material_rewritten || server_changed(prev, cfg_, s.name))) {
         spdlog::info("reload: server {} changed; rolling restart", s.name);
         if (std::find(rolling_.begin(), rolling_.end(), s.name) == rolling_.end()) rolling_.push_back(s.name);
       }
-    if (dispatcher_needs_restart(prev.dispatcher, cfg_.dispatcher)) {
-      spdlog::info("reload: the dispatcher's listen, metrics, card or backplane changed; restarting it (it drains first)");
-      sup_.replace(dispatcher_spec());
+    if (cluster_key_changed || dispatcher_needs_restart(prev.dispatcher, cfg_.dispatcher)) {
+      spdlog::info("reload: the cluster key or the dispatcher's listen, metrics, card or backplane changed; a new "
+                   "dispatcher takes over while the old one drains");
+      sup_.takeover(dispatcher_spec());
     } else {
       spdlog::info("reload: SIGHUP to the dispatcher (routes and servers)");
       sup_.signal(kDispatcher, SIGHUP);
@@ -244,6 +264,7 @@ class Cluster {
   std::deque<std::string> rolling_;             // changed servers waiting for their restart
   std::optional<Clock::time_point> step_deadline_;
   std::vector<std::string> retired_;            // removed servers (may still be stopping)
+  std::vector<fs::file_time_type> stamp_;       // material_stamp() of the running servers' files
 };
 
 int cluster_up(const UpOptions& opt) {

@@ -1,6 +1,7 @@
 #include "supervisor.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -112,6 +113,26 @@ void Supervisor::replace(ChildSpec spec) {
   children_.at(name).replacement = std::move(spec);
 }
 
+void Supervisor::takeover(ChildSpec spec) {
+  auto it = children_.find(spec.name);
+  if (it == children_.end() || it->second.pid <= 0) return replace(std::move(spec));
+  Child old = std::move(it->second);
+  children_.erase(it);
+  old.replacement.reset();
+  const auto old_name = fmt::format("{} (old pid {})", old.spec.name, old.pid);
+  old.spec.name = old_name;
+  children_.emplace(old_name, std::move(old));
+  stop(old_name);
+  start(std::move(spec));
+}
+
+std::vector<std::string> Supervisor::names_starting_with(const std::string& prefix) const {
+  std::vector<std::string> v;
+  for (auto& [name, c] : children_)
+    if (name.rfind(prefix, 0) == 0) v.push_back(name);
+  return v;
+}
+
 void Supervisor::signal(const std::string& name, int sig) {
   auto it = children_.find(name);
   if (it != children_.end() && it->second.pid > 0) ::kill(it->second.pid, sig);
@@ -119,7 +140,7 @@ void Supervisor::signal(const std::string& name, int sig) {
 
 bool Supervisor::ready(const std::string& name) const {
   auto it = children_.find(name);
-  return it != children_.end() && it->second.pid > 0 && it->second.ready;
+  return it != children_.end() && it->second.pid > 0 && it->second.ready && !it->second.stopping;
 }
 
 pid_t Supervisor::pid(const std::string& name) const {

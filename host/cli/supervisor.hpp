@@ -36,8 +36,13 @@ class Supervisor {
   void start(ChildSpec spec);                  // runs it now (throws if it cannot)
   void stop(const std::string& name);          // SIGTERM; SIGKILL after stop_grace; forgotten on exit
   void replace(ChildSpec spec);                // stop the running one; start `spec` once it has exited
+  // Start `spec` now while the running one (renamed "NAME (old pid N)") is stopped: for a
+  // process that drains and whose successor can bind next to it (SO_REUSEPORT). A successor
+  // that cannot bind yet exits and is restarted with backoff.
+  void takeover(ChildSpec spec);
+  std::vector<std::string> names_starting_with(const std::string& prefix) const;
   void signal(const std::string& name, int sig);
-  bool ready(const std::string& name) const;   // running and accepting on ready_on
+  bool ready(const std::string& name) const;   // running, accepting on ready_on, not being stopped
   bool has(const std::string& name) const { return children_.count(name) != 0; }
   pid_t pid(const std::string& name) const;
 

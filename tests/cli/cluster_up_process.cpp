@@ -100,7 +100,7 @@ backplane = "127.0.0.1:{}"
 health_interval_ms = 200
 {}
 )",
-                              cert_.string(), key_.string(), layout_.listen, layout_.metrics,
+                              cert_.string(), key_.string(), layout_.listen, opt.metrics ? opt.metrics : layout_.metrics,
                               layout_.backplane, opt.dispatcher_extra);
   int card = 0;
   for (auto& name : opt.servers) {

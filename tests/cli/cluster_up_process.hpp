@@ -32,6 +32,7 @@ Layout pick_layout();
 struct ConfigOptions {
   std::vector<std::string> servers{"flights", "cars"};  // which servers, in this order
   std::string dispatcher_extra;                          // more [dispatcher] lines
+  uint16_t metrics = 0;                                  // dispatcher metrics port (0: the layout's)
   std::map<std::string, std::string> server_extra;       // more lines for one [[server]]
 };
 
@@ -45,6 +46,7 @@ class ClusterDir {
   void write_config(const ConfigOptions& opt) const;  // (re)writes cluster.toml
   void write_raw_config(const std::string& text) const;
   std::filesystem::path config() const { return dir_ / "cluster.toml"; }
+  const std::filesystem::path& cert() const { return cert_; }
   const std::filesystem::path& dir() const { return dir_; }
   const Layout& layout() const { return layout_; }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -136,6 +137,53 @@ TEST(CliClusterUp, SighupStartsAddedStopsRemovedAndRestartsChangedServers) {
   EXPECT_TRUE(served_by(L.listen, "flights.travel.test", "flights", 15s)) << up.log();
   EXPECT_TRUE(up.wait_log("reload: SIGHUP to the dispatcher", 1s)) << up.log();
   EXPECT_FALSE(up.wait_exit(0ms)) << up.log();
+}
+
+// A renewed certificate (same file name, new contents) is picked up on SIGHUP: the servers
+// restart one at a time, each serving again before the next goes down.
+TEST(CliClusterUp, SighupAfterACertificateRenewalRestartsServersOneAtATime) {
+  ClusterDir dir(pick_layout());
+  dir.write_config({});
+  ClusterUp up(dir);
+  expect_up(up);
+  std::filesystem::last_write_time(dir.cert(), std::filesystem::file_time_type::clock::now() + 5s);
+  ASSERT_EQ(::kill(up.pid(), SIGHUP), 0);
+  ASSERT_TRUE(up.wait_log("server cars: serving on", 20s, 2)) << up.log();
+  auto log = up.log();
+  auto nth = [&log](const std::string& needle, int n) {
+    size_t p = std::string::npos;
+    for (int i = 0; i < n; ++i) p = log.find(needle, p == std::string::npos ? 0 : p + 1);
+    return p;
+  };
+  EXPECT_NE(log.find("reload: certificate, private key or cluster key file rewritten"), std::string::npos) << log;
+  ASSERT_NE(nth("server flights: serving on", 2), std::string::npos) << log;
+  EXPECT_LT(nth("server flights: serving on", 2), nth("server cars: stopping", 1)) << log;
+  EXPECT_TRUE(served_by(dir.layout().listen, "cars.travel.test", "cars", 10s)) << up.log();
+  EXPECT_TRUE(served_by(dir.layout().listen, "flights.travel.test", "flights", 10s)) << up.log();
+}
+
+// New dispatcher sockets cannot be reloaded into a running process: a successor starts and
+// the old dispatcher drains and goes; the servers stay.
+TEST(CliClusterUp, SighupWithNewDispatcherSocketsStartsASuccessor) {
+  ClusterDir dir(pick_layout());
+  const auto& L = dir.layout();
+  dir.write_config({});
+  ClusterUp up(dir);
+  expect_up(up);
+  const pid_t old = up.child_pid("dispatcher"), flights = up.child_pid("server flights");
+  const uint16_t metrics2 = pick_layout().metrics;
+  dir.write_config({.metrics = metrics2});
+  ASSERT_EQ(::kill(up.pid(), SIGHUP), 0);
+  ASSERT_TRUE(up.wait_log("a new dispatcher takes over", 5s)) << up.log();
+  const auto deadline = Clock::now() + 15s;
+  while ((!port_accepts(metrics2) || alive(old)) && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(port_accepts(metrics2)) << up.log();
+  EXPECT_FALSE(alive(old)) << up.log();
+  EXPECT_FALSE(port_accepts(L.metrics));
+  EXPECT_GT(up.child_pid("dispatcher", 2), 0);
+  EXPECT_TRUE(served_by(L.listen, "flights.travel.test", "flights", 10s)) << up.log();
+  EXPECT_TRUE(alive(flights));
+  EXPECT_EQ(up.child_pid("server flights", 2), -1) << up.log();
 }
 
 TEST(CliClusterUp, SighupWithABrokenConfigKeepsEverythingRunning) {
