@@ -1,213 +1,283 @@
 // `sessnic cluster up CONFIG`: runs a whole cluster in the foreground - every
-// sessnic-server of the config, then sessnic-dispatch - as child processes; Ctrl-C (or
-// SIGTERM) stops them all, and if one of them dies the others are stopped too. Missing
-// cluster key and certificate are generated (a throwaway self-signed certificate).
+// sessnic-server of the config, then sessnic-dispatch - as supervised child processes.
+//   - a child that dies is restarted with exponential backoff; the others keep running;
+//   - SIGHUP re-reads CONFIG: added servers start, removed ones stop, changed ones are
+//     restarted one at a time, and the dispatcher gets SIGHUP (it reloads routes and
+//     servers itself) - or, when its sockets, card or the cluster key changed, a new
+//     dispatcher takes over while the old one drains;
+//   - SIGTERM / SIGINT: the dispatcher drains (SIGKILL only after its drain_timeout_ms plus
+//     a margin), then the servers stop.
+// A missing cluster key is generated; a missing certificate only when the config says
+// throwaway_cert = true (a self-signed one, for trying things out).
 #include <CLI/CLI.hpp>
 
-#include <arpa/inet.h>
-#include <fmt/format.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <thread>
 
+#include "backoff.hpp"
+#include "child_process.hpp"
 #include "cluster_config.hpp"
 #include "sessnic/key_file.hpp"
+#include "sessnic/logging.hpp"
 #include "subcommand.hpp"
+#include "supervisor.hpp"
 #include "throwaway_cert.hpp"
-
-extern char** environ;
 
 namespace sessnic::cli {
 namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using std::chrono::milliseconds;
 
-struct Child {
-  std::string name;
-  pid_t pid = -1;
+// After SIGTERM a child gets this long beyond its own drain before SIGKILL.
+constexpr milliseconds kStopMargin = 3000ms;
+// A server has no drain setting: this long after SIGTERM, then SIGKILL.
+constexpr milliseconds kServerStopGrace = 5000ms;
+// A rolling restart waits this long for a replaced server to serve before the next one.
+constexpr milliseconds kRollingStepTimeout = 15000ms;
+constexpr milliseconds kStartTimeout = 10000ms;
+const std::string kDispatcher = "dispatcher";
+
+struct UpOptions {
+  std::string config, policy, log_level;
+  bool no_share = false;
+  BackoffPolicy backoff;
 };
-
-// sessnic-dispatch / sessnic-server live next to `sessnic` when installed, and in
-// sibling folders of the build tree; $SESSNIC_BIN_DIR and $PATH are tried too.
-fs::path find_program(const std::string& name) {
-  std::vector<fs::path> dirs;
-  if (const char* d = std::getenv("SESSNIC_BIN_DIR")) dirs.emplace_back(d);
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  if (!ec) {
-    dirs.push_back(self);
-    dirs.push_back(self / ".." / "dispatch");
-    dirs.push_back(self / ".." / "server");
-    dirs.push_back(self / ".." / "host" / "dispatch");
-    dirs.push_back(self / ".." / "host" / "server");
-  }
-  if (const char* p = std::getenv("PATH")) {
-    std::string path = p;
-    for (size_t start = 0, end; start <= path.size(); start = end + 1) {
-      end = path.find(':', start);
-      if (end == std::string::npos) end = path.size();
-      if (end > start) dirs.emplace_back(path.substr(start, end - start));
-    }
-  }
-  for (auto& d : dirs) {
-    auto f = d / name;
-    if (::access(f.c_str(), X_OK) == 0) return f.lexically_normal();
-  }
-  throw std::runtime_error(fmt::format("cannot find the {} program (build it, or set SESSNIC_BIN_DIR)", name));
-}
-
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);  // the parent blocks signals for sigwait; children must not
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", args[0], std::strerror(rc)));
-  return pid;
-}
-
-bool accepts(const config::Endpoint& e) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(e.port);
-  ::inet_pton(AF_INET, e.host.c_str(), &a.sin_addr);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool exited(pid_t pid) {
-  int status = 0;
-  return ::waitpid(pid, &status, WNOHANG) == pid;
-}
-
-void stop_all(std::vector<Child>& children) {
-  // Dispatcher first (it drains), then the servers.
-  for (auto it = children.rbegin(); it != children.rend(); ++it)
-    if (it->pid > 0) ::kill(it->pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  for (auto& c : children) {
-    while (c.pid > 0) {
-      int status = 0;
-      pid_t r = ::waitpid(c.pid, &status, WNOHANG);
-      if (r == c.pid || r < 0) {
-        c.pid = -1;
-        break;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(c.pid, SIGKILL);
-        ::waitpid(c.pid, &status, 0);
-        c.pid = -1;
-        break;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-}
 
 void ensure_material(const config::ClusterConfig& cfg) {
   std::error_code ec;
   if (!fs::exists(cfg.key_file, ec)) {
     fs::create_directories(cfg.key_file.parent_path(), ec);
     generate_key_file(cfg.key_file, 1);
-    fmt::print("cluster: generated cluster key {} (mode 0600)\n", cfg.key_file.string());
+    spdlog::info("generated cluster key {} (mode 0600)", cfg.key_file.string());
   }
-  if (!fs::exists(cfg.tls.cert, ec) || !fs::exists(cfg.tls.key, ec)) {
+  if (cfg.tls.throwaway_cert && (!fs::exists(cfg.tls.cert, ec) || !fs::exists(cfg.tls.key, ec))) {
     std::vector<std::string> names;
     for (auto& r : cfg.routes)
       if (!r.sni.empty()) names.push_back(r.sni);
     names.push_back("localhost");
     write_throwaway_cert(cfg.tls.cert, cfg.tls.key, names);
-    fmt::print("cluster: generated a THROWAWAY self-signed certificate {} (for trying things out only)\n",
-               cfg.tls.cert.string());
+    spdlog::warn("generated a THROWAWAY self-signed certificate {} (throwaway_cert = true; for trying things out only)",
+                 cfg.tls.cert.string());
   }
 }
 
-int cluster_up(const std::string& config_path, bool no_share, const std::string& policy) {
-  auto cfg = config::load_cluster_config(config_path);
-  ensure_material(cfg);
-  auto server_exe = find_program("sessnic-server");
-  auto dispatch_exe = find_program("sessnic-dispatch");
+std::string server_child(const std::string& name) { return "server " + name; }
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+// Every card's backplane address: each node's peer list is built from it.
+std::vector<std::pair<int, std::string>> backplane_peers(const config::ClusterConfig& c) {
+  std::vector<std::pair<int, std::string>> v{{c.dispatcher.card, c.dispatcher.backplane ? c.dispatcher.backplane->str() : ""}};
+  for (auto& s : c.servers) v.emplace_back(s.card, s.backplane ? s.backplane->str() : "");
+  return v;
+}
 
-  std::vector<Child> children;
-  auto fail = [&children](const std::string& why) {
-    fmt::print(stderr, "cluster: {}; stopping everything\n", why);
-    stop_all(children);
-    return 1;
-  };
-  auto wait_ready = [&children](const Child& c, const config::Endpoint& ep) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (exited(c.pid)) return false;
-      if (accepts(ep)) return true;
+// When the files read at start were last written (certificate, private key, cluster key -
+// in this order): a renewed certificate or a rotated cluster key under the same name
+// restarts the servers on SIGHUP (and the dispatcher, for the cluster key).
+std::vector<fs::file_time_type> material_stamp(const config::ClusterConfig& c) {
+  std::vector<fs::file_time_type> v;
+  for (auto& f : {c.tls.cert, c.tls.key, c.key_file}) {
+    std::error_code ec;
+    v.push_back(fs::last_write_time(f, ec));
+  }
+  return v;
+}
+
+// A running server must restart when anything it read at start changed: its own section,
+// the TLS material and session settings, the cluster key, the backplane mode or peers.
+bool server_changed(const config::ClusterConfig& a, const config::ClusterConfig& b, const std::string& name) {
+  const auto* sa = a.find_server(name);
+  const auto* sb = b.find_server(name);
+  return !(*sa == *sb) || !(a.tls == b.tls) || a.key_file != b.key_file || !(a.backplane == b.backplane) ||
+         backplane_peers(a) != backplane_peers(b);
+}
+
+// What a running dispatcher cannot take over by reloading: its sockets and its card.
+bool dispatcher_needs_restart(const config::DispatcherConfig& a, const config::DispatcherConfig& b) {
+  return !(a.listen == b.listen) || !(a.metrics == b.metrics) || a.card != b.card || a.backplane != b.backplane;
+}
+
+class Cluster {
+ public:
+  Cluster(UpOptions opt, config::ClusterConfig cfg)
+      : opt_(std::move(opt)),
+        cfg_(std::move(cfg)),
+        server_exe_(find_program("sessnic-server")),
+        dispatch_exe_(find_program("sessnic-dispatch")),
+        sup_(opt_.backoff),
+        stamp_(material_stamp(cfg_)) {}
+
+  int run() {
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&sigs, s);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+    // Servers first (the dispatcher health-checks them), each serving before the next.
+    for (auto& s : cfg_.servers)
+      if (!start_and_wait(server_spec(s))) return stop_everything(1);
+    if (!start_and_wait(dispatcher_spec())) return stop_everything(1);
+    spdlog::info("up - {} servers behind https://{} (metrics http://{}/metrics). Ctrl-C stops all; SIGHUP reloads {}",
+                 cfg_.servers.size(), cfg_.dispatcher.listen.str(), cfg_.dispatcher.metrics.str(), opt_.config);
+
+    for (;;) {
+      auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(sup_.next_wakeup() - Clock::now());
+      if (!rolling_.empty()) wait = std::min<std::chrono::nanoseconds>(wait, 50ms);
+      wait = std::max<std::chrono::nanoseconds>(wait, 1ms);
+      timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
+      int sig = ::sigtimedwait(&sigs, nullptr, &ts);
+      sup_.reap();
+      if (sig == SIGINT || sig == SIGTERM) {
+        spdlog::info("{}: draining - dispatcher first (up to {} ms + {} ms), then the servers", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                     cfg_.dispatcher.drain_timeout.count(), kStopMargin.count());
+        return stop_everything(0);
+      }
+      if (sig == SIGHUP) reload();
+      sup_.tick();
+      roll();
+    }
+  }
+
+ private:
+  ChildSpec server_spec(const config::ServerConfig& s) const {
+    return {server_child(s.name), {server_exe_.string(), "--config", opt_.config, "--name", s.name}, s.listen, kServerStopGrace};
+  }
+
+  ChildSpec dispatcher_spec() const {
+    std::vector<std::string> argv{dispatch_exe_.string(), "--config", opt_.config};
+    if (opt_.no_share) argv.push_back("--no-share");
+    if (!opt_.policy.empty()) {
+      argv.push_back("--policy");
+      argv.push_back(opt_.policy);
+    }
+    return {kDispatcher, argv, cfg_.dispatcher.listen, cfg_.dispatcher.drain_timeout + kStopMargin};
+  }
+
+  // At start a child that does not come up is a configuration problem: stop, do not loop.
+  bool start_and_wait(ChildSpec spec) {
+    auto name = spec.name;
+    auto where = spec.ready_on ? spec.ready_on->str() : std::string("?");
+    sup_.start(std::move(spec));
+    const auto deadline = Clock::now() + kStartTimeout;
+    while (Clock::now() < deadline) {
+      sup_.reap();
+      if (sup_.pid(name) <= 0) {
+        spdlog::error("{} did not start (see its messages above); stopping everything", name);
+        return false;
+      }
+      sup_.tick();
+      if (sup_.ready(name)) return true;
       std::this_thread::sleep_for(20ms);
     }
+    spdlog::error("{} is not serving on {} after {} ms; stopping everything", name, where, kStartTimeout.count());
     return false;
-  };
+  }
 
-  for (auto& s : cfg.servers) {
-    children.push_back({s.name, spawn({server_exe.string(), "--config", config_path, "--name", s.name})});
-    if (!wait_ready(children.back(), s.listen)) {
-      children.back().pid = exited(children.back().pid) ? -1 : children.back().pid;
-      return fail(fmt::format("server {} did not come up on {}", s.name, s.listen.str()));
+  int stop_everything(int rc) {
+    std::vector<std::string> servers = retired_;
+    for (auto& s : cfg_.servers)
+      if (std::find(servers.begin(), servers.end(), server_child(s.name)) == servers.end())
+        servers.push_back(server_child(s.name));
+    sup_.stop_in_stages({sup_.names_starting_with(kDispatcher), servers});
+    spdlog::info("stopped");
+    return rc;
+  }
+
+  void reload() {
+    spdlog::info("SIGHUP: reloading {}", opt_.config);
+    config::ClusterConfig next;
+    try {
+      next = config::load_cluster_config(opt_.config);
+      ensure_material(next);
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, still running the previous config: {}", e.what());
+      return;
     }
-  }
-  std::vector<std::string> dargs{dispatch_exe.string(), "--config", config_path};
-  if (no_share) dargs.push_back("--no-share");
-  if (!policy.empty()) {
-    dargs.push_back("--policy");
-    dargs.push_back(policy);
-  }
-  children.push_back({"dispatcher", spawn(dargs)});
-  if (!wait_ready(children.back(), cfg.dispatcher.listen)) return fail("the dispatcher did not come up");
-
-  fmt::print("cluster: up - {} servers behind https://{} (metrics http://{}/metrics). Ctrl-C stops all.\n",
-             cfg.servers.size(), cfg.dispatcher.listen.str(), cfg.dispatcher.metrics.str());
-  std::fflush(stdout);
-
-  for (;;) {
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    if (sig == SIGCHLD) {
-      for (auto& c : children) {
-        int status = 0;
-        if (c.pid > 0 && ::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-          c.pid = -1;
-          return fail(fmt::format("{} exited ({})", c.name,
-                                  WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status))
-                                                    : fmt::format("signal {}", WTERMSIG(status))));
-        }
+    auto prev = std::move(cfg_);
+    cfg_ = std::move(next);
+    auto stamp = material_stamp(cfg_);
+    const bool material_rewritten = stamp != stamp_;
+    const bool cluster_key_changed = stamp[2] != stamp_[2] || prev.key_file != cfg_.key_file;  // backplane frame keys
+    stamp_ = std::move(stamp);
+    if (material_rewritten) spdlog::info("reload: certificate, private key or cluster key file rewritten");
+    // Added servers start now, so the dispatcher finds them when it reloads.
+    for (auto& s : cfg_.servers)
+      if (!prev.find_server(s.name)) {
+        spdlog::info("reload: server {} added", s.name);
+        rolling_.erase(std::remove_if(rolling_.begin(), rolling_.end(), [&](auto& n) { return n == s.name; }), rolling_.end());
+        if (sup_.has(server_child(s.name))) sup_.replace(server_spec(s));  // still stopping from an earlier removal
+        else sup_.start(server_spec(s));
       }
-      continue;
+    for (auto& s : cfg_.servers)
+      if (prev.find_server(s.name) && (material_rewritten || server_changed(prev, cfg_, s.name))) {
+        spdlog::info("reload: server {} changed; rolling restart", s.name);
+        if (std::find(rolling_.begin(), rolling_.end(), s.name) == rolling_.end()) rolling_.push_back(s.name);
+      }
+    if (cluster_key_changed || dispatcher_needs_restart(prev.dispatcher, cfg_.dispatcher)) {
+      spdlog::info("reload: the cluster key or the dispatcher's listen, metrics, card or backplane changed; a new "
+                   "dispatcher takes over while the old one drains");
+      sup_.takeover(dispatcher_spec());
+    } else {
+      spdlog::info("reload: SIGHUP to the dispatcher (routes and servers)");
+      sup_.signal(kDispatcher, SIGHUP);
     }
-    fmt::print("cluster: stopping\n");
-    std::fflush(stdout);
-    stop_all(children);
-    fmt::print("cluster: stopped\n");
-    return 0;
+    for (auto& s : prev.servers)
+      if (!cfg_.find_server(s.name)) {
+        spdlog::info("reload: server {} removed", s.name);
+        rolling_.erase(std::remove_if(rolling_.begin(), rolling_.end(), [&](auto& n) { return n == s.name; }), rolling_.end());
+        sup_.stop(server_child(s.name));
+        retired_.push_back(server_child(s.name));
+      }
   }
+
+  // One changed server at a time: the next restarts when the previous one serves again.
+  void roll() {
+    if (rolling_.empty()) return;
+    const auto& name = rolling_.front();
+    const auto* s = cfg_.find_server(name);
+    if (!s) {
+      rolling_.pop_front();
+      return;
+    }
+    if (!step_deadline_) {
+      sup_.replace(server_spec(*s));
+      step_deadline_ = Clock::now() + kRollingStepTimeout;
+      return;
+    }
+    const bool done = sup_.ready(server_child(name));
+    if (done || Clock::now() > *step_deadline_) {
+      if (!done) spdlog::warn("reload: server {} is not serving yet; going on with the next", name);
+      rolling_.pop_front();
+      step_deadline_.reset();
+    }
+  }
+
+  UpOptions opt_;
+  config::ClusterConfig cfg_;
+  fs::path server_exe_, dispatch_exe_;
+  Supervisor sup_;
+  std::deque<std::string> rolling_;             // changed servers waiting for their restart
+  std::optional<Clock::time_point> step_deadline_;
+  std::vector<std::string> retired_;            // removed servers (may still be stopping)
+  std::vector<fs::file_time_type> stamp_;       // material_stamp() of the running servers' files
+};
+
+int cluster_up(const UpOptions& opt) {
+  logging::init("sessnic-cluster", opt.log_level);
+  config::ClusterConfig cfg;
+  try {
+    cfg = config::load_cluster_config(opt.config);
+  } catch (const config::ConfigError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  ensure_material(cfg);
+  return Cluster(opt, std::move(cfg)).run();
 }
 
 }  // namespace
@@ -215,18 +285,24 @@ int cluster_up(const std::string& config_path, bool no_share, const std::string&
 Subcommand register_cluster(CLI::App& root) {
   auto* cluster = root.add_subcommand("cluster", "run a whole cluster (dispatcher + servers)");
   cluster->require_subcommand(1);
-  auto* up = cluster->add_subcommand("up", "start every process of CONFIG in the foreground; Ctrl-C stops all");
-  struct Args {
-    std::string config, policy;
-    bool no_share = false;
-  };
-  auto args = std::make_shared<Args>();
-  up->add_option("config", args->config, "cluster config (TOML), e.g. examples/travel.toml")->required();
-  up->add_flag("--no-share", args->no_share, "dispatcher does not transfer sessions (baseline)");
-  up->add_option("--policy", args->policy, "content (default) or affinity")->check(CLI::IsMember({"content", "affinity"}));
-  return {cluster, [args, up] {
+  auto* up = cluster->add_subcommand(
+      "up", "start every process of CONFIG in the foreground and keep them running; SIGHUP reloads, Ctrl-C drains and stops all");
+  auto opt = std::make_shared<UpOptions>();
+  up->add_option("config", opt->config, "cluster config (TOML), e.g. examples/travel.toml")->required();
+  up->add_flag("--no-share", opt->no_share, "dispatcher does not transfer sessions (baseline)");
+  up->add_option("--policy", opt->policy, "content (default) or affinity")->check(CLI::IsMember({"content", "affinity"}));
+  up->add_option("--log-level", opt->log_level, std::string("log level: ") + logging::kLevels + " (default: $SESSNIC_LOG_LEVEL or info)");
+  auto* initial = up->add_option("--restart-delay-ms", "first restart delay of a crashed child (doubles per crash)")
+                      ->default_val(opt->backoff.initial.count())
+                      ->check(CLI::Range(1, 600000));
+  auto* cap = up->add_option("--restart-delay-max-ms", "cap of the restart delay (a crash loop retries at this pace)")
+                  ->default_val(opt->backoff.cap.count())
+                  ->check(CLI::Range(1, 3600000));
+  return {cluster, [opt, up, initial, cap] {
             if (!up->parsed()) return 1;
-            return cluster_up(args->config, args->no_share, args->policy);
+            opt->backoff.initial = milliseconds(initial->as<int64_t>());
+            opt->backoff.cap = std::max(opt->backoff.initial, milliseconds(cap->as<int64_t>()));
+            return cluster_up(*opt);
           }};
 }
 

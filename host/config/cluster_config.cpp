@@ -1,9 +1,13 @@
 #include "cluster_config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
 #include <toml++/toml.h>
 
@@ -59,7 +63,9 @@ class Reader {
       fail(&t, fmt::format("{}.{}", where, key), "missing required field (host:port)");
     }
     auto e = parse_endpoint(*s);
-    if (!e) fail(t.get(key), fmt::format("{}.{}", where, key), fmt::format("'{}' is not host:port", *s));
+    if (!e)
+      fail(t.get(key), fmt::format("{}.{}", where, key),
+           fmt::format("'{}' is not host:port (host: an IPv4 address, [IPv6 address] or localhost)", *s));
     return *e;
   }
 
@@ -78,16 +84,141 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
 
+// The backplane engine addresses cards 0..254 (ModelBackplane in hls/backplane_sync.hpp);
+// 255 is its broadcast address.
+constexpr int64_t kMaxCard = 254;
+
+// One socket address a process of the cluster will bind, for the duplicate-port check.
+struct Claim {
+  const char* proto;  // "TCP" or "UDP"
+  Endpoint ep;
+  std::string field;
+  const toml::node* at;  // for the line; nullptr for a default value
+};
+
+// Two binds collide on the same port when the hosts are equal or either is a wildcard.
+bool collide(const Claim& a, const Claim& b) {
+  return std::string_view(a.proto) == b.proto && a.ep.port != 0 && a.ep.port == b.ep.port &&
+         (a.ep.host == b.ep.host || a.ep.wildcard() || b.ep.wildcard());
+}
+
+std::string where_is(const Claim& c) {
+  return c.at ? fmt::format("{} (line {})", c.field, c.at->source().begin.line) : c.field + " (default)";
+}
+
+// Checks across fields: what each process would otherwise only discover when it starts
+// (a bind that fails, a card id the engine drops, a route that can never match).
+void check_cluster(const toml::table& root, const ClusterConfig& c, const Reader& r, bool check_files) {
+  auto node = [&root](const std::string& path) { return root.at_path(path).node(); };
+
+  // Ports: every TCP listener and every UDP backplane socket of the cluster, once.
+  std::vector<Claim> claims;
+  claims.push_back({"TCP", c.dispatcher.listen, "dispatcher.listen", node("dispatcher.listen")});
+  claims.push_back({"TCP", c.dispatcher.metrics, "dispatcher.metrics", node("dispatcher.metrics")});
+  if (c.dispatcher.backplane) claims.push_back({"UDP", *c.dispatcher.backplane, "dispatcher.backplane", node("dispatcher.backplane")});
+  for (size_t i = 0; i < c.servers.size(); ++i) {
+    auto w = fmt::format("server[{}]", i);
+    claims.push_back({"TCP", c.servers[i].listen, w + ".listen", node(w + ".listen")});
+    if (c.servers[i].backplane) claims.push_back({"UDP", *c.servers[i].backplane, w + ".backplane", node(w + ".backplane")});
+  }
+  if (c.dispatcher.metrics.port != 0 && c.dispatcher.metrics.str() == c.dispatcher.listen.str())
+    r.fail(claims[1].at, "dispatcher.metrics", "must differ from dispatcher.listen (" + c.dispatcher.listen.str() + ")");
+  for (size_t i = 0; i < claims.size(); ++i) {
+    const Claim& me = claims[i];
+    if (me.proto == std::string_view("UDP")) {
+      if (me.ep.port == 0) r.fail(me.at, me.field, "a backplane node needs a fixed UDP port (its peers send to it), not 0");
+      if (me.ep.ipv6()) r.fail(me.at, me.field, "the UDP backplane is IPv4 only");
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (collide(claims[j], me))
+        r.fail(me.at, me.field, fmt::format("{} port {} is already used by {}", me.proto, me.ep.port, where_is(claims[j])));
+  }
+
+  // Hub mode: the central repository must be a card of this cluster that the others reach.
+  if (c.backplane.mode == "hub") {
+    const uint8_t hub = c.backplane.hub_card.value_or(c.dispatcher.card);
+    const toml::node* at = c.backplane.hub_card ? node("backplane.hub_card") : node("backplane.mode");
+    bool any_backplane = c.dispatcher.backplane.has_value();
+    std::optional<bool> hub_has_backplane;
+    if (hub == c.dispatcher.card) hub_has_backplane = c.dispatcher.backplane.has_value();
+    for (auto& s : c.servers) {
+      any_backplane |= s.backplane.has_value();
+      if (s.card == hub) hub_has_backplane = s.backplane.has_value();
+    }
+    const char* field = c.backplane.hub_card ? "backplane.hub_card" : "backplane.mode";
+    if (!hub_has_backplane)
+      r.fail(at, field, fmt::format("hub card {} is neither the dispatcher's card nor a server's", hub));
+    if (any_backplane && !*hub_has_backplane)
+      r.fail(at, field, fmt::format("hub card {} has no backplane address, so no card can reach the hub", hub));
+  }
+
+  // Routes: the router takes the first match, so a second route for the same SNI (or the
+  // same ALPN, or a second default) could never be used.
+  for (size_t i = 0; i < c.routes.size(); ++i) {
+    const RouteConfig& me = c.routes[i];
+    const auto w = fmt::format("route[{}]", i);
+    for (size_t j = 0; j < i; ++j) {
+      const RouteConfig& earlier = c.routes[j];
+      if (!me.sni.empty() && me.sni == earlier.sni)
+        r.fail(node(w + ".sni"), w + ".sni", fmt::format("'{}' is already routed by route[{}] (line {})", me.sni, j, earlier.line));
+      if (me.sni.empty() && earlier.sni.empty() && !me.alpn.empty() && me.alpn == earlier.alpn)
+        r.fail(node(w + ".alpn"), w + ".alpn", fmt::format("'{}' is already routed by route[{}] (line {})", me.alpn, j, earlier.line));
+      if (me.is_default && earlier.is_default)
+        r.fail(node(w + ".default"), w + ".default", fmt::format("route[{}] (line {}) is already the default", j, earlier.line));
+    }
+    for (size_t k = 0; k < me.servers.size(); ++k)
+      for (size_t l = 0; l < k; ++l)
+        if (me.servers[k] == me.servers[l])
+          r.fail(node(fmt::format("{}.servers[{}]", w, k)), w + ".servers", fmt::format("'{}' is listed twice", me.servers[k]));
+  }
+
+  if (!check_files) return;
+  // TLS material: a typo must not silently become a self-signed certificate.
+  for (auto [field, path] : {std::pair{"cluster.cert", &c.tls.cert}, std::pair{"cluster.key", &c.tls.key}}) {
+    struct stat st{};
+    if (::stat(path->c_str(), &st) != 0) {
+      if (c.tls.throwaway_cert) continue;  // `sessnic cluster up` generates both
+      r.fail(node(field), field,
+             fmt::format("cannot read '{}' ({}); for a throwaway self-signed certificate while trying things out, "
+                         "set throwaway_cert = true in [cluster]",
+                         path->string(), std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) r.fail(node(field), field, fmt::format("'{}' is not a regular file", path->string()));
+    if (path == &c.tls.key && (st.st_mode & S_IRWXO) != 0)
+      r.fail(node(field), field,
+             fmt::format("private key '{}' has mode {:04o}: others can read it; run: chmod 600 {}", path->string(),
+                         st.st_mode & 07777, path->string()));
+  }
+}
+
 }  // namespace
 
 std::optional<Endpoint> parse_endpoint(std::string_view s) {
-  auto colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= s.size()) return std::nullopt;
+  std::string host;
+  std::string_view ps;
+  if (!s.empty() && s.front() == '[') {  // [IPv6]:port, the one unambiguous IPv6 form
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+    host = std::string(s.substr(1, close - 1));
+    ps = s.substr(close + 2);
+    in6_addr a6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &a6) != 1) return std::nullopt;
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+    host = std::string(s.substr(0, colon));
+    ps = s.substr(colon + 1);
+    std::string lower = host;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    in_addr a4{};
+    if (lower == "localhost") host = "127.0.0.1";  // the one name every process agrees on
+    else if (::inet_pton(AF_INET, host.c_str(), &a4) != 1) return std::nullopt;  // also: IPv6 without []
+  }
+  if (ps.empty()) return std::nullopt;
   unsigned port = 0;
-  auto ps = s.substr(colon + 1);
   auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
   if (ec != std::errc() || p != ps.data() + ps.size() || port > 65535) return std::nullopt;
-  return Endpoint{std::string(s.substr(0, colon)), static_cast<uint16_t>(port)};
+  return Endpoint{std::move(host), static_cast<uint16_t>(port)};
 }
 
 const ServerConfig* ClusterConfig::find_server(std::string_view name) const {
@@ -96,7 +227,16 @@ const ServerConfig* ClusterConfig::find_server(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bool check_files);
+}  // namespace
+
 ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem::path& name) {
+  return parse(text, name, false);
+}
+
+namespace {
+ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bool check_files) {
   toml::table root;
   try {
     root = toml::parse(text, name.string());
@@ -112,10 +252,11 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
   // [cluster]: key file and TLS material shared by every server.
   const toml::table* cl = root["cluster"].as_table();
   if (!cl) r.fail(&root, "cluster", "missing [cluster] table");
-  r.only_keys(*cl, "cluster", {"key_file", "cert", "key", "session_timeout_s", "session_context"});
+  r.only_keys(*cl, "cluster", {"key_file", "cert", "key", "session_timeout_s", "session_context", "throwaway_cert"});
   c.key_file = resolve(base, r.need<std::string>(*cl, "key_file", "cluster"));
   c.tls.cert = resolve(base, r.need<std::string>(*cl, "cert", "cluster"));
   c.tls.key = resolve(base, r.need<std::string>(*cl, "key", "cluster"));
+  c.tls.throwaway_cert = r.get<bool>(*cl, "throwaway_cert", "cluster").value_or(false);
   c.tls.session_timeout_s = static_cast<uint32_t>(r.ranged(*cl, "session_timeout_s", "cluster", 300, 1, 86400));
   if (auto ctx = r.get<std::string>(*cl, "session_context", "cluster")) {
     if (ctx->empty() || ctx->size() > 32) r.fail(cl->get("session_context"), "cluster.session_context", "1..32 bytes");
@@ -124,7 +265,7 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
 
   if (const toml::table* bp = root["backplane"].as_table()) {
     r.only_keys(*bp, "backplane", {"mode", "hub_card"});
-    if (bp->contains("hub_card")) c.backplane.hub_card = static_cast<uint8_t>(r.ranged(*bp, "hub_card", "backplane", 0, 0, 254));
+    if (bp->contains("hub_card")) c.backplane.hub_card = static_cast<uint8_t>(r.ranged(*bp, "hub_card", "backplane", 0, 0, kMaxCard));
     if (auto m = r.get<std::string>(*bp, "mode", "backplane")) {
       if (*m != "replicate" && *m != "transfer" && *m != "hub")
         r.fail(bp->get("mode"), "backplane.mode", "must be replicate, transfer or hub");
@@ -141,7 +282,7 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
                         "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads"});
     dc.listen = r.endpoint(*d, "listen", w, dc.listen);
     dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
-    dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, 255));
+    dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, kMaxCard));
     if (d->contains("backplane")) dc.backplane = r.endpoint(*d, "backplane", w, std::nullopt);
     if (auto p = r.get<std::string>(*d, "policy", w)) {
       if (*p == "content") dc.policy = Policy::content;
@@ -174,7 +315,8 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
     if (c.find_server(s.name)) r.fail(t->get("name"), w + ".name", fmt::format("duplicate server name '{}'", s.name));
     int64_t card = r.need<int64_t>(*t, "card", w);
-    if (card < 1 || card > 255) r.fail(t->get("card"), w + ".card", "must be in 1..255");
+    if (card < 1 || card > kMaxCard)
+      r.fail(t->get("card"), w + ".card", fmt::format("must be in 1..{} (255 is the backplane broadcast address)", kMaxCard));
     if (!cards.insert(static_cast<int>(card)).second)
       r.fail(t->get("card"), w + ".card", fmt::format("card {} is already used", card));
     s.card = static_cast<uint8_t>(card);
@@ -213,8 +355,10 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
     }
     c.routes.push_back(std::move(rc));
   }
+  check_cluster(root, c, r, check_files);
   return c;
 }
+}  // namespace
 
 ClusterConfig load_cluster_config(const std::filesystem::path& file) {
   std::error_code ec;
@@ -228,7 +372,7 @@ ClusterConfig load_cluster_config(const std::filesystem::path& file) {
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
     std::fclose(f);
   }
-  return parse_cluster_config(text, file);
+  return parse(text, file, true);
 }
 
 }  // namespace sessnic::config

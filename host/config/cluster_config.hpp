@@ -18,10 +18,16 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A numeric address: an IPv4 literal or an IPv6 literal (without brackets; `str()` adds
+// them). `localhost` in a config is resolved to 127.0.0.1 when parsed, so every process
+// (dispatcher, server, backplane) sees the same numeric address.
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
-  std::string str() const { return host + ":" + std::to_string(port); }
+  bool ipv6() const { return host.find(':') != std::string::npos; }
+  bool wildcard() const { return host == "0.0.0.0" || host == "::"; }
+  std::string str() const { return (ipv6() ? "[" + host + "]" : host) + ":" + std::to_string(port); }
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct ServerConfig {
@@ -32,6 +38,7 @@ struct ServerConfig {
   std::filesystem::path content;      // directory served
   bool proxy_protocol = false;        // dispatcher prepends PROXY v2; server requires it
   unsigned threads = 4;
+  bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 
 struct RouteConfig {
@@ -65,13 +72,18 @@ struct DispatcherConfig {
 struct TlsConfig {
   std::filesystem::path cert;
   std::filesystem::path key;
+  // [cluster] throwaway_cert = true: `sessnic cluster up` may generate a self-signed cert
+  // and key when they are missing (trying things out). Otherwise a missing file is an error.
+  bool throwaway_cert = false;
   uint32_t session_timeout_s = 300;
   std::string session_context = "sessnic";  // identical on every server (OpenSSL sid_ctx)
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct BackplaneConfig {
   std::string mode = "transfer";  // replicate | transfer | hub
   std::optional<uint8_t> hub_card;  // mode hub: the central repository (default: the dispatcher's card)
+  bool operator==(const BackplaneConfig&) const = default;
 };
 
 struct ClusterConfig {
@@ -87,13 +99,19 @@ struct ClusterConfig {
 };
 
 // Parses and validates; relative paths are resolved against the file's directory.
-// Throws ConfigError with "file:line: field: message".
+// Throws ConfigError with "file:line: field: message". Besides each field's own rules it
+// checks what the processes would otherwise only find out at run time: TCP and UDP ports
+// used twice, card ids (255 is the backplane broadcast), the hub card, duplicate routes,
+// and that the certificate and private key exist (unless cluster.throwaway_cert) with a
+// private key others cannot read.
 ClusterConfig load_cluster_config(const std::filesystem::path& file);
-// Same, from text (tests); `name` stands in for the file name in messages.
+// Same, from text (tests), without the certificate/key file checks; `name` stands in for
+// the file name in messages and anchors relative paths.
 ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem::path& name);
 
-// "host:port" with a numeric port 0..65535 (0: any free port, for listeners in tests);
-// nullopt when malformed.
+// "a.b.c.d:port", "[ipv6]:port" or "localhost:port" (-> 127.0.0.1) with a numeric port
+// 0..65535 (0: any free port, for listeners in tests); nullopt when malformed. Host names
+// are not resolved: no sessnic process resolves names, so one would only fail later.
 std::optional<Endpoint> parse_endpoint(std::string_view s);
 
 }  // namespace sessnic::config

@@ -1,6 +1,11 @@
 // The cluster config: the shipped example loads, and every kind of mistake names the
 // file, the line and the field.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "cluster_config.hpp"
 
@@ -50,6 +55,7 @@ TEST(DispatchConfig, ExampleTravelConfigLoads) {
   EXPECT_EQ(c.dispatcher.metrics.host, "127.0.0.1");  // control endpoints on loopback
   EXPECT_TRUE(c.dispatcher.sharing);
   EXPECT_EQ(c.backplane.mode, "transfer");
+  EXPECT_TRUE(c.tls.throwaway_cert);  // the demo asks for a generated certificate explicitly
   bool load_balanced = false;
   for (auto& r : c.routes) load_balanced |= r.servers.size() >= 2;
   EXPECT_TRUE(load_balanced);
@@ -65,9 +71,11 @@ TEST(DispatchConfig, RelativePathsFollowTheFile) {
 
 TEST(DispatchConfig, ErrorsNameFileLineAndField) {
   EXPECT_EQ(error_of(replace(kGood, "card = 2", "card = 1")), "dir/cluster.toml:14: server[1].card: card 1 is already used");
-  EXPECT_EQ(error_of(replace(kGood, "card = 2", "card = 300")), "dir/cluster.toml:14: server[1].card: must be in 1..255");
+  EXPECT_EQ(error_of(replace(kGood, "card = 2", "card = 300")),
+            "dir/cluster.toml:14: server[1].card: must be in 1..254 (255 is the backplane broadcast address)");
   EXPECT_EQ(error_of(replace(kGood, "listen = \"127.0.0.1:9002\"", "listen = \"nowhere\"")),
-            "dir/cluster.toml:15: server[1].listen: 'nowhere' is not host:port");
+            "dir/cluster.toml:15: server[1].listen: 'nowhere' is not host:port (host: an IPv4 address, [IPv6 address] "
+            "or localhost)");
   EXPECT_EQ(error_of(replace(kGood, "\"cars\"]", "\"trains\"]")),
             "dir/cluster.toml:19: route[0].servers: no server named 'trains'");
   EXPECT_EQ(error_of(replace(kGood, "content = \"c\"", "contents = \"c\"")),
@@ -83,6 +91,178 @@ TEST(DispatchConfig, ErrorsNameFileLineAndField) {
             std::string::npos);
 }
 
+// kGood with a backplane address on the dispatcher (line 7) and on both servers (lines 13, 19).
+std::string with_backplane() {
+  auto s = replace(kGood, "listen = \"127.0.0.1:8443\"\n", "listen = \"127.0.0.1:8443\"\nbackplane = \"127.0.0.1:7000\"\n");
+  s = replace(s, "content = \"f\"", "content = \"f\"\nbackplane = \"127.0.0.1:7001\"");
+  return replace(s, "content = \"c\"", "content = \"c\"\nbackplane = \"127.0.0.1:7002\"");
+}
+
+TEST(DispatchConfig, DuplicateTcpPortBetweenServers) {
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9002", "127.0.0.1:9001")),
+            "dir/cluster.toml:15: server[1].listen: TCP port 9001 is already used by server[0].listen (line 10)");
+}
+
+TEST(DispatchConfig, ServerOnTheDispatchersPort) {
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9001", "127.0.0.1:8443")),
+            "dir/cluster.toml:10: server[0].listen: TCP port 8443 is already used by dispatcher.listen (line 6)");
+  // The dispatcher's default metrics port (9443) counts even when the file does not name it.
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9001", "127.0.0.1:9443")),
+            "dir/cluster.toml:10: server[0].listen: TCP port 9443 is already used by dispatcher.metrics (default)");
+}
+
+TEST(DispatchConfig, MetricsOnTheListenAddress) {
+  EXPECT_EQ(error_of(replace(kGood, "[dispatcher]\n", "[dispatcher]\nmetrics = \"127.0.0.1:8443\"\n")),
+            "dir/cluster.toml:6: dispatcher.metrics: must differ from dispatcher.listen (127.0.0.1:8443)");
+}
+
+TEST(DispatchConfig, WildcardAddressCollidesWithEveryHost) {
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9002", "0.0.0.0:9001")),
+            "dir/cluster.toml:15: server[1].listen: TCP port 9001 is already used by server[0].listen (line 10)");
+  // Distinct loopback addresses on one port, and TCP and UDP on one port, do not collide.
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9002", "127.0.0.2:9001")), "no error");
+  EXPECT_EQ(error_of(replace(with_backplane(), "127.0.0.1:7001", "127.0.0.1:9001")), "no error");
+}
+
+TEST(DispatchConfig, DuplicateUdpBackplanePort) {
+  EXPECT_EQ(error_of(with_backplane()), "no error");
+  EXPECT_EQ(error_of(replace(with_backplane(), "127.0.0.1:7002", "127.0.0.1:7000")),
+            "dir/cluster.toml:19: server[1].backplane: UDP port 7000 is already used by dispatcher.backplane (line 7)");
+}
+
+TEST(DispatchConfig, BackplanePortZero) {
+  EXPECT_EQ(error_of(replace(with_backplane(), "127.0.0.1:7001", "127.0.0.1:0")),
+            "dir/cluster.toml:13: server[0].backplane: a backplane node needs a fixed UDP port (its peers send to it), not 0");
+}
+
+TEST(DispatchConfig, BackplaneIsIpv4Only) {
+  EXPECT_EQ(error_of(replace(with_backplane(), "127.0.0.1:7000", "[::1]:7000")),
+            "dir/cluster.toml:7: dispatcher.backplane: the UDP backplane is IPv4 only");
+}
+
+TEST(DispatchConfig, CardIdsTheEngineCannotAddress) {
+  EXPECT_EQ(error_of(replace(kGood, "card = 2", "card = 255")),
+            "dir/cluster.toml:14: server[1].card: must be in 1..254 (255 is the backplane broadcast address)");
+  EXPECT_EQ(error_of(replace(kGood, "[dispatcher]\n", "[dispatcher]\ncard = 255\n")),
+            "dir/cluster.toml:6: dispatcher.card: must be in 0..254");
+  EXPECT_EQ(error_of(replace(kGood, "card = 2", "card = 254")), "no error");
+}
+
+TEST(DispatchConfig, HubCardMustBeACardOfTheCluster) {
+  EXPECT_EQ(error_of(replace(with_backplane(), "[dispatcher]", "[backplane]\nmode = \"hub\"\nhub_card = 7\n[dispatcher]")),
+            "dir/cluster.toml:7: backplane.hub_card: hub card 7 is neither the dispatcher's card nor a server's");
+  EXPECT_EQ(error_of(replace(with_backplane(), "[dispatcher]", "[backplane]\nmode = \"hub\"\nhub_card = 2\n[dispatcher]")),
+            "no error");
+  // The hub (default: the dispatcher's card 0) has no backplane address while the servers do.
+  auto no_dispatcher_bp = replace(with_backplane(), "backplane = \"127.0.0.1:7000\"\n", "");
+  EXPECT_EQ(error_of(replace(no_dispatcher_bp, "[dispatcher]", "[backplane]\nmode = \"hub\"\n[dispatcher]")),
+            "dir/cluster.toml:6: backplane.mode: hub card 0 has no backplane address, so no card can reach the hub");
+}
+
+TEST(DispatchConfig, DuplicateSniRoute) {
+  auto s = kGood + "[[route]]\nsni = \"WWW.x.test\"\nservers = [\"cars\"]\n";
+  EXPECT_EQ(error_of(s), "dir/cluster.toml:21: route[1].sni: 'www.x.test' is already routed by route[0] (line 17)");
+}
+
+TEST(DispatchConfig, DuplicateAlpnRouteAndSecondDefault) {
+  auto alpn = kGood + "[[route]]\nalpn = \"h2\"\nservers = [\"cars\"]\n[[route]]\nalpn = \"h2\"\nservers = [\"flights\"]\n";
+  EXPECT_EQ(error_of(alpn), "dir/cluster.toml:24: route[2].alpn: 'h2' is already routed by route[1] (line 20)");
+  auto defaults = kGood + "[[route]]\ndefault = true\nservers = [\"cars\"]\n[[route]]\ndefault = true\nservers = [\"flights\"]\n";
+  EXPECT_EQ(error_of(defaults), "dir/cluster.toml:24: route[2].default: route[1] (line 20) is already the default");
+}
+
+TEST(DispatchConfig, ServerListedTwiceInARoute) {
+  EXPECT_EQ(error_of(replace(kGood, "[\"flights\", \"cars\"]", "[\"flights\", \"cars\", \"flights\"]")),
+            "dir/cluster.toml:19: route[0].servers: 'flights' is listed twice");
+}
+
+TEST(DispatchConfig, DuplicateServerName) {
+  EXPECT_EQ(error_of(replace(kGood, "name = \"cars\"", "name = \"flights\"")),
+            "dir/cluster.toml:13: server[1].name: duplicate server name 'flights'");
+}
+
+TEST(DispatchConfig, RouteNamingAnUnknownServer) {
+  EXPECT_EQ(error_of(replace(kGood, "[\"flights\", \"cars\"]", "[\"flights\", \"planes\"]")),
+            "dir/cluster.toml:19: route[0].servers: no server named 'planes'");
+}
+
+TEST(DispatchConfig, LocalhostIsResolvedToLoopbackEverywhere) {
+  auto c = parse_cluster_config(replace(kGood, "127.0.0.1:9001", "localhost:9001"), "x.toml");
+  EXPECT_EQ(c.servers[0].listen.host, "127.0.0.1");
+  EXPECT_EQ(c.servers[0].listen.str(), "127.0.0.1:9001");
+  // ... so it is the same address as 127.0.0.1 for the port check.
+  EXPECT_EQ(error_of(replace(replace(kGood, "127.0.0.1:9001", "LOCALHOST:9001"), "127.0.0.1:9002", "127.0.0.1:9001")),
+            "dir/cluster.toml:15: server[1].listen: TCP port 9001 is already used by server[0].listen (line 10)");
+  // Other names are refused at load: no sessnic process resolves names.
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9001", "example.com:9001")),
+            "dir/cluster.toml:10: server[0].listen: 'example.com:9001' is not host:port (host: an IPv4 address, "
+            "[IPv6 address] or localhost)");
+}
+
+TEST(DispatchConfig, Ipv6InBrackets) {
+  auto c = parse_cluster_config(replace(replace(kGood, "127.0.0.1:9001", "[::1]:9001"), "127.0.0.1:8443", "[::]:8443"), "x.toml");
+  EXPECT_EQ(c.servers[0].listen.host, "::1");
+  EXPECT_EQ(c.servers[0].listen.str(), "[::1]:9001");
+  EXPECT_EQ(c.dispatcher.listen.str(), "[::]:8443");
+  EXPECT_NE(error_of(replace(kGood, "127.0.0.1:9001", "::1:9001")).find("dir/cluster.toml:10: server[0].listen: '::1:9001' is not host:port"),
+            std::string::npos);  // ambiguous without brackets
+  EXPECT_NE(error_of(replace(kGood, "127.0.0.1:9001", "[::1]9001")).find("server[0].listen: '[::1]9001' is not"), std::string::npos);
+  // [::] is the wildcard: it collides with 127.0.0.1 on the same port.
+  EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9002", "[::]:9001")),
+            "dir/cluster.toml:15: server[1].listen: TCP port 9001 is already used by server[0].listen (line 10)");
+}
+
+// A real file next to real (or missing) certificate files: load_cluster_config checks them.
+class DispatchConfigFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sessnic-config-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text, mode_t mode) {
+    std::ofstream(dir_ / name) << text;
+    ::chmod((dir_ / name).c_str(), mode);
+  }
+  std::string load_error(const std::string& toml) {
+    write("cluster.toml", toml, 0644);
+    try {
+      load_cluster_config(dir_ / "cluster.toml");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(DispatchConfigFiles, MissingCertificateIsAnErrorUnlessThrowawayIsAsked) {
+  auto err = load_error(kGood);
+  EXPECT_NE(err.find((dir_ / "cluster.toml").string() + ":3: cluster.cert: cannot read '" + (dir_ / "c.pem").string() +
+                     "' (No such file or directory)"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("throwaway_cert = true"), std::string::npos) << err;
+  write("c.pem", "x", 0644);
+  err = load_error(kGood);
+  EXPECT_NE(err.find(":4: cluster.key: cannot read '" + (dir_ / "k.pem").string()), std::string::npos) << err;
+  // Asked for explicitly: missing files are fine (`sessnic cluster up` generates them).
+  std::filesystem::remove(dir_ / "c.pem");
+  EXPECT_EQ(load_error(replace(kGood, "key = \"k.pem\"\n", "key = \"k.pem\"\nthrowaway_cert = true\n")), "no error");
+}
+
+TEST_F(DispatchConfigFiles, PrivateKeyReadableByOthersIsAnError) {
+  write("c.pem", "x", 0644);
+  write("k.pem", "x", 0644);
+  auto err = load_error(kGood);
+  EXPECT_NE(err.find(":4: cluster.key: private key '" + (dir_ / "k.pem").string() + "' has mode 0644: others can read it"),
+            std::string::npos)
+      << err;
+  ::chmod((dir_ / "k.pem").c_str(), 0600);
+  EXPECT_EQ(load_error(kGood), "no error");
+}
+
 TEST(DispatchConfig, MissingFileIsAClearError) {
   EXPECT_THROW(load_cluster_config("/nonexistent/cluster.toml"), ConfigError);
 }
@@ -93,6 +273,12 @@ TEST(DispatchConfig, Endpoints) {
   EXPECT_FALSE(parse_endpoint(":80"));
   EXPECT_FALSE(parse_endpoint("h:65536"));
   EXPECT_FALSE(parse_endpoint("h:80x"));
+  EXPECT_FALSE(parse_endpoint("127.0.0.1:"));
+  EXPECT_FALSE(parse_endpoint("[::1]:"));
+  EXPECT_FALSE(parse_endpoint("[::1:80"));
+  EXPECT_FALSE(parse_endpoint("[127.0.0.1]:80"));
+  EXPECT_EQ(parse_endpoint("[::1]:80")->str(), "[::1]:80");
+  EXPECT_EQ(parse_endpoint("localhost:80")->str(), "127.0.0.1:80");
 }
 
 }  // namespace
