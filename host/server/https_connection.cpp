@@ -29,11 +29,17 @@ void HttpsConnection::start() {
   sock_.non_blocking(true, ec);
   sock_.set_option(tcp::no_delay(true), ec);
   ssl_.reset(SSL_new(env_.tls.default_ctx()));
-  if (ec || !ssl_ || SSL_set_fd(ssl_.get(), sock_.native_handle()) != 1) {
-    spdlog::error("cannot set up a TLS connection: {}", ec ? ec.message() : "SSL_new/SSL_set_fd failed");
+  BIO* rbio = ssl_ ? BIO_new_socket(sock_.native_handle(), BIO_NOCLOSE) : nullptr;
+  wbio_ = BIO_new(BIO_s_mem());
+  if (ec || !ssl_ || !rbio || !wbio_) {
+    spdlog::error("cannot set up a TLS connection: {}", ec ? ec.message() : "SSL_new/BIO_new failed");
+    BIO_free(rbio);
+    BIO_free(wbio_);
+    wbio_ = nullptr;
     ERR_clear_error();
     return finish();
   }
+  SSL_set_bio(ssl_.get(), rbio, wbio_);  // ssl_ owns both now
   SSL_set_accept_state(ssl_.get());
   enter(Phase::handshake, env_.opt.handshake_timeout);
   watch_deadline();
@@ -80,13 +86,12 @@ void HttpsConnection::do_handshake() {
     resumed_ = SSL_session_reused(ssl_.get()) == 1;
     (resumed_ ? env_.counters.handshakes_resumed : env_.counters.handshakes_full)++;
     enter(Phase::request, env_.opt.request_timeout);  // the first request is due promptly
-    return do_read();
+    return flush([this] { do_read(); });               // our last flight (and TLS 1.3 tickets)
   }
   int e = SSL_get_error(ssl_.get(), r);
-  if (e == SSL_ERROR_WANT_READ) return wait_then(tcp::socket::wait_read, &HttpsConnection::do_handshake);
-  if (e == SSL_ERROR_WANT_WRITE) return wait_then(tcp::socket::wait_write, &HttpsConnection::do_handshake);
-  // Nothing of a ClientHello arrived (a TCP probe): not a failed handshake.
-  if (!SSL_in_before(ssl_.get())) {
+  if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_handshake); });
+  // Not one byte arrived (a TCP probe: connect and close): not a failed handshake.
+  if (BIO_number_read(SSL_get_rbio(ssl_.get())) != 0) {
     env_.counters.handshake_failures++;
     if (spdlog::should_log(spdlog::level::debug)) {
       char buf[256] = "closed";
@@ -95,7 +100,7 @@ void HttpsConnection::do_handshake() {
     }
   }
   ERR_clear_error();
-  finish();
+  flush([this] { finish(); });  // the alert, if OpenSSL wrote one
 }
 
 void HttpsConnection::do_read() {
@@ -110,8 +115,7 @@ void HttpsConnection::do_read() {
       continue;
     }
     int e = SSL_get_error(ssl_.get(), n);
-    if (e == SSL_ERROR_WANT_READ) return wait_then(tcp::socket::wait_read, &HttpsConnection::do_read);
-    if (e == SSL_ERROR_WANT_WRITE) return wait_then(tcp::socket::wait_write, &HttpsConnection::do_read);
+    if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_read); });
     // SSL_ERROR_ZERO_RETURN: close_notify, or a plain EOF (SSL_OP_IGNORE_UNEXPECTED_EOF).
     ERR_clear_error();
     return close(e == SSL_ERROR_ZERO_RETURN);
@@ -155,47 +159,66 @@ bool HttpsConnection::process_input() {
 
 void HttpsConnection::respond(int status, const HttpResponse& r, bool keep_alive, bool head_only) {
   env_.counters.count_response(status);
-  out_ = fmt::format(
+  std::string out = fmt::format(
       "HTTP/1.1 {} {}\r\nServer: sessnic-server\r\nX-Sessnic-Server: {}\r\nX-Sessnic-Handshake: {}\r\n"
       "X-Sessnic-Tls: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: {}\r\n\r\n",
       status, reason_phrase(status), env_.site.server_name(), resumed_ ? "resumed" : "full", SSL_get_version(ssl_.get()),
       r.content_type, r.body.size(), r.allow.empty() ? "" : fmt::format("Allow: {}\r\n", r.allow),
       keep_alive ? "keep-alive" : "close");
-  if (!head_only) out_ += r.body;
-  out_pos_ = 0;
+  if (!head_only) out += r.body;
   close_after_write_ = !keep_alive;
   enter(Phase::send, env_.opt.send_timeout);
-  do_write();
+  // The memory BIO takes every record at once; flush() hands them to the kernel.
+  for (size_t pos = 0; pos < out.size();) {
+    ERR_clear_error();
+    int n = SSL_write(ssl_.get(), out.data() + pos, static_cast<int>(std::min<size_t>(out.size() - pos, INT_MAX)));
+    if (n <= 0) {
+      ERR_clear_error();
+      return close(false);
+    }
+    pos += static_cast<size_t>(n);
+  }
+  flush([this] { after_response(); });
 }
 
-void HttpsConnection::do_write() {
-  while (out_pos_ < out_.size()) {
-    ERR_clear_error();
-    int n = SSL_write(ssl_.get(), out_.data() + out_pos_, static_cast<int>(std::min<size_t>(out_.size() - out_pos_, INT_MAX)));
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      enter(Phase::send, env_.opt.send_timeout);  // progress: the send deadline starts again
-      continue;
-    }
-    int e = SSL_get_error(ssl_.get(), n);
-    if (e == SSL_ERROR_WANT_WRITE) return wait_then(tcp::socket::wait_write, &HttpsConnection::do_write);
-    if (e == SSL_ERROR_WANT_READ) return wait_then(tcp::socket::wait_read, &HttpsConnection::do_write);
-    ERR_clear_error();
-    return close(false);
-  }
-  out_.clear();
-  out_.shrink_to_fit();  // an idle connection keeps no response buffer
+void HttpsConnection::after_response() {
   if (close_after_write_) return close(true);
   enter(Phase::idle, env_.opt.idle_timeout);
   do_read();  // pipelined requests already in in_ are served first
 }
 
-void HttpsConnection::wait_then(asio::socket_base::wait_type w, Step next) {
-  sock_.async_wait(w, [self = shared_from_this(), next](std::error_code ec) {
-    if (self->closed_) return;
-    if (ec) return self->close(false);
-    ((*self).*next)();
-  });
+void HttpsConnection::flush(std::function<void()> then) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(wbio_, &data);
+  if (n <= 0) return then();
+  flushing_ = true;
+  asio::async_write(sock_, asio::buffer(data, static_cast<size_t>(n)),
+                    [self = shared_from_this(), then = std::move(then)](std::error_code ec, size_t) {
+                      self->flushing_ = false;
+                      if (self->closed_) return;
+                      if (ec) return self->close(false);
+                      BUF_MEM* mem = nullptr;
+                      BIO_get_mem_ptr(self->wbio_, &mem);
+                      if (mem && mem->max > 64 * 1024) {
+                        // A big response left a big buffer: an idle connection should not keep it.
+                        self->wbio_ = BIO_new(BIO_s_mem());
+                        if (!self->wbio_) return self->finish();
+                        SSL_set0_wbio(self->ssl_.get(), self->wbio_);
+                      } else {
+                        (void)BIO_reset(self->wbio_);
+                      }
+                      then();
+                    });
+}
+
+void HttpsConnection::wait_readable(Step next) {
+  sock_.async_receive(asio::buffer(&peek_byte_, 1), tcp::socket::message_peek,
+                      [self = shared_from_this(), next](std::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        // EOF is for OpenSSL to see (it ends the read loop cleanly).
+                        if (ec && ec != asio::error::eof) return self->close(false);
+                        ((*self).*next)();
+                      });
 }
 
 void HttpsConnection::enter(Phase p, std::chrono::milliseconds limit) {
@@ -224,22 +247,26 @@ void HttpsConnection::on_deadline() {
 void HttpsConnection::close(bool send_close_notify) {
   if (closed_ || phase_ == Phase::closing) return;
   if (handshake_done_) {
-    // One non-blocking attempt: close_notify goes out if the socket takes it; we never wait
-    // for the peer's. Either way the session stays in the cache (SSL_SENT_SHUTDOWN).
-    if (send_close_notify) {
+    // close_notify goes out with the flush below; we never wait for the peer's. Either way
+    // the session stays in the cache (SSL_SENT_SHUTDOWN).
+    if (send_close_notify && !flushing_) {
       ERR_clear_error();
       SSL_shutdown(ssl_.get());
       ERR_clear_error();
     }
     SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
   }
-  if (!send_close_notify) return finish();
-  // Lingering close: stop sending, then read and discard what the client still sends for a
-  // moment, so a response followed by close is not destroyed by a TCP reset.
+  if (!send_close_notify || flushing_) return finish();
+  enter(Phase::closing, env_.opt.linger_timeout);  // bounds the flush and the lingering read
+  flush([this] { linger(); });
+}
+
+// Lingering close: stop sending, then read and discard what the client still sends for a
+// moment, so a response followed by close is not destroyed by a TCP reset.
+void HttpsConnection::linger() {
   std::error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return finish();
-  enter(Phase::closing, env_.opt.linger_timeout);
   drain_buf_ = std::make_unique<std::array<char, 4096>>();
   drain();
 }

@@ -56,7 +56,10 @@ std::optional<std::string> decoded_request_path(std::string_view target) {
   http_parser_url u;
   http_parser_url_init(&u);
   if (target.empty() || http_parser_parse_url(target.data(), target.size(), 0, &u) != 0) return std::nullopt;
-  if (!(u.field_set & (1 << UF_PATH))) return target.front() == '/' ? std::nullopt : std::optional<std::string>("/");
+  if (!(u.field_set & (1 << UF_PATH))) {  // "http://host" means "/"; "*" and the like name no file
+    if (u.field_set & (1 << UF_HOST)) return std::string("/");
+    return std::nullopt;
+  }
   std::string_view raw = target.substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
   if (raw.empty() || raw.front() != '/') return std::nullopt;
   std::string path;
