@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libssl-dev openssl curl iproute2
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libasio-dev
+  libhttp-parser-dev
   libsystemc-dev
   verilator iverilog yosys zlib1g-dev
   clang libclang-rt-14-dev

@@ -11,6 +11,8 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "tls_syntax.hpp"
+
 namespace sessnic::config {
 namespace {
 
@@ -247,7 +249,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
   ClusterConfig c;
   c.source = name;
   auto base = name.has_parent_path() ? name.parent_path() : std::filesystem::path(".");
-  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route"});
+  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route", "tls"});
 
   // [cluster]: key file and TLS material shared by every server.
   const toml::table* cl = root["cluster"].as_table();
@@ -261,6 +263,61 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
   if (auto ctx = r.get<std::string>(*cl, "session_context", "cluster")) {
     if (ctx->empty() || ctx->size() > 32) r.fail(cl->get("session_context"), "cluster.session_context", "1..32 bytes");
     c.tls.session_context = *ctx;
+  }
+
+  // [tls]: protocol versions, cipher lists, groups and certificates chosen by SNI.
+  if (const toml::table* t = root["tls"].as_table()) {
+    const std::string w = "tls";
+    r.only_keys(*t, w, {"min_version", "max_version", "ciphers", "ciphersuites", "groups", "certificate"});
+    auto version = [&](std::string_view key, std::string& out) {
+      if (auto v = r.get<std::string>(*t, key, w)) {
+        if (!tls_protocol_version(*v)) r.fail(t->get(key), fmt::format("tls.{}", key), fmt::format("'{}': must be \"1.2\" or \"1.3\"", *v));
+        out = *v;
+      }
+    };
+    version("min_version", c.tls.min_version);
+    version("max_version", c.tls.max_version);
+    if (*tls_protocol_version(c.tls.min_version) > *tls_protocol_version(c.tls.max_version))
+      r.fail(t->get("min_version") ? t->get("min_version") : t->get("max_version"), "tls.min_version",
+             fmt::format("{} is above max_version {}", c.tls.min_version, c.tls.max_version));
+    auto list = [&](std::string_view key, std::string& out, std::string (*check)(const std::string&)) {
+      if (auto v = r.get<std::string>(*t, key, w)) {
+        if (v->empty()) r.fail(t->get(key), fmt::format("tls.{}", key), "must not be empty (leave it out for OpenSSL's default)");
+        if (auto why = check(*v); !why.empty()) r.fail(t->get(key), fmt::format("tls.{}", key), fmt::format("'{}': {}", *v, why));
+        out = *v;
+      }
+    };
+    list("ciphers", c.tls.ciphers, check_tls12_cipher_list);
+    list("ciphersuites", c.tls.ciphersuites, check_tls13_ciphersuites);
+    list("groups", c.tls.groups, check_groups_list);
+    if (const toml::node* certs_node = t->get("certificate")) {
+      const toml::array* certs = certs_node->as_array();
+      if (!certs) r.fail(certs_node, "tls.certificate", "must be an array of tables ([[tls.certificate]])");
+      std::set<std::string> seen;
+      for (size_t i = 0; i < certs->size(); ++i) {
+        const toml::table* ct = (*certs)[i].as_table();
+        std::string cw = fmt::format("tls.certificate[{}]", i);
+        if (!ct) r.fail(&(*certs)[i], cw, "must be a table");
+        r.only_keys(*ct, cw, {"sni", "cert", "key"});
+        SniCertificate sc;
+        sc.line = ct->source().begin.line;
+        const toml::array* names = ct->get_as<toml::array>("sni");
+        if (!names || names->empty()) r.fail(ct, cw + ".sni", "a non-empty list of host names is required");
+        for (auto& n : *names) {
+          auto name = n.value<std::string>();
+          if (!name || name->empty()) r.fail(&n, cw + ".sni", "entries must be non-empty strings");
+          std::string lower = *name;
+          std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+          if (lower.find('*') != std::string::npos && (!lower.starts_with("*.") || lower.size() < 3 || lower.find('*', 1) != std::string::npos))
+            r.fail(&n, cw + ".sni", fmt::format("'{}': a wildcard must be the whole first label (\"*.example.com\")", *name));
+          if (!seen.insert(lower).second) r.fail(&n, cw + ".sni", fmt::format("'{}' already has a certificate", *name));
+          sc.names.push_back(std::move(lower));
+        }
+        sc.cert = resolve(base, r.need<std::string>(*ct, "cert", cw));
+        sc.key = resolve(base, r.need<std::string>(*ct, "key", cw));
+        c.tls.certificates.push_back(std::move(sc));
+      }
+    }
   }
 
   if (const toml::table* bp = root["backplane"].as_table()) {
@@ -309,7 +366,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     const toml::table* t = (*servers)[i].as_table();
     std::string w = fmt::format("server[{}]", i);
     if (!t) r.fail(&(*servers)[i], w, "must be a table");
-    r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads"});
+    r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
+                        "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
+                        "max_connections", "max_header_bytes"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -326,6 +385,16 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.content = resolve(base, r.need<std::string>(*t, "content", w));
     s.proxy_protocol = r.get<bool>(*t, "proxy_protocol", w).value_or(false);
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
+    if (t->contains("metrics")) {
+      auto m = r.endpoint(*t, "metrics", w, std::nullopt);
+      if (m.port != 0) s.metrics = m;  // port 0: no endpoint
+    }
+    s.handshake_timeout = std::chrono::milliseconds(r.ranged(*t, "handshake_timeout_ms", w, 10000, 1, 600000));
+    s.request_timeout = std::chrono::milliseconds(r.ranged(*t, "request_timeout_ms", w, 10000, 1, 600000));
+    s.idle_timeout = std::chrono::milliseconds(r.ranged(*t, "idle_timeout_ms", w, 60000, 1, 86400000));
+    s.send_timeout = std::chrono::milliseconds(r.ranged(*t, "send_timeout_ms", w, 10000, 1, 600000));
+    s.max_connections = static_cast<size_t>(r.ranged(*t, "max_connections", w, 8192, 1, 1000000));
+    s.max_header_bytes = static_cast<size_t>(r.ranged(*t, "max_header_bytes", w, 16384, 1024, 1 << 20));
     c.servers.push_back(std::move(s));
   }
 

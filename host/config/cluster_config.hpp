@@ -38,6 +38,14 @@ struct ServerConfig {
   std::filesystem::path content;      // directory served
   bool proxy_protocol = false;        // dispatcher prepends PROXY v2; server requires it
   unsigned threads = 4;
+  // sessnic-server's own limits (docs/server.md). Absent metrics (or port 0): no endpoint.
+  std::optional<Endpoint> metrics;
+  std::chrono::milliseconds handshake_timeout{10000};  // accept -> handshake done (PROXY header included)
+  std::chrono::milliseconds request_timeout{10000};    // first byte of a request -> its whole header block
+  std::chrono::milliseconds idle_timeout{60000};       // keep-alive: no byte between requests
+  std::chrono::milliseconds send_timeout{10000};       // a response write that makes no progress
+  size_t max_connections = 8192;                       // over it, new connections are closed at once
+  size_t max_header_bytes = 16384;                     // request line + headers; over it: 431
   bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 
@@ -69,6 +77,15 @@ struct DispatcherConfig {
   unsigned io_threads = 1;
 };
 
+// A certificate served to clients whose SNI matches one of `names` ([[tls.certificate]]).
+struct SniCertificate {
+  std::vector<std::string> names;  // exact host names or "*.suffix", lower case
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  size_t line = 0;
+  bool operator==(const SniCertificate&) const = default;
+};
+
 struct TlsConfig {
   std::filesystem::path cert;
   std::filesystem::path key;
@@ -77,6 +94,12 @@ struct TlsConfig {
   bool throwaway_cert = false;
   uint32_t session_timeout_s = 300;
   std::string session_context = "sessnic";  // identical on every server (OpenSSL sid_ctx)
+  // [tls]: protocol settings of every server (docs/server.md).
+  std::string min_version = "1.2", max_version = "1.3";
+  std::string ciphers;       // TLS 1.2 cipher list, OpenSSL syntax; empty = OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3 ciphersuites, colon list; empty = OpenSSL's default
+  std::string groups;        // key-exchange groups, colon list; empty = OpenSSL's default
+  std::vector<SniCertificate> certificates;  // [[tls.certificate]]: chosen by SNI, else cert/key above
   bool operator==(const TlsConfig&) const = default;
 };
 

@@ -1,72 +1,69 @@
 // sessnic-server: a small HTTPS/1.1 static-content server, one process per "location"
 // (flights, cars, hotels). Its session cache is the card's session table through
 // sessnic::attach, so a session transferred to this card before the ClientHello arrives
-// resumes here. Multi-threaded: `threads` workers share one listening socket, each serving
-// one connection at a time with blocking I/O and socket timeouts (simple, and the
-// dispatcher in front holds the many idle client connections).
+// resumes here.
+//
+// Event-driven: `threads` I/O threads run one asio io_context; each connection is an
+// HttpsConnection (OpenSSL on a non-blocking socket, waiting on the reactor) with its own
+// deadlines, so slow or idle clients hold memory, never a thread. At most
+// max_connections are open; more are accepted and closed at once (counted).
 #pragma once
-#include <openssl/ssl.h>
+#include <asio.hpp>
 
 #include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "metrics_http.hpp"
+#include "server_metrics.hpp"
+#include "server_options.hpp"
 #include "sessnic/attach.hpp"
 #include "sessnic/device.hpp"
-#include "sessnic/ossl_ptr.hpp"
 #include "sessnic/seal.hpp"
+#include "static_site.hpp"
+#include "tls_contexts.hpp"
 
 namespace sessnic::server {
 
-struct ServerOptions {
-  std::string name;             // shown in the X-Sessnic-Server header
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;            // 0: any free port (tests)
-  std::filesystem::path content;
-  std::filesystem::path cert, key;
-  std::string service = "sessnic";  // session-id context, identical on every server
-  bool proxy_protocol = false;       // require a PROXY v2 header before TLS
-  unsigned threads = 4;
-  int io_timeout_ms = 10000;         // per read/write, also the keep-alive idle limit
-  long session_timeout_s = 300;
-};
-
-struct ServerCounters {
-  std::atomic<uint64_t> connections{0}, handshakes_full{0}, handshakes_resumed{0}, handshake_failures{0},
-      requests{0}, proxy_header_errors{0};
-};
-
 class HttpsServer {
  public:
-  // Binds the listener and attaches `device` to a new SSL_CTX. Throws std::runtime_error
-  // (bad cert/key, port in use, ...). `device` and `sealer` must outlive the server.
+  // Binds the listener (and the metrics endpoint) and attaches `device` to the SSL_CTXs.
+  // Throws std::runtime_error (bad cert/key, content directory, port in use, ...).
+  // `device` and `sealer` must outlive the server.
   HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer);
-  ~HttpsServer();  // stops and joins
+  ~HttpsServer();  // stop()
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
 
-  void start();  // spawns the workers
-  void stop();   // closes the listener; workers finish their current connection
+  void start();  // starts the I/O threads
+  void stop();   // closes the listeners, drops every connection, joins the threads
+
   uint16_t port() const { return port_; }
+  uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const ServerCounters& counters() const { return counters_; }
-  AttachCounters attach_counters() const { return attachment_->counters(); }
+  AttachCounters attach_counters() const { return tls_.attach_counters(); }
+  std::string metrics_text() const;  // what GET /metrics answers
 
  private:
-  void worker();
-  void serve(int fd);
-  bool read_proxy_header(int fd);
+  void accept_next();
 
   ServerOptions opt_;
-  std::filesystem::path root_;
-  SslCtxPtr ctx_;
-  std::unique_ptr<Attachment> attachment_;
-  int listen_fd_ = -1;
+  Device& device_;
+  TlsContexts tls_;
+  StaticSite site_;
+  ServerCounters counters_;
+  // Declared after everything a connection refers to: destroying the io_context destroys
+  // the handlers that keep connections alive.
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;
+  std::unique_ptr<net::MetricsHttp> metrics_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::vector<std::thread> workers_;
-  ServerCounters counters_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace sessnic::server

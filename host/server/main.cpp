@@ -1,8 +1,11 @@
-// sessnic-server --config CLUSTER.toml --name NAME [--listen host:port]
+// sessnic-server --config CLUSTER.toml --name NAME [--listen host:port] [--metrics host:port]
 // One location of the cluster: serves its content directory over HTTPS on its own card.
+// SIGINT/SIGTERM stop it; logs go to stderr (sessnic::logging), docs/server.md.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <csignal>
 
@@ -10,13 +13,40 @@
 #include "https_server.hpp"
 #include "server_device.hpp"
 #include "sessnic/key_file.hpp"
+#include "sessnic/logging.hpp"
+#include "sessnic/version.hpp"
+
+namespace {
+
+// Every connection is a file descriptor: lift the soft limit to what max_connections needs
+// (bounded by the hard limit the administrator set), as nginx's worker_rlimit_nofile does.
+void raise_fd_limit(size_t max_connections) {
+  constexpr rlim_t kSpare = 256;  // listener, metrics, backplane, content files, logs
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t want = static_cast<rlim_t>(max_connections) + kSpare;
+  if (rl.rlim_cur >= want) return;
+  rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  if (rl.rlim_cur < want)
+    spdlog::warn("open-file limit {} (hard {}) is below max_connections {} + {}: accepts will fail first", rl.rlim_cur,
+                 rl.rlim_max, max_connections, kSpare);
+  else
+    spdlog::info("open-file limit raised from {} to {}", before, rl.rlim_cur);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sessnic-server: HTTPS static server sharing TLS sessions through its sessnic card"};
-  std::string config_path, name, listen;
+  std::string config_path, name, listen, metrics, log_level;
   app.add_option("-c,--config", config_path, "cluster config (TOML)")->required();
   app.add_option("-n,--name", name, "which [[server]] of the config this process is")->required();
   app.add_option("--listen", listen, "override the server's listen address (host:port)");
+  app.add_option("--metrics", metrics, "override the server's metrics address (host:port; port 0 = off)");
+  app.add_option("--log-level", log_level, std::string("log level: ") + sessnic::logging::kLevels);
+  app.set_version_flag("--version", std::string("sessnic-server ") + sessnic::kVersion);
   CLI11_PARSE(app, argc, argv);
 
   // SIGINT/SIGTERM are taken synchronously by sigwait below, in no particular thread.
@@ -28,46 +58,53 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
+    sessnic::logging::init("sessnic-server", log_level);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sessnic-server: {}\n", e.what());
+    return 2;
+  }
+
+  try {
     auto cfg = sessnic::config::load_cluster_config(config_path);
     const auto* self = cfg.find_server(name);
     if (!self) throw std::invalid_argument(fmt::format("{}: no [[server]] named '{}'", config_path, name));
     auto me = *self;
-    if (!listen.empty()) {
-      auto ep = sessnic::config::parse_endpoint(listen);
-      if (!ep) throw std::invalid_argument(fmt::format("--listen '{}' is not host:port", listen));
-      me.listen = *ep;
+    auto override_ep = [](const std::string& s, const char* what) {
+      auto ep = sessnic::config::parse_endpoint(s);
+      if (!ep) throw std::invalid_argument(fmt::format("{} '{}' is not host:port", what, s));
+      return *ep;
+    };
+    if (!listen.empty()) me.listen = override_ep(listen, "--listen");
+    if (!metrics.empty()) {
+      auto ep = override_ep(metrics, "--metrics");
+      me.metrics = ep.port ? std::optional(ep) : std::nullopt;
     }
+    raise_fd_limit(me.max_connections);
     auto keys = sessnic::load_key_file(cfg.key_file);
     sessnic::Sealer sealer(keys);
     auto card = sessnic::server::open_server_card(cfg, me, keys);
 
-    sessnic::server::ServerOptions o;
-    o.name = me.name;
-    o.host = me.listen.host;
-    o.port = me.listen.port;
-    o.content = me.content;
-    o.cert = cfg.tls.cert;
-    o.key = cfg.tls.key;
-    o.service = cfg.tls.session_context;
-    o.proxy_protocol = me.proxy_protocol;
-    o.threads = me.threads;
-    o.session_timeout_s = cfg.tls.session_timeout_s;
+    auto o = sessnic::server::server_options(cfg, me);
+    // The backplane node's Prometheus counters are appended here (o.extra_metrics) once
+    // the node offers a renderer; /metrics serves whatever this returns after our own.
     sessnic::server::HttpsServer srv(o, card->device(), sealer);
     srv.start();
-    fmt::print("sessnic-server {}: https://{}:{}/ serving {} on {}{}\n", me.name, o.host, srv.port(), o.content.string(),
-               card->describe(), o.proxy_protocol ? ", PROXY v2 required" : "");
-    std::fflush(stdout);
+    spdlog::info("{} {}: https://{}:{}/ serving {} on {}{}{}", "sessnic-server", me.name, o.host, srv.port(),
+                 o.content.string(), card->describe(), o.proxy_protocol ? ", PROXY v2 required" : "",
+                 srv.metrics_port() ? fmt::format(", metrics on http://{}:{}/metrics", o.metrics->host, srv.metrics_port())
+                                    : std::string());
 
     int sig = 0;
     sigwait(&sigs, &sig);
+    spdlog::info("{}: signal {}, stopping", me.name, sig);
     srv.stop();
     auto& c = srv.counters();
-    fmt::print("sessnic-server {}: stopping; connections={} full={} resumed={} failed={} requests={} | {}\n", me.name,
-               c.connections.load(), c.handshakes_full.load(), c.handshakes_resumed.load(),
-               c.handshake_failures.load(), c.requests.load(), srv.attach_counters());
+    spdlog::info("{}: stopped; connections={} full={} resumed={} failed={} requests={} | {}", me.name,
+                 c.connections.load(), c.handshakes_full.load(), c.handshakes_resumed.load(),
+                 c.handshake_failures.load(), c.requests.load(), srv.attach_counters());
     return 0;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "sessnic-server: {}\n", e.what());
+    spdlog::error("{}", e.what());
     return 1;
   }
 }

@@ -1,0 +1,291 @@
+#include "https_connection.hpp"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <spdlog/spdlog.h>
+
+#include <climits>
+
+#include "proxy_protocol.hpp"
+
+namespace sessnic::server {
+
+using asio::ip::tcp;
+
+HttpsConnection::HttpsConnection(tcp::socket sock, const ConnectionEnv& env)
+    : sock_(std::move(sock)), deadline_(sock_.get_executor()), env_(env), parser_(env.opt.max_header_bytes) {
+  env_.counters.connections++;
+  env_.counters.connections_open++;
+}
+
+HttpsConnection::~HttpsConnection() {
+  // A server stopping with this connection open must not cost the client its session.
+  if (ssl_ && handshake_done_) SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
+  env_.counters.connections_open--;
+}
+
+void HttpsConnection::start() {
+  std::error_code ec;
+  sock_.non_blocking(true, ec);
+  sock_.set_option(tcp::no_delay(true), ec);
+  ssl_.reset(SSL_new(env_.tls.default_ctx()));
+  BIO* rbio = ssl_ ? BIO_new_socket(sock_.native_handle(), BIO_NOCLOSE) : nullptr;
+  wbio_ = BIO_new(BIO_s_mem());
+  if (ec || !ssl_ || !rbio || !wbio_) {
+    spdlog::error("cannot set up a TLS connection: {}", ec ? ec.message() : "SSL_new/BIO_new failed");
+    BIO_free(rbio);
+    BIO_free(wbio_);
+    wbio_ = nullptr;
+    ERR_clear_error();
+    return finish();
+  }
+  SSL_set_bio(ssl_.get(), rbio, wbio_);  // ssl_ owns both now
+  SSL_set_accept_state(ssl_.get());
+  enter(Phase::handshake, env_.opt.handshake_timeout);
+  watch_deadline();
+  if (env_.opt.proxy_protocol) read_proxy_header();
+  else do_handshake();
+}
+
+// The PROXY v2 header is read with exact lengths so no TLS byte is consumed here.
+void HttpsConnection::read_proxy_header() {
+  auto self = shared_from_this();
+  asio::async_read(sock_, asio::buffer(proxy_buf_.data(), proxy_v2::kHeaderFixed), [self](std::error_code ec, size_t n) {
+    if (self->closed_) return;
+    if (ec) {
+      // A bare connect-and-close is the dispatcher's health probe, not an error.
+      if (n != 0) self->env_.counters.proxy_header_errors++;
+      return self->finish();
+    }
+    auto d = proxy_v2::decode(std::span<const uint8_t>(self->proxy_buf_.data(), proxy_v2::kHeaderFixed));
+    size_t rest = static_cast<size_t>(self->proxy_buf_[14]) << 8 | self->proxy_buf_[15];
+    if (d.status == proxy_v2::DecodeStatus::bad || proxy_v2::kHeaderFixed + rest > self->proxy_buf_.size()) {
+      self->env_.counters.proxy_header_errors++;
+      spdlog::debug("connection refused: bad PROXY v2 header");
+      return self->finish();
+    }
+    asio::async_read(self->sock_, asio::buffer(self->proxy_buf_.data() + proxy_v2::kHeaderFixed, rest),
+                     [self, rest](std::error_code ec2, size_t) {
+                       if (self->closed_) return;
+                       auto d2 = proxy_v2::decode(
+                           std::span<const uint8_t>(self->proxy_buf_.data(), proxy_v2::kHeaderFixed + rest));
+                       if (ec2 || (d2.status != proxy_v2::DecodeStatus::ok && d2.status != proxy_v2::DecodeStatus::local)) {
+                         self->env_.counters.proxy_header_errors++;
+                         return self->finish();
+                       }
+                       self->do_handshake();
+                     });
+  });
+}
+
+void HttpsConnection::do_handshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_.get());
+  if (r == 1) {
+    handshake_done_ = true;
+    resumed_ = SSL_session_reused(ssl_.get()) == 1;
+    (resumed_ ? env_.counters.handshakes_resumed : env_.counters.handshakes_full)++;
+    enter(Phase::request, env_.opt.request_timeout);  // the first request is due promptly
+    return flush([this] { do_read(); });               // our last flight (and TLS 1.3 tickets)
+  }
+  int e = SSL_get_error(ssl_.get(), r);
+  if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_handshake); });
+  // Not one byte arrived (a TCP probe: connect and close): not a failed handshake.
+  if (BIO_number_read(SSL_get_rbio(ssl_.get())) != 0) {
+    env_.counters.handshake_failures++;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      char buf[256] = "closed";
+      if (unsigned long err = ERR_peek_error()) ERR_error_string_n(err, buf, sizeof buf);
+      spdlog::debug("handshake failed: {}", buf);
+    }
+  }
+  ERR_clear_error();
+  flush([this] { finish(); });  // the alert, if OpenSSL wrote one
+}
+
+void HttpsConnection::do_read() {
+  if (process_input()) return;
+  char buf[16384];
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), buf, sizeof buf);
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+      if (process_input()) return;
+      continue;
+    }
+    int e = SSL_get_error(ssl_.get(), n);
+    if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_read); });
+    // SSL_ERROR_ZERO_RETURN: close_notify, or a plain EOF (SSL_OP_IGNORE_UNEXPECTED_EOF).
+    ERR_clear_error();
+    return close(e == SSL_ERROR_ZERO_RETURN);
+  }
+}
+
+// Parses what has arrived; true when a response is on its way (reading pauses meanwhile).
+bool HttpsConnection::process_input() {
+  if (in_.empty()) return false;
+  if (phase_ == Phase::idle) enter(Phase::request, env_.opt.request_timeout);  // a new request starts
+  auto r = parser_.feed(in_);
+  in_.erase(0, r.consumed);
+  using S = HttpRequestParser::Status;
+  switch (r.status) {
+    case S::need_more: return false;
+    case S::complete: {
+      env_.counters.requests++;
+      const auto& req = parser_.request();
+      bool head = req.method == "HEAD";
+      if (req.http_major != 1) {
+        respond(505, HttpResponse{505, "text/plain; charset=utf-8", "HTTP/1.x only\n", {}}, false, head);
+        return true;
+      }
+      auto resp = env_.site.respond(req.method, req.target);
+      respond(resp.status, resp, req.keep_alive, head);
+      return true;
+    }
+    case S::bad_request:
+    case S::header_too_large:
+    case S::body_too_large: {
+      env_.counters.requests++;
+      int status = r.status == S::bad_request ? 400 : r.status == S::header_too_large ? 431 : 413;
+      spdlog::debug("request refused with {}: {}", status, parser_.error());
+      respond(status, HttpResponse{status, "text/plain; charset=utf-8", fmt::format("{}\n", reason_phrase(status)), {}},
+              false, false);
+      return true;
+    }
+  }
+  return false;
+}
+
+void HttpsConnection::respond(int status, const HttpResponse& r, bool keep_alive, bool head_only) {
+  env_.counters.count_response(status);
+  std::string out = fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: sessnic-server\r\nX-Sessnic-Server: {}\r\nX-Sessnic-Handshake: {}\r\n"
+      "X-Sessnic-Tls: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}Connection: {}\r\n\r\n",
+      status, reason_phrase(status), env_.site.server_name(), resumed_ ? "resumed" : "full", SSL_get_version(ssl_.get()),
+      r.content_type, r.body.size(), r.allow.empty() ? "" : fmt::format("Allow: {}\r\n", r.allow),
+      keep_alive ? "keep-alive" : "close");
+  if (!head_only) out += r.body;
+  close_after_write_ = !keep_alive;
+  enter(Phase::send, env_.opt.send_timeout);
+  // The memory BIO takes every record at once; flush() hands them to the kernel.
+  for (size_t pos = 0; pos < out.size();) {
+    ERR_clear_error();
+    int n = SSL_write(ssl_.get(), out.data() + pos, static_cast<int>(std::min<size_t>(out.size() - pos, INT_MAX)));
+    if (n <= 0) {
+      ERR_clear_error();
+      return close(false);
+    }
+    pos += static_cast<size_t>(n);
+  }
+  flush([this] { after_response(); });
+}
+
+void HttpsConnection::after_response() {
+  if (close_after_write_) return close(true);
+  enter(Phase::idle, env_.opt.idle_timeout);
+  do_read();  // pipelined requests already in in_ are served first
+}
+
+void HttpsConnection::flush(std::function<void()> then) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(wbio_, &data);
+  if (n <= 0) return then();
+  flushing_ = true;
+  asio::async_write(sock_, asio::buffer(data, static_cast<size_t>(n)),
+                    [self = shared_from_this(), then = std::move(then)](std::error_code ec, size_t) {
+                      self->flushing_ = false;
+                      if (self->closed_) return;
+                      if (ec) return self->close(false);
+                      BUF_MEM* mem = nullptr;
+                      BIO_get_mem_ptr(self->wbio_, &mem);
+                      if (mem && mem->max > 64 * 1024) {
+                        // A big response left a big buffer: an idle connection should not keep it.
+                        self->wbio_ = BIO_new(BIO_s_mem());
+                        if (!self->wbio_) return self->finish();
+                        SSL_set0_wbio(self->ssl_.get(), self->wbio_);
+                      } else {
+                        (void)BIO_reset(self->wbio_);
+                      }
+                      then();
+                    });
+}
+
+void HttpsConnection::wait_readable(Step next) {
+  sock_.async_receive(asio::buffer(&peek_byte_, 1), tcp::socket::message_peek,
+                      [self = shared_from_this(), next](std::error_code ec, size_t) {
+                        if (self->closed_) return;
+                        // EOF is for OpenSSL to see (it ends the read loop cleanly).
+                        if (ec && ec != asio::error::eof) return self->close(false);
+                        ((*self).*next)();
+                      });
+}
+
+void HttpsConnection::enter(Phase p, std::chrono::milliseconds limit) {
+  phase_ = p;
+  deadline_.expires_after(limit);  // cancels the pending wait; on_deadline re-arms it
+}
+
+void HttpsConnection::watch_deadline() {
+  deadline_.async_wait([self = shared_from_this()](std::error_code) { self->on_deadline(); });
+}
+
+void HttpsConnection::on_deadline() {
+  if (closed_) return;
+  if (deadline_.expiry() > asio::steady_timer::clock_type::now()) return watch_deadline();  // moved: re-armed
+  if (phase_ == Phase::closing) return finish();
+  TimeoutPhase which = phase_ == Phase::handshake ? TimeoutPhase::handshake
+                       : phase_ == Phase::request ? TimeoutPhase::request
+                       : phase_ == Phase::send    ? TimeoutPhase::send
+                                                  : TimeoutPhase::idle;
+  env_.counters.timeouts[static_cast<size_t>(which)]++;
+  spdlog::debug("connection closed: {} deadline passed", to_string(which));
+  if (which == TimeoutPhase::idle) return close(true);  // a quiet keep-alive end, as nginx does
+  close(false);
+}
+
+void HttpsConnection::close(bool send_close_notify) {
+  if (closed_ || phase_ == Phase::closing) return;
+  if (handshake_done_) {
+    // close_notify goes out with the flush below; we never wait for the peer's. Either way
+    // the session stays in the cache (SSL_SENT_SHUTDOWN).
+    if (send_close_notify && !flushing_) {
+      ERR_clear_error();
+      SSL_shutdown(ssl_.get());
+      ERR_clear_error();
+    }
+    SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
+  }
+  if (!send_close_notify || flushing_) return finish();
+  enter(Phase::closing, env_.opt.linger_timeout);  // bounds the flush and the lingering read
+  flush([this] { linger(); });
+}
+
+// Lingering close: stop sending, then read and discard what the client still sends for a
+// moment, so a response followed by close is not destroyed by a TCP reset.
+void HttpsConnection::linger() {
+  std::error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return finish();
+  drain_buf_ = std::make_unique<std::array<char, 4096>>();
+  drain();
+}
+
+void HttpsConnection::drain() {
+  sock_.async_read_some(asio::buffer(*drain_buf_), [self = shared_from_this()](std::error_code ec, size_t n) {
+    if (self->closed_) return;
+    self->drained_ += n;
+    if (ec || self->drained_ > 64 * 1024) return self->finish();
+    self->drain();
+  });
+}
+
+void HttpsConnection::finish() {
+  if (closed_) return;
+  closed_ = true;
+  deadline_.cancel();
+  std::error_code ignored;
+  sock_.close(ignored);  // completes every pending wait with operation_aborted
+}
+
+}  // namespace sessnic::server

@@ -1,0 +1,95 @@
+// One client connection of sessnic-server, event-driven on asio. OpenSSL reads the
+// non-blocking socket directly (a socket BIO) and writes into a memory BIO that asio then
+// sends; when OpenSSL wants more input the connection waits for readability with a
+// one-byte MSG_PEEK receive. Both are asio operations that try the socket before they
+// wait, so no readiness edge is lost (a bare async_wait on asio's edge-triggered epoll
+// can miss one). No thread is held while waiting: ten thousand idle keep-alive
+// connections cost memory, not threads. Every handler runs on the connection's strand.
+//
+// Phases and their deadlines (one timer per connection, re-armed at each phase change):
+//   proxy+handshake  handshake_timeout from accept
+//   request          request_timeout from the first byte of a request to its last
+//                    (also the first request after the handshake: a fresh connection
+//                    must ask promptly); slow headers do not extend it
+//   send             send_timeout to hand a whole response to the kernel
+//   idle             idle_timeout between keep-alive requests
+// A deadline closes the connection at once. After a completed handshake every close marks
+// the TLS connection as shut down, so OpenSSL never drops the session because one
+// connection ended badly (the session's life is the cluster's business, see attach.hpp).
+#pragma once
+#include <openssl/ssl.h>
+
+#include <array>
+#include <asio.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http_request_parser.hpp"
+#include "proxy_protocol.hpp"
+#include "server_metrics.hpp"
+#include "server_options.hpp"
+#include "sessnic/ossl_ptr.hpp"
+#include "static_site.hpp"
+#include "tls_contexts.hpp"
+
+namespace sessnic::server {
+
+// What every connection of one server shares (owned by HttpsServer, outlives them all).
+struct ConnectionEnv {
+  const ServerOptions& opt;
+  const TlsContexts& tls;
+  const StaticSite& site;
+  ServerCounters& counters;
+};
+
+class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
+ public:
+  // `sock` must have a strand as its executor.
+  HttpsConnection(asio::ip::tcp::socket sock, const ConnectionEnv& env);
+  ~HttpsConnection();
+  HttpsConnection(const HttpsConnection&) = delete;
+  HttpsConnection& operator=(const HttpsConnection&) = delete;
+
+  void start();
+
+ private:
+  enum class Phase { handshake, request, send, idle, closing };
+  using Step = void (HttpsConnection::*)();
+
+  void read_proxy_header();
+  void do_handshake();
+  void do_read();
+  bool process_input();
+  void respond(int status, const HttpResponse& r, bool keep_alive, bool head_only);
+  void after_response();
+  // Sends what OpenSSL wrote into the memory BIO, then calls `then` (on the strand).
+  void flush(std::function<void()> then);
+  void wait_readable(Step next);
+  void enter(Phase p, std::chrono::milliseconds limit);
+  void watch_deadline();
+  void on_deadline();
+  void close(bool send_close_notify);
+  void linger();
+  void drain();
+  void finish();
+
+  asio::ip::tcp::socket sock_;
+  asio::steady_timer deadline_;
+  ConnectionEnv env_;
+  Phase phase_ = Phase::handshake;
+  SslPtr ssl_;
+  HttpRequestParser parser_;
+  std::string in_;   // decrypted bytes not parsed yet (pipelined requests wait here)
+  BIO* wbio_ = nullptr;  // owned by ssl_: TLS output waiting for flush()
+  bool flushing_ = false;
+  bool close_after_write_ = false;
+  char peek_byte_ = 0;
+  bool handshake_done_ = false, resumed_ = false, closed_ = false;
+  std::array<uint8_t, proxy_v2::kMaxHeader> proxy_buf_{};
+  std::unique_ptr<std::array<char, 4096>> drain_buf_;  // only while closing
+  size_t drained_ = 0;
+};
+
+}  // namespace sessnic::server
