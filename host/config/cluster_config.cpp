@@ -107,7 +107,7 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
   ClusterConfig c;
   c.source = name;
   auto base = name.has_parent_path() ? name.parent_path() : std::filesystem::path(".");
-  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route"});
+  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route", "tls"});
 
   // [cluster]: key file and TLS material shared by every server.
   const toml::table* cl = root["cluster"].as_table();
@@ -120,6 +120,19 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
   if (auto ctx = r.get<std::string>(*cl, "session_context", "cluster")) {
     if (ctx->empty() || ctx->size() > 32) r.fail(cl->get("session_context"), "cluster.session_context", "1..32 bytes");
     c.tls.session_context = *ctx;
+  }
+
+  if (const toml::table* tls = root["tls"].as_table()) {
+    r.only_keys(*tls, "tls", {"min_version", "max_version"});
+    auto version = [&](std::string_view key, std::string& out) {
+      if (auto v = r.get<std::string>(*tls, key, "tls")) {
+        if (*v != "1.2" && *v != "1.3") r.fail(tls->get(key), fmt::format("tls.{}", key), "must be \"1.2\" or \"1.3\"");
+        out = *v;
+      }
+    };
+    version("min_version", c.tls.min_version);
+    version("max_version", c.tls.max_version);
+    if (c.tls.min_version > c.tls.max_version) r.fail(tls, "tls.min_version", "is above tls.max_version");
   }
 
   if (const toml::table* bp = root["backplane"].as_table()) {
@@ -138,7 +151,8 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
     const std::string w = "dispatcher";
     r.only_keys(*d, w, {"listen", "metrics", "card", "backplane", "policy", "sharing", "transfer_deadline_us",
                         "hello_timeout_ms", "connect_timeout_ms", "idle_timeout_ms", "health_interval_ms",
-                        "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads"});
+                        "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads",
+                        "max_connections_per_source", "max_transfers_in_flight"});
     dc.listen = r.endpoint(*d, "listen", w, dc.listen);
     dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
     dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, 255));
@@ -158,6 +172,9 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
     dc.max_connections = static_cast<size_t>(r.ranged(*d, "max_connections", w, 4096, 1, 1000000));
     dc.max_hello_bytes = static_cast<size_t>(r.ranged(*d, "max_hello_bytes", w, 32768, 512, 1 << 20));
     dc.io_threads = static_cast<unsigned>(r.ranged(*d, "io_threads", w, 1, 1, 64));
+    dc.max_connections_per_source =
+        static_cast<size_t>(r.ranged(*d, "max_connections_per_source", w, 256, 1, 1000000));
+    dc.max_transfers_in_flight = static_cast<size_t>(r.ranged(*d, "max_transfers_in_flight", w, 256, 1, 100000));
   }
 
   // [[server]]

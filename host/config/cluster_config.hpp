@@ -60,6 +60,8 @@ struct DispatcherConfig {
   size_t max_connections = 4096;
   size_t max_hello_bytes = 32 * 1024;
   unsigned io_threads = 1;
+  size_t max_connections_per_source = 256;  // open connections per client address
+  size_t max_transfers_in_flight = 256;     // more: forwarded at once, counted `overload`
 };
 
 struct TlsConfig {
@@ -67,6 +69,7 @@ struct TlsConfig {
   std::filesystem::path key;
   uint32_t session_timeout_s = 300;
   std::string session_context = "sessnic";  // identical on every server (OpenSSL sid_ctx)
+  std::string min_version = "1.2", max_version = "1.3";  // [tls] min_version / max_version
 };
 
 struct BackplaneConfig {
