@@ -9,7 +9,7 @@ ROOT=$PWD
 BUILD=${1:-build}
 SESSNIC=$BUILD/host/cli/sessnic
 DISPATCH=$BUILD/host/dispatch/sessnic-dispatch
-TRAVEL=$BUILD/host/dispatch/sessnic-travel
+TRAVEL=$BUILD/host/workload/sessnic-travel
 for b in "$SESSNIC" "$DISPATCH" "$BUILD/host/server/sessnic-server" "$TRAVEL"; do
   [ -x "$b" ] || { echo "demo: $b is missing - run 'make build' first" >&2; exit 1; }
 done

@@ -154,9 +154,42 @@ struct BackplaneNode::Impl {
     std::lock_guard lock(result_mu);
     uint32_t tag;
     do tag = ++next_tag;
-    while (tag == 0 || results.count(tag));
+    while (tag == 0 || results.count(tag) || async_waiters.count(tag));
     results.emplace(tag, std::nullopt);
     return tag;
+  }
+
+  uint32_t register_async(Clock::time_point until, Response timeout_answer, std::function<void(Response)> done) {
+    std::lock_guard lock(result_mu);
+    uint32_t tag;
+    do tag = ++next_tag;
+    while (tag == 0 || results.count(tag) || async_waiters.count(tag));
+    if (stopping) {
+      ready.emplace_back(std::move(done), std::move(timeout_answer));
+      return tag;
+    }
+    async_waiters.emplace(tag, AsyncWaiter{until, std::move(timeout_answer), std::move(done)});
+    return tag;
+  }
+
+  // Completes async waiters whose answer arrived (queued in `ready`) or whose deadline
+  // passed. Called with no node lock held, so a callback may call into the node again.
+  void fire_ready() {
+    std::vector<std::pair<std::function<void(Response)>, Response>> now_ready;
+    {
+      std::lock_guard lock(result_mu);
+      const auto now = Clock::now();
+      for (auto it = async_waiters.begin(); it != async_waiters.end();) {
+        if (stopping || it->second.until <= now) {
+          ready.emplace_back(std::move(it->second.done), std::move(it->second.timeout_answer));
+          it = async_waiters.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      now_ready.swap(ready);
+    }
+    for (auto& [done, r] : now_ready) done(std::move(r));
   }
 
   Response wait_result(uint32_t tag, Response timeout_answer, std::chrono::microseconds deadline) {
@@ -191,6 +224,8 @@ struct BackplaneNode::Impl {
     while (kernel->step(now, io)) serve_table();
     std::vector<Datagram> outbound;
     flush_output(outbound);
+    lock.unlock();
+    fire_ready();
   }
 
   // ---- node thread -----------------------------------------------------------------
@@ -215,7 +250,7 @@ struct BackplaneNode::Impl {
         timeout = std::chrono::microseconds(next > now ? std::min<uint64_t>(next - now, cap) : 0);
       }
       transport->receive(inbound, kRecvBatch, timeout);
-      std::lock_guard lock(kernel_mu);
+      std::unique_lock lock(kernel_mu);
       const uint64_t now = ticks();
       // Inbound in chunks: the kernel acks when its input runs dry, so a chunk's acks
       // leave before the next chunk is applied and the sender's window keeps moving.
@@ -232,6 +267,8 @@ struct BackplaneNode::Impl {
       flush_output(outbound);
       // Busy: more host input can go in right now (not held back by the kernel).
       busy = more_input && cmd_in.empty();
+      lock.unlock();
+      fire_ready();
     }
   }
 
@@ -354,6 +391,11 @@ struct BackplaneNode::Impl {
       r.expiry = static_cast<uint32_t>(wire::get_field(h.data, wire::header::expiry));
       {
         std::lock_guard lock(result_mu);
+        if (auto a = async_waiters.find(r.tag); a != async_waiters.end()) {
+          ready.emplace_back(std::move(a->second.done), std::move(r));
+          async_waiters.erase(a);
+          continue;
+        }
         auto it = results.find(r.tag);
         if (it == results.end()) continue;  // the caller gave up already
         it->second = std::move(r);
@@ -400,6 +442,13 @@ struct BackplaneNode::Impl {
   std::mutex result_mu;
   std::condition_variable result_cv;
   std::unordered_map<uint32_t, std::optional<Response>> results;
+  struct AsyncWaiter {
+    Clock::time_point until;
+    Response timeout_answer;
+    std::function<void(Response)> done;
+  };
+  std::unordered_map<uint32_t, AsyncWaiter> async_waiters;  // transfer_async callers
+  std::vector<std::pair<std::function<void(Response)>, Response>> ready;  // answered, to be called
   uint32_t next_tag = 0;
   bool stopping = false;
 
@@ -457,6 +506,7 @@ void BackplaneNode::stop() {
     impl_->stopping = true;
   }
   impl_->result_cv.notify_all();
+  impl_->fire_ready();  // async waiters answer FAILED
 }
 
 bool BackplaneNode::publish_put(const SessionKey& key, uint64_t version, uint32_t expiry, uint8_t flags,
@@ -488,6 +538,15 @@ Response BackplaneNode::transfer(const SessionKey& key, uint8_t owner, uint8_t d
   const uint32_t tag = impl_->register_waiter();
   impl_->request(sync_command(wire::Opcode::TRANSFER, tag, key, 0, 0, 0, dest, owner, {}));
   return impl_->wait_result(tag, local_result(wire::Opcode::TRANSFER, key, dest, wire::Status::FAILED), deadline);
+}
+
+void BackplaneNode::transfer_async(const SessionKey& key, uint8_t owner, uint8_t dest,
+                                   std::chrono::microseconds deadline, std::function<void(Response)> done) {
+  const uint32_t tag = impl_->register_async(Clock::now() + deadline,
+                                             local_result(wire::Opcode::TRANSFER, key, dest, wire::Status::FAILED),
+                                             std::move(done));
+  impl_->request(sync_command(wire::Opcode::TRANSFER, tag, key, 0, 0, 0, dest, owner, {}));
+  impl_->fire_ready();  // answered inline (the owner is this card), or the node is stopped
 }
 
 Response BackplaneNode::pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline) {

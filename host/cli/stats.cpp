@@ -8,8 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "cluster_config.hpp"
 #include "subcommand.hpp"
@@ -58,6 +63,32 @@ std::map<std::string, double> parse(const std::string& text) {
   return m;
 }
 
+// The q-quantile of a Prometheus histogram (cumulative `le` buckets), interpolated
+// linearly inside the bucket that holds it, as PromQL's histogram_quantile does. nullopt
+// when the histogram is empty; +inf when it lies in the +Inf bucket.
+std::optional<double> histogram_quantile(const std::map<std::string, double>& m, const std::string& name, double q) {
+  std::vector<std::pair<double, double>> buckets;  // (upper bound, cumulative count)
+  const std::string prefix = name + "_bucket{le=\"";
+  for (auto& [k, v] : m) {
+    if (k.rfind(prefix, 0) != 0) continue;
+    std::string le = k.substr(prefix.size(), k.size() - prefix.size() - 2);
+    buckets.emplace_back(le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr), v);
+  }
+  std::sort(buckets.begin(), buckets.end());
+  if (buckets.empty() || buckets.back().second <= 0) return std::nullopt;
+  const double rank = q * buckets.back().second;
+  double lower = 0, below = 0;
+  for (auto& [le, cum] : buckets) {
+    if (cum >= rank) {
+      if (std::isinf(le)) return le;
+      return lower + (le - lower) * (cum > below ? (rank - below) / (cum - below) : 1.0);
+    }
+    lower = le;
+    below = cum;
+  }
+  return std::nullopt;
+}
+
 void summary(const std::map<std::string, double>& m) {
   auto get = [&m](const std::string& k) {
     auto it = m.find(k);
@@ -82,9 +113,15 @@ void summary(const std::map<std::string, double>& m) {
   section("parse failures", p + "parse_failures_total{", true);
   section("closed", p + "closed_total{", true);
   double count = get(p + "transfer_latency_seconds_count");
-  if (count > 0)
-    fmt::print("transfer latency mean {:.1f} us over {:.0f}\n", 1e6 * get(p + "transfer_latency_seconds_sum") / count,
-               count);
+  if (count > 0) {
+    auto us = [](std::optional<double> s) {
+      return !s ? std::string("-") : std::isinf(*s) ? std::string("above the largest bucket") : fmt::format("{:.0f} us", *s * 1e6);
+    };
+    fmt::print("transfer latency p50 {}, p99 {}, mean {:.1f} us over {:.0f} transfers\n",
+               us(histogram_quantile(m, p + "transfer_latency_seconds", 0.5)),
+               us(histogram_quantile(m, p + "transfer_latency_seconds", 0.99)),
+               1e6 * get(p + "transfer_latency_seconds_sum") / count, count);
+  }
 }
 
 }  // namespace

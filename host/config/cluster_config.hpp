@@ -75,6 +75,8 @@ struct DispatcherConfig {
   size_t max_connections = 4096;
   size_t max_hello_bytes = 32 * 1024;
   unsigned io_threads = 1;
+  size_t max_connections_per_source = 256;  // open connections per client address
+  size_t max_transfers_in_flight = 256;     // more: forwarded at once, counted `overload`
 };
 
 // A certificate served to clients whose SNI matches one of `names` ([[tls.certificate]]).

@@ -153,12 +153,16 @@ bool ClientHello::offers_tls13() const {
   return std::find(supported_versions.begin(), supported_versions.end(), 0x0304) != supported_versions.end();
 }
 
-std::optional<std::span<const uint8_t>> ClientHello::resumption_id() const {
-  if (!psk_identities.empty()) {
+std::optional<std::span<const uint8_t>> ClientHello::resumption_id(bool servers_accept_tls13) const {
+  if (offers_tls13() && servers_accept_tls13) {
+    // The server will negotiate 1.3, where a legacy session id cannot resume (RFC 8446
+    // 4.1.2: it is a random compatibility value): only a PSK identity names a session.
+    if (psk_identities.empty()) return std::nullopt;
     const auto& id = psk_identities.front();
     if (id.size() <= 32) return std::span<const uint8_t>(id);
     return std::nullopt;  // a stateless ticket: nothing a table could hold
   }
+  // TLS 1.2 will be negotiated: a PSK identity is useless there, the legacy id is the session.
   if (!session_id.empty()) return std::span<const uint8_t>(session_id);
   return std::nullopt;
 }

@@ -48,11 +48,14 @@ struct ClientHello {
   std::vector<std::vector<uint8_t>> psk_identities;
 
   bool offers_tls13() const;
-  // The session the client wants to resume, if any: the first PSK identity when the hello
-  // carries pre_shared_key (TLS 1.3), otherwise a non-empty legacy session id (TLS 1.2).
+  // The session the client wants to resume, if any. When the hello offers TLS 1.3 and the
+  // servers accept 1.3, 1.3 will be negotiated and only the first PSK identity names a
+  // session (with OpenSSL's stateful tickets the identity *is* the session id); the
+  // legacy_session_id is then a random compatibility value. Otherwise (a 1.2-only hello,
+  // or servers capped at TLS 1.2) the non-empty legacy session id is the session.
   // Only ids of 1..32 bytes qualify: longer identities are stateless tickets that no
   // session table holds.
-  std::optional<std::span<const uint8_t>> resumption_id() const;
+  std::optional<std::span<const uint8_t>> resumption_id(bool servers_accept_tls13 = true) const;
 };
 
 struct ParseResult {

@@ -6,24 +6,15 @@ namespace sessnic::dispatch {
 
 std::string_view to_string(CloseReason r) {
   static constexpr std::array<std::string_view, static_cast<size_t>(CloseReason::count_)> n = {
-      "parse_error", "hello_timeout", "connection_limit", "no_route", "backend_connect", "idle_timeout", "draining"};
+      "parse_error", "hello_timeout", "connection_limit", "source_limit", "no_route", "backend_connect", "idle_timeout",
+      "draining"};
   return n[static_cast<size_t>(r)];
 }
 
 std::string_view to_string(TransferOutcome o) {
   static constexpr std::array<std::string_view, static_cast<size_t>(TransferOutcome::count_)> n = {
-      "moved", "not_found", "failed", "already_there", "unknown_owner", "sharing_off"};
+      "moved", "not_found", "failed", "already_there", "unknown_owner", "sharing_off", "overload", "timeout"};
   return n[static_cast<size_t>(o)];
-}
-
-Metrics::Metrics(std::vector<std::string> backend_names)
-    : names_(std::move(backend_names)),
-      routed_(new std::atomic<uint64_t>[names_.size()]),
-      up_(new std::atomic<uint64_t>[names_.size()]) {
-  for (size_t i = 0; i < names_.size(); ++i) {
-    routed_[i] = 0;
-    up_[i] = 1;
-  }
 }
 
 void Metrics::transfer_latency_us(double us) {
@@ -34,7 +25,7 @@ void Metrics::transfer_latency_us(double us) {
   latency_count_++;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(const std::string& per_server) const {
   std::string o;
   auto counter = [&o](std::string_view name, std::string_view help, uint64_t v) {
     o += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
@@ -59,14 +50,14 @@ std::string Metrics::render() const {
   for (size_t i = 0; i < closes_.size(); ++i)
     o += fmt::format("sessnic_dispatch_closed_total{{reason=\"{}\"}} {}\n", to_string(static_cast<CloseReason>(i)),
                      closes_[i].load());
-  o += "# HELP sessnic_dispatch_routed_total Connections routed per server.\n"
-       "# TYPE sessnic_dispatch_routed_total counter\n";
-  for (size_t i = 0; i < names_.size(); ++i)
-    o += fmt::format("sessnic_dispatch_routed_total{{server=\"{}\"}} {}\n", names_[i], routed_[i].load());
-  o += "# HELP sessnic_dispatch_server_up Health check result per server (1 up).\n"
-       "# TYPE sessnic_dispatch_server_up gauge\n";
-  for (size_t i = 0; i < names_.size(); ++i)
-    o += fmt::format("sessnic_dispatch_server_up{{server=\"{}\"}} {}\n", names_[i], up_[i].load());
+  o += fmt::format("# HELP sessnic_dispatch_transfers_in_flight Transfers asked and not answered yet.\n"
+                   "# TYPE sessnic_dispatch_transfers_in_flight gauge\nsessnic_dispatch_transfers_in_flight {}\n",
+                   transfers_in_flight.load());
+  o += "# HELP sessnic_dispatch_config_reloads_total Config reloads (SIGHUP) by result.\n"
+       "# TYPE sessnic_dispatch_config_reloads_total counter\n";
+  o += fmt::format("sessnic_dispatch_config_reloads_total{{result=\"ok\"}} {}\n", reloads_ok.load());
+  o += fmt::format("sessnic_dispatch_config_reloads_total{{result=\"failed\"}} {}\n", reloads_failed.load());
+  o += per_server;
   o += "# HELP sessnic_dispatch_transfers_total Session transfer decisions and results.\n"
        "# TYPE sessnic_dispatch_transfers_total counter\n";
   for (size_t i = 0; i < transfers_.size(); ++i)

@@ -1,5 +1,6 @@
 // Dispatcher counters, rendered as Prometheus text on the loopback metrics endpoint.
-// Plain atomics: io threads and transfer workers update them without locks.
+// Plain atomics: io threads and transfer completions update them without locks. The
+// per-server series live with the servers (Router), since a reload changes that list.
 #pragma once
 #include <array>
 #include <atomic>
@@ -17,6 +18,7 @@ enum class CloseReason : uint8_t {
   parse_error,       // the hello failed to parse (the parse reason is counted separately)
   hello_timeout,     // slow sender: no complete hello in time
   connection_limit,  // too many connections open
+  source_limit,      // too many connections open from this client address
   no_route,          // no route and no healthy server for the name
   backend_connect,   // the chosen server did not accept the connection
   idle_timeout,
@@ -31,15 +33,17 @@ enum class TransferOutcome : uint8_t {
   not_found,      // owner had no such (valid) session: the server does a full handshake
   failed,         // timeout / nack / backplane down: forwarded anyway
   already_there,  // owner == target: nothing to move
-  unknown_owner,  // owner hint names no card of this cluster (random TLS 1.3 compat id)
+  unknown_owner,  // owner hint names no card of this cluster (a session from elsewhere)
   sharing_off,    // the no-share baseline
+  overload,       // too many transfers in flight: forwarded at once
+  timeout,        // no answer by the deadline (counted from the hello's arrival): forwarded
   count_
 };
 std::string_view to_string(TransferOutcome o);
 
 class Metrics {
  public:
-  explicit Metrics(std::vector<std::string> backend_names);
+  Metrics() = default;
 
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> connections_active{0};
@@ -47,29 +51,27 @@ class Metrics {
   std::atomic<uint64_t> resumption_attempts{0};
   std::atomic<uint64_t> bytes_client_to_server{0};
   std::atomic<uint64_t> bytes_server_to_client{0};
+  std::atomic<uint64_t> transfers_in_flight{0};
+  std::atomic<uint64_t> reloads_ok{0}, reloads_failed{0};
 
   void parse_failure(ParseError e) { parse_failures_[static_cast<size_t>(e)]++; }
   void closed(CloseReason r) { closes_[static_cast<size_t>(r)]++; }
-  void routed(size_t backend) { routed_[backend]++; }
-  void health(size_t backend, bool up) { up_[backend] = up ? 1 : 0; }
   void transfer(TransferOutcome o) { transfers_[static_cast<size_t>(o)]++; }
   void transfer_latency_us(double us);
 
   uint64_t parse_failures(ParseError e) const { return parse_failures_[static_cast<size_t>(e)]; }
   uint64_t closes(CloseReason r) const { return closes_[static_cast<size_t>(r)]; }
-  uint64_t routed_to(size_t backend) const { return routed_[backend]; }
   uint64_t transfers(TransferOutcome o) const { return transfers_[static_cast<size_t>(o)]; }
 
-  std::string render() const;  // Prometheus text exposition format 0.0.4
+  // Prometheus text exposition format 0.0.4; `per_server` (Router::render_metrics) is
+  // appended as is.
+  std::string render(const std::string& per_server = {}) const;
 
  private:
-  static constexpr std::array<double, 9> kBucketsUs = {50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000};
-  std::vector<std::string> names_;
+  static constexpr std::array<double, 11> kBucketsUs = {25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(ParseError::count_)> parse_failures_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(CloseReason::count_)> closes_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(TransferOutcome::count_)> transfers_{};
-  std::unique_ptr<std::atomic<uint64_t>[]> routed_;
-  std::unique_ptr<std::atomic<uint64_t>[]> up_;
   std::array<std::atomic<uint64_t>, kBucketsUs.size() + 1> latency_buckets_{};
   std::atomic<uint64_t> latency_sum_ns_{0};
   std::atomic<uint64_t> latency_count_{0};

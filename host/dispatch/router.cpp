@@ -1,18 +1,42 @@
 #include "router.hpp"
 
+#include <fmt/format.h>
+
 #include <limits>
+#include <system_error>
 
 namespace sessnic::dispatch {
 
-Router::Router(const config::ClusterConfig& cfg) : policy_(cfg.dispatcher.policy) {
-  for (auto& s : cfg.servers) backends_.push_back({s.name, s.card, s.listen, s.proxy_protocol});
-  active_.assign(backends_.size(), 0);
-  healthy_.assign(backends_.size(), true);  // optimistic until the first health check says otherwise
+asio::ip::tcp::endpoint resolve_endpoint(const config::Endpoint& e) {
+  std::error_code ec;
+  auto addr = asio::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host, ec);
+  if (ec) throw std::system_error(ec, fmt::format("address '{}' (use a numeric IP)", e.host));
+  return {addr, e.port};
+}
+
+Router::Router(const config::ClusterConfig& cfg, const Router* previous) : policy_(cfg.dispatcher.policy) {
+  for (auto& s : cfg.servers) {
+    std::shared_ptr<Backend> b;
+    if (previous)
+      for (auto& old : previous->backends_)
+        if (old->name == s.name && old->card == s.card && old->addr.str() == s.listen.str() &&
+            old->proxy_protocol == s.proxy_protocol)
+          b = old;
+    if (!b) {
+      b = std::make_shared<Backend>();
+      b->name = s.name;
+      b->card = s.card;
+      b->addr = s.listen;
+      b->endpoint = resolve_endpoint(s.listen);
+      b->proxy_protocol = s.proxy_protocol;
+    }
+    backends_.push_back(std::move(b));
+  }
   for (auto& r : cfg.routes) {
     Group g;
     for (auto& name : r.servers)
       for (size_t i = 0; i < backends_.size(); ++i)
-        if (backends_[i].name == name) g.members.push_back(i);
+        if (backends_[i]->name == name) g.members.push_back(i);
     size_t gi = groups_.size();
     groups_.push_back(std::move(g));
     if (!r.sni.empty()) {
@@ -39,24 +63,24 @@ Router::Group* Router::match(const ClientHello& hello) {
   return default_group_ ? &groups_[*default_group_] : nullptr;
 }
 
-std::optional<size_t> Router::choose(const ClientHello& hello, const std::string& client) {
+std::shared_ptr<Backend> Router::choose(const ClientHello& hello, const std::string& client) {
   std::lock_guard lock(mu_);
   Group* g = match(hello);
-  if (!g || g->members.empty()) return std::nullopt;
+  if (!g || g->members.empty()) return nullptr;
   if (policy_ == config::Policy::affinity) {
     auto it = sticky_.find(client);
-    if (it != sticky_.end() && healthy_[it->second])
+    if (it != sticky_.end() && backends_[it->second]->healthy)
       for (size_t m : g->members)
-        if (m == it->second) return m;
+        if (m == it->second) return backends_[m];
   }
   std::optional<size_t> best;
   size_t best_load = std::numeric_limits<size_t>::max();
   size_t n = g->members.size();
   for (size_t k = 0; k < n; ++k) {
     size_t m = g->members[(g->next + k) % n];
-    if (healthy_[m] && active_[m] < best_load) {
+    if (backends_[m]->healthy && backends_[m]->active < best_load) {
       best = m;
-      best_load = active_[m];
+      best_load = backends_[m]->active;
     }
   }
   if (!best) {
@@ -64,44 +88,44 @@ std::optional<size_t> Router::choose(const ClientHello& hello, const std::string
     // that just started, or a probe that lost a race); a dead one fails the connect.
     for (size_t k = 0; k < n; ++k) {
       size_t m = g->members[(g->next + k) % n];
-      if (active_[m] < best_load) {
+      if (backends_[m]->active < best_load) {
         best = m;
-        best_load = active_[m];
+        best_load = backends_[m]->active;
       }
     }
   }
   g->next = (g->next + 1) % n;
-  if (best && policy_ == config::Policy::affinity) {
+  if (!best) return nullptr;
+  if (policy_ == config::Policy::affinity) {
     if (sticky_.size() > 100000) sticky_.clear();  // bounded memory under address churn
     sticky_[client] = *best;
   }
-  return best;
+  auto& b = backends_[*best];
+  ++b->active;  // counted now, so the next choice already sees it
+  ++b->routed;
+  return b;
 }
 
-void Router::connection_opened(size_t b) {
-  std::lock_guard lock(mu_);
-  ++active_[b];
+std::shared_ptr<Backend> Router::by_card(uint8_t card) const {
+  for (auto& b : backends_)
+    if (b->card == card) return b;
+  return nullptr;
 }
-void Router::connection_closed(size_t b) {
-  std::lock_guard lock(mu_);
-  if (active_[b]) --active_[b];
-}
-void Router::set_healthy(size_t b, bool h) {
-  std::lock_guard lock(mu_);
-  healthy_[b] = h;
-}
-bool Router::healthy(size_t b) const {
-  std::lock_guard lock(mu_);
-  return healthy_[b];
-}
-size_t Router::active(size_t b) const {
-  std::lock_guard lock(mu_);
-  return active_[b];
-}
-std::optional<size_t> Router::by_card(uint8_t card) const {
-  for (size_t i = 0; i < backends_.size(); ++i)
-    if (backends_[i].card == card) return i;
-  return std::nullopt;
+
+std::string Router::render_metrics() const {
+  std::string o;
+  o += "# HELP sessnic_dispatch_routed_total Connections routed per server.\n"
+       "# TYPE sessnic_dispatch_routed_total counter\n";
+  for (auto& b : backends_) o += fmt::format("sessnic_dispatch_routed_total{{server=\"{}\"}} {}\n", b->name, b->routed.load());
+  o += "# HELP sessnic_dispatch_server_up Health check result per server (1 up).\n"
+       "# TYPE sessnic_dispatch_server_up gauge\n";
+  for (auto& b : backends_)
+    o += fmt::format("sessnic_dispatch_server_up{{server=\"{}\"}} {}\n", b->name, b->healthy.load() ? 1 : 0);
+  o += "# HELP sessnic_dispatch_server_connections Open connections per server.\n"
+       "# TYPE sessnic_dispatch_server_connections gauge\n";
+  for (auto& b : backends_)
+    o += fmt::format("sessnic_dispatch_server_connections{{server=\"{}\"}} {}\n", b->name, b->active.load());
+  return o;
 }
 
 }  // namespace sessnic::dispatch

@@ -2,8 +2,17 @@
 // *where the content lives*; least-connections decides *which* server of the group.
 // Session location never decides (that is what the transfer is for), except under the
 // explicit `affinity` policy, the prior-art baseline that pins a client to a server.
+//
+// A Router is one version of the routes and the server list. A reload (SIGHUP) builds a
+// new one from the new config and swaps it in; servers that keep their name keep their
+// live state (open connections, health, counters), so least-connections stays right and
+// connections routed by the old version finish against the same Backend object.
 #pragma once
+#include <asio/ip/tcp.hpp>
+
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,29 +24,37 @@
 
 namespace sessnic::dispatch {
 
+// One server as the dispatcher sees it: where it is, and its live state.
 struct Backend {
   std::string name;
   uint8_t card = 0;
   config::Endpoint addr;
+  asio::ip::tcp::endpoint endpoint;
   bool proxy_protocol = false;
+  std::atomic<size_t> active{0};      // connections routed here and still open
+  std::atomic<bool> healthy{true};    // optimistic until the first health check says otherwise
+  std::atomic<uint64_t> routed{0};    // connections routed here, ever
 };
+
+// Throws std::system_error for a host that is not a numeric IP ("localhost" = 127.0.0.1).
+asio::ip::tcp::endpoint resolve_endpoint(const config::Endpoint& e);
 
 class Router {
  public:
-  explicit Router(const config::ClusterConfig& cfg);
+  // `previous`: the version this one replaces; servers with the same name, card and
+  // address keep their Backend (state). Throws std::system_error for a bad address.
+  explicit Router(const config::ClusterConfig& cfg, const Router* previous = nullptr);
 
-  const std::vector<Backend>& backends() const { return backends_; }
+  const std::vector<std::shared_ptr<Backend>>& backends() const { return backends_; }
 
-  // Picks a backend for this hello; nullopt when no route matches. Healthy servers are
-  // preferred; when the whole group is down it still picks one (the connect decides). `client` is the affinity key (client address) used only by Policy::affinity.
-  std::optional<size_t> choose(const ClientHello& hello, const std::string& client);
+  // Picks a backend for this hello; null when no route matches. Healthy servers are
+  // preferred; when the whole group is down it still picks one (the connect decides).
+  // `client` is the affinity key (client address), used only by Policy::affinity.
+  std::shared_ptr<Backend> choose(const ClientHello& hello, const std::string& client);
+  std::shared_ptr<Backend> by_card(uint8_t card) const;
 
-  void connection_opened(size_t backend);
-  void connection_closed(size_t backend);
-  void set_healthy(size_t backend, bool healthy);
-  bool healthy(size_t backend) const;
-  size_t active(size_t backend) const;
-  std::optional<size_t> by_card(uint8_t card) const;
+  // Per-server lines of the Prometheus text (routed_total, server_up, connections).
+  std::string render_metrics() const;
 
  private:
   struct Group {
@@ -46,15 +63,13 @@ class Router {
   };
   Group* match(const ClientHello& hello);
 
-  std::vector<Backend> backends_;
+  std::vector<std::shared_ptr<Backend>> backends_;
   config::Policy policy_;
   std::vector<std::pair<std::string, size_t>> sni_exact_, sni_wildcard_, alpn_;  // -> group index
   std::optional<size_t> default_group_;
-  std::vector<Group> groups_;
 
-  mutable std::mutex mu_;  // guards everything below (io threads share the router)
-  std::vector<size_t> active_;
-  std::vector<bool> healthy_;
+  mutable std::mutex mu_;  // guards groups_' rotation and sticky_ (io threads share the router)
+  std::vector<Group> groups_;
   std::unordered_map<std::string, size_t> sticky_;  // affinity policy only
 };
 

@@ -1,9 +1,10 @@
 // How the dispatcher moves a session to the server it chose. The proxy only knows this
 // interface; the backplane implementation (backplane_mover.cpp) asks the owner card over
-// the UDP backplane, and tests can plug in a real in-process implementation.
+// the UDP backplane.
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -17,11 +18,16 @@ enum class MoveResult { moved, not_found, failed };
 
 class SessionMover {
  public:
+  using Done = std::function<void(MoveResult)>;
   virtual ~SessionMover() = default;
-  // Blocking, bounded by `deadline`: asks card `owner` to move session `id` to card `dest`.
-  // Called from a worker thread, never from an io thread.
-  virtual MoveResult move(std::span<const uint8_t> id, uint8_t owner, uint8_t dest,
-                          std::chrono::microseconds deadline) = 0;
+  // Asks card `owner` to move session `id` to card `dest` without blocking the caller.
+  // `done` runs exactly once, on any thread (the caller posts it where it belongs), with
+  // the answer or `failed` at the latest shortly after `budget` has passed.
+  virtual void move(std::span<const uint8_t> id, uint8_t owner, uint8_t dest, std::chrono::microseconds budget,
+                    Done done) = 0;
+  // Gives up the backplane (its UDP port) for good, so a successor can bind it while this
+  // process drains; later moves answer `failed` at once. Idempotent.
+  virtual void release() = 0;
 };
 
 // Where each session was last moved to. The owner hint in byte 0 of an id is where the

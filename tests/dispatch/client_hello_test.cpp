@@ -45,6 +45,28 @@ TEST(DispatchParser, Tls13PskIdentityIsTheResumptionId) {
   EXPECT_EQ((*rid)[0], 3);  // the PSK identity, not the compat legacy id
 }
 
+TEST(DispatchParser, Tls13FullHandshakeCompatIdIsNotAResumption) {
+  // What every TLS 1.3 client sends for a full handshake: a random 32-byte legacy id, no PSK.
+  HelloSpec s{.session_id = id32(2), .sni = "cars.travel.test", .versions = {0x0304, 0x0303}};
+  auto r = parse_client_hello_stream(client_hello(s));
+  ASSERT_TRUE(r.ok()) << to_string(r.error);
+  EXPECT_FALSE(r.hello.resumption_id());
+  EXPECT_FALSE(r.hello.resumption_id(/*servers_accept_tls13=*/true));
+  // Servers capped at TLS 1.2 negotiate 1.2: then the legacy id is a real session id.
+  auto rid = r.hello.resumption_id(/*servers_accept_tls13=*/false);
+  ASSERT_TRUE(rid);
+  EXPECT_EQ(Bytes(rid->begin(), rid->end()), id32(2));
+}
+
+TEST(DispatchParser, PskIsIgnoredWhenServersCapAtTls12) {
+  HelloSpec s{.session_id = id32(9), .versions = {0x0304, 0x0303}, .psk_ids = {id32(3)}};
+  auto r = parse_client_hello_stream(client_hello(s));
+  ASSERT_TRUE(r.ok());
+  auto rid = r.hello.resumption_id(false);
+  ASSERT_TRUE(rid);
+  EXPECT_EQ((*rid)[0], 9);  // 1.2 will be negotiated: the legacy id, not the PSK identity
+}
+
 TEST(DispatchParser, StatelessTicketIsNotAResumptionId) {
   HelloSpec s{.versions = {0x0304}, .psk_ids = {Bytes(200, 7)}};
   auto r = parse_client_hello_stream(client_hello(s));

@@ -40,6 +40,8 @@ class EchoBackend {
     for (auto& t : conns_) t.join();
   }
   uint16_t port() const { return port_; }
+  // Stops listening: new connections are refused (a dead server, for health checks).
+  void stop_listening() { ::shutdown(fd_, SHUT_RDWR); }
   int connections() const { return connections_; }
 
  private:

@@ -216,12 +216,29 @@ threads = 4
     wait_for(server_ports);
   } else {
     wait_for(server_ports);  // servers first, as `sessnic cluster up` does
-    spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, "dispatch-on.log");
+    dispatch_on_pid = spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, "dispatch-on.log");
   }
   spawn({SESSNIC_DISPATCH_EXE, "--config", config.string(), "--no-share", "--listen",
          fmt::format("127.0.0.1:{}", port_off), "--metrics", fmt::format("127.0.0.1:{}", metrics_off)},
         "dispatch-off.log");
   wait_for({port_on, port_off, metrics_on, metrics_off});
+}
+
+pid_t LocalCluster::spawn_dispatcher(const std::string& log) {
+  return spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, log);
+}
+
+bool LocalCluster::wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      std::erase(pids_, pid);
+      return true;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
 }
 
 LocalCluster::~LocalCluster() {
@@ -251,7 +268,8 @@ std::string LocalCluster::metrics(bool sharing_on) const { return http_get(shari
 
 std::string LocalCluster::logs() const {
   std::string all;
-  for (auto& f : {"flights.log", "cars.log", "hotels.log", "dispatch-on.log", "dispatch-off.log", "cluster-up.log"}) {
+  for (auto& f : {"flights.log", "cars.log", "hotels.log", "dispatch-on.log", "dispatch-off.log", "cluster-up.log",
+                 "dispatch-next.log"}) {
     std::ifstream in(dir / f);
     all += fmt::format("--- {}\n{}", f, std::string(std::istreambuf_iterator<char>(in), {}));
   }

@@ -8,6 +8,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -37,6 +38,14 @@ class LocalCluster {
   std::filesystem::path dir, config;
 
   pid_t cluster_up_pid = -1;                 // when via_cluster_up
+  pid_t dispatch_on_pid = -1;                // the sharing dispatcher (unless via_cluster_up)
+
+  // Starts one more sessnic-dispatch on the cluster config (e.g. a successor while the
+  // first one drains); stopped with the rest. Its output goes to `log` in dir.
+  pid_t spawn_dispatcher(const std::string& log);
+  // Waits up to `timeout` for one of this cluster's processes to exit; reaps it (it is
+  // never signalled again) and returns true if it did.
+  bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
   std::string metrics(bool sharing_on) const;  // GET /metrics
   std::string logs() const;                    // every process's output, for failure messages

@@ -11,11 +11,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
 #include <thread>
 
+#include "backplane_nodes.hpp"
 #include "cluster_config.hpp"
 #include "dispatcher.hpp"
+#include "make_mover.hpp"
+#include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane/udp_transport.hpp"
+#include "sessnic/key_file.hpp"
+#include "sessnic/open_device.hpp"
 #include "echo_backend.hpp"
 #include "hello_builder.hpp"
 #include "local_cluster.hpp"
@@ -29,10 +39,16 @@ using testing::EchoBackend;
 
 struct Client {
   int fd = -1;
-  explicit Client(uint16_t port) {
+  explicit Client(uint16_t port, const char* source = nullptr) {
     fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (source) {  // another loopback address: another client as far as the dispatcher knows
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &src.sin_addr);
+      ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -80,9 +96,23 @@ struct Client {
 
 class DispatchProxy : public ::testing::Test {
  protected:
+  struct Options {
+    std::string dispatcher;  // extra [dispatcher] lines
+    bool dead_server = false;
+    std::string tail;        // extra tables ([tls], [backplane])
+    std::filesystem::path key_file = "unused.key";
+    std::vector<uint16_t> backplane_ports;  // dispatcher, a, b: backplane addresses (0 = none)
+    std::shared_ptr<SessionMover> mover;
+  };
   void start(const std::string& extra_dispatcher = "", bool with_dead_server = false) {
+    start(Options{.dispatcher = extra_dispatcher, .dead_server = with_dead_server});
+  }
+  static std::string config_text(const Options& o, uint16_t a_port, uint16_t b_port) {
+    auto bp = [&o](size_t i) {
+      return i >= o.backplane_ports.size() || o.backplane_ports[i] == 0 ? std::string() : fmt::format("backplane = \"127.0.0.1:{}\"\n", o.backplane_ports[i]);
+    };
     std::string toml = fmt::format(R"([cluster]
-key_file = "unused.key"
+key_file = "{}"
 cert = "unused.pem"
 key = "unused.pem"
 [dispatcher]
@@ -92,31 +122,37 @@ hello_timeout_ms = 300
 health_interval_ms = 100
 connect_timeout_ms = 500
 max_connections = 8
-{}
+{}{}
 [[server]]
 name = "a"
 card = 1
 listen = "127.0.0.1:{}"
 content = "."
 proxy_protocol = true
-[[server]]
+{}[[server]]
 name = "b"
 card = 2
 listen = "127.0.0.1:{}"
 content = "."
-)",
-                                   extra_dispatcher, a_.port(), b_.port());
+{})",
+                                   o.key_file.string(), o.dispatcher, bp(0), a_port, bp(1), b_port, bp(2));
     std::string group = R"(["a", "b"])";
-    if (with_dead_server) {
+    if (o.dead_server) {
       toml += fmt::format("[[server]]\nname = \"dead\"\ncard = 3\nlisten = \"127.0.0.1:{}\"\ncontent = \".\"\n",
                           testing::free_tcp_port());
       group = R"(["dead", "a"])";
     }
     toml += "[[route]]\nsni = \"a.test\"\nservers = [\"a\"]\n[[route]]\nsni = \"b.test\"\nservers = [\"b\"]\n";
     toml += fmt::format("[[route]]\nsni = \"*.lb.test\"\nservers = {}\n", group);
-    cfg_ = config::parse_cluster_config(toml, "proxy_test.toml");
-    d_ = std::make_unique<Dispatcher>(cfg_, nullptr);
-    thread_ = std::thread([this] { d_->run(); });
+    return toml + o.tail;
+  }
+  void start(const Options& o, Dispatcher::ConfigSource reload_from = {}) {
+    cfg_ = config::parse_cluster_config(config_text(o, a_.port(), b_.port()), "proxy_test.toml");
+    d_ = std::make_unique<Dispatcher>(cfg_, o.mover, std::move(reload_from));
+    thread_ = std::thread([this] {
+      d_->run();
+      returned_ = true;
+    });
   }
   void TearDown() override {
     if (d_) d_->stop();
@@ -142,6 +178,7 @@ content = "."
   }
 
   EchoBackend a_, b_;
+  std::atomic<bool> returned_{false};
   config::ClusterConfig cfg_;
   std::unique_ptr<Dispatcher> d_;
   std::thread thread_;
@@ -188,23 +225,122 @@ TEST_F(DispatchProxy, RoutesByContentAndBalancesWithinAGroup) {
   EXPECT_TRUE(eventually([&] { return d_->metrics().closes(CloseReason::no_route) == 1; }));
 }
 
+// A real backplane: the dispatcher's node (card 0) and card 2's node, in this process on
+// loopback UDP. Card 2 answers until it dies; its peers only learn that after their
+// retransmissions give up (seconds), so every transfer it owns now waits for nothing.
+class DeadOwner {
+ public:
+  DeadOwner() {
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("sessnic-proxy-test-{}", ::getpid());
+    std::filesystem::create_directories(dir_);
+    key_file = dir_ / "cluster.key";
+    generate_key_file(key_file, 1);
+    // The dispatcher (card 0) and card 2 only: card 1 needs no node for this test.
+    ports = {testing::free_udp_port(), 0, testing::free_udp_port()};
+  }
+  ~DeadOwner() {
+    if (node_) node_->stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  void start_owner(const config::ClusterConfig& cfg) {
+    DeviceConfig dc;
+    dc.card_id = 2;
+    table_ = open_device(dc);
+    auto nc = config::node_config(cfg, 2, load_key_file(key_file));
+    node_ = std::make_unique<backplane::BackplaneNode>(nc, table_.get(), std::make_unique<backplane::UdpTransport>(nc));
+    node_->start();
+  }
+  void kill_owner() { node_->stop(); }
+  std::filesystem::path key_file;
+  std::vector<uint16_t> ports;
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<Device> table_;
+  std::unique_ptr<backplane::BackplaneNode> node_;
+};
+
 TEST_F(DispatchProxy, TransferDecisionNeverStallsTheClient) {
-  start();
-  Bytes owned_by_a(32, 7), owned_by_b(32, 7), random_owner(32, 7);
-  owned_by_a[0] = 1;
-  owned_by_b[0] = 2;
-  random_owner[0] = 200;
-  for (auto* id : {&owned_by_a, &owned_by_b, &random_owner}) {
-    Client c(d_->port());
-    auto t0 = std::chrono::steady_clock::now();
-    EXPECT_TRUE(via_a(c, hello("a.test", *id)));  // forwarded in every case
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  DeadOwner owner;
+  Options o{.dispatcher = "transfer_deadline_us = 150000\nmax_transfers_in_flight = 4\n",
+            .key_file = owner.key_file,
+            .backplane_ports = owner.ports};
+  auto cfg = config::parse_cluster_config(config_text(o, a_.port(), b_.port()), "proxy_test.toml");
+  owner.start_owner(cfg);
+  o.mover = make_mover(cfg, 3000ms);  // returns once card 2 answered: the dispatcher sees it up
+  owner.kill_owner();
+  start(o);
+
+  // Six clients at once offer sessions owned by the dead card 2 and are routed to card 1:
+  // four transfers wait (the bound), two are over it. Nobody waits past the deadline.
+  constexpr int kClients = 6;
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<Bytes> hellos;
+  for (int i = 0; i < kClients; ++i) {
+    Bytes id(32, static_cast<uint8_t>(i + 1));
+    id[0] = 2;
+    hellos.push_back(hello("a.test", id));
+    clients.push_back(std::make_unique<Client>(d_->port()));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kClients; ++i) clients[i]->send(hellos[i]);
+  for (int i = 0; i < kClients; ++i) {
+    auto echo = clients[i]->read(28 + hellos[i].size(), 2000ms);
+    EXPECT_EQ(echo.size(), 28 + hellos[i].size()) << "client " << i;  // forwarded in every case
+    auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(waited, 150ms + 100ms) << "client " << i << " waited "
+                                     << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms";
   }
   auto& m = d_->metrics();
-  EXPECT_EQ(m.resumption_attempts.load(), 3u);
+  // The four waited for the deadline (the backplane may also give up on one sooner).
+  EXPECT_TRUE(eventually([&] {
+    return m.transfers(TransferOutcome::timeout) + m.transfers(TransferOutcome::failed) == 4;
+  })) << m.transfers(TransferOutcome::timeout) << " " << m.transfers(TransferOutcome::failed);
+  EXPECT_GE(m.transfers(TransferOutcome::timeout), 1u);
+  EXPECT_EQ(m.transfers(TransferOutcome::overload), 2u);
+  EXPECT_EQ(m.transfers(TransferOutcome::moved), 0u);
+  EXPECT_TRUE(eventually([&] { return m.transfers_in_flight.load() == 0; }));  // the node gave up on them too
+
+  // The session of the target's own card, and one of a card this cluster does not have.
+  Bytes owned_by_a(32, 7), random_owner(32, 7);
+  owned_by_a[0] = 1;
+  random_owner[0] = 200;
+  for (auto* id : {&owned_by_a, &random_owner}) {
+    Client c(d_->port());
+    EXPECT_TRUE(via_a(c, hello("a.test", *id)));
+  }
+  EXPECT_EQ(m.resumption_attempts.load(), kClients + 2u);
   EXPECT_EQ(m.transfers(TransferOutcome::already_there), 1u);
-  EXPECT_EQ(m.transfers(TransferOutcome::failed), 1u);  // no backplane in this test: counted, forwarded
   EXPECT_EQ(m.transfers(TransferOutcome::unknown_owner), 1u);
+}
+
+TEST_F(DispatchProxy, Tls13FullHandshakeAsksNoTransfer) {
+  start();
+  Bytes compat(32, 9);
+  compat[0] = 2;  // looks like card b's session, but it is TLS 1.3's random legacy id
+  Client c(d_->port());
+  EXPECT_TRUE(via_a(c, testing::client_hello({.session_id = compat, .sni = "a.test", .versions = {0x0304, 0x0303}})));
+  auto& m = d_->metrics();
+  EXPECT_EQ(m.resumption_attempts.load(), 0u);
+  for (size_t i = 0; i < static_cast<size_t>(TransferOutcome::count_); ++i)
+    EXPECT_EQ(m.transfers(static_cast<TransferOutcome>(i)), 0u) << to_string(static_cast<TransferOutcome>(i));
+  // A TLS 1.3 resumption names its session in the PSK identity.
+  Client r(d_->port());
+  EXPECT_TRUE(via_a(r, testing::client_hello(
+                           {.session_id = compat, .sni = "a.test", .versions = {0x0304}, .psk_ids = {Bytes(32, 2)}})));
+  EXPECT_EQ(m.resumption_attempts.load(), 1u);
+  EXPECT_EQ(m.transfers(TransferOutcome::failed), 1u);  // no backplane here: counted, forwarded
+}
+
+TEST_F(DispatchProxy, ServersCappedAtTls12ReadTheLegacyId) {
+  start(Options{.tail = "[tls]\nmax_version = \"1.2\"\n"});
+  Bytes id(32, 9);
+  id[0] = 2;
+  Client c(d_->port());
+  EXPECT_TRUE(via_a(c, testing::client_hello({.session_id = id, .sni = "a.test", .versions = {0x0304, 0x0303}})));
+  EXPECT_EQ(d_->metrics().resumption_attempts.load(), 1u);
+  EXPECT_EQ(d_->metrics().transfers(TransferOutcome::failed), 1u);
 }
 
 TEST_F(DispatchProxy, SharingOffNeverTransfers) {
@@ -291,7 +427,7 @@ TEST_F(DispatchProxy, ConnectionFloodIsLimited) {
 
 TEST_F(DispatchProxy, HealthChecksSkipADeadServer) {
   start("", /*with_dead_server=*/true);
-  EXPECT_TRUE(eventually([&] { return d_->metrics().render().find("server_up{server=\"dead\"} 0") != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return d_->router()->render_metrics().find("server_up{server=\"dead\"} 0") != std::string::npos; }));
   for (int i = 0; i < 4; ++i) {
     Client c(d_->port());
     EXPECT_TRUE(via_a(c, hello("x.lb.test")));  // never the dead one
@@ -322,18 +458,92 @@ TEST_F(DispatchProxy, DrainLetsOpenConnectionsFinish) {
   start();
   Client open(d_->port());
   ASSERT_TRUE(via_a(open, hello("a.test")));
+  const uint16_t port = d_->port(), metrics_port = d_->metrics_port();
   d_->drain();
   std::this_thread::sleep_for(100ms);
-  Client late(d_->port());  // the listener is closed: refused or closed at once
+  Client late(port);  // the listener is closed: refused or closed at once
   EXPECT_TRUE(late.fd < 0 || late.closed_by_peer(1000ms));
+  Client metrics(metrics_port);  // so is the metrics endpoint: a successor may bind both
+  EXPECT_LT(metrics.fd, 0);
   // the open connection still works until the client ends it
   open.send(std::string("ping"));
   auto echo = open.read(28 + hello("a.test").size() - 1 + 4, 1000ms);
-  EXPECT_FALSE(echo.empty());
+  EXPECT_EQ(std::string(echo.end() - 4, echo.end()), "ping");
+  EXPECT_FALSE(returned_.load());  // one connection is still open: run() waits for it
   ::close(open.fd);
   open.fd = -1;
-  thread_.join();  // run() returns once the last connection is gone
-  SUCCEED();
+  // run() returns once the last connection is gone, long before drain_timeout (10 s)
+  EXPECT_TRUE(eventually([&] { return returned_.load(); }, 2000ms));
+  EXPECT_EQ(d_->metrics().connections_active.load(), 0u);
+}
+
+TEST_F(DispatchProxy, OneSourceCannotTakeEverySlot) {
+  start("max_connections_per_source = 3");
+  // One client address opens as many connections as the dispatcher has slots (8)...
+  std::vector<std::unique_ptr<Client>> hog;
+  for (int i = 0; i < 8; ++i) hog.push_back(std::make_unique<Client>(d_->port(), "127.0.0.2"));
+  std::this_thread::sleep_for(50ms);  // inside the 300 ms hello timeout: they are all open
+  int refused = 0;
+  for (auto& c : hog) refused += c->closed_by_peer(0ms) ? 1 : 0;
+  EXPECT_EQ(refused, 5);
+  EXPECT_EQ(d_->metrics().closes(CloseReason::source_limit), 5u);
+  // ...and other clients still get in.
+  Client other(d_->port(), "127.0.0.3"), local(d_->port());
+  EXPECT_TRUE(via_a(other, hello("a.test")));
+  EXPECT_TRUE(via_a(local, hello("a.test")));
+  EXPECT_EQ(d_->metrics().closes(CloseReason::connection_limit), 0u);
+}
+
+TEST_F(DispatchProxy, SighupSwapsRoutesAndKeepsOpenConnections) {
+  std::string next;  // what the "file" says at the next SIGHUP
+  std::mutex mu;
+  start(Options{}, [&] {
+    std::lock_guard lock(mu);
+    return config::parse_cluster_config(next, "reloaded.toml");
+  });
+  Client before(d_->port());
+  Bytes h = hello("a.test");
+  ASSERT_TRUE(via_a(before, h));
+  {
+    // a.test moves to server b (and b keeps its own name).
+    std::lock_guard lock(mu);
+    next = config_text(Options{}, a_.port(), b_.port());
+    auto at = next.find("sni = \"a.test\"\nservers = [\"a\"]");
+    ASSERT_NE(at, std::string::npos);
+    next.replace(at, std::string("sni = \"a.test\"\nservers = [\"a\"]").size(), "sni = \"a.test\"\nservers = [\"b\"]");
+  }
+  ::kill(::getpid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d_->metrics().reloads_ok.load() == 1; }));
+  Client after(d_->port());
+  EXPECT_FALSE(via_a(after, h));  // now served by b
+  // the connection opened before the reload still reaches a
+  before.send(std::string("still here"));
+  auto echo = before.read(28 + h.size() - 1 + 10, 1000ms);
+  EXPECT_EQ(std::string(echo.end() - 10, echo.end()), "still here");
+  // A broken file is refused and changes nothing.
+  {
+    std::lock_guard lock(mu);
+    next = "[cluster\n";
+  }
+  ::kill(::getpid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d_->metrics().reloads_failed.load() == 1; }));
+  Client again(d_->port());
+  EXPECT_FALSE(via_a(again, h));
+}
+
+TEST_F(DispatchProxy, HealthzSaysWhyNot) {
+  start();
+  auto healthz = [this] {
+    Client m(d_->metrics_port());
+    m.send(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = m.read(1 << 16, 2000ms);
+    return std::string(r.begin(), r.end());
+  };
+  EXPECT_EQ(healthz().rfind("HTTP/1.1 200", 0), 0u);
+  a_.stop_listening();
+  b_.stop_listening();
+  EXPECT_TRUE(eventually([&] { return healthz().find("503") != std::string::npos; })) << healthz();
+  EXPECT_NE(healthz().find("no server is up"), std::string::npos);
 }
 
 TEST(DispatchProxyV2, EncodeDecodeRoundTripAndRejects) {

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,6 +86,12 @@ class BackplaneNode {
   // `deadline`: OK = landed; MISS/EXPIRED = nothing to move; FAILED = not acknowledged
   // in time, peer down, NACK. response.card = dest.
   Response transfer(const SessionKey& key, uint8_t owner, uint8_t dest, std::chrono::microseconds deadline);
+  // The same without a waiting thread: `done` runs exactly once, with the answer or with
+  // FAILED once `deadline` has passed (checked each node-thread round, so at most about
+  // one rto late) or the node stops. It runs on the node thread or on a thread that
+  // calls into the node, never under a node lock; it must be quick (post the result on).
+  void transfer_async(const SessionKey& key, uint8_t owner, uint8_t dest, std::chrono::microseconds deadline,
+                      std::function<void(Response)> done);
   // Fetches `key` from card `from` (the hub) into the local table. OK when stored.
   Response pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline);
 

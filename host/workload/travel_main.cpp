@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cluster_config.hpp"
+#include "sessnic/version.hpp"
 #include "travel_scenario.hpp"
 
 using namespace sessnic::dispatch;
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sessnic-travel: the travel scenario, sharing off vs on"};
   std::string off, on, tls = "1.3";
   size_t clients = 20;
+  app.set_version_flag("--version", std::string("sessnic-travel ") + sessnic::kVersion);
   app.add_option("--off", off, "dispatcher with sharing off (host:port)")->required();
   app.add_option("--on", on, "dispatcher with sharing on (host:port)")->required();
   app.add_option("--clients", clients, "clients per run (the table shows the first; figures cover all)");

@@ -1,0 +1,224 @@
+#include "connection.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "health_checker.hpp"
+#include "proxy_protocol.hpp"
+
+namespace sessnic::dispatch {
+namespace {
+using asio::ip::tcp;
+constexpr size_t kSpliceBuffer = 16 * 1024;
+
+proxy_v2::Address proxy_address(const tcp::endpoint& src, const tcp::endpoint& dst) {
+  proxy_v2::Address a;
+  a.ipv6 = src.address().is_v6();
+  if (a.ipv6) {
+    auto s = src.address().to_v6().to_bytes();
+    auto d = dst.address().is_v6() ? dst.address().to_v6().to_bytes() : asio::ip::address_v6::bytes_type{};
+    std::copy(s.begin(), s.end(), a.src.begin());
+    std::copy(d.begin(), d.end(), a.dst.begin());
+  } else {
+    auto s = src.address().to_v4().to_bytes();
+    auto d = dst.address().is_v4() ? dst.address().to_v4().to_bytes() : asio::ip::address_v4::bytes_type{};
+    std::copy(s.begin(), s.end(), a.src.begin());
+    std::copy(d.begin(), d.end(), a.dst.begin());
+  }
+  a.src_port = src.port();
+  a.dst_port = dst.port();
+  return a;
+}
+}  // namespace
+
+Connection::Connection(ConnectionHost& host, tcp::socket client, Admission::Ticket ticket)
+    : host_(host),
+      client_(std::move(client)),
+      server_(client_.get_executor()),
+      timer_(client_.get_executor()),
+      transfer_timer_(client_.get_executor()),
+      ticket_(std::move(ticket)),
+      hello_(host.settings().max_hello_bytes),
+      c2s_(kSpliceBuffer),
+      s2c_(kSpliceBuffer) {}
+
+void Connection::start() {
+  std::error_code ec;
+  peer_ = client_.remote_endpoint(ec);
+  local_ = client_.local_endpoint(ec);
+  client_.set_option(tcp::no_delay(true), ec);
+  arm_timer(host_.settings().hello_timeout, Phase::hello);
+  read_hello();
+}
+
+void Connection::arm_timer(std::chrono::milliseconds t, Phase p) {
+  phase_ = p;
+  timer_.expires_after(t);
+  timer_.async_wait([self = shared_from_this(), p](std::error_code ec) {
+    if (ec || self->closed_ || self->phase_ != p) return;
+    if (p == Phase::hello) return self->close(CloseReason::hello_timeout, "hello_timeout");
+    if (p == Phase::connect) {
+      set_health(*self->backend_, false, "connect");
+      return self->close(CloseReason::backend_connect, "backend_connect");
+    }
+    // splice: idle only if nothing moved for a whole idle period
+    const auto idle_timeout = self->host_.settings().idle_timeout;
+    auto idle = Clock::now() - self->last_activity_;
+    if (idle >= idle_timeout) return self->close(CloseReason::idle_timeout, "idle_timeout");
+    self->arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(idle_timeout - idle) +
+                        std::chrono::milliseconds(1),
+                    Phase::splice);
+  });
+}
+
+void Connection::read_hello() {
+  client_.async_read_some(asio::buffer(c2s_), [self = shared_from_this()](std::error_code ec, size_t n) {
+    if (self->closed_) return;
+    if (ec) {
+      // The client went away mid-hello: a truncated hello. An empty connection (port
+      // scan, probe) is just closed.
+      if (self->hello_.raw().empty()) return self->close(std::nullopt, "empty");
+      self->host_.metrics().parse_failure(ParseError::truncated);
+      return self->close(CloseReason::parse_error, "parse_error");
+    }
+    auto st = self->hello_.feed(std::span<const uint8_t>(self->c2s_.data(), n));
+    if (st == HelloAssembler::State::need_more) return self->read_hello();
+    if (st == HelloAssembler::State::failed) {
+      self->host_.metrics().parse_failure(self->hello_.error());
+      return self->close(CloseReason::parse_error, "parse_error");
+    }
+    self->on_hello();
+  });
+}
+
+void Connection::on_hello() {
+  hello_at_ = Clock::now();  // the transfer deadline counts from here
+  Metrics& m = host_.metrics();
+  m.hellos_parsed++;
+  const ClientHello& h = hello_.hello();
+  router_ = host_.router();
+  backend_ = router_->choose(h, peer_.address().to_string());
+  if (!backend_) return close(CloseReason::no_route, "no_route");
+
+  pending_ = 1;  // the connect
+  plan_ = host_.transfers().plan(h, *backend_, *router_);
+  if (plan_.offered()) m.resumption_attempts++;
+  if (plan_.settled) {
+    outcome_ = plan_.settled;
+    m.transfer(*outcome_);
+  } else if (plan_.needs_move()) {
+    // In parallel with the connect; whichever of answer and deadline comes first decides.
+    pending_ = 2;
+    const auto budget = host_.settings().transfer_deadline;
+    transfer_asked_ = Clock::now();
+    transfer_timer_.expires_at(hello_at_ + budget);
+    transfer_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (!ec) self->transfer_done(TransferOutcome::timeout);
+    });
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(hello_at_ + budget - Clock::now());
+    host_.transfers().start(plan_, backend_->card, std::max(left, std::chrono::microseconds(1)),
+                            [self = shared_from_this()](TransferOutcome o) {
+                              asio::post(self->client_.get_executor(), [self, o] { self->transfer_done(o); });
+                            });
+  }
+  arm_timer(host_.settings().connect_timeout, Phase::connect);
+  server_.async_connect(backend_->endpoint, [self = shared_from_this()](std::error_code ec) {
+    if (self->closed_) return;
+    // Passive health: real traffic updates the verdict between probe rounds.
+    set_health(*self->backend_, !ec, "connect");
+    if (ec) return self->close(CloseReason::backend_connect, "backend_connect");
+    std::error_code ignored;
+    self->server_.set_option(tcp::no_delay(true), ignored);
+    self->step_done();
+  });
+}
+
+void Connection::transfer_done(TransferOutcome o) {
+  if (outcome_) return;  // the deadline or the answer came first
+  outcome_ = o;
+  transfer_us_ = std::chrono::duration<double, std::micro>(Clock::now() - transfer_asked_).count();
+  transfer_timer_.cancel();
+  host_.metrics().transfer(o);
+  if (!closed_) step_done();
+}
+
+void Connection::step_done() {
+  if (--pending_ > 0) return;
+  // Connected, and the session (if any) is where it should be: forward what we buffered.
+  if (backend_->proxy_protocol) {
+    auto hdr = proxy_v2::encode(proxy_address(peer_, local_));
+    first_write_.assign(hdr.begin(), hdr.end());
+  }
+  first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());
+  host_.metrics().bytes_client_to_server += hello_.raw().size();
+  bytes_c2s_ += hello_.raw().size();
+  last_activity_ = Clock::now();
+  arm_timer(host_.settings().idle_timeout, Phase::splice);
+  asio::async_write(server_, asio::buffer(first_write_), [self = shared_from_this()](std::error_code ec, size_t) {
+    if (self->closed_) return;
+    if (ec) return self->close(std::nullopt, "server_error");
+    self->first_write_.clear();
+    self->first_write_.shrink_to_fit();
+    self->pump(self->client_, self->server_, self->c2s_, true);
+    self->pump(self->server_, self->client_, self->s2c_, false);
+  });
+}
+
+void Connection::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& buf, bool c2s) {
+  from.async_read_some(asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf, c2s](std::error_code ec, size_t n) {
+    if (self->closed_) return;
+    if (ec) {
+      // EOF (or reset) one way: pass the half-close on, finish when both ways are done.
+      std::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      if (--self->open_directions_ == 0) return self->close(std::nullopt, "done");
+      if (ec != asio::error::eof) self->close(std::nullopt, c2s ? "client_reset" : "server_reset");
+      return;
+    }
+    self->last_activity_ = Clock::now();
+    (c2s ? self->host_.metrics().bytes_client_to_server : self->host_.metrics().bytes_server_to_client) += n;
+    (c2s ? self->bytes_c2s_ : self->bytes_s2c_) += n;
+    asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, c2s](std::error_code ec2, size_t) {
+      if (self->closed_) return;
+      if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
+      self->pump(from, to, buf, c2s);
+    });
+  });
+}
+
+void Connection::close(std::optional<CloseReason> reason, const char* end) {
+  if (closed_) return;
+  closed_ = true;
+  if (reason) host_.metrics().closed(*reason);
+  std::error_code ignored;
+  timer_.cancel();
+  transfer_timer_.cancel();
+  client_.close(ignored);
+  server_.close(ignored);
+  if (backend_) --backend_->active;
+  if (!hello_.raw().empty()) access_log(end);
+  ticket_ = {};  // the admission slot is free again
+  host_.connection_finished();
+}
+
+// One line per connection that sent something: who, what for, where to, how the session
+// fared, how much and how long.
+void Connection::access_log(const char* end) const {
+  const bool parsed = hello_.state() == HelloAssembler::State::done;
+  const ClientHello& h = hello_.hello();
+  std::string transfer = "-";
+  if (outcome_) {
+    transfer = std::string(to_string(*outcome_));
+    if (plan_.needs_move()) transfer += fmt::format(" transfer_us={:.0f}", transfer_us_);
+  }
+  spdlog::info(
+      "access client={} sni={} alpn={} server={} tls_offered={} resumption={} transfer={} bytes_in={} bytes_out={} "
+      "duration_ms={:.1f} end={}",
+      fmt::format("{}:{}", peer_.address().to_string(), peer_.port()), parsed && !h.sni.empty() ? h.sni : "-",
+      parsed && !h.alpn.empty() ? fmt::format("{}", fmt::join(h.alpn, ",")) : "-", backend_ ? backend_->name : "-",
+      !parsed ? "-" : h.offers_tls13() ? "1.3" : "1.2", plan_.offered() ? "offered" : "none", transfer, bytes_c2s_,
+      bytes_s2c_, std::chrono::duration<double, std::milli>(Clock::now() - opened_).count(), end);
+}
+
+}  // namespace sessnic::dispatch
