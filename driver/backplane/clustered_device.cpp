@@ -24,38 +24,43 @@ void ClusteredDevice::replicate(const Command& c, Response& r) {
       break;
     case wire::Opcode::TAKE:
     case wire::Opcode::GET: {
-      const bool consumed = r.status == wire::Status::OK &&
-                            (c.op == wire::Opcode::TAKE || (r.flags & static_cast<uint8_t>(wire::Flags::SINGLE_USE)));
-      if (consumed) {
-        // The response shows the entry as it was; the tombstone's version is only known
-        // to the table, so write one more (newer) tombstone and replicate that.
-        const Response d = local_.del(c.key, r.expiry);
-        if (d.version != 0) {
-          node_.publish_del(c.key, d.version, d.expiry);
-          // Transfer mode copies: the card that wrote this entry (version's low byte)
-          // still holds it. Tombstone it there too, so a single-use ticket is single
-          // use cluster-wide and a replay to its issuing server is a full handshake.
-          const auto writer = static_cast<uint8_t>(r.version & ((1u << wire::CARD_BITS) - 1));
-          const bool single_use = r.flags & static_cast<uint8_t>(wire::Flags::SINGLE_USE);
-          if (node_.mode() == Mode::transfer && single_use && writer != node_.card_id())
-            node_.publish_del_to(writer, c.key, d.version, d.expiry);
-        }
-        break;
-      }
+      // Hub mode: a local miss pulls the entry from the hub, then the same lookup runs
+      // again here - GET for TLS 1.2, TAKE for a single-use TLS 1.3 ticket (the pull
+      // copies; the TAKE below tombstones it here and at the hub).
       const bool miss = r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED;
-      if (c.op == wire::Opcode::GET && miss && node_.mode() == Mode::hub && node_.hub_card() != node_.card_id()) {
+      if (miss && node_.mode() == Mode::hub && node_.hub_card() != node_.card_id()) {
         const Response p = node_.pull(c.key, node_.hub_card(), opt_.pull_deadline);
         if (p.status == wire::Status::OK) {
-          Response again = local_.get(c.key);
+          Response again = c.op == wire::Opcode::TAKE ? local_.take(c.key) : local_.get(c.key);
           again.tag = r.tag;
           r = std::move(again);
         }
       }
+      const bool consumed = r.status == wire::Status::OK &&
+                            (c.op == wire::Opcode::TAKE || (r.flags & static_cast<uint8_t>(wire::Flags::SINGLE_USE)));
+      if (consumed) tombstone_consumed(c, r);
       break;
     }
     default:
       break;
   }
+}
+
+void ClusteredDevice::tombstone_consumed(const Command& c, const Response& r) {
+  // The response shows the entry as it was; the tombstone's version is only known to
+  // the table, so write one more (newer) tombstone and replicate that.
+  const Response d = local_.del(c.key, r.expiry);
+  if (d.version == 0) return;
+  node_.publish_del(c.key, d.version, d.expiry);
+  // Transfer and hub modes copy: the card that wrote this entry (version's low byte)
+  // still holds it (the DELETE above went nowhere, or to the hub only). Tombstone it
+  // there too, so a single-use ticket is single use cluster-wide and a replay to its
+  // issuing server is a full handshake.
+  const auto writer = static_cast<uint8_t>(r.version & ((1u << wire::CARD_BITS) - 1));
+  const bool single_use = r.flags & static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+  const Mode m = node_.mode();
+  const bool writer_has_it = m == Mode::transfer || (m == Mode::hub && writer != node_.hub_card());
+  if (single_use && writer_has_it && writer != node_.card_id()) node_.publish_del_to(writer, c.key, d.version, d.expiry);
 }
 
 Response ClusteredDevice::transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline) {

@@ -4,11 +4,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
 
 #include "local_session_cache.hpp"
+#include "sessnic/log_limiter.hpp"
 #include "sessnic/open_device.hpp"
 
 namespace sessnic {
@@ -44,28 +47,75 @@ RejectReason reason_of(UnsealError e) {
 
 void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
+// An i2d_SSL_SESSION buffer (it holds the master secret): wiped and freed when it goes.
+class SecretDer {
+ public:
+  SecretDer(unsigned char* p, size_t n) : p_(p), n_(n) {}
+  ~SecretDer() { OPENSSL_clear_free(p_, n_); }
+  SecretDer(const SecretDer&) = delete;
+  SecretDer& operator=(const SecretDer&) = delete;
+  std::span<const uint8_t> bytes() const { return {p_, n_}; }
+
+ private:
+  unsigned char* p_;
+  size_t n_;
+};
+
 }  // namespace
 
 // The callbacks OpenSSL calls; a friend so they reach the Attachment's internals.
+// Each entry point runs its body through guarded(): no exception may unwind through
+// OpenSSL's C frames (it would skip OpenSSL's own clean-up, with locks held).
 struct AttachCallbacks {
   static Attachment* from(SSL* ssl) {
     return static_cast<Attachment*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
   }
 
+  template <typename R, typename Body>
+  static R guarded(Attachment* a, const char* callback, R failure, Body&& body) noexcept {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      failed(a, callback, e.what());
+    } catch (...) {
+      failed(a, callback, "unknown exception");
+    }
+    return failure;
+  }
+
+  static void failed(Attachment* a, const char* callback, const char* what) noexcept {
+    bump(a->n_.callback_errors);
+    try {
+      if (const auto held = a->error_log_->admit())
+        spdlog::error("sessnic attach: {} callback failed: {} (handshake continues without the cache; {} more since the "
+                      "last report)",
+                      callback, what, *held);
+    } catch (...) {  // logging itself failed (out of memory): the counter still has it
+    }
+  }
+
   static uint32_t now(const Attachment& a) { return a.clock_ ? a.clock_() : wall_clock_seconds(); }
 
   // 32-byte ids, byte 0 = card id (owner hint for the dispatcher), 31 random bytes.
+  // 0 = failure: OpenSSL then fails the handshake (no id, no session).
   static int generate_id(SSL* ssl, unsigned char* id, unsigned int* id_len) {
     Attachment* a = from(ssl);
     if (a == nullptr || *id_len < 2) return 0;
-    *id_len = std::min<unsigned int>(*id_len, wire::KEY_MAX_BYTES);
-    id[0] = a->device_.card_id();
-    return a->random_.fill(std::span<uint8_t>(id + 1, *id_len - 1)) ? 1 : 0;
+    return guarded(a, "generate_session_id", 0, [&] {
+      *id_len = std::min<unsigned int>(*id_len, wire::KEY_MAX_BYTES);
+      id[0] = a->device_.card_id();
+      return a->random_.fill(std::span<uint8_t>(id + 1, *id_len - 1)) ? 1 : 0;
+    });
   }
 
+  // Always 0: OpenSSL keeps its reference (anything we keep took its own).
   static int new_session(SSL* ssl, SSL_SESSION* sess) {
     Attachment* a = from(ssl);
     if (a == nullptr) return 0;
+    return guarded(a, "new_session", 0, [&] { return store(a, sess); });
+  }
+
+  static int store(Attachment* a, SSL_SESSION* sess) {
     unsigned int id_len = 0;
     const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
     if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) {
@@ -82,9 +132,10 @@ struct AttachCallbacks {
       bump(a->n_.store_failed);
       return 0;
     }
-    const std::vector<uint8_t> sealed =
-        a->sealer_.seal(std::span<const uint8_t>(der, static_cast<size_t>(der_len)), {sid, a->ctx_id_}, expiry);
-    OPENSSL_clear_free(der, static_cast<size_t>(der_len));
+    const std::vector<uint8_t> sealed = [&] {
+      const SecretDer owned(der, static_cast<size_t>(der_len));  // wiped and freed on every path
+      return a->sealer_.seal(owned.bytes(), {sid, a->ctx_id_}, expiry);
+    }();
     if (sealed.empty()) {
       bump(a->n_.store_failed);
       return 0;
@@ -106,11 +157,16 @@ struct AttachCallbacks {
     return 0;  // OpenSSL keeps its reference; the local cache took its own if needed
   }
 
+  // nullptr = not found: OpenSSL does a full handshake.
   static SSL_SESSION* get_session(SSL* ssl, const unsigned char* id, int id_len, int* copy) {
     *copy = 0;  // every session returned carries a reference that OpenSSL now owns
     Attachment* a = from(ssl);
     if (a == nullptr || id_len <= 0 || id_len > static_cast<int>(wire::KEY_MAX_BYTES)) return nullptr;
-    const std::span<const uint8_t> sid(id, static_cast<size_t>(id_len));
+    return guarded(a, "get_session", static_cast<SSL_SESSION*>(nullptr),
+                   [&] { return lookup(a, ssl, std::span<const uint8_t>(id, static_cast<size_t>(id_len))); });
+  }
+
+  static SSL_SESSION* lookup(Attachment* a, SSL* ssl, std::span<const uint8_t> sid) {
     const bool single_use = SSL_version(ssl) == TLS1_3_VERSION;
     const uint32_t t = now(*a);
 
@@ -158,21 +214,44 @@ struct AttachCallbacks {
     return sess.release();
   }
 
-  // OpenSSL drops a session (fatal alert, unclean close, SSL_CTX_remove_session):
-  // delete it cluster-wide, with a tombstone until its expiry.
+  // OpenSSL drops a session: SSL_CTX_remove_session, and also its "bad session" path
+  // when one connection fails (fatal alert, EOF without close_notify, a connection freed
+  // without shutdown, a handshake that failed before any session was stored). The two
+  // look the same here, and one failed connection must not cost the client its session
+  // on every server; so the cluster entry stays (docs/openssl.md, "Removal policy").
+  // OpenSSL has marked `sess` not resumable: the decoded copy may be that very object,
+  // so it goes (the device entry is decoded afresh next time). A session kept only in
+  // the too-large store is replaced by a fresh decoded copy for the same reason.
   static void remove_session(SSL_CTX* ctx, SSL_SESSION* sess) {
     auto* a = static_cast<Attachment*>(SSL_CTX_get_ex_data(ctx, ex_index()));
     if (a == nullptr) return;
-    unsigned int id_len = 0;
-    const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
-    if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) return;
-    const std::span<const uint8_t> sid(id, id_len);
-    a->local_->erase(sid);
-    a->decoded_->erase(sid);
-    (void)a->device_.del(SessionKey::make(sid, a->ctx_id_), session_expiry(sess));
-    bump(a->n_.removes);
+    guarded(a, "remove_session", 0, [&] {
+      bump(a->n_.remove_callbacks);
+      unsigned int id_len = 0;
+      const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
+      if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) return 0;
+      const std::span<const uint8_t> sid(id, id_len);
+      a->decoded_->erase(sid);
+      a->local_->refresh(sid, sess);
+      return 0;
+    });
   }
 };
+
+Response Attachment::remove(const SSL_SESSION* session) {
+  unsigned int id_len = 0;
+  const unsigned char* id = SSL_SESSION_get_id(session, &id_len);
+  return remove(std::span<const uint8_t>(id, id_len), session_expiry(session));
+}
+
+Response Attachment::remove(std::span<const uint8_t> session_id, uint32_t expiry) {
+  const SessionKey key = SessionKey::make(session_id, ctx_id_);  // throws for a bad length
+  local_->erase(session_id);
+  decoded_->erase(session_id);
+  Response r = device_.del(key, expiry);
+  if (r.status == wire::Status::OK || r.status == wire::Status::MISS) bump(n_.removes);
+  return r;
+}
 
 std::array<uint8_t, 32> session_id_context(const std::string& service) {
   const std::string input = "sessnic sid_ctx v1\n" + service;
@@ -189,6 +268,7 @@ Attachment::Attachment(SSL_CTX* ctx, Device& device, AttachOptions options)
   ctx_id_ = options.ctx_id.value_or(sid_ctx_[0]);
   local_ = std::make_unique<LocalSessionCache>(options.local_cache_capacity);
   decoded_ = std::make_unique<LocalSessionCache>(options.decoded_cache_capacity);
+  error_log_ = std::make_unique<LogLimiter>();
   SSL_CTX_up_ref(ctx);
   ctx_.reset(ctx);
 }
@@ -235,6 +315,8 @@ AttachCounters Attachment::counters() const {
   c.expired = n_.expired.load(std::memory_order_relaxed);
   c.device_errors = n_.device_errors.load(std::memory_order_relaxed);
   c.removes = n_.removes.load(std::memory_order_relaxed);
+  c.remove_callbacks = n_.remove_callbacks.load(std::memory_order_relaxed);
+  c.callback_errors = n_.callback_errors.load(std::memory_order_relaxed);
   for (size_t i = 0; i < c.rejected.size(); ++i) c.rejected[i] = n_.rejected[i].load(std::memory_order_relaxed);
   return c;
 }
@@ -261,9 +343,9 @@ const char* to_string(RejectReason r) {
 std::string to_string(const AttachCounters& c) {
   std::string s = fmt::format(
       "stores={} store_failed={} too_large={} hits={} decoded_reuse={} local_hits={} misses={} expired={} device_errors={} removes={} "
-      "rejected={}",
+      "remove_callbacks={} callback_errors={} rejected={}",
       c.stores, c.store_failed, c.too_large, c.hits, c.decoded_reuse, c.local_hits, c.misses, c.expired, c.device_errors, c.removes,
-      c.rejected_total());
+      c.remove_callbacks, c.callback_errors, c.rejected_total());
   std::string by;
   for (size_t i = 0; i < c.rejected.size(); ++i) {
     if (c.rejected[i] == 0) continue;

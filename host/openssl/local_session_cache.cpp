@@ -40,6 +40,27 @@ void LocalSessionCache::erase(std::span<const uint8_t> id) {
   if (auto it = entries_.find(key_of(id)); it != entries_.end()) erase_locked(it);
 }
 
+void LocalSessionCache::refresh(std::span<const uint8_t> id, SSL_SESSION* session) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key_of(id));
+    if (it == entries_.end() || it->second.session.get() != session) return;
+  }
+  // Outside the lock: encoding is the slow part. The entry may change meanwhile; then
+  // the swap below finds another object and leaves it alone.
+  unsigned char* der = nullptr;
+  const int len = i2d_SSL_SESSION(session, &der);
+  if (len <= 0) return;
+  const unsigned char* p = der;
+  SslSessionPtr fresh(d2i_SSL_SESSION(nullptr, &p, len));
+  OPENSSL_clear_free(der, static_cast<size_t>(len));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key_of(id));
+  if (it == entries_.end() || it->second.session.get() != session) return;
+  if (fresh) it->second.session = std::move(fresh);
+  else erase_locked(it);
+}
+
 std::size_t LocalSessionCache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_.size();

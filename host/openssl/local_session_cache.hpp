@@ -31,6 +31,10 @@ class LocalSessionCache {
   // entries are dropped on the way.
   SslSessionPtr find(std::span<const uint8_t> id, uint32_t now, bool take, std::optional<uint64_t> version = {});
   void erase(std::span<const uint8_t> id);
+  // OpenSSL marked `session` not resumable (its remove callback after a failed
+  // connection). If the entry for `id` is that very object, it is replaced by a fresh
+  // decoded copy (i2d + d2i), so the session still resumes from here.
+  void refresh(std::span<const uint8_t> id, SSL_SESSION* session);
   std::size_t size() const;
 
  private:

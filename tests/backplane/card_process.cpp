@@ -1,6 +1,6 @@
 // A backplane card in its own process, for the cross-process UDP test: a model table,
 // a BackplaneNode on UDP 127.0.0.1, and a TLS server (TCP 127.0.0.1) whose session
-// cache is that card. Prints "READY <backplane port> <tls port>" and serves until its
+// cache is that card through the product's sessnic::attach. Prints "READY <backplane port> <tls port>" and serves until its
 // stdin closes.
 //
 //   backplane_card_process --card 2 --key-file K --cert C --pkey P --peer 1@127.0.0.1:4000
@@ -19,7 +19,7 @@
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
-#include "tls_session_store.hpp"
+#include "sessnic/attach.hpp"
 #include "tls_test_support.hpp"
 
 using namespace sessnic;
@@ -91,8 +91,10 @@ int main(int argc, char** argv) try {
   if (SSL_CTX_use_certificate_file(ctx.get(), args.cert.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx.get(), args.pkey.c_str(), SSL_FILETYPE_PEM) != 1)
     throw std::runtime_error("cannot load cert/key: " + testtls::drain_openssl_errors());
-  backplane::test::SessionStore store{&card, &sealer, 1};
-  backplane::test::install_session_store(ctx.get(), &store);
+  AttachOptions ao;
+  ao.sealer = &sealer;
+  ao.service = "backplane-udp-test";
+  const auto attachment = attach(ctx.get(), card, ao);
 
   uint16_t tls_port = 0;
   const int lfd = listen_tcp(tls_port);

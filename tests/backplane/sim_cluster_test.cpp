@@ -304,6 +304,47 @@ TEST(backplane_sim, HubHoldsEverythingAndMissesPullFromIt) {
   EXPECT_TRUE(eventually([&] { return c[0].dev->export_entry(keys[1]).status == wire::Status::MISS; }, 5s));
 }
 
+TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
+  // TLS 1.3 tickets are looked up with TAKE: a card that does not hold one (restarted,
+  // or never had it) pulls it from the hub like a GET miss, and consumes it cluster-wide.
+  SimCluster c({0, 1, 2}, Mode::hub, SimLinkOptions{}, {}, /*hub=*/0);
+  ASSERT_TRUE(c.wait_connected());
+  std::mt19937_64 rng(77);
+  std::vector<SessionKey> keys;
+  for (int i = 0; i < 10; ++i) {
+    keys.push_back(random_key(rng));
+    ASSERT_TRUE(c[1].cdev->put(keys.back(), random_blob(rng, 90), future_expiry(),
+                               static_cast<uint8_t>(wire::Flags::SINGLE_USE))
+                    .ok());
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& k : keys)
+          if (c[0].dev->export_entry(k).status != wire::Status::OK) return false;
+        return true;
+      },
+      5s));
+  c.restart(2);  // an empty table, as after a crash
+  ASSERT_TRUE(c.wait_connected());
+  for (const auto& k : keys) {
+    const Response r = c[2].cdev->take(k);
+    ASSERT_EQ(r.status, wire::Status::OK) << "a TAKE miss pulls from the hub";
+    EXPECT_EQ(r.blob, c[1].dev->export_entry(k).blob);
+    EXPECT_EQ(c[2].cdev->take(k).status, wire::Status::MISS) << "single use";
+  }
+  // Consumed at the hub and at the card that issued it, so no second use anywhere.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& k : keys)
+          if (c[0].dev->export_entry(k).status != wire::Status::MISS ||
+              c[1].dev->export_entry(k).status != wire::Status::MISS)
+            return false;
+        return true;
+      },
+      5s));
+  for (const auto& k : keys) EXPECT_EQ(c[1].cdev->take(k).status, wire::Status::MISS);
+}
+
 TEST(backplane_sim, RestartedHubIsRefilledByTheCards) {
   SimCluster c({0, 1, 2}, Mode::hub, bad_link(41), {}, /*hub=*/0);
   ASSERT_TRUE(c.wait_connected());

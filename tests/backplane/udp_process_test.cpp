@@ -13,7 +13,7 @@
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
 #include "sim_cluster.hpp"
-#include "tls_session_store.hpp"
+#include "sessnic/attach.hpp"
 #include "tls_test_support.hpp"
 
 namespace sessnic::backplane::test {
@@ -86,17 +86,20 @@ TEST(backplane_udp, SessionPutOnCardDIsResumableThroughCardEInAnotherProcess) {
   udp_d->set_peer(PeerAddress{2, "127.0.0.1", static_cast<uint16_t>(e_bp)});
   ASSERT_TRUE(node.wait_for_peers(5000ms)) << "card E never answered HELLO over UDP";
 
-  // A real full handshake with card D's server; its session cache is card D.
+  // A real full handshake with card D's server; its session cache is card D, attached
+  // exactly as sessnic-server attaches its own (same service name as card E's).
   SslCtxPtr server = testtls::make_server_ctx(TLS1_2_VERSION);
-  SessionStore store{&card_d, &sealer, 1};
-  install_session_store(server.get(), &store);
+  AttachOptions ao;
+  ao.sealer = &sealer;
+  ao.service = "backplane-udp-test";
+  const auto attachment = attach(server.get(), card_d, ao);
   SslCtxPtr client = testtls::make_client_ctx(TLS1_2_VERSION);
   testtls::HandshakeResult first = testtls::handshake(client.get(), server.get());
   ASSERT_TRUE(first.ok) << first.error;
   ASSERT_FALSE(first.reused_server);
   unsigned id_len = 0;
   const unsigned char* id = SSL_SESSION_get_id(first.client_session.get(), &id_len);
-  const SessionKey key = SessionKey::make({id, id_len}, 1);
+  const SessionKey key = SessionKey::make({id, id_len}, attachment->ctx_id());
   const Response stored = dev->export_entry(key);
   ASSERT_EQ(stored.status, wire::Status::OK) << "new_cb stored the sealed session on card D";
   EXPECT_NE(stored.blob.size(), 0u);
@@ -123,6 +126,7 @@ TEST(backplane_udp, SessionPutOnCardDIsResumableThroughCardEInAnotherProcess) {
 
   EXPECT_EQ(e.finish(3000ms), 0) << "card E exits cleanly when told to";
   EXPECT_EQ(node.stats().rx_bad_mac, 0u);
+  EXPECT_EQ(attachment->counters().stores, 1u) << to_string(attachment->counters());
 }
 
 }  // namespace

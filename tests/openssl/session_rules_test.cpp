@@ -90,7 +90,7 @@ TEST_P(TooLarge, ClientCertSessionStaysLocalAndResumesThere) {
 INSTANTIATE_TEST_SUITE_P(Tls, TooLarge, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
                          [](const auto& info) { return info.param == TLS1_2_VERSION ? "v12" : "v13"; });
 
-TEST(Remove, RemovedSessionIsDeletedOnTheDevice) {
+TEST(Remove, OpenSslRemoveCallbackKeepsTheEntryAttachmentRemoveDeletesIt) {
   ServerOptions o;
   o.max_version = TLS1_2_VERSION;
   Server d = make_server(o);
@@ -99,8 +99,18 @@ TEST(Remove, RemovedSessionIsDeletedOnTheDevice) {
   ASSERT_TRUE(first.ok) << first.error;
   const SessionKey key = server_key(first.client_session.get(), *d.attachment);
   ASSERT_EQ(d.device->export_entry(key).status, wire::Status::OK);
-  // What OpenSSL does after a fatal alert on a connection using this session.
-  SSL_CTX_remove_session(d.ctx.get(), first.client_session.get());
+  // OpenSSL's remove callback (also what its "bad session" path calls after one failed
+  // connection) cannot tell revocation from a failed connection: the entry stays.
+  SslSessionPtr same_id(SSL_SESSION_new());
+  ASSERT_EQ(SSL_SESSION_set1_id(same_id.get(), key.id.data(), key.len), 1);
+  SSL_CTX_remove_session(d.ctx.get(), same_id.get());
+  EXPECT_EQ(d.counters().remove_callbacks, 1u);
+  EXPECT_EQ(d.counters().removes, 0u);
+  EXPECT_EQ(d.device->export_entry(key).status, wire::Status::OK);
+  auto still = handshake(client.get(), d.ctx.get(), first.client_session.get());
+  EXPECT_TRUE(still.reused_server) << d.counters();
+  // Revocation is explicit.
+  EXPECT_EQ(d.attachment->remove(key.bytes()).status, wire::Status::OK);
   EXPECT_EQ(d.counters().removes, 1u);
   EXPECT_EQ(d.device->export_entry(key).status, wire::Status::MISS);
   auto r = handshake(client.get(), d.ctx.get(), first.client_session.get());
@@ -136,12 +146,27 @@ TEST(Attach, SettingsAndDetach) {
   EXPECT_TRUE(r.ok) << r.error;
 }
 
+// Sets *flag when the SSL_CTX holding it is freed (OpenSSL's ex_data free hook).
+void mark_freed(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  if (ptr != nullptr) static_cast<std::atomic<bool>*>(ptr)->store(true);
+}
+
 TEST(Attach, AttachmentKeepsTheCtxAlive) {
+  static const int freed_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, mark_freed);
+  std::atomic<bool> freed{false};
   ServerOptions o;
   Server d = make_server(o);
-  d.ctx.reset();              // the server drops its reference first
-  d.attachment.reset();       // detaching must not touch freed memory (ASan checks)
-  SUCCEED();
+  SSL_CTX* ctx = d.ctx.get();
+  ASSERT_EQ(SSL_CTX_set_ex_data(ctx, freed_index, &freed), 1);
+  d.ctx.reset();  // the server drops its reference first
+  EXPECT_FALSE(freed) << "the attachment must hold its own reference";
+  // Still a working, attached server: a handshake on it stores its session.
+  auto client = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto r = handshake(client.get(), ctx);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(d.counters().stores, 1u);
+  d.attachment.reset();  // detaching releases that reference: the SSL_CTX goes now
+  EXPECT_TRUE(freed) << "the attachment leaked its SSL_CTX reference";
 }
 
 TEST(Attach, CountersPrint) {

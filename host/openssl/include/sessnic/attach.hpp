@@ -15,6 +15,19 @@
 //    31 bytes of DRBG output (RAND_bytes, buffered: RandomPool).
 //  * new/get/remove session callbacks; sessions leave the process sealed (AES-256-GCM).
 //
+// Removal policy: a session leaves the cluster when it is consumed (single-use TLS 1.3
+// ticket), expires, or is removed with Attachment::remove(). OpenSSL's remove callback
+// also fires when one connection fails (fatal alert, EOF without close_notify, a
+// connection freed without shutdown, a failed handshake), and cannot tell that apart from
+// SSL_CTX_remove_session(); so it only drops this process's decoded copy and never
+// deletes a cluster entry. attach() leaves SSL_OP_IGNORE_UNEXPECTED_EOF to the server:
+// whether a missing close_notify is an attack (truncation) depends on the application
+// protocol's framing, not on the session cache.
+//
+// Exceptions never cross OpenSSL's C frames: a callback that catches one (a device or
+// allocation failure) counts it (`callback_errors`), logs it (rate-limited) and returns
+// OpenSSL's documented failure value, so the handshake goes on without the cache.
+//
 // Thread safety: the callbacks may run on many threads at once. Destroy the Attachment
 // only when no handshake is in progress on the SSL_CTX.
 #pragma once
@@ -39,6 +52,7 @@
 namespace sessnic {
 
 class LocalSessionCache;
+class LogLimiter;
 
 struct AttachOptions {
   const Sealer* sealer = nullptr;  // required; must outlive the Attachment
@@ -75,7 +89,9 @@ struct AttachCounters {
   uint64_t misses = 0;        // no such session anywhere (or a deleted/taken one)
   uint64_t expired = 0;       // the device found it expired
   uint64_t device_errors = 0;  // the device answered FAILED/BAD_CMD
-  uint64_t removes = 0;       // remove callbacks turned into DEL
+  uint64_t removes = 0;       // Attachment::remove() calls turned into DEL
+  uint64_t remove_callbacks = 0;  // OpenSSL remove callbacks (the cluster entry stays)
+  uint64_t callback_errors = 0;   // exceptions caught inside an OpenSSL callback
   std::array<uint64_t, static_cast<std::size_t>(RejectReason::count)> rejected{};
   uint64_t rejected_total() const;
   uint64_t rejected_by(RejectReason r) const { return rejected[static_cast<std::size_t>(r)]; }
@@ -92,6 +108,17 @@ class Attachment {
   std::span<const uint8_t> sid_ctx() const { return sid_ctx_; }
   Device& device() const { return device_; }
 
+  // Removes a session from the cluster: DEL on the device, which leaves a tombstone until
+  // the session's expiry (so a late replica cannot bring it back) and, per backplane
+  // mode, a DELETE to the other cards; this server's local copies go too. Use it (not
+  // SSL_CTX_remove_session) to revoke a session. Returns the device's answer: OK =
+  // deleted, MISS = not there (a tombstone is still written when the expiry is in the
+  // future). Device exceptions propagate: this is a C++ call, not an OpenSSL callback.
+  Response remove(const SSL_SESSION* session);
+  // The same by session id (TLS 1.2 session id / TLS 1.3 PSK identity); `expiry` 0 keeps
+  // the entry's own expiry for the tombstone.
+  Response remove(std::span<const uint8_t> session_id, uint32_t expiry = 0);
+
  private:
   friend std::unique_ptr<Attachment> attach(SSL_CTX*, Device&, AttachOptions);
   friend struct AttachCallbacks;
@@ -107,10 +134,11 @@ class Attachment {
   std::unique_ptr<LocalSessionCache> local_;    // too large for a slot: authoritative here
   std::unique_ptr<LocalSessionCache> decoded_;  // versioned shadows of device entries
   RandomPool random_;                            // session ids
+  std::unique_ptr<LogLimiter> error_log_;        // callback_errors lines
 
   struct Counters {
     std::atomic<uint64_t> stores{0}, store_failed{0}, too_large{0}, hits{0}, decoded_reuse{0}, local_hits{0}, misses{0}, expired{0},
-        device_errors{0}, removes{0};
+        device_errors{0}, removes{0}, remove_callbacks{0}, callback_errors{0};
     std::array<std::atomic<uint64_t>, static_cast<std::size_t>(RejectReason::count)> rejected{};
   };
   mutable Counters n_;
