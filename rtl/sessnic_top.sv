@@ -12,6 +12,8 @@
 // A stored host PUT (OK/EVICTED) is handed to bp_sync for replication when control.bp_mode
 // is replicate. control.bp_enable = 0 (reset) keeps bp_sync silent: RX frames that pass
 // the checks are drained and counted in bp_rx_unhandled.
+`resetall
+`default_nettype none
 module sessnic_top #(
     parameter int SETS_LOG2 = 12,
     parameter int WAYS = 4,
@@ -22,48 +24,48 @@ module sessnic_top #(
     parameter int BP_MAX_RETRIES = 6,
     parameter int BP_HELLO_CYCLES = 16384
 ) (
-    input logic clk,
-    input logic rst,
+    input wire logic clk,
+    input wire logic rst,
 
     // AXI4-Lite control (sessnic_regs, 32-bit, 9-bit byte address)
     output logic        s_axil_awready,
-    input  logic        s_axil_awvalid,
-    input  logic [ 8:0] s_axil_awaddr,
-    input  logic [ 2:0] s_axil_awprot,
+    input  wire logic        s_axil_awvalid,
+    input  wire logic [ 8:0] s_axil_awaddr,
+    input  wire logic [ 2:0] s_axil_awprot,
     output logic        s_axil_wready,
-    input  logic        s_axil_wvalid,
-    input  logic [31:0] s_axil_wdata,
-    input  logic [ 3:0] s_axil_wstrb,
-    input  logic        s_axil_bready,
+    input  wire logic        s_axil_wvalid,
+    input  wire logic [31:0] s_axil_wdata,
+    input  wire logic [ 3:0] s_axil_wstrb,
+    input  wire logic        s_axil_bready,
     output logic        s_axil_bvalid,
     output logic [ 1:0] s_axil_bresp,
     output logic        s_axil_arready,
-    input  logic        s_axil_arvalid,
-    input  logic [ 8:0] s_axil_araddr,
-    input  logic [ 2:0] s_axil_arprot,
-    input  logic        s_axil_rready,
+    input  wire logic        s_axil_arvalid,
+    input  wire logic [ 8:0] s_axil_araddr,
+    input  wire logic [ 2:0] s_axil_arprot,
+    input  wire logic        s_axil_rready,
     output logic        s_axil_rvalid,
     output logic [31:0] s_axil_rdata,
     output logic [ 1:0] s_axil_rresp,
 
     // Table commands / responses (spec/wire.toml `header` + blob beats)
-    input  logic [511:0] s_cmd_tdata,
-    input  logic         s_cmd_tlast,
-    input  logic         s_cmd_tvalid,
+    input  wire logic [511:0] s_cmd_tdata,
+    input  wire logic         s_cmd_tlast,
+    input  wire logic         s_cmd_tvalid,
     output logic         s_cmd_tready,
     output logic [511:0] m_rsp_tdata,
     output logic         m_rsp_tlast,
     output logic         m_rsp_tvalid,
-    input  logic         m_rsp_tready,
+    input  wire logic         m_rsp_tready,
 
     // Backplane frames (spec/wire.toml `frame` + payload beats)
     output logic [511:0] m_bp_tx_tdata,
     output logic         m_bp_tx_tlast,
     output logic         m_bp_tx_tvalid,
-    input  logic         m_bp_tx_tready,
-    input  logic [511:0] s_bp_rx_tdata,
-    input  logic         s_bp_rx_tlast,
-    input  logic         s_bp_rx_tvalid,
+    input  wire logic         m_bp_tx_tready,
+    input  wire logic [511:0] s_bp_rx_tdata,
+    input  wire logic         s_bp_rx_tlast,
+    input  wire logic         s_bp_rx_tvalid,
     output logic         s_bp_rx_tready,
 
     // bp_sync counters, 12 x 32 bits (docs/rtl.md): tx_frames, retransmits, giveups,
@@ -71,8 +73,16 @@ module sessnic_top #(
     // rx_stale_epoch, not_sent, rx_unhandled
     output logic [12*32-1:0] bp_counters
 );
-  import sessnic_wire_pkg::STATS_WORDS;
-  import sessnic_wire_pkg::STATS_NOW;
+  initial begin
+    // status.sets_log2 / status.ways carry these in 5 bits; the bounds are the table's
+    // (sess_table and bp_sync check the rest of their parameters themselves)
+    if (SETS_LOG2 < 1 || SETS_LOG2 > 20) $fatal(1, "sessnic_top: SETS_LOG2 must be 1..20");
+    if (WAYS < 1 || WAYS > 16) $fatal(1, "sessnic_top: WAYS must be 1..16");
+  end
+
+  // Package names aliased (Yosys 0.23 has no `import`).
+  localparam int STATS_WORDS = sessnic_wire_pkg::STATS_WORDS;
+  localparam int STATS_NOW = sessnic_wire_pkg::STATS_NOW;
 
   sessnic_regs_pkg::sessnic_regs__in_t hwif_in;
   // Every control field has a consumer; the struct also carries the generator's
@@ -363,3 +373,4 @@ module sessnic_top #(
   logic unused_ok;
   assign unused_ok = &{1'b0, bp_verdict_valid, bp_verdict};
 endmodule
+`resetall

@@ -25,6 +25,8 @@
 // PULL / PULL_RESP / DIGEST are acked and ignored (rx_unhandled); relayed TRANSFER
 // (sync_cmd.owner another card) answers FAILED; DEL replication, hub mode, peer-joined
 // notices, RTT estimation and sack are absent.
+`resetall
+`default_nettype none
 module bp_sync #(
     parameter int CARDS = 32,
     parameter int SLOT_BYTES = 256,
@@ -34,47 +36,47 @@ module bp_sync #(
     parameter int HELLO_CYCLES = 20000,
     parameter int EVQ_LOG2 = 4
 ) (
-    input logic clk,
-    input logic rst,
+    input wire logic clk,
+    input wire logic rst,
 
-    input logic [      7:0] card_id,
-    input logic [CARDS-1:0] peers,
-    input logic             enable,
-    input logic [      1:0] mode,
+    input wire logic [      7:0] card_id,
+    input wire logic [CARDS-1:0] peers,
+    input wire logic             enable,
+    input wire logic [      1:0] mode,
 
     // Host TRANSFER commands (header beats; extra beats are drained, answered BAD_CMD)
-    input  logic [511:0] s_host_tdata,
-    input  logic         s_host_tlast,
-    input  logic         s_host_tvalid,
+    input  wire logic [511:0] s_host_tdata,
+    input  wire logic         s_host_tlast,
+    input  wire logic         s_host_tvalid,
     output logic         s_host_tready,
     // Results towards the host: one beat (TLAST) per TRANSFER
     output logic [511:0] m_res_tdata,
     output logic         m_res_tvalid,
-    input  logic         m_res_tready,
+    input  wire logic         m_res_tready,
 
     // Replicate events: a stored host PUT's response header (pushed; dropped if full)
-    input logic [511:0] ev_tdata,
-    input logic         ev_valid,
+    input wire logic [511:0] ev_tdata,
+    input wire logic         ev_valid,
 
     // Local table: commands out, responses in (one response per command, in order)
     output logic [511:0] m_tbl_tdata,
     output logic         m_tbl_tlast,
     output logic         m_tbl_tvalid,
-    input  logic         m_tbl_tready,
-    input  logic [511:0] s_tbl_tdata,
-    input  logic         s_tbl_tlast,
-    input  logic         s_tbl_tvalid,
+    input  wire logic         m_tbl_tready,
+    input  wire logic [511:0] s_tbl_tdata,
+    input  wire logic         s_tbl_tlast,
+    input  wire logic         s_tbl_tvalid,
     output logic         s_tbl_tready,
 
     // Frames that passed bp_frame_check / frames to the link
-    input  logic [511:0] s_rx_tdata,
-    input  logic         s_rx_tlast,
-    input  logic         s_rx_tvalid,
+    input  wire logic [511:0] s_rx_tdata,
+    input  wire logic         s_rx_tlast,
+    input  wire logic         s_rx_tvalid,
     output logic         s_rx_tready,
     output logic [511:0] m_tx_tdata,
     output logic         m_tx_tlast,
     output logic         m_tx_tvalid,
-    input  logic         m_tx_tready,
+    input  wire logic         m_tx_tready,
 
     output logic [31:0] cnt_tx_frames,
     output logic [31:0] cnt_retransmits,
@@ -89,6 +91,15 @@ module bp_sync #(
     output logic [31:0] cnt_not_sent,
     output logic [31:0] cnt_rx_unhandled
 );
+  initial begin
+    if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
+    if (SLOT_BYTES < 64 || SLOT_BYTES % 64 != 0) $fatal(1, "bp_sync: SLOT_BYTES must be whole 64-byte beats");
+    if (EPOCH == 32'h0) $fatal(1, "bp_sync: EPOCH must be nonzero (0 means unknown on the wire)");
+    if (RTO_CYCLES < 1 || HELLO_CYCLES < 1) $fatal(1, "bp_sync: RTO_CYCLES and HELLO_CYCLES must be >= 1");
+    if (MAX_RETRIES < 0 || MAX_RETRIES > 255) $fatal(1, "bp_sync: MAX_RETRIES must be 0..255");
+    if (EVQ_LOG2 < 1 || EVQ_LOG2 > 8) $fatal(1, "bp_sync: EVQ_LOG2 must be 1..8");
+  end
+
   // ---- wire constants (package-qualified: Yosys 0.23 has no `import`) ----------------
   localparam int F_FVER = sessnic_wire_pkg::FRAME_FVER_LSB;
   localparam int F_FTYPE = sessnic_wire_pkg::FRAME_FTYPE_LSB;
@@ -145,11 +156,14 @@ module bp_sync #(
   typedef enum logic [4:0] {
     S_IDLE,
     S_RX,         // collecting a frame into rxbuf
-    S_RX_DO,      // decide on the frame in rxbuf
+    S_RX_LOOK,    // the received header and its peer's state into registers
+    S_RX_CMP,     // compares of the received fields against that state
+    S_RX_DO,      // decide on the frame (flags), write peer state, describe the answer
     S_HOST,       // draining a host command's extra beats
     S_TBL_SEND,   // table command beats out
     S_TBL_WAIT,   // table response in
     S_AFTER_TBL,  // act on the table's answer
+    S_STAMP,      // per-transmission header fields into tx_hdr_reg
     S_TX_CRC,     // CRC over the frame to send
     S_TX_SEND,    // frame beats out
     S_RESULT,     // host result beat out
@@ -253,7 +267,8 @@ module bp_sync #(
   // The header of the frame in rxbuf; fver, crc and sack were checked (bp_frame_check)
   // or are not part of the subset (sack), so some bits are not read here.
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [511:0] rh = rxbuf[0];
+  logic [511:0] rh_reg;  // rxbuf[0], registered in S_RX_LOOK
+  wire [511:0] rh = rh_reg;
   /* verilator lint_on UNUSEDSIGNAL */
   wire [7:0] rx_type = rh[F_FTYPE+:8];
   wire [7:0] rx_src = rh[F_SRC+:8];
@@ -268,8 +283,13 @@ module bp_sync #(
   wire [15:0] rx_plen = rh[F_PAYLOAD_LEN+:16];
   wire [511:0] rx_entry = rxbuf[1];
   wire [CW-1:0] rs = rx_src[CW-1:0];
-  wire [31:0] pe_src = peer_epoch[rs];
-  wire [31:0] rxb_src = rx_base[rs];
+  // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
+  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, base_reg, seq1_reg;
+  logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
+  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_seq_lt_reg, f_seq_eq_reg;
+  // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
+  logic [511:0] d_hdr_reg;
+  logic [31:0] d_dep_reg, d_ack_reg, d_una_reg;
 
   // Per-transmission header fields, as the kernel's transmit() fills them.
   function automatic logic [511:0] stamp(input logic [511:0] h, input logic [7:0] me, input logic [31:0] dep,
@@ -359,13 +379,6 @@ module bp_sync #(
   );
 
   // ---- the engine ---------------------------------------------------------------------
-  // Starting a transmission: tx_hdr_reg gets the stamped header (crc 0), then S_TX_CRC.
-  logic [511:0] slot_stamped;
-  always_comb begin
-    slot_stamped = stamp(slot_hdr_reg, card_id, peer_epoch[slot_peer_reg[CW-1:0]], rx_base[slot_peer_reg[CW-1:0]],
-                         slot_seq_reg);
-  end
-
   // next peer of a replicate fan-out
   logic [7:0] next_peer;
   always_comb begin
@@ -408,20 +421,25 @@ module bp_sync #(
             slot_retries_reg <= slot_retries_reg + 1'b1;
             slot_timer_reg <= 32'(RTO_CYCLES);
             c_rtx_reg <= c_rtx_reg + 1'b1;
-            tx_hdr_reg <= slot_stamped;
+            d_hdr_reg <= slot_hdr_reg;
+            d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
+            d_ack_reg <= rx_base[slot_peer_reg[CW-1:0]];
+            d_una_reg <= slot_seq_reg;
             tx_n_reg <= slot_n_reg;
             tx_ret_reg <= S_IDLE;
             idx_reg <= '0;
-            state_reg <= S_TX_CRC;
+            state_reg <= S_STAMP;
           end
         end else if (hello_timer_reg == 0) begin
           hello_timer_reg <= 32'(HELLO_CYCLES);
-          tx_hdr_reg <= stamp(ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown}), card_id, 32'h0, 32'h0,
-                              32'h0);
+          d_hdr_reg <= ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown});
+          d_dep_reg <= 32'h0;
+          d_ack_reg <= 32'h0;
+          d_una_reg <= 32'h0;
           tx_n_reg <= IDX_W'(1);
           tx_ret_reg <= S_IDLE;
           idx_reg <= '0;
-          state_reg <= S_TX_CRC;
+          state_reg <= S_STAMP;
         end else if (!slot_valid_reg && bcast_todo_reg != '0) begin
           state_reg <= S_NEXT_PEER;
         end else if (!slot_valid_reg && s_host_tvalid) begin
@@ -476,23 +494,53 @@ module bp_sync #(
             rxbuf[idx_reg] <= s_rx_tdata;
             idx_reg <= idx_reg + 1'b1;
           end else rx_over_reg <= 1'b1;
-          if (s_rx_tlast) state_reg <= enable ? S_RX_DO : S_IDLE;
+          if (s_rx_tlast) state_reg <= enable ? S_RX_LOOK : S_IDLE;
           if (s_rx_tlast && !enable) c_unhandled_reg <= c_unhandled_reg + 1'b1;
         end
       end
 
+      S_RX_LOOK: begin
+        rh_reg <= rxbuf[0];
+        pe_src_reg <= peer_epoch[rxbuf[0][F_SRC+:CW]];
+        rxb_src_reg <= rx_base[rxbuf[0][F_SRC+:CW]];
+        txn_src_reg <= tx_next[rxbuf[0][F_SRC+:CW]];
+        state_reg <= S_RX_CMP;
+      end
+
+      S_RX_CMP: begin
+        f_stale_reg <= rx_over_reg || rx_epoch == 32'h0 || rx_epoch < pe_src_reg;
+        f_restart_reg <= rx_epoch > pe_src_reg && pe_src_reg != 32'h0;
+        f_learn_reg <= rx_epoch > pe_src_reg;
+        f_hello_reply_reg <= rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != EPOCH);
+        f_dst_epoch_bad_reg <= rx_dst_epoch != EPOCH;
+        f_slot_peer_reg <= slot_valid_reg && slot_peer_reg == rx_src;
+        f_ack_rel_reg <= rx_ack > slot_seq_reg;
+        f_req_match_reg <= rx_req == slot_seq_reg;
+        f_una_gt_reg <= rx_una > rxb_src_reg;
+        // receive base after the sender's una: compared both ways at once, then picked
+        base_reg <= rx_una > rxb_src_reg ? rx_una : rxb_src_reg;
+        f_seq_lt_reg <= rx_una > rxb_src_reg ? rx_seq < rx_una : rx_seq < rxb_src_reg;
+        f_seq_eq_reg <= rx_una > rxb_src_reg ? rx_seq == rx_una : rx_seq == rxb_src_reg;
+        f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
+                           (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
+                            rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
+        seq1_reg <= rx_seq + 1'b1;
+        una_src_reg <= una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, txn_src_reg);
+        state_reg <= S_RX_DO;
+      end
+
       S_RX_DO: begin
         state_reg <= S_IDLE;
-        if (rx_over_reg || rx_epoch == 32'h0 || rx_epoch < pe_src) begin
+        if (f_stale_reg) begin
           c_stale_reg <= c_stale_reg + 1'b1;
-        end else if (rx_epoch > pe_src && pe_src != 32'h0) begin
+        end else if (f_restart_reg) begin
           // the peer restarted: its sequence state is new, a transfer in flight to it
           // FAILS; the frame itself is dropped (the sender resends or says HELLO again)
           peer_epoch[rs] <= rx_epoch;
           tx_next[rs] <= 32'h1;
           rx_base[rs] <= 32'h1;
           c_stale_reg <= c_stale_reg + 1'b1;
-          if (slot_valid_reg && slot_peer_reg == rx_src) begin
+          if (f_slot_peer_reg) begin
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
@@ -501,32 +549,36 @@ module bp_sync #(
             end else state_reg <= S_NEXT_PEER;
           end
         end else begin
-          if (rx_epoch > pe_src) peer_epoch[rs] <= rx_epoch;  // learned
+          if (f_learn_reg) peer_epoch[rs] <= rx_epoch;  // learned
           if (rx_type == T_HELLO) begin
-            if (rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != EPOCH)) begin
-              tx_hdr_reg <= stamp(ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rxb_src,
-                                  una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+            if (f_hello_reply_reg) begin
+              d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
+              d_dep_reg <= rx_epoch;
+              d_ack_reg <= rxb_src_reg;
+              d_una_reg <= una_src_reg;
               tx_n_reg <= IDX_W'(1);
               tx_ret_reg <= S_IDLE;
               idx_reg <= '0;
-              state_reg <= S_TX_CRC;
+              state_reg <= S_STAMP;
             end
-          end else if (rx_dst_epoch != EPOCH) begin
+          end else if (f_dst_epoch_bad_reg) begin
             // meant for an earlier life of this card: tell the sender our epoch
             c_stale_reg <= c_stale_reg + 1'b1;
-            tx_hdr_reg <= stamp(ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rxb_src,
-                                una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+            d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
+            d_dep_reg <= rx_epoch;
+            d_ack_reg <= rxb_src_reg;
+            d_una_reg <= una_src_reg;
             tx_n_reg <= IDX_W'(1);
             tx_ret_reg <= S_IDLE;
             idx_reg <= '0;
-            state_reg <= S_TX_CRC;
+            state_reg <= S_STAMP;
           end else begin
             // ---- acks (cumulative) and una ----
-            if (slot_valid_reg && slot_peer_reg == rx_src) begin
-              if (!slot_outcome_reg && rx_ack > slot_seq_reg) begin
+            if (f_slot_peer_reg) begin
+              if (!slot_outcome_reg && f_ack_rel_reg) begin
                 slot_valid_reg <= 1'b0;
               end
-              if (slot_outcome_reg && (rx_type == T_ACK || rx_type == T_NACK) && rx_req == slot_seq_reg) begin
+              if (slot_outcome_reg && (rx_type == T_ACK || rx_type == T_NACK) && f_req_match_reg) begin
                 slot_valid_reg <= 1'b0;
                 if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
                 else c_xfail_reg <= c_xfail_reg + 1'b1;
@@ -534,33 +586,32 @@ module bp_sync #(
                 state_reg <= S_RESULT;
               end
             end
-            if (rx_una > rxb_src) rx_base[rs] <= rx_una;
+            if (f_una_gt_reg) rx_base[rs] <= rx_una;
             if (rx_type == T_ACK || rx_type == T_NACK) begin
               // done above
             end else if (rx_seq == 32'h0) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;
-            end else if ((rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
-                         (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
-                          rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64)) begin
+            end else if (f_malformed_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
-            end else if (rx_seq < (rx_una > rxb_src ? rx_una : rxb_src)) begin
+            end else if (f_seq_lt_reg) begin
               // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
               c_dup_reg <= c_dup_reg + 1'b1;
               if (rx_type == T_TRANSFER) begin
                 pend_reg <= P_APPLY_XFER;
                 state_reg <= S_TBL_SEND;
               end else begin
-                tx_hdr_reg <= stamp(ctl_frame(T_ACK, rx_src, 32'h0, 8'h0), card_id, rx_epoch,
-                                    rx_una > rxb_src ? rx_una : rxb_src,
-                                    una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_dep_reg <= rx_epoch;
+                d_ack_reg <= base_reg;
+                d_una_reg <= una_src_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
-                state_reg <= S_TX_CRC;
+                state_reg <= S_STAMP;
               end
-            end else if (rx_seq != (rx_una > rxb_src ? rx_una : rxb_src)) begin
+            end else if (!f_seq_eq_reg) begin
               c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
             end else begin
-              rx_base[rs] <= rx_seq + 1'b1;
+              rx_base[rs] <= seq1_reg;
               if (rx_type == T_UPDATE || rx_type == T_DELETE) begin
                 pend_reg <= P_APPLY;
                 state_reg <= S_TBL_SEND;
@@ -570,11 +621,13 @@ module bp_sync #(
               end else begin
                 // reliable types outside the subset: acked, ignored
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
-                tx_hdr_reg <= stamp(ctl_frame(T_ACK, rx_src, 32'h0, 8'h0), card_id, rx_epoch, rx_seq + 1'b1,
-                                    una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[rs]));
+                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_dep_reg <= rx_epoch;
+                d_ack_reg <= seq1_reg;
+                d_una_reg <= una_src_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
-                state_reg <= S_TX_CRC;
+                state_reg <= S_STAMP;
               end
             end
             // the table command that applies the entry (used when S_TBL_SEND follows)
@@ -633,23 +686,15 @@ module bp_sync #(
             if (tbl_stored || (pend_reg == P_APPLY && tbl_st_reg == ST_MISS)) c_applied_reg <= c_applied_reg + 1'b1;
             else c_apfail_reg <= c_apfail_reg + 1'b1;
             if (pend_reg == P_APPLY_XFER)
-              tx_hdr_reg <= stamp(ctl_frame(T_ACK, ap_src_reg, ap_seq_reg, tbl_stored ? ST_OK : tbl_st_reg), card_id,
-                                  peer_epoch[ap_src_reg[CW-1:0]], rx_base[ap_src_reg[CW-1:0]],
-                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
-                                         tx_next[ap_src_reg[CW-1:0]]));
-            else if (tbl_stored || tbl_st_reg == ST_MISS)
-              tx_hdr_reg <= stamp(ctl_frame(T_ACK, ap_src_reg, 32'h0, 8'h0), card_id, peer_epoch[ap_src_reg[CW-1:0]],
-                                  rx_base[ap_src_reg[CW-1:0]],
-                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
-                                         tx_next[ap_src_reg[CW-1:0]]));
-            else
-              tx_hdr_reg <= stamp(ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg), card_id,
-                                  peer_epoch[ap_src_reg[CW-1:0]], rx_base[ap_src_reg[CW-1:0]],
-                                  una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg,
-                                         tx_next[ap_src_reg[CW-1:0]]));
+              d_hdr_reg <= ctl_frame(T_ACK, ap_src_reg, ap_seq_reg, tbl_stored ? ST_OK : tbl_st_reg);
+            else if (tbl_stored || tbl_st_reg == ST_MISS) d_hdr_reg <= ctl_frame(T_ACK, ap_src_reg, 32'h0, 8'h0);
+            else d_hdr_reg <= ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg);
+            d_dep_reg <= peer_epoch[ap_src_reg[CW-1:0]];
+            d_ack_reg <= rx_base[ap_src_reg[CW-1:0]];
+            d_una_reg <= una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[ap_src_reg[CW-1:0]]);
             tx_n_reg <= IDX_W'(1);
             tx_ret_reg <= S_IDLE;
-            state_reg <= S_TX_CRC;
+            state_reg <= S_STAMP;
           end
           P_EXPORT_XFER: begin
             if (tbl_st_reg != ST_OK) begin
@@ -695,10 +740,13 @@ module bp_sync #(
         idx_reg <= '0;
         if (slot_valid_reg) begin
           // a freshly filled slot: first transmission
-          tx_hdr_reg <= slot_stamped;
+          d_hdr_reg <= slot_hdr_reg;
+          d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
+          d_ack_reg <= rx_base[slot_peer_reg[CW-1:0]];
+          d_una_reg <= slot_seq_reg;
           tx_n_reg <= slot_n_reg;
           tx_ret_reg <= S_IDLE;
-          state_reg <= S_TX_CRC;
+          state_reg <= S_STAMP;
         end else if (bcast_todo_reg == '0 || mode != MODE_REPLICATE) begin
           bcast_todo_reg <= '0;
           state_reg <= S_IDLE;
@@ -720,6 +768,12 @@ module bp_sync #(
             // next cycle: S_NEXT_PEER sees slot_valid and transmits
           end else c_notsent_reg <= c_notsent_reg + 1'b1;
         end
+      end
+
+      S_STAMP: begin
+        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg);
+        idx_reg <= '0;
+        state_reg <= S_TX_CRC;
       end
 
       S_TX_CRC: begin
@@ -779,3 +833,4 @@ module bp_sync #(
   end
 
 endmodule
+`resetall

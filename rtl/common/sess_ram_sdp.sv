@@ -2,6 +2,8 @@
 // Written in the plain form Vivado and Yosys (memory_libmap) both infer as block RAM
 // (or UltraRAM with RAM_STYLE="ultra"). Read-during-write to the same address returns
 // the OLD contents; sess_table relies on that and re-reads after a same-set write.
+`resetall
+`default_nettype none
 module sess_ram_sdp #(
     parameter int WIDTH = 64,
     parameter int ADDR_BITS = 6,
@@ -10,14 +12,19 @@ module sess_ram_sdp #(
     parameter RAM_STYLE = "block"
     /* verilator lint_on UNUSEDPARAM */
 ) (
-    input  logic                 clk,
-    input  logic                 wr_en,
-    input  logic [ADDR_BITS-1:0] wr_addr,
-    input  logic [WIDTH-1:0]     wr_data,
-    input  logic                 rd_en,
-    input  logic [ADDR_BITS-1:0] rd_addr,
-    output logic [WIDTH-1:0]     rd_data
+    input  wire logic                 clk,
+    input  wire logic                 wr_en,
+    input  wire logic [ADDR_BITS-1:0] wr_addr,
+    input  wire logic [WIDTH-1:0]     wr_data,
+    input  wire logic                 rd_en,
+    input  wire logic [ADDR_BITS-1:0] rd_addr,
+    output logic      [WIDTH-1:0]     rd_data
 );
+  initial begin
+    if (WIDTH < 1) $fatal(1, "sess_ram_sdp: WIDTH must be >= 1");
+    if (ADDR_BITS < 1 || ADDR_BITS > 20) $fatal(1, "sess_ram_sdp: ADDR_BITS must be 1..20");
+  end
+
   (* ram_style = RAM_STYLE *) logic [WIDTH-1:0] mem[1 << ADDR_BITS];
 
   always_ff @(posedge clk) begin
@@ -25,3 +32,4 @@ module sess_ram_sdp #(
     if (rd_en) rd_data <= mem[rd_addr];
   end
 endmodule
+`resetall

@@ -25,29 +25,31 @@
 // The idle sweep (sweep_enable) uses the same execute stage: when no command is waiting
 // it reads one set and frees its expired ways, like the kernel's sweep_step().
 // FLUSH (and reset) clear one set per cycle; no command is accepted until done.
+`resetall
+`default_nettype none
 module sess_table #(
     parameter int SETS_LOG2 = 6,
     parameter int WAYS = 4,
     parameter int SLOT_BYTES = 256,
     parameter BLOB_RAM_STYLE = "block"
 ) (
-    input logic clk,
-    input logic rst,
+    input wire logic clk,
+    input wire logic rst,
 
-    input logic [7:0] card_id,
-    input logic       sweep_enable,
+    input wire logic [7:0] card_id,
+    input wire logic       sweep_enable,
 
     // Commands: header beat + ceil(blob_len/64) payload beats, TLAST on the last.
-    input  logic [511:0] s_cmd_tdata,
-    input  logic         s_cmd_tlast,
-    input  logic         s_cmd_tvalid,
+    input  wire logic [511:0] s_cmd_tdata,
+    input  wire logic         s_cmd_tlast,
+    input  wire logic         s_cmd_tvalid,
     output logic         s_cmd_tready,
 
     // Responses, same framing.
     output logic [511:0] m_rsp_tdata,
     output logic         m_rsp_tlast,
     output logic         m_rsp_tvalid,
-    input  logic         m_rsp_tready,
+    input  wire logic         m_rsp_tready,
 
     // Status for the register block: the STATS blob as it would be sent now.
     // STATS_WORDS (16) x 64 bits; a literal because Yosys 0.23 cannot parse a package
@@ -739,3 +741,4 @@ module sess_table #(
     end
   end
 endmodule
+`resetall

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Longest register-to-register path of a Yosys synth_xilinx netlist (write_json).
+
+Per module, in LUT levels: every LUT1..LUT6 counts 1, and so does the asynchronous read
+of a distributed (LUT) RAM, address to data out. MUXF7/F8/F9 and CARRY8 count 0 in the
+level figure (they sit in the same slice behind a LUT), but every combinational cell is
+also counted in `cells`, close to what Vivado calls logic levels. Paths start at
+flip-flop, block/Ultra RAM and DSP outputs, module input ports and submodule outputs, and
+end at the inputs of those and at module output ports (a LUT RAM or SRL is a boundary for
+its write side and one level from its read address to its data out).
+So a hierarchical netlist gives each module's own depth (a path through a submodule is
+cut at its ports) and a flattened one the whole design's.
+
+Used by report.py; alone: lut_levels.py NETLIST.json prints per module
+"name lut_levels cells start_net end_net".
+"""
+import json
+import re
+import sys
+
+LUT = re.compile(r"^LUT[1-6]$")
+LUTRAM = re.compile(r"^(RAM\d+[MX]\w*|SRL\w+)$")  # RAM32M, RAM64M, RAM32M16, RAM64X1D, SRLC32E, ...
+LUTRAM_RADDR = re.compile(r"^(ADDR[A-H]|A\d*|DPRA\d*|RADR\d*)$")
+ZERO = re.compile(r"^(MUXF[789]|CARRY\d|CARRY8|INV|BUF)$")
+
+
+def analyse(mod):
+    names = {}
+    for name, net in mod.get("netnames", {}).items():
+        if net.get("hide_name") and name.startswith("$"):
+            continue
+        for i, b in enumerate(net["bits"]):
+            if isinstance(b, int):
+                names.setdefault(b, f"{name}[{i}]")
+    comb = []  # (cell name, in bits, out bits, lut weight)
+    sink = {}  # bit -> name of what a boundary cell drives from it (for the report)
+    for cname, cell in mod.get("cells", {}).items():
+        t = cell["type"]
+        dirs = cell.get("port_directions", {})
+        conns = cell["connections"]
+        if not (LUT.match(t) or LUTRAM.match(t) or ZERO.match(t)):
+            # flip-flop, block RAM, DSP, submodule: a path boundary
+            outs = [b for p, bits in conns.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
+            label = next((names[b] for b in outs if b in names), f"{t} {cname}")
+            for p, bits in conns.items():
+                if dirs.get(p) != "output":
+                    for b in bits:
+                        if isinstance(b, int):
+                            sink.setdefault(b, label)
+            continue
+        ins, outs = [], []
+        for p, bits in conns.items():
+            d = dirs.get(p, "input")
+            bits = [b for b in bits if isinstance(b, int)]
+            if d == "output":
+                outs += bits
+            elif LUTRAM.match(t) and not LUTRAM_RADDR.match(p):
+                continue  # write data / enables reach the outputs only through the clock
+            else:
+                ins += bits
+        w = 1 if (LUT.match(t) or LUTRAM.match(t)) else 0
+        comb.append((cname, ins, outs, w))
+    driver = {}
+    for i, (_, _, outs, _) in enumerate(comb):
+        for b in outs:
+            driver[b] = i
+    # longest path by memoised depth-first search (iterative: netlists are deep)
+    lv = {}  # cell index -> (lut levels, cells, start bit)
+    for root in range(len(comb)):
+        if root in lv:
+            continue
+        stack = [(root, False)]
+        onstack = set()
+        while stack:
+            c, done = stack.pop()
+            if done:
+                onstack.discard(c)
+                best = (0, 0, None)
+                for b in comb[c][1]:
+                    d = driver.get(b)
+                    if d is None:
+                        cand = (0, 0, b)
+                    else:
+                        cand = lv[d]
+                    if cand[:2] > best[:2]:
+                        best = cand
+                    elif best[2] is None:
+                        best = (best[0], best[1], cand[2])
+                lv[c] = (best[0] + comb[c][3], best[1] + 1, best[2])
+                continue
+            if c in lv or c in onstack:
+                continue
+            onstack.add(c)
+            stack.append((c, True))
+            for b in comb[c][1]:
+                d = driver.get(b)
+                if d is not None and d not in lv and d not in onstack:
+                    stack.append((d, False))
+    if not lv:
+        return 0, 0, "-", "-"
+    end = max(lv, key=lambda c: lv[c][:2])
+    lut, cells, start = lv[end]
+    end_name = next((sink[b] for b in comb[end][2] if b in sink), None) or next(
+        (names[b] for b in comb[end][2] if b in names), comb[end][0])
+    return lut, cells, names.get(start, str(start)), end_name
+
+
+def main():
+    data = json.load(open(sys.argv[1]))
+    for name, mod in data["modules"].items():
+        if mod.get("attributes", {}).get("blackbox") or mod.get("attributes", {}).get("whitebox"):
+            continue
+        lut, cells, start, end = analyse(mod)
+        print(f"{name} {lut} {cells} {start} {end}")
+
+
+if __name__ == "__main__":
+    main()
