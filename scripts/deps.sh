@@ -14,6 +14,7 @@ APT_PACKAGES=(
   verilator iverilog yosys zlib1g-dev
   clang libclang-rt-14-dev
   python3-venv
+  pybind11-dev python3-dev
 )
 
 missing=()
