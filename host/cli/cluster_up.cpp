@@ -127,7 +127,7 @@ class Cluster {
 
     for (;;) {
       auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(sup_.next_wakeup() - Clock::now());
-      if (!rolling_.empty()) wait = std::min<std::chrono::nanoseconds>(wait, 50ms);
+      if (rolling_now_ || !rolling_.empty()) wait = std::min<std::chrono::nanoseconds>(wait, 50ms);
       wait = std::max<std::chrono::nanoseconds>(wait, 1ms);
       timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
       int sig = ::sigtimedwait(&sigs, nullptr, &ts);
@@ -235,25 +235,22 @@ class Cluster {
       }
   }
 
-  // One changed server at a time: the next restarts when the previous one serves again.
+  // One changed server at a time: the next restarts when the previous one serves again
+  // (or after kRollingStepTimeout, so one broken server does not hold up the others).
   void roll() {
+    if (rolling_now_) {
+      const bool done = sup_.ready(server_child(*rolling_now_)) || !cfg_.find_server(*rolling_now_);
+      if (!done && Clock::now() < step_deadline_) return;
+      if (!done) spdlog::warn("reload: server {} is not serving yet; going on with the next", *rolling_now_);
+      rolling_now_.reset();
+    }
     if (rolling_.empty()) return;
-    const auto& name = rolling_.front();
-    const auto* s = cfg_.find_server(name);
-    if (!s) {
-      rolling_.pop_front();
-      return;
-    }
-    if (!step_deadline_) {
+    auto name = rolling_.front();
+    rolling_.pop_front();
+    if (const auto* s = cfg_.find_server(name)) {
       sup_.replace(server_spec(*s));
+      rolling_now_ = name;
       step_deadline_ = Clock::now() + kRollingStepTimeout;
-      return;
-    }
-    const bool done = sup_.ready(server_child(name));
-    if (done || Clock::now() > *step_deadline_) {
-      if (!done) spdlog::warn("reload: server {} is not serving yet; going on with the next", name);
-      rolling_.pop_front();
-      step_deadline_.reset();
     }
   }
 
@@ -262,7 +259,8 @@ class Cluster {
   fs::path server_exe_, dispatch_exe_;
   Supervisor sup_;
   std::deque<std::string> rolling_;             // changed servers waiting for their restart
-  std::optional<Clock::time_point> step_deadline_;
+  std::optional<std::string> rolling_now_;      // the one restarting now
+  Clock::time_point step_deadline_{};
   std::vector<std::string> retired_;            // removed servers (may still be stopping)
   std::vector<fs::file_time_type> stamp_;       // material_stamp() of the running servers' files
 };

@@ -250,3 +250,48 @@ TEST(CliClusterUp, SigtermLetsTheDispatcherDrainForItsTimeout) {
 
 }  // namespace
 }  // namespace sessnic::cli::testing
+
+namespace sessnic::cli::testing {
+namespace {
+
+// A child that ignores SIGTERM (here: stopped with SIGSTOP) is killed after its grace, and
+// the supervisor keeps working meanwhile.
+TEST(CliClusterUp, RemovedServerThatDoesNotStopIsKilledAfterItsGrace) {
+  ClusterDir dir(pick_layout());
+  dir.write_config({.servers = {"flights", "cars"}});
+  ClusterUp up(dir);
+  expect_up(up);
+  const pid_t cars = up.child_pid("server cars");
+  ASSERT_EQ(::kill(cars, SIGSTOP), 0);
+  dir.write_config({.servers = {"flights"}});
+  const auto hup = Clock::now();
+  ASSERT_EQ(::kill(up.pid(), SIGHUP), 0);
+  ASSERT_TRUE(up.wait_log("server cars: still running 5000 ms after SIGTERM; SIGKILL", 10s)) << up.log();
+  EXPECT_GE(Clock::now() - hup, 4900ms);
+  ASSERT_TRUE(up.wait_log("server cars: killed by signal 9 (Killed) after SIGTERM", 2s)) << up.log();
+  EXPECT_FALSE(alive(cars));
+  EXPECT_EQ(up.child_pid("server cars", 2), -1) << up.log();  // removed: not restarted
+  EXPECT_TRUE(served_by(dir.layout().listen, "flights.travel.test", "flights", 10s)) << up.log();
+}
+
+// A dispatcher that does not drain is killed at drain_timeout_ms + the 3 s margin, no later.
+TEST(CliClusterUp, DispatcherThatDoesNotExitIsKilledAtDrainTimeoutPlusMargin) {
+  ClusterDir dir(pick_layout());
+  dir.write_config({.dispatcher_extra = "drain_timeout_ms = 1000"});
+  ClusterUp up(dir);
+  expect_up(up);
+  ASSERT_EQ(::kill(up.child_pid("dispatcher"), SIGSTOP), 0);
+  const auto term = Clock::now();
+  ASSERT_EQ(::kill(up.pid(), SIGTERM), 0);
+  auto status = up.wait_exit(15s);
+  const auto took = Clock::now() - term;
+  ASSERT_TRUE(status) << up.log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << up.log();
+  EXPECT_GE(took, 3900ms) << up.log();
+  EXPECT_LE(took, 9000ms) << up.log();
+  EXPECT_NE(up.log().find("dispatcher: still running 4000 ms after SIGTERM; SIGKILL"), std::string::npos) << up.log();
+  for (auto& [name, p] : dir.layout().servers) EXPECT_FALSE(port_accepts(p.tcp)) << name;
+}
+
+}  // namespace
+}  // namespace sessnic::cli::testing
