@@ -116,8 +116,10 @@ void Connection::on_hello() {
     transfer_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec) self->transfer_done(TransferOutcome::timeout);
     });
+    // The node keeps at it for half a deadline more than the client waits: the client's
+    // timer decides `timeout`, and a session that lands a little late is still recorded.
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(hello_at_ + budget - Clock::now());
-    host_.transfers().start(plan_, backend_->card, std::max(left, std::chrono::microseconds(1)),
+    host_.transfers().start(plan_, backend_->card, std::max(left, std::chrono::microseconds(1)) + budget / 2,
                             [self = shared_from_this()](TransferOutcome o) {
                               asio::post(self->client_.get_executor(), [self, o] { self->transfer_done(o); });
                             });
