@@ -88,5 +88,7 @@ echo "== Dispatcher metrics, sharing on (sessnic stats)"
 "$SESSNIC" stats --endpoint "127.0.0.1:$MON" | sed 's/^/   /'
 echo "== Dispatcher metrics, sharing off"
 "$SESSNIC" stats --endpoint "127.0.0.1:$MOFF" | sed 's/^/   /'
+echo "== The sharing dispatcher's access log (the last curl: one line per connection)"
+grep ' sessnic-dispatch: access ' "$WORK/cluster.log" | tail -3 | sed 's/^/   /'
 echo
 echo "== Stopping everything the demo started"

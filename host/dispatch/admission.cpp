@@ -1,5 +1,7 @@
 #include "admission.hpp"
 
+#include <algorithm>
+
 namespace sessnic::dispatch {
 
 std::shared_ptr<Admission> Admission::create(size_t max_total, size_t max_per_source) {
@@ -10,9 +12,15 @@ Admission::Verdict Admission::admit(const std::string& source, Ticket& out) {
   {
     std::lock_guard lock(mu_);
     if (open_ >= max_total_) return Verdict::connection_limit;
-    size_t& n = per_source_[source];
-    if (n >= max_per_source_) return Verdict::source_limit;
-    ++n;
+    auto it = per_source_.find(source);
+    const size_t held = it == per_source_.end() ? 0 : it->second;
+    if (held >= max_per_source_) return Verdict::source_limit;
+    if (4 * open_ >= 3 * max_total_ && per_source_.size() >= 2) {
+      // Shared by the sources holding slots plus one more: there is always room for a newcomer.
+      const size_t sources = per_source_.size() + 1;
+      if (held >= std::max<size_t>(1, max_total_ / sources)) return Verdict::source_limit;
+    }
+    ++per_source_[source];
     ++open_;
   }
   out = Ticket(shared_from_this(), source);

@@ -1,7 +1,10 @@
 // Who may open a connection: at most `max_total` open connections, and at most
 // `max_per_source` from one client address, so one client holding thousands of idle
-// connections cannot take the slots every other client needs. A granted slot is a Ticket
-// that gives the slot back when it is destroyed (when the connection ends).
+// connections cannot take the slots every other client needs. Once three quarters of the
+// slots are taken by two or more sources, a source may only grow up to its fair share (the slots divided by the
+// sources holding any, plus one), so a few heavy sources together cannot fill the rest
+// either and a new source finds room. A granted slot is a Ticket that gives the slot back
+// when it is destroyed (when the connection ends).
 #pragma once
 #include <cstddef>
 #include <memory>

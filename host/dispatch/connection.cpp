@@ -116,8 +116,10 @@ void Connection::on_hello() {
     transfer_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
       if (!ec) self->transfer_done(TransferOutcome::timeout);
     });
+    // The node keeps at it for half a deadline more than the client waits: the client's
+    // timer decides `timeout`, and a session that lands a little late is still recorded.
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(hello_at_ + budget - Clock::now());
-    host_.transfers().start(plan_, backend_->card, std::max(left, std::chrono::microseconds(1)),
+    host_.transfers().start(plan_, backend_->card, std::max(left, std::chrono::microseconds(1)) + budget / 2,
                             [self = shared_from_this()](TransferOutcome o) {
                               asio::post(self->client_.get_executor(), [self, o] { self->transfer_done(o); });
                             });
@@ -151,6 +153,7 @@ void Connection::step_done() {
     first_write_.assign(hdr.begin(), hdr.end());
   }
   first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());
+  server_hello_.emplace(hello_.hello().session_id);
   host_.metrics().bytes_client_to_server += hello_.raw().size();
   bytes_c2s_ += hello_.raw().size();
   last_activity_ = Clock::now();
@@ -179,6 +182,7 @@ void Connection::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& 
     self->last_activity_ = Clock::now();
     (c2s ? self->host_.metrics().bytes_client_to_server : self->host_.metrics().bytes_server_to_client) += n;
     (c2s ? self->bytes_c2s_ : self->bytes_s2c_) += n;
+    if (!c2s && !self->server_hello_->done()) self->server_hello_->feed(std::span<const uint8_t>(buf.data(), n));
     asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, c2s](std::error_code ec2, size_t) {
       if (self->closed_) return;
       if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
@@ -213,11 +217,12 @@ void Connection::access_log(const char* end) const {
     if (plan_.needs_move()) transfer += fmt::format(" transfer_us={:.0f}", transfer_us_);
   }
   spdlog::info(
-      "access client={} sni={} alpn={} server={} tls_offered={} resumption={} transfer={} bytes_in={} bytes_out={} "
-      "duration_ms={:.1f} end={}",
+      "access client={} sni={} alpn={} server={} tls={} handshake={} resumption={} transfer={} bytes_in={} "
+      "bytes_out={} duration_ms={:.1f} end={}",
       fmt::format("{}:{}", peer_.address().to_string(), peer_.port()), parsed && !h.sni.empty() ? h.sni : "-",
       parsed && !h.alpn.empty() ? fmt::format("{}", fmt::join(h.alpn, ",")) : "-", backend_ ? backend_->name : "-",
-      !parsed ? "-" : h.offers_tls13() ? "1.3" : "1.2", plan_.offered() ? "offered" : "none", transfer, bytes_c2s_,
+      server_hello_ ? server_hello_->version() : "-",
+      server_hello_ ? to_string(server_hello_->kind()) : "-", plan_.offered() ? "offered" : "none", transfer, bytes_c2s_,
       bytes_s2c_, std::chrono::duration<double, std::milli>(Clock::now() - opened_).count(), end);
 }
 

@@ -14,6 +14,7 @@
 #include "cluster_config.hpp"
 #include "metrics.hpp"
 #include "router.hpp"
+#include "server_hello.hpp"
 #include "transfers.hpp"
 
 namespace sessnic::dispatch {
@@ -60,6 +61,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Router> router_;    // the routes this connection was routed by
   std::shared_ptr<Backend> backend_;
   TransferPlan plan_;
+  std::optional<ServerHelloReader> server_hello_;  // what the server decided, for the access log
   std::optional<TransferOutcome> outcome_;
   Phase phase_ = Phase::hello;
   int pending_ = 0;

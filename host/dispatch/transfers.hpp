@@ -7,7 +7,8 @@
 // Replicate and hub modes still ask: replication to every card (or to the hub) is
 // asynchronous, and a client that changes server right after its handshake arrives
 // before its copy does (measured: 1 in 10 server changes missed under load when these
-// modes skipped the transfer). The transfer is idempotent and overlaps the connect.
+// modes skipped the transfer, and still under heavier load when they skipped it only for
+// sessions moved once before). The transfer is idempotent and overlaps the connect.
 // start(): asks the mover without blocking; at most `max_in_flight` moves wait at once
 // (more are answered `overload` at once, so the hello goes out without waiting).
 #pragma once

@@ -141,6 +141,38 @@ TEST(DispatchOperations, StatsShowsTransferLatencyPercentiles) {
   EXPECT_LE(p99, 50000u);
 }
 
+// One access line per connection, with what the server decided (read from its ServerHello).
+TEST(DispatchOperations, AccessLogSaysHowTheServerHandshook) {
+  LocalCluster cluster;
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto run = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 1, version);
+    ASSERT_EQ(run.resumption_rate(), 1.0) << cluster.logs();
+  }
+  // A line is written when the dispatcher has closed both sides, a moment after the client is done.
+  std::string log;
+  std::vector<std::string> lines;
+  eventually([&] {
+    log = read_file(cluster.dir / "dispatch-on.log");
+    lines.clear();
+    std::istringstream in(log);
+    for (std::string line; std::getline(in, line);)
+      if (line.find(" access client=127.0.0.1:") != std::string::npos) lines.push_back(line);
+    return lines.size() >= 6;
+  }, 3000ms);
+  ASSERT_EQ(lines.size(), 6u) << log;
+  const char* expect[6][4] = {{"server=flights", "tls=1.2", "handshake=full", "resumption=none"},
+                              {"server=cars", "tls=1.2", "handshake=resumed", "transfer=moved"},
+                              {"server=hotels", "tls=1.2", "handshake=resumed", "transfer=moved"},
+                              {"server=flights", "tls=1.3", "handshake=full", "resumption=none"},
+                              {"server=cars", "tls=1.3", "handshake=resumed", "transfer=moved"},
+                              {"server=hotels", "tls=1.3", "handshake=resumed", "transfer=moved"}};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    for (const char* field : expect[i]) EXPECT_NE(lines[i].find(field), std::string::npos) << field << " in " << lines[i];
+    EXPECT_NE(lines[i].find(" info  sessnic-dispatch: access"), std::string::npos) << lines[i];  // levelled, named
+    EXPECT_EQ(lines[i].find("bytes_out=0 "), std::string::npos) << lines[i];
+  }
+}
+
 TEST(DispatchOperations, VersionFlag) {
   for (const char* exe : {SESSNIC_DISPATCH_EXE, SESSNIC_TRAVEL_EXE}) {
     auto out = testing::run_command(fmt::format("{} --version 2>&1", exe));
