@@ -11,8 +11,9 @@
 
 #include <chrono>
 #include <map>
-#include <thread>
 #include <memory>
+#include <ostream>
+#include <thread>
 #include <vector>
 
 #include "local_cluster.hpp"
@@ -37,6 +38,8 @@ std::string name(const Case& c) {
   return fmt::format("{}_{}_{}", c.mode, c.version == TLS1_3_VERSION ? "tls13" : "tls12",
                      c.request ? "after_request" : "no_request");
 }
+
+void PrintTo(const Case& c, std::ostream* os) { *os << name(c); }  // readable ctest names
 
 class UncleanClose : public ::testing::TestWithParam<Case> {
  protected:
