@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -57,11 +58,26 @@ class UncleanClose : public ::testing::TestWithParam<Case> {
   static inline std::map<std::string, std::unique_ptr<LocalCluster>> clusters_;
 };
 
+// The dispatcher's count of transfers that missed their deadline, or -1 if its metrics
+// do not say.
+long long deadline_misses(const LocalCluster& lc) {
+  const std::string text = lc.metrics(true);
+  const std::string key = "sessnic_dispatch_transfers_total{outcome=\"failed\"} ";
+  const auto p = text.find(key);
+  return p == std::string::npos ? -1 : std::stoll(text.substr(p + key.size()));
+}
+
 TEST_P(UncleanClose, EverySessionResumesOnAnotherServer) {
   const Case& c = GetParam();
   LocalCluster& lc = cluster(c.mode);
   auto client = testtls::make_client_ctx(c.version);
-  int resumed = 0, server_says_resumed = 0;
+  // A transfer that misses the dispatcher's 20 ms deadline (a starved machine: this runs
+  // beside other builds on 2 cores) is a timing event, not what this test is about: that
+  // attempt is repeated, at most kRetries times per case. A lost session shows as
+  // `not_found` (the owner has nothing to move) and is never retried.
+  constexpr int kRetries = 5;
+  int resumed = 0, server_says_resumed = 0, retries = 0;
+  long long misses_seen = deadline_misses(lc);
   std::string first_failure;
   for (int i = 0; i < kClients; ++i) {
     VisitOptions first_opt;
@@ -73,7 +89,6 @@ TEST_P(UncleanClose, EverySessionResumesOnAnotherServer) {
     if (c.request) {
       ASSERT_EQ(first.server, "flights");
     }
-
     if (c.version == TLS1_2_VERSION && !c.request) {
       // TLS 1.2: the server stores the session (new_cb) only after it has sent its
       // Finished, so a client that reconnects within microseconds can reach the owner's
@@ -88,12 +103,23 @@ TEST_P(UncleanClose, EverySessionResumesOnAnotherServer) {
     Visit again = visit(client.get(), lc.port_on, "cars.travel.test", again_opt);
     ASSERT_TRUE(again.ok) << i << ": " << again.error << lc.logs();
     ASSERT_EQ(again.server, "cars") << "another server, another card";
+    if (!again.reused && misses_seen >= 0 && retries < kRetries) {
+      const long long now = deadline_misses(lc);
+      if (now > misses_seen) {  // this attempt's transfer timed out: once more
+        misses_seen = now;
+        ++retries;
+        again = visit(client.get(), lc.port_on, "cars.travel.test", again_opt);
+        ASSERT_TRUE(again.ok) << i << ": " << again.error;
+      }
+    }
     resumed += again.reused ? 1 : 0;
     server_says_resumed += again.handshake == "resumed" ? 1 : 0;
     if (!again.reused && first_failure.empty()) first_failure = fmt::format("client {} did a full handshake on cars", i);
   }
-  EXPECT_EQ(resumed, kClients) << first_failure << "\n" << lc.metrics(true);
+  EXPECT_EQ(resumed, kClients) << first_failure << " (" << retries << " retried after a transfer deadline)\n"
+                               << lc.metrics(true);
   EXPECT_EQ(server_says_resumed, kClients);
+  if (retries > 0) std::printf("note: %d attempt(s) retried after the dispatcher's transfer deadline\n", retries);
 }
 
 std::vector<Case> cases() {
