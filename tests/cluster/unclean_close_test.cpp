@@ -122,6 +122,27 @@ TEST_P(UncleanClose, EverySessionResumesOnAnotherServer) {
   if (retries > 0) std::printf("note: %d attempt(s) retried after the dispatcher's transfer deadline\n", retries);
 }
 
+TEST(UncleanCloseSameServer, SessionResumesOnTheServerThatMadeIt) {
+  LocalCluster lc;
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto client = testtls::make_client_ctx(version);
+    int resumed = 0;
+    for (int i = 0; i < 20; ++i) {
+      VisitOptions first_opt;
+      first_opt.close_notify = false;
+      Visit first = visit(client.get(), lc.port_on, "flights.travel.test", first_opt);
+      ASSERT_TRUE(first.ok) << first.error;
+      VisitOptions again_opt;
+      again_opt.session = first.session.get();
+      Visit again = visit(client.get(), lc.port_on, "flights.travel.test", again_opt);
+      ASSERT_TRUE(again.ok) << again.error;
+      ASSERT_EQ(again.server, "flights");
+      resumed += again.reused && again.handshake == "resumed" ? 1 : 0;
+    }
+    EXPECT_EQ(resumed, 20) << (version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
+  }
+}
+
 std::vector<Case> cases() {
   std::vector<Case> v;
   for (const char* mode : {"transfer", "replicate", "hub"})
