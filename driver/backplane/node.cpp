@@ -1,5 +1,7 @@
 #include "sessnic/backplane/node.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include "key_index.hpp"
 #include "sessnic/backplane/frame_auth.hpp"
 #include "sessnic/codec.hpp"
+#include "sessnic/log_limiter.hpp"
 
 namespace sessnic::backplane {
 namespace {
@@ -20,7 +23,13 @@ using Clock = std::chrono::steady_clock;
 constexpr uint8_t kNoCard = static_cast<uint8_t>(wire::BpConst::BROADCAST);
 constexpr std::size_t kRecvBatch = 256;       // datagrams taken per wake-up
 constexpr std::size_t kCmdBeatsInFlight = 512;
-constexpr std::size_t kAckChunk = 48;  // inbound datagrams applied between ack flushes  // kernel input kept short: back-pressure stays visible
+constexpr std::size_t kAckChunk = 48;  // inbound datagrams applied between ack flushes
+
+// Slot of a frame type in NodeStats::*_frames_by_type (0 = unknown type).
+std::size_t type_slot(const Beat& header) {
+  const uint64_t t = wire::get_field(header.data, wire::frame::ftype);
+  return t < kFrameTypeSlots ? static_cast<std::size_t>(t) : 0;
+}
 
 // A host command for the kernel (layout `header`, aux split as `sync_cmd`).
 std::vector<Beat> sync_command(wire::Opcode op, uint32_t tag, const SessionKey& key, uint64_t version,
@@ -277,13 +286,30 @@ struct BackplaneNode::Impl {
     beats.clear();
     switch (auth.decode(d, node.cfg_.mtu, beats)) {
       case DecodeError::none:
+        ++rx_by_type[type_slot(beats.front())];
         for (const Beat& b : beats) frame_in.write(b);
         break;
       case DecodeError::truncated: ++rx_truncated; break;
       case DecodeError::too_long: ++rx_too_long; break;
-      case DecodeError::bad_mac: ++rx_bad_mac; break;
+      case DecodeError::bad_mac:
+        ++rx_bad_mac;
+        report_bad_mac(d);
+        break;
       case DecodeError::bad_length: ++rx_bad_length; break;
     }
+  }
+
+  // A peer configured with another cluster key is cut off from the cluster: every frame
+  // it sends fails here. Counted always; logged at most every 10 s (it comes in floods).
+  void report_bad_mac(const std::vector<uint8_t>& d) {
+    const auto held = bad_mac_log.admit();
+    if (!held) return;
+    // The source byte is unauthenticated: a hint for the operator, nothing more.
+    const unsigned claimed = d.size() > 2 ? d[2] : 255u;
+    spdlog::warn(
+        "backplane card {}: dropped a frame that failed authentication (claimed source card {}, {} bytes): a peer "
+        "with another cluster key, or forged/corrupted traffic; {} more since the last report, {} in total",
+        node.cfg_.card_id, claimed, d.size(), *held, rx_bad_mac);
   }
 
   void flush_output(std::vector<Datagram>& outbound) {
@@ -373,6 +399,7 @@ struct BackplaneNode::Impl {
       read_message(frame_out, frame);
       Datagram d;
       d.dst = static_cast<uint8_t>(wire::get_field(frame[0].data, wire::frame::dst));
+      ++tx_by_type[type_slot(frame[0])];
       auth.encode(frame, d.bytes);
       outbound.push_back(std::move(d));
     }
@@ -406,6 +433,7 @@ struct BackplaneNode::Impl {
 
   // A peer came up or restarted: push what it should hold (see docs/backplane.md).
   void peer_joined(uint8_t card) {
+    spdlog::info("backplane card {}: peer card {} is up (joined or restarted)", node.cfg_.card_id, card);
     const Mode m = node.cfg_.mode;
     const bool push = m == Mode::replicate || (m == Mode::hub && card == node.cfg_.hub_card);
     if (!push) return;
@@ -427,12 +455,15 @@ struct BackplaneNode::Impl {
   std::thread thread;
   std::atomic<bool> stop_flag{false};
 
-  // Kernel streams and state: node thread only (stats() reads counters under the lock).
+  // Kernel, streams and wire counters: only whoever holds kernel_mu (the node thread, or
+  // a caller running a request inline) touches them; stats() reads under the lock too.
   mutable std::mutex kernel_mu;
   hls::stream<Beat> cmd_in, rsp_out, tbl_cmd, tbl_rsp, frame_in, frame_out;
   ModelBackplane::Io io{cmd_in, rsp_out, tbl_cmd, tbl_rsp, frame_in, frame_out};
   uint64_t rx_datagrams = 0, rx_truncated = 0, rx_too_long = 0, rx_bad_mac = 0, rx_bad_length = 0;
   uint64_t tx_datagrams = 0, tx_bytes = 0, catchup_pushed = 0;
+  std::array<uint64_t, kFrameTypeSlots> tx_by_type{}, rx_by_type{};
+  LogLimiter bad_mac_log;
 
   std::mutex queue_mu;
   std::deque<std::vector<Beat>> requests, events;
@@ -571,11 +602,20 @@ bool BackplaneNode::wait_for_peers(std::chrono::milliseconds deadline) const {
   }
 }
 
+std::size_t NodeStats::peers_up() const {
+  return static_cast<std::size_t>(std::count_if(peers.begin(), peers.end(), [](const PeerState& p) { return p.up; }));
+}
+
 NodeStats BackplaneNode::stats() const {
   NodeStats s;
+  s.card_id = cfg_.card_id;
+  s.mode = cfg_.mode;
   {
     std::lock_guard lock(impl_->kernel_mu);
+    for (const PeerAddress& p : cfg_.peers) s.peers.push_back(PeerState{p.card, impl_->kernel->peer_up(p.card)});
     for (unsigned i = 0; i < wire::BP_STATS_COUNT; ++i) s.kernel[i] = impl_->kernel->counter(i);
+    s.tx_frames_by_type = impl_->tx_by_type;
+    s.rx_frames_by_type = impl_->rx_by_type;
     s.rx_datagrams = impl_->rx_datagrams;
     s.rx_truncated = impl_->rx_truncated;
     s.rx_too_long = impl_->rx_too_long;

@@ -87,8 +87,8 @@ struct AttachCallbacks {
     bump(a->n_.callback_errors);
     try {
       if (const auto held = a->error_log_->admit())
-        spdlog::error("sessnic attach: {} callback failed: {} (handshake continues without the cache; {} more since the "
-                      "last report)",
+        spdlog::error("sessnic attach: {} callback failed: {} (OpenSSL got the callback's failure value; {} more since "
+                      "the last report)",
                       callback, what, *held);
     } catch (...) {  // logging itself failed (out of memory): the counter still has it
     }

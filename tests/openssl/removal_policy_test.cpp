@@ -22,6 +22,10 @@ struct Case {
   Ending ending;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {  // readable ctest names
+  *os << (c.version == TLS1_2_VERSION ? "TLS 1.2 " : "TLS 1.3 ") << to_string(c.ending);
+}
+
 class BadEnding : public ::testing::TestWithParam<Case> {
  protected:
   int version() const { return GetParam().version; }

@@ -10,9 +10,16 @@
 // version, so the table's last-writer-wins decides); TRANSFER exports with EXPORT. A
 // node without a table (local == nullptr, e.g. the dispatcher) only relays requests.
 //
-// Threading: every public member is safe from any thread. The node thread is the only
-// one that touches the kernel's streams; callers hand it work through bounded queues
-// and wait (bounded by their deadline) for results.
+// Threading (what really happens): every public member is safe from any thread. One
+// mutex (the kernel lock) guards the kernel, its streams and the wire counters; whoever
+// holds it runs the kernel, applies table commands to the local device and hands
+// finished frames to the transport. That is normally the node thread, but transfer()
+// and pull() run the kernel inline on the caller's thread when the lock is free at that
+// moment (saving a thread hand-off on the latency-critical path); otherwise they queue
+// the request and wake the node thread. Either way the caller then waits, at most its
+// deadline, for the result. publish_*() never run the kernel: they append to the event
+// queue (bounded by NodeConfig::max_queued_events; beyond it events are dropped and
+// counted) and wake the node thread. Only the node thread receives from the transport.
 #pragma once
 #include <array>
 #include <atomic>
@@ -36,20 +43,37 @@
 
 namespace sessnic::backplane {
 
+// Frame types as counted by NodeStats: index = wire::FrameType value; 0 collects types
+// the kernel does not know (authentic but from a newer peer).
+inline constexpr std::size_t kFrameTypeSlots = static_cast<std::size_t>(wire::FrameType::DIGEST) + 1;
+
+struct PeerState {
+  uint8_t card = 0;
+  bool up = false;  // heard from within the kernel's liveness window
+};
+
 struct NodeStats {
+  uint8_t card_id = 0;
+  Mode mode = Mode::replicate;
+  std::vector<PeerState> peers;  // every configured peer
   std::array<uint64_t, wire::BP_STATS_COUNT> kernel{};  // bp_stats of the kernel
   uint64_t rx_datagrams = 0;
   uint64_t rx_truncated = 0;   // shorter than header + tag
   uint64_t rx_too_long = 0;    // longer than the MTU
-  uint64_t rx_bad_mac = 0;     // forged or corrupted
+  uint64_t rx_bad_mac = 0;     // forged, corrupted, or sent with another cluster key
   uint64_t rx_bad_length = 0;  // authentic but payload_len disagrees with the size
   uint64_t tx_datagrams = 0;
   uint64_t tx_bytes = 0;  // datagram bytes handed to the transport (frames + tags)
   uint64_t tx_errors = 0;
   uint64_t events_dropped = 0;  // host queue full: replication skipped (caught up on rejoin)
   uint64_t catchup_pushed = 0;  // entries pushed to (re)joining peers
+  // Frames by type (index: wire::FrameType): sent = every frame handed to the transport
+  // (retransmits and acks included); received = authenticated frames given to the kernel.
+  std::array<uint64_t, kFrameTypeSlots> tx_frames_by_type{};
+  std::array<uint64_t, kFrameTypeSlots> rx_frames_by_type{};
   uint64_t operator[](wire::BpStatsIndex i) const { return kernel[i]; }
   uint64_t rx_rejected() const { return rx_truncated + rx_too_long + rx_bad_mac + rx_bad_length; }
+  std::size_t peers_up() const;
 };
 
 class BackplaneNode {

@@ -1,7 +1,8 @@
 // How frames leave and enter a node: one authenticated frame per datagram.
 // Implementations: UdpTransport (real sockets) and SimNetwork endpoints (in-process,
-// lossy on purpose). The node thread is the only caller of send/receive; wake() may be
-// called from any thread.
+// lossy on purpose). receive() is called by the node thread only; send() by whichever
+// thread holds the node's kernel lock (the node thread, or a caller running a transfer
+// or pull inline), so never concurrently; wake() may be called from any thread.
 #pragma once
 #include <chrono>
 #include <cstdint>
