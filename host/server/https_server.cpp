@@ -42,9 +42,7 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
   if (opt_.metrics) {
     tcp::endpoint mep(parse_address(opt_.metrics->host, "metrics"), opt_.metrics->port);
     try {
-      metrics_ = std::make_unique<net::MetricsHttp>(
-          io_.get_executor(), mep, [this] { return metrics_text(); },
-          [this] { return stopping_ ? std::string("stopping") : std::string(); });
+      metrics_ = std::make_unique<net::MetricsHttp>(io_.get_executor(), mep, [this] { return metrics_text(); });
     } catch (const std::system_error& e) {
       throw std::runtime_error(fmt::format("cannot serve metrics on {}: {}", opt_.metrics->str(), e.what()));
     }
