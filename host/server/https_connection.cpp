@@ -41,6 +41,7 @@ void HttpsConnection::start() {
   }
   SSL_set_bio(ssl_.get(), rbio, wbio_);  // ssl_ owns both now
   SSL_set_accept_state(ssl_.get());
+  if (auto ep = sock_.remote_endpoint(ec); !ec) peer_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
   enter(Phase::handshake, env_.opt.handshake_timeout);
   watch_deadline();
   if (env_.opt.proxy_protocol) read_proxy_header();
@@ -61,7 +62,7 @@ void HttpsConnection::read_proxy_header() {
     size_t rest = static_cast<size_t>(self->proxy_buf_[14]) << 8 | self->proxy_buf_[15];
     if (d.status == proxy_v2::DecodeStatus::bad || proxy_v2::kHeaderFixed + rest > self->proxy_buf_.size()) {
       self->env_.counters.proxy_header_errors++;
-      spdlog::debug("connection refused: bad PROXY v2 header");
+      spdlog::debug("{}: connection refused: bad PROXY v2 header", self->peer_);
       return self->finish();
     }
     asio::async_read(self->sock_, asio::buffer(self->proxy_buf_.data() + proxy_v2::kHeaderFixed, rest),
@@ -73,6 +74,7 @@ void HttpsConnection::read_proxy_header() {
                          self->env_.counters.proxy_header_errors++;
                          return self->finish();
                        }
+                       if (d2.status == proxy_v2::DecodeStatus::ok) self->peer_ = d2.addr.src_string();
                        self->do_handshake();
                      });
   });
@@ -96,7 +98,7 @@ void HttpsConnection::do_handshake() {
     if (spdlog::should_log(spdlog::level::debug)) {
       char buf[256] = "closed";
       if (unsigned long err = ERR_peek_error()) ERR_error_string_n(err, buf, sizeof buf);
-      spdlog::debug("handshake failed: {}", buf);
+      spdlog::debug("{}: handshake failed: {}", peer_, buf);
     }
   }
   ERR_clear_error();
@@ -148,7 +150,7 @@ bool HttpsConnection::process_input() {
     case S::body_too_large: {
       env_.counters.requests++;
       int status = r.status == S::bad_request ? 400 : r.status == S::header_too_large ? 431 : 413;
-      spdlog::debug("request refused with {}: {}", status, parser_.error());
+      spdlog::debug("{}: request refused with {}: {}", peer_, status, parser_.error());
       respond(status, HttpResponse{status, "text/plain; charset=utf-8", fmt::format("{}\n", reason_phrase(status)), {}},
               false, false);
       return true;
@@ -239,7 +241,7 @@ void HttpsConnection::on_deadline() {
                        : phase_ == Phase::send    ? TimeoutPhase::send
                                                   : TimeoutPhase::idle;
   env_.counters.timeouts[static_cast<size_t>(which)]++;
-  spdlog::debug("connection closed: {} deadline passed", to_string(which));
+  spdlog::debug("{}: connection closed: {} deadline passed", peer_, to_string(which));
   if (which == TimeoutPhase::idle) return close(true);  // a quiet keep-alive end, as nginx does
   close(false);
 }

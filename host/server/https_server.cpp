@@ -76,6 +76,7 @@ void HttpsServer::accept_next() {
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
       // Out of file descriptors (or similar): the pending connection stays in the backlog,
       // so retrying at once would spin; try again shortly.
+      counters_.accept_errors++;
       spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
       accept_retry_.expires_after(std::chrono::milliseconds(100));
       accept_retry_.async_wait([this](std::error_code e) {
