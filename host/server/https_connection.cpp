@@ -25,14 +25,23 @@ HttpsConnection::~HttpsConnection() {
 }
 
 void HttpsConnection::start() {
-  std::error_code ec;
-  sock_.non_blocking(true, ec);
-  sock_.set_option(tcp::no_delay(true), ec);
+  // Everything of a connection runs on its strand, its first step too.
+  asio::dispatch(sock_.get_executor(), [self = shared_from_this()] { self->begin(); });
+}
+
+void HttpsConnection::begin() {
+  std::error_code ec, ignored;
+  sock_.set_option(tcp::no_delay(true), ignored);
+  sock_.non_blocking(true, ec);  // OpenSSL reads the socket itself and must never block
+  if (ec) {
+    spdlog::debug("connection dropped before it started: {}", ec.message());
+    return finish();
+  }
   ssl_.reset(SSL_new(env_.tls.default_ctx()));
   BIO* rbio = ssl_ ? BIO_new_socket(sock_.native_handle(), BIO_NOCLOSE) : nullptr;
   wbio_ = BIO_new(BIO_s_mem());
-  if (ec || !ssl_ || !rbio || !wbio_) {
-    spdlog::error("cannot set up a TLS connection: {}", ec ? ec.message() : "SSL_new/BIO_new failed");
+  if (!ssl_ || !rbio || !wbio_) {
+    spdlog::error("cannot set up a TLS connection: SSL_new/BIO_new failed (out of memory?)");
     BIO_free(rbio);
     BIO_free(wbio_);
     wbio_ = nullptr;

@@ -58,6 +58,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   enum class Phase { handshake, request, send, idle, closing };
   using Step = void (HttpsConnection::*)();
 
+  void begin();
   void read_proxy_header();
   void do_handshake();
   void do_read();
