@@ -398,7 +398,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.idle_timeout = std::chrono::milliseconds(r.ranged(*t, "idle_timeout_ms", w, 60000, 1, 86400000));
     s.send_timeout = std::chrono::milliseconds(r.ranged(*t, "send_timeout_ms", w, 10000, 1, 600000));
     s.max_connections = static_cast<size_t>(r.ranged(*t, "max_connections", w, 8192, 1, 1000000));
-    s.max_header_bytes = static_cast<size_t>(r.ranged(*t, "max_header_bytes", w, 16384, 1024, 1 << 20));
+    s.max_header_bytes = static_cast<size_t>(r.ranged(*t, "max_header_bytes", w, 16384, 1024, 65536));  // http-parser caps a header block at 80 KiB
     c.servers.push_back(std::move(s));
   }
 

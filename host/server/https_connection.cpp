@@ -25,14 +25,23 @@ HttpsConnection::~HttpsConnection() {
 }
 
 void HttpsConnection::start() {
-  std::error_code ec;
-  sock_.non_blocking(true, ec);
-  sock_.set_option(tcp::no_delay(true), ec);
+  // Everything of a connection runs on its strand, its first step too.
+  asio::dispatch(sock_.get_executor(), [self = shared_from_this()] { self->begin(); });
+}
+
+void HttpsConnection::begin() {
+  std::error_code ec, ignored;
+  sock_.set_option(tcp::no_delay(true), ignored);
+  sock_.non_blocking(true, ec);  // OpenSSL reads the socket itself and must never block
+  if (ec) {
+    spdlog::debug("connection dropped before it started: {}", ec.message());
+    return finish();
+  }
   ssl_.reset(SSL_new(env_.tls.default_ctx()));
   BIO* rbio = ssl_ ? BIO_new_socket(sock_.native_handle(), BIO_NOCLOSE) : nullptr;
   wbio_ = BIO_new(BIO_s_mem());
-  if (ec || !ssl_ || !rbio || !wbio_) {
-    spdlog::error("cannot set up a TLS connection: {}", ec ? ec.message() : "SSL_new/BIO_new failed");
+  if (!ssl_ || !rbio || !wbio_) {
+    spdlog::error("cannot set up a TLS connection: SSL_new/BIO_new failed (out of memory?)");
     BIO_free(rbio);
     BIO_free(wbio_);
     wbio_ = nullptr;
@@ -41,6 +50,7 @@ void HttpsConnection::start() {
   }
   SSL_set_bio(ssl_.get(), rbio, wbio_);  // ssl_ owns both now
   SSL_set_accept_state(ssl_.get());
+  if (auto ep = sock_.remote_endpoint(ec); !ec) peer_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
   enter(Phase::handshake, env_.opt.handshake_timeout);
   watch_deadline();
   if (env_.opt.proxy_protocol) read_proxy_header();
@@ -61,7 +71,7 @@ void HttpsConnection::read_proxy_header() {
     size_t rest = static_cast<size_t>(self->proxy_buf_[14]) << 8 | self->proxy_buf_[15];
     if (d.status == proxy_v2::DecodeStatus::bad || proxy_v2::kHeaderFixed + rest > self->proxy_buf_.size()) {
       self->env_.counters.proxy_header_errors++;
-      spdlog::debug("connection refused: bad PROXY v2 header");
+      spdlog::debug("{}: connection refused: bad PROXY v2 header", self->peer_);
       return self->finish();
     }
     asio::async_read(self->sock_, asio::buffer(self->proxy_buf_.data() + proxy_v2::kHeaderFixed, rest),
@@ -73,6 +83,7 @@ void HttpsConnection::read_proxy_header() {
                          self->env_.counters.proxy_header_errors++;
                          return self->finish();
                        }
+                       if (d2.status == proxy_v2::DecodeStatus::ok) self->peer_ = d2.addr.src_string();
                        self->do_handshake();
                      });
   });
@@ -96,7 +107,7 @@ void HttpsConnection::do_handshake() {
     if (spdlog::should_log(spdlog::level::debug)) {
       char buf[256] = "closed";
       if (unsigned long err = ERR_peek_error()) ERR_error_string_n(err, buf, sizeof buf);
-      spdlog::debug("handshake failed: {}", buf);
+      spdlog::debug("{}: handshake failed: {}", peer_, buf);
     }
   }
   ERR_clear_error();
@@ -148,7 +159,7 @@ bool HttpsConnection::process_input() {
     case S::body_too_large: {
       env_.counters.requests++;
       int status = r.status == S::bad_request ? 400 : r.status == S::header_too_large ? 431 : 413;
-      spdlog::debug("request refused with {}: {}", status, parser_.error());
+      spdlog::debug("{}: request refused with {}: {}", peer_, status, parser_.error());
       respond(status, HttpResponse{status, "text/plain; charset=utf-8", fmt::format("{}\n", reason_phrase(status)), {}},
               false, false);
       return true;
@@ -239,7 +250,7 @@ void HttpsConnection::on_deadline() {
                        : phase_ == Phase::send    ? TimeoutPhase::send
                                                   : TimeoutPhase::idle;
   env_.counters.timeouts[static_cast<size_t>(which)]++;
-  spdlog::debug("connection closed: {} deadline passed", to_string(which));
+  spdlog::debug("{}: connection closed: {} deadline passed", peer_, to_string(which));
   if (which == TimeoutPhase::idle) return close(true);  // a quiet keep-alive end, as nginx does
   close(false);
 }

@@ -58,6 +58,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   enum class Phase { handshake, request, send, idle, closing };
   using Step = void (HttpsConnection::*)();
 
+  void begin();
   void read_proxy_header();
   void do_handshake();
   void do_read();
@@ -86,6 +87,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   bool flushing_ = false;
   bool close_after_write_ = false;
   char peek_byte_ = 0;
+  std::string peer_;  // the client for log lines: from the PROXY v2 header, else the socket
   bool handshake_done_ = false, resumed_ = false, closed_ = false;
   std::array<uint8_t, proxy_v2::kMaxHeader> proxy_buf_{};
   std::unique_ptr<std::array<char, 4096>> drain_buf_;  // only while closing

@@ -42,9 +42,7 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
   if (opt_.metrics) {
     tcp::endpoint mep(parse_address(opt_.metrics->host, "metrics"), opt_.metrics->port);
     try {
-      metrics_ = std::make_unique<net::MetricsHttp>(
-          io_.get_executor(), mep, [this] { return metrics_text(); },
-          [this] { return stopping_ ? std::string("stopping") : std::string(); });
+      metrics_ = std::make_unique<net::MetricsHttp>(io_.get_executor(), mep, [this] { return metrics_text(); });
     } catch (const std::system_error& e) {
       throw std::runtime_error(fmt::format("cannot serve metrics on {}: {}", opt_.metrics->str(), e.what()));
     }
@@ -78,6 +76,7 @@ void HttpsServer::accept_next() {
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
       // Out of file descriptors (or similar): the pending connection stays in the backlog,
       // so retrying at once would spin; try again shortly.
+      counters_.accept_errors++;
       spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
       accept_retry_.expires_after(std::chrono::milliseconds(100));
       accept_retry_.async_wait([this](std::error_code e) {

@@ -47,6 +47,8 @@ std::string render_prometheus(const ServerCounters& c, const AttachCounters& a, 
   sample("sessnic_server_connections_total", "", c.connections.load());
   family("sessnic_server_connections_refused_total", "counter", "Connections closed at once: max_connections reached.");
   sample("sessnic_server_connections_refused_total", "", c.connections_refused.load());
+  family("sessnic_server_accept_errors_total", "counter", "accept() failures (e.g. out of file descriptors).");
+  sample("sessnic_server_accept_errors_total", "", c.accept_errors.load());
 
   family("sessnic_server_handshakes_total", "counter", "TLS handshakes by result.");
   sample("sessnic_server_handshakes_total", "result=\"full\"", c.handshakes_full.load());

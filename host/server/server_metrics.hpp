@@ -23,6 +23,7 @@ inline constexpr std::array<int, 9> kStatusCodes{200, 400, 404, 405, 408, 413, 4
 struct ServerCounters {
   std::atomic<uint64_t> connections{0};          // accepted and served
   std::atomic<uint64_t> connections_refused{0};  // over max_connections: closed at once
+  std::atomic<uint64_t> accept_errors{0};        // accept() failed (e.g. out of file descriptors)
   std::atomic<int64_t> connections_open{0};
   std::atomic<uint64_t> handshakes_full{0}, handshakes_resumed{0}, handshake_failures{0};
   std::atomic<uint64_t> proxy_header_errors{0};

@@ -42,6 +42,8 @@ TEST(ServerIdleConnections, TenThousandIdleKeepAliveConnectionsDoNotDelayANewReq
   // The idle ones were kept, not dropped to make room.
   EXPECT_EQ(idle.probe(100), (count + 99) / 100);
   EXPECT_EQ(server.metric("sessnic_server_timeouts_total{phase=\"idle\"}"), 0);
+  // And SIGTERM still stops it promptly and cleanly with all of them open.
+  EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
 }  // namespace

@@ -117,12 +117,18 @@ servers = ["solo"]
   throw std::runtime_error("sessnic-server did not come up in 15 s:\n" + log());
 }
 
-ServerProcess::~ServerProcess() {
-  if (pid_ <= 0) return;
+ServerProcess::~ServerProcess() { stop(); }
+
+int ServerProcess::stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + 3s;
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0, result = -1;
+  for (;;) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, &status, 0);
@@ -130,6 +136,8 @@ ServerProcess::~ServerProcess() {
     }
     std::this_thread::sleep_for(10ms);
   }
+  pid_ = -1;
+  return result;
 }
 
 std::string ServerProcess::log() const {

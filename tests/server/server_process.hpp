@@ -23,7 +23,9 @@ struct ServerProcessOptions {
 class ServerProcess {
  public:
   explicit ServerProcess(const ServerProcessOptions& opt = {});  // throws when it does not come up in 15 s
-  ~ServerProcess();
+  ~ServerProcess();  // stop() if still running
+  // SIGTERM, then waits up to `grace`: the exit status, or -1 when it had to be SIGKILLed.
+  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
