@@ -13,6 +13,7 @@ APT_PACKAGES=(
   verilator iverilog yosys zlib1g-dev
   clang libclang-rt-14-dev
   python3-venv
+  nginx-dev nginx-core
 )
 
 missing=()
