@@ -26,6 +26,14 @@ others=$(echo "$exported" | grep -v '^sessnic_' | grep -v '^SESSNIC_1$' || true)
 [ -z "$others" ] || { echo "libsessnic exports more than the C API:"; echo "$others" | head; exit 1; }
 echo "exports: $(echo "$exported" | grep -c '^sessnic_') sessnic_* symbols, soname $soname"
 
+# The installed nginx module (when nginx-dev was there) finds the installed library.
+module=$prefix/lib/nginx/modules/ngx_http_sessnic_module.so
+if [ -e "$module" ]; then
+  readelf -d "$module" | grep -q 'RUNPATH.*\$ORIGIN/\.\./\.\.' || { echo "nginx module: no \$ORIGIN/../.. run path"; exit 1; }
+  [ -e "$(dirname "$module")/../../libsessnic.so.1" ] || { echo "nginx module: libsessnic.so.1 not at \$ORIGIN/../.."; exit 1; }
+  echo "nginx module installed, run path \$ORIGIN/../.. -> $prefix/lib"
+fi
+
 # Built as C from the installed header only, through pkg-config.
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 cc -x c -std=c11 -Wall -Wextra -Werror -pedantic -o "$work/capi_resume" "$src/tests/capi/capi_resume.c" \

@@ -154,6 +154,9 @@ static void share(const char* cluster, const char* cert, const char* key, int ve
   CHECK(rc == SESSNIC_OK, "open b: %s", sessnic_last_error());
   if (!card_a || !card_b) exit(1);
   printf("card a: %s\ncard b: %s\n", sessnic_card_describe(card_a), sessnic_card_describe(card_b));
+  CHECK(strcmp(sessnic_card_session_context(card_a), "capi-test") == 0, "%s", sessnic_card_session_context(card_a));
+  CHECK(sessnic_card_session_timeout(card_b) == 300, "%u", (unsigned)sessnic_card_session_timeout(card_b));
+  CHECK(strstr(sessnic_card_describe(card_a), "model card 1, backplane replicate") != NULL, "describe");
 
   /* The same server's card twice in one host: its backplane port is taken. */
   rc = sessnic_card_open(cluster, "a", &again);

@@ -55,6 +55,9 @@ def s_client_chain(c, version, reload_at=None):
     d = c.dir
     server, resumed, _ = s_client(c.dispatch_port, version, sess_out=d / f"s{version}-0")
     check(server is not None and not resumed, f"s_client {version}: full handshake on {server}")
+    if not (d / f"s{version}-0").exists():
+        check(False, f"s_client {version}: the server gave no resumable session")
+        return
     prev = server
     changes = 0
     for i in range(1, STEPS + 1):
