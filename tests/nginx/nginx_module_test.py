@@ -44,6 +44,17 @@ def config_errors(c):
     open_cluster.write_text(c.cluster.read_text().replace(str(c.dir / "cluster.key"), str(bad_key)))
     rc, err = t("n1", cluster=open_cluster)
     check(rc != 0 and "sessnic: cluster key file" in err and "chmod 600" in err, f"nginx -t, world-readable key file: rc={rc}")
+    def edited(edit):
+        conf = c.nginx_conf("n1")
+        conf.write_text(edit(conf.read_text()))
+        r = c.nginx("n1", "-t")
+        return r.returncode, r.stderr
+
+    rc, err = edited(lambda text: text.replace(f"sessnic_card {c.cluster};", ""))
+    check(rc != 0 and 'needs "sessnic_card"' in err, f"nginx -t, sessnic_server without sessnic_card: rc={rc}")
+    rc, err = edited(lambda text: text.replace(" ssl;", ";").replace("ssl_certificate ", "# ")
+                     .replace("ssl_certificate_key ", "# "))
+    check(rc != 0 and "server block without TLS" in err, f"nginx -t, sessnic_server without TLS: rc={rc}")
     rc, err = t("n1", cluster=c.cluster)
     check(rc == 0 and "test is successful" in err, f"nginx -t, good config: rc={rc}")
     for line in err.splitlines():
