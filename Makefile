@@ -57,3 +57,10 @@ synth:
 .PHONY: regs
 regs:
 	@./scripts/gen_regs.sh
+
+# Installs libsessnic (C API), sessnic.pc, the CMake package, the programs and the nginx
+# module under PREFIX (docs/integrate.md).
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   python3-venv
   pybind11-dev python3-dev
+  nginx-dev nginx-core
 )
 
 missing=()
