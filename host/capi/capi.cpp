@@ -14,6 +14,7 @@
 
 #include "cluster_config.hpp"
 #include "cluster_card.hpp"
+#include "sessnic/open_device.hpp"
 #include "sessnic/attach.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/seal.hpp"
@@ -26,7 +27,7 @@ struct CardState {
   sessnic::config::ClusterConfig cfg;
   std::string server;
   std::unique_ptr<sessnic::Sealer> sealer;
-  std::unique_ptr<sessnic::capi::ClusterCard> card;
+  std::unique_ptr<sessnic::config::ClusterCard> card;
   std::string description;
 };
 
@@ -117,7 +118,10 @@ int sessnic_card_open(const char* config_path, const char* server_name, sessnic_
     const auto& self = *state->cfg.find_server(server_name);
     try {
       state->sealer = std::make_unique<sessnic::Sealer>(*keys);
-      state->card = std::make_unique<sessnic::capi::ClusterCard>(state->cfg, self, *keys);
+      // Only the model device: the Verilated kinds are not linked into the shared library.
+      sessnic::DeviceConfig dc;
+      dc.card_id = self.card;
+      state->card = std::make_unique<sessnic::config::ClusterCard>(state->cfg, self, *keys, sessnic::make_model_device(dc));
       state->description = state->card->description();
     } catch (const std::exception& e) {
       return fail(SESSNIC_ERR_DEVICE, fmt::format("server '{}': card: {}", server_name, e.what()));

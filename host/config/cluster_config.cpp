@@ -121,6 +121,7 @@ void check_cluster(const toml::table& root, const ClusterConfig& c, const Reader
   for (size_t i = 0; i < c.servers.size(); ++i) {
     auto w = fmt::format("server[{}]", i);
     claims.push_back({"TCP", c.servers[i].listen, w + ".listen", node(w + ".listen")});
+    if (c.servers[i].metrics) claims.push_back({"TCP", *c.servers[i].metrics, w + ".metrics", node(w + ".metrics")});
     if (c.servers[i].backplane) claims.push_back({"UDP", *c.servers[i].backplane, w + ".backplane", node(w + ".backplane")});
   }
   if (c.dispatcher.metrics.port != 0 && c.dispatcher.metrics.str() == c.dispatcher.listen.str())

@@ -11,7 +11,8 @@
 
 #include "cluster_config.hpp"
 #include "https_server.hpp"
-#include "server_device.hpp"
+#include "cluster_card.hpp"
+#include "sessnic/open_device.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
 #include "sessnic/version.hpp"
@@ -82,15 +83,17 @@ int main(int argc, char** argv) {
     raise_fd_limit(me.max_connections);
     auto keys = sessnic::load_key_file(cfg.key_file);
     sessnic::Sealer sealer(keys);
-    auto card = sessnic::server::open_server_card(cfg, me, keys);
+    sessnic::DeviceConfig dc;
+    dc.card_id = me.card;
+    sessnic::config::ClusterCard card(cfg, me, keys, sessnic::open_device(dc));
 
     auto o = sessnic::server::server_options(cfg, me);
-    // The backplane node's Prometheus counters are appended here (o.extra_metrics) once
-    // the node offers a renderer; /metrics serves whatever this returns after our own.
-    sessnic::server::HttpsServer srv(o, card->device(), sealer);
+    // /metrics: the server's own figures, then the backplane node's.
+    o.extra_metrics = [&card] { return card.metrics_text(); };
+    sessnic::server::HttpsServer srv(o, card.device(), sealer);
     srv.start();
     spdlog::info("{} {}: https://{}:{}/ serving {} on {}{}{}", "sessnic-server", me.name, o.host, srv.port(),
-                 o.content.string(), card->describe(), o.proxy_protocol ? ", PROXY v2 required" : "",
+                 o.content.string(), card.description(), o.proxy_protocol ? ", PROXY v2 required" : "",
                  srv.metrics_port() ? fmt::format(", metrics on http://{}:{}/metrics", o.metrics->host, srv.metrics_port())
                                     : std::string());
 

@@ -103,6 +103,11 @@ TEST(DispatchConfig, DuplicateTcpPortBetweenServers) {
             "dir/cluster.toml:15: server[1].listen: TCP port 9001 is already used by server[0].listen (line 10)");
 }
 
+TEST(DispatchConfig, ServerMetricsOnAnotherServersPort) {
+  EXPECT_EQ(error_of(replace(kGood, "content = \"c\"", "content = \"c\"\nmetrics = \"127.0.0.1:9001\"")),
+            "dir/cluster.toml:17: server[1].metrics: TCP port 9001 is already used by server[0].listen (line 10)");
+}
+
 TEST(DispatchConfig, ServerOnTheDispatchersPort) {
   EXPECT_EQ(error_of(replace(kGood, "127.0.0.1:9001", "127.0.0.1:8443")),
             "dir/cluster.toml:10: server[0].listen: TCP port 8443 is already used by dispatcher.listen (line 6)");
