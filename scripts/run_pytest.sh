@@ -25,7 +25,7 @@ for sim in ${SIM:-icarus verilator}; do
   echo "cocotb benches on $sim (log: $log)"
   SIM=$sim .venv/bin/python -m pytest -q -rs -p no:cacheprovider -o log_cli=true --log-cli-level=INFO \
     sim/cocotb >"$log" 2>&1 || rc=1
-  grep -E 'TESTS=[0-9]+ PASS|coverage |FAIL |SKIPPED|[0-9]+ (passed|failed)|Error' "$log" |
+  grep -E 'TESTS=[0-9]+ PASS|coverage |FAIL |SKIPPED|^=+ .*(passed|failed)|Error' "$log" |
     sed -E 's/^INFO +cocotb:simulator.py:[0-9]+ +//' | sed -E 's/^ +//' || true
 done
 exit $rc
