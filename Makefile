@@ -64,3 +64,10 @@ PREFIX ?= /usr/local
 .PHONY: install
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+# cocotb benches (sim/cocotb/<module>/, docs/verification.md) on one simulator, every
+# geometry: make cocotb SIM=icarus | make cocotb SIM=verilator
+.PHONY: cocotb
+cocotb: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) --target sessnic_ref
+	@SIM=$(or $(SIM),icarus) SESSNIC_COCOTB_ALL=1 ./scripts/run_pytest.sh $(BUILD)

@@ -1,0 +1,49 @@
+// FORMAL wrapper of rtl/common/sess_axis_fifo.sv: instantiates the FIFO unchanged and
+// checks its ports against a reference occupancy counter. Proved for all time by
+// induction (Yosys `sat -tempinduct`, run_formal.sh), from any input sequence after reset.
+module sess_axis_fifo_props #(
+    parameter int WIDTH = 8,
+    parameter int DEPTH_LOG2 = 2
+) (
+    input logic             clk,
+    input logic             rst,
+    input logic             s_valid,
+    input logic [WIDTH-1:0] s_data,
+    input logic             s_last,
+    input logic             m_tready
+);
+  localparam int DEPTH = 1 << DEPTH_LOG2;
+  logic s_full, m_tlast, m_tvalid;
+  logic [WIDTH-1:0] m_tdata;
+  sess_axis_fifo #(.WIDTH(WIDTH), .DEPTH_LOG2(DEPTH_LOG2)) dut (.*);
+
+  // What went in minus what came out.
+  logic [DEPTH_LOG2+1:0] count = '0;
+  logic started = 1'b0;  // a reset has been seen
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      count <= '0;
+      started <= 1'b1;
+    end else count <= count + (s_valid && !s_full) - (m_tvalid && m_tready);
+  end
+
+  logic [WIDTH-1:0] last_data;
+  logic last_tlast, last_stalled = 1'b0;
+  always_ff @(posedge clk) begin
+    last_data <= m_tdata;
+    last_tlast <= m_tlast;
+    last_stalled <= !rst && m_tvalid && !m_tready;
+  end
+
+  always_comb begin
+    if (started && !rst) begin
+      // FIFO occupancy: never above its depth; full and valid exactly as the count says.
+      assert (count <= DEPTH);
+      assert (s_full == (count == DEPTH));
+      // No output without an input: valid only while something is stored.
+      assert (m_tvalid == (count != 0));
+      // Valid held until ready, data stable while stalled.
+      if (last_stalled) assert (m_tvalid && m_tdata == last_data && m_tlast == last_tlast);
+    end
+  end
+endmodule
