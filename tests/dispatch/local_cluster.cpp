@@ -1,5 +1,7 @@
 #include "local_cluster.hpp"
 
+#include "loopback.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -25,53 +27,11 @@ namespace sessnic::dispatch::testing {
 namespace {
 using namespace std::chrono_literals;
 
-uint16_t free_port(int type) {
-  int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-std::string http_get(uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return {};
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
 }  // namespace
 
-uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
-bool port_accepts(uint16_t port) { return accepts(port); }
-uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
+uint16_t free_tcp_port() { return sessnic::testing::free_loopback_port(SOCK_STREAM); }
+bool port_accepts(uint16_t port) { return sessnic::testing::port_accepts(port); }
+uint16_t free_udp_port() { return sessnic::testing::free_loopback_port(SOCK_DGRAM); }
 
 std::string run_command(const std::string& cmd) {
   std::string out;
@@ -197,7 +157,7 @@ threads = 4
   auto deadline = std::chrono::steady_clock::now() + 15s;
   auto wait_for = [&](const std::vector<uint16_t>& ports) {
     for (uint16_t p : ports) {
-      while (!accepts(p)) {
+      while (!port_accepts(p)) {
         for (auto it = pids_.begin(); it != pids_.end(); ++it) {
           int status = 0;
           if (::waitpid(*it, &status, WNOHANG) == *it) {  // e.g. lost a port race: bind failed
@@ -264,7 +224,7 @@ void LocalCluster::stop_all() {
   pids_.clear();
 }
 
-std::string LocalCluster::metrics(bool sharing_on) const { return http_get(sharing_on ? metrics_on : metrics_off, "/metrics"); }
+std::string LocalCluster::metrics(bool sharing_on) const { return sessnic::testing::http_get_response(sharing_on ? metrics_on : metrics_off, "/metrics"); }
 
 std::string LocalCluster::logs() const {
   std::string all;

@@ -414,19 +414,6 @@ TEST(ServerTls, ProxyV2HeaderIsRequiredWhenConfigured) {
   EXPECT_EQ(srv->counters().proxy_header_errors.load(), 1u);
 }
 
-std::string http_get_plain(uint16_t port, const std::string& path) {
-  int fd = tcp_connect(port, kIo);
-  if (fd < 0) return {};
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
 TEST(ServerMetrics, MetricsAndHealthzServeTheCounters) {
   ServerFixture f;
   f.options.metrics = config::Endpoint{"127.0.0.1", 0};
@@ -445,7 +432,7 @@ TEST(ServerMetrics, MetricsAndHealthzServeTheCounters) {
   ::close(bad);
   ASSERT_TRUE(eventually([&] { return srv->counters().handshake_failures.load() == 1; }));
 
-  auto m = http_get_plain(srv->metrics_port(), "/metrics");
+  auto m = sessnic::testing::http_get_response(srv->metrics_port(), "/metrics");
   EXPECT_NE(m.find("200 OK"), std::string::npos) << m;
   for (const char* line : {"sessnic_server_handshakes_total{result=\"full\"} 1",
                            "sessnic_server_handshakes_total{result=\"resumed\"} 1",
@@ -455,7 +442,7 @@ TEST(ServerMetrics, MetricsAndHealthzServeTheCounters) {
                            "sessnic_server_session_seal_rejects_total{reason=\"auth_failed\"} 0",
                            "sessnic_server_table_entries{state=\"live\"} 1", "# TYPE sessnic_server_timeouts_total counter"})
     EXPECT_NE(m.find(line), std::string::npos) << "missing: " << line << "\n" << m;
-  auto h = http_get_plain(srv->metrics_port(), "/healthz");
+  auto h = sessnic::testing::http_get_response(srv->metrics_port(), "/healthz");
   EXPECT_NE(h.find("200 OK"), std::string::npos) << h;
 }
 

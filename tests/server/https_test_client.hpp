@@ -2,6 +2,7 @@
 // loopback TCP socket, every read and write bounded by a socket timeout, so a server that
 // does not answer makes a test fail (not hang). Responses are read by Content-Length.
 #pragma once
+#include "loopback.hpp"
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,8 +25,7 @@ struct Response {
   }
 };
 
-// A plain TCP connection to 127.0.0.1:port (-1 on failure), with SO_RCVTIMEO/SO_SNDTIMEO.
-int tcp_connect(uint16_t port, std::chrono::milliseconds timeout);
+using sessnic::testing::tcp_connect;
 // Blocks until the peer closes (true) or `timeout` passes / the socket errs (false).
 // Bytes received meanwhile are discarded.
 bool wait_for_eof(int fd, std::chrono::milliseconds timeout);

@@ -24,32 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string plain_get(uint16_t port, const std::string& path) {
-  int fd = tcp_connect(port, 3000ms);
-  if (fd < 0) return {};
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : out.substr(body + 4);
-}
-
 }  // namespace
 
 ServerProcess::ServerProcess(const ServerProcessOptions& opt) {
@@ -57,8 +31,8 @@ ServerProcess::ServerProcess(const ServerProcessOptions& opt) {
   generate_key_file(dir_.path() / "cluster.key", 1);
   std::filesystem::create_directories(dir_.path() / "content");
   std::ofstream(dir_.path() / "content" / "index.html") << "<h1>sessnic</h1>\n";
-  port_ = free_port();
-  metrics_port_ = free_port();
+  port_ = sessnic::testing::free_loopback_port(SOCK_STREAM);
+  metrics_port_ = sessnic::testing::free_loopback_port(SOCK_STREAM);
   std::string toml = fmt::format(R"([cluster]
 key_file = "cluster.key"
 cert = "{}"
@@ -147,7 +121,7 @@ std::string ServerProcess::log() const {
   return ss.str();
 }
 
-std::string ServerProcess::metrics() const { return plain_get(metrics_port_, "/metrics"); }
+std::string ServerProcess::metrics() const { return sessnic::testing::http_get_body(metrics_port_, "/metrics"); }
 
 double ServerProcess::metric(const std::string& sample) const {
   std::istringstream in(metrics());
