@@ -380,7 +380,11 @@ module bp_sync #(
 
   // ---- the engine ---------------------------------------------------------------------
   // next peer of a replicate fan-out
-  logic [7:0] next_peer;
+  // next peer of a replicate fan-out, registered: the find-first over CARDS bits is not
+  // in front of the fan-out's decisions. todo_fresh_reg says it reflects bcast_todo_reg
+  // (it lags a write of bcast_todo_reg by one cycle; S_NEXT_PEER waits that cycle).
+  logic [7:0] next_peer, next_peer_reg;
+  logic todo_fresh_reg;
   always_comb begin
     next_peer = BROADCAST;
     for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
@@ -390,6 +394,8 @@ module bp_sync #(
   wire tbl_stored = tbl_st_reg == ST_OK || tbl_st_reg == ST_EVICTED || tbl_st_reg == ST_STALE;
 
   always_ff @(posedge clk) begin
+    next_peer_reg <= next_peer;
+    todo_fresh_reg <= 1'b1;  // cleared below in every cycle that writes bcast_todo_reg
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
     if (slot_valid_reg && slot_timer_reg != 0) slot_timer_reg <= slot_timer_reg - 1'b1;
     if (ev_valid) begin
@@ -728,6 +734,7 @@ module bp_sync #(
           P_EXPORT_REPL: begin
             if (tbl_st_reg == ST_OK && mode == MODE_REPLICATE) begin
               bcast_todo_reg <= epoch_known;
+              todo_fresh_reg <= 1'b0;
               if ((member & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
             end
           end
@@ -749,20 +756,22 @@ module bp_sync #(
           state_reg <= S_STAMP;
         end else if (bcast_todo_reg == '0 || mode != MODE_REPLICATE) begin
           bcast_todo_reg <= '0;
+          todo_fresh_reg <= 1'b0;
           state_reg <= S_IDLE;
-        end else begin
-          bcast_todo_reg[next_peer[CW-1:0]] <= 1'b0;
-          if (epoch_known[next_peer[CW-1:0]]) begin
+        end else if (todo_fresh_reg) begin
+          bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
+          todo_fresh_reg <= 1'b0;
+          if (epoch_known[next_peer_reg[CW-1:0]]) begin
             slot_valid_reg <= 1'b1;
             slot_outcome_reg <= 1'b0;
-            slot_peer_reg <= next_peer;
-            slot_seq_reg <= tx_next[next_peer[CW-1:0]];
-            tx_next[next_peer[CW-1:0]] <= tx_next[next_peer[CW-1:0]] + 1'b1;
+            slot_peer_reg <= next_peer_reg;
+            slot_seq_reg <= tx_next[next_peer_reg[CW-1:0]];
+            tx_next[next_peer_reg[CW-1:0]] <= tx_next[next_peer_reg[CW-1:0]] + 1'b1;
             slot_req_reg <= 32'h0;
             slot_retries_reg <= '0;
             slot_timer_reg <= 32'(RTO_CYCLES);
-            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer, 32'h0, 8'h0);
-            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer[CW-1:0]];
+            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer_reg, 32'h0, 8'h0);
+            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer_reg[CW-1:0]];
             slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
             slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
             // next cycle: S_NEXT_PEER sees slot_valid and transmits
@@ -808,6 +817,7 @@ module bp_sync #(
       idx_reg <= '0;
       slot_valid_reg <= 1'b0;
       bcast_todo_reg <= '0;
+      todo_fresh_reg <= 1'b0;
       hello_timer_reg <= '0;
       evq_wr_reg <= '0;
       evq_rd_reg <= '0;
