@@ -166,6 +166,7 @@ module bp_sync #(
     S_STAMP,      // per-transmission header fields into tx_hdr_reg
     S_TX_CRC,     // CRC over the frame to send
     S_TX_SEND,    // frame beats out
+    S_RES_BUILD,  // the result beat into res_reg from the registered outcome
     S_RESULT,     // host result beat out
     S_NEXT_PEER   // replicate: send the entry to the next peer
   } state_t;
@@ -216,6 +217,11 @@ module bp_sync #(
 
   // host transfer
   logic [511:0] res_reg;
+  // the outcome the deciding state chose; S_RES_BUILD makes the beat from it, so the
+  // 512-bit result multiplexer is not behind those states' decisions
+  logic res_entry_reg;  // 1: from the entry beat txbuf[1], 0: from res_reg (host header)
+  logic [31:0] res_tag_reg;
+  logic [7:0] res_st_reg, res_dest_reg;
   logic [31:0] host_tag_reg;
   logic [7:0] host_dest_reg;
   logic host_bad_reg;
@@ -420,8 +426,11 @@ module bp_sync #(
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= slot_req_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= slot_peer_reg;
+              state_reg <= S_RES_BUILD;
             end else state_reg <= S_NEXT_PEER;
           end else begin
             slot_retries_reg <= slot_retries_reg + 1'b1;
@@ -475,15 +484,12 @@ module bp_sync #(
         if (s_host_tvalid && s_host_tlast) begin
           if (host_bad_reg) begin
             c_xfail_reg <= c_xfail_reg + 1'b1;
-            res_reg <= result_beat(
-                res_reg,
-                host_tag_reg,
-                (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
-                 res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD,
-                host_dest_reg,
-                card_id
-            );
-            state_reg <= S_RESULT;
+            res_entry_reg <= 1'b0;
+            res_tag_reg <= host_tag_reg;
+            res_st_reg <= (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
+                           res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD;
+            res_dest_reg <= host_dest_reg;
+            state_reg <= S_RES_BUILD;
           end else begin
             pend_reg <= P_EXPORT_XFER;
             tbl_hdr_reg <= export_cmd(res_reg, tbl_tag_reg);
@@ -550,8 +556,11 @@ module bp_sync #(
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= slot_req_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= slot_peer_reg;
+              state_reg <= S_RES_BUILD;
             end else state_reg <= S_NEXT_PEER;
           end
         end else begin
@@ -588,8 +597,11 @@ module bp_sync #(
                 slot_valid_reg <= 1'b0;
                 if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
                 else c_xfail_reg <= c_xfail_reg + 1'b1;
-                res_reg <= result_beat(txbuf[1], slot_req_reg, rx_status, slot_peer_reg, card_id);
-                state_reg <= S_RESULT;
+                res_entry_reg <= 1'b1;
+                res_tag_reg <= slot_req_reg;
+                res_st_reg <= rx_status;
+                res_dest_reg <= slot_peer_reg;
+                state_reg <= S_RES_BUILD;
               end
             end
             if (f_una_gt_reg) rx_base[rs] <= rx_una;
@@ -705,12 +717,18 @@ module bp_sync #(
           P_EXPORT_XFER: begin
             if (tbl_st_reg != ST_OK) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, tbl_st_reg, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= tbl_st_reg;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end else if (host_dest_reg == card_id) begin
               c_xok_reg <= c_xok_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_OK, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_OK;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end else if (known(host_dest_reg, epoch_known)) begin
               slot_valid_reg <= 1'b1;
               slot_outcome_reg <= 1'b1;
@@ -727,8 +745,11 @@ module bp_sync #(
               state_reg <= S_NEXT_PEER;  // sends the slot (bcast_todo is empty)
             end else begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_FAILED, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end
           end
           P_EXPORT_REPL: begin
@@ -802,6 +823,11 @@ module bp_sync #(
             state_reg <= tx_ret_reg;
           end else idx_reg <= idx_reg + 1'b1;
         end
+      end
+
+      S_RES_BUILD: begin
+        res_reg <= result_beat(res_entry_reg ? txbuf[1] : res_reg, res_tag_reg, res_st_reg, res_dest_reg, card_id);
+        state_reg <= S_RESULT;
       end
 
       S_RESULT: begin
