@@ -290,9 +290,13 @@ module bp_sync #(
   wire [511:0] rx_entry = rxbuf[1];
   wire [CW-1:0] rs = rx_src[CW-1:0];
   // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
-  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, base_reg, seq1_reg;
+  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, seq1_reg;
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
-  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_seq_lt_reg, f_seq_eq_reg;
+  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg;
+  logic lt_una_reg, lt_rxb_reg, eq_una_reg, eq_rxb_reg;
+  wire f_seq_lt = f_una_gt_reg ? lt_una_reg : lt_rxb_reg;  // seq < max(una, base)
+  wire f_seq_eq = f_una_gt_reg ? eq_una_reg : eq_rxb_reg;  // seq == max(una, base)
+  wire [31:0] base_eff = f_una_gt_reg ? rx_una : rxb_src_reg;  // max(una, base)
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
   logic [31:0] d_dep_reg, d_ack_reg, d_una_reg;
@@ -529,10 +533,12 @@ module bp_sync #(
         f_ack_rel_reg <= rx_ack > slot_seq_reg;
         f_req_match_reg <= rx_req == slot_seq_reg;
         f_una_gt_reg <= rx_una > rxb_src_reg;
-        // receive base after the sender's una: compared both ways at once, then picked
-        base_reg <= rx_una > rxb_src_reg ? rx_una : rxb_src_reg;
-        f_seq_lt_reg <= rx_una > rxb_src_reg ? rx_seq < rx_una : rx_seq < rxb_src_reg;
-        f_seq_eq_reg <= rx_una > rxb_src_reg ? rx_seq == rx_una : rx_seq == rxb_src_reg;
+        // the receive base after the sender's una is max(una, base): seq is compared with
+        // both here, S_RX_DO picks by f_una_gt_reg (no compare feeds another in one cycle)
+        lt_una_reg <= rx_seq < rx_una;
+        lt_rxb_reg <= rx_seq < rxb_src_reg;
+        eq_una_reg <= rx_seq == rx_una;
+        eq_rxb_reg <= rx_seq == rxb_src_reg;
         f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
                            (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
                             rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
@@ -611,7 +617,7 @@ module bp_sync #(
               c_unhandled_reg <= c_unhandled_reg + 1'b1;
             end else if (f_malformed_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
-            end else if (f_seq_lt_reg) begin
+            end else if (f_seq_lt) begin
               // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
               c_dup_reg <= c_dup_reg + 1'b1;
               if (rx_type == T_TRANSFER) begin
@@ -620,13 +626,13 @@ module bp_sync #(
               end else begin
                 d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_reg;
+                d_ack_reg <= base_eff;
                 d_una_reg <= una_src_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
               end
-            end else if (!f_seq_eq_reg) begin
+            end else if (!f_seq_eq) begin
               c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
             end else begin
               rx_base[rs] <= seq1_reg;
