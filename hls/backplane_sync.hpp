@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "backplane_crc32.hpp"
+#include "axis_beat.hpp"
 #include "beat.hpp"
 #include "hls_stream_shim.hpp"
 #include "wire/sessnic_wire.hpp"
@@ -77,7 +78,9 @@ inline unsigned u(wire::Status s) { return static_cast<unsigned>(s); }
 
 // CARDS: card ids supported (0..CARDS-1, BROADCAST excluded). RTX_SLOTS: frames held
 // for retransmission (the in-flight limit over all peers). SLOT_BYTES: the table's slot.
-template <unsigned CARDS, unsigned RTX_SLOTS, unsigned SLOT_BYTES = wire::SLOT_BYTES>
+// StreamBeat: Beat (tests, model devices) or AxisBeat (the Vitis top's AXI4-Stream
+// ports, axis_beat.hpp); read_beat/write_beat convert at the stream.
+template <unsigned CARDS, unsigned RTX_SLOTS, unsigned SLOT_BYTES = wire::SLOT_BYTES, class StreamBeat = Beat>
 class BackplaneSync {
  public:
   static constexpr unsigned kSlotBeats = SLOT_BYTES / wire::BEAT_BYTES;
@@ -88,12 +91,12 @@ class BackplaneSync {
   static_assert(SLOT_BYTES % wire::BEAT_BYTES == 0, "slot must be whole beats");
 
   struct Io {
-    hls::stream<Beat>& cmd_in;
-    hls::stream<Beat>& rsp_out;
-    hls::stream<Beat>& tbl_cmd;
-    hls::stream<Beat>& tbl_rsp;
-    hls::stream<Beat>& frame_in;
-    hls::stream<Beat>& frame_out;
+    hls::stream<StreamBeat>& cmd_in;
+    hls::stream<StreamBeat>& rsp_out;
+    hls::stream<StreamBeat>& tbl_cmd;
+    hls::stream<StreamBeat>& tbl_rsp;
+    hls::stream<StreamBeat>& frame_in;
+    hls::stream<StreamBeat>& frame_out;
   };
 
   BackplaneSync() { configure(BackplaneConfig{}); }
@@ -275,7 +278,7 @@ class BackplaneSync {
     wire::set_field(f[0].data, wire::frame::crc, crc32_final(c));
     for (unsigned b = 0; b < nbeats; ++b) {
       f[b].last = b + 1 == nbeats;
-      io.frame_out.write(f[b]);
+      write_beat(io.frame_out, f[b]);
     }
     ++counters_[wire::BP_STATS_TX_FRAMES];
     if (uni) ack_pending_[dst] = false;  // this frame carried the ack
@@ -392,7 +395,7 @@ class BackplaneSync {
     wire::set_field(r.data, wire::sync_cmd::dest, dest);
     wire::set_field(r.data, wire::sync_cmd::owner, cfg_.card);
     r.last = true;
-    io.rsp_out.write(r);
+    write_beat(io.rsp_out, r);
   }
 
   // A TRANSFER finished (outcome ACK, give-up, or nothing to send): tell whoever asked.
@@ -469,7 +472,7 @@ class BackplaneSync {
 
   // ---- host commands -------------------------------------------------------------
   void on_command(Io& io) {
-    Beat h = io.cmd_in.read();
+    Beat h = read_beat(io.cmd_in);
     Beat blob[kSlotBeats];
     const unsigned blob_len = hdr(h, wire::header::blob_len);
     unsigned got = 0;
@@ -477,7 +480,7 @@ class BackplaneSync {
   drain:
     while (!last) {
 #pragma HLS PIPELINE II = 1
-      Beat b = io.cmd_in.read();
+      Beat b = read_beat(io.cmd_in);
       if (got < kSlotBeats) copy_beat(blob[got], b);
       ++got;
       last = b.last;
@@ -575,26 +578,26 @@ class BackplaneSync {
     if (op == wire::Opcode::DEL) wire::set_field(c.data, wire::header::flags, 0);
     const unsigned nb = beats_for(blob_len);
     c.last = nb == 0;
-    io.tbl_cmd.write(c);
+    write_beat(io.tbl_cmd, c);
   send_blob:
     for (unsigned b = 0; b < nb; ++b) {
       Beat d;
       copy_beat(d, blob[b]);
       d.last = b + 1 == nb;
-      io.tbl_cmd.write(d);
+      write_beat(io.tbl_cmd, d);
     }
   }
 
   // ---- table responses -------------------------------------------------------------
   void on_table_response(Io& io) {
-    Beat r = io.tbl_rsp.read();
+    Beat r = read_beat(io.tbl_rsp);
     Beat blob[kSlotBeats];
     unsigned got = 0;
     bool last = r.last;
   drain:
     while (!last) {
 #pragma HLS PIPELINE II = 1
-      Beat b = io.tbl_rsp.read();
+      Beat b = read_beat(io.tbl_rsp);
       if (got < kSlotBeats) copy_beat(blob[got], b);
       ++got;
       last = b.last;
@@ -787,7 +790,7 @@ class BackplaneSync {
   read_frame:
     while (!last) {
 #pragma HLS PIPELINE II = 1
-      Beat b = io.frame_in.read();
+      Beat b = read_beat(io.frame_in);
       if (n < kMaxFrameBeats) copy_beat(f[n], b);
       else overflow = true;
       ++n;

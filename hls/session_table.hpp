@@ -31,6 +31,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "axis_beat.hpp"
 #include "beat.hpp"
 #include "hls_stream_shim.hpp"
 #include "wire/sessnic_wire.hpp"
@@ -74,21 +75,26 @@ class SessionTable {
 
   // Processes one whole command from `cmd` and writes its response to `rsp`.
   // Returns false (doing nothing) when no command is waiting.
-  bool step(hls::stream<Beat>& cmd, hls::stream<Beat>& rsp) {
+  // The streams are hls::stream<Beat> (tests, model device) or the AXI4-Stream ports of
+  // the Vitis top (hls::stream<AxisBeat>, axis_beat.hpp); read_beat/write_beat convert.
+  template <class CmdStream, class RspStream>
+  bool step(CmdStream& cmd, RspStream& rsp) {
     if (cmd.empty()) return false;
-    Beat hdr = cmd.read();
+    Beat hdr = read_beat(cmd);
     Req r = decode(hdr);
 
     // Payload: stage up to one slot, drain the rest, check the framing against blob_len.
     // Only a well-framed PUT reads the stage, and only the beats it received, so it
     // needs no clearing (that clearing was a sixth of a GET's time in the model).
     uint64_t stage[kSlotWords];
+    // One beat (8 words) per row: the drain loop writes a whole beat per cycle.
+#pragma HLS ARRAY_RESHAPE variable = stage type = cyclic factor = 8
     unsigned got = 0;
     bool last = hdr.last;
   drain:
     while (!last) {
 #pragma HLS PIPELINE II = 1
-      Beat b = cmd.read();
+      Beat b = read_beat(cmd);
       if (got < kSlotBeats) {
         for (unsigned w = 0; w < wire::BEAT_WORDS; ++w) {
 #pragma HLS UNROLL
@@ -131,6 +137,7 @@ class SessionTable {
         break;
       case wire::Opcode::STATS: {
         uint64_t s[wire::STATS_WORDS];
+#pragma HLS ARRAY_PARTITION variable = s type = complete
         stats(s);
         respond(rsp, out, wire::Status::OK, s, wire::STATS_WORDS * 8);
         break;
@@ -324,7 +331,8 @@ class SessionTable {
     wire::set_field(out.data, wire::header::flags, flags_of(m));
   }
 
-  void do_put(const Req& r, uint64_t stage[kSlotWords], Beat& out, hls::stream<Beat>& rsp) {
+  template <class RspStream>
+  void do_put(const Req& r, uint64_t stage[kSlotWords], Beat& out, RspStream& rsp) {
     if (r.expiry <= now_) {
       ++counters_[wire::STATS_EXPIRED];
       respond(rsp, out, wire::Status::EXPIRED, nullptr, 0);
@@ -362,19 +370,24 @@ class SessionTable {
     const unsigned flags = r.flags & static_cast<unsigned>(wire::Flags::SINGLE_USE);
     write_meta(s, static_cast<unsigned>(w), r, v, r.expiry, flags, r.blob_len);
     mask_tail(stage, r.blob_len);
-    const unsigned words = beats_for(r.blob_len) * wire::BEAT_WORDS;
+    // A beat per iteration: blob_ and stage are reshaped to one beat per row.
+    const unsigned beats = beats_for(r.blob_len);
   store_blob:
-    for (unsigned i = 0; i < words; ++i) {
-#pragma HLS LOOP_TRIPCOUNT max = kSlotWords
+    for (unsigned b = 0; b < beats; ++b) {
+#pragma HLS LOOP_TRIPCOUNT max = kSlotBeats
 #pragma HLS PIPELINE II = 1
-      blob_[s][w][i] = stage[i];
+      for (unsigned i = 0; i < wire::BEAT_WORDS; ++i) {
+#pragma HLS UNROLL
+        blob_[s][w][b * wire::BEAT_WORDS + i] = stage[b * wire::BEAT_WORDS + i];
+      }
     }
     ++counters_[wire::STATS_PUTS];
     fill_meta(out, meta_[s][w]);
     respond(rsp, out, st, nullptr, 0);
   }
 
-  void do_del(const Req& r, Beat& out, hls::stream<Beat>& rsp) {
+  template <class RspStream>
+  void do_del(const Req& r, Beat& out, RspStream& rsp) {
     const unsigned s = set_index(r.key, r.key_len, r.ctx);
     int w = find(s, r);
     if (w >= 0 && now_ >= meta_[s][w].expiry) {
@@ -411,7 +424,8 @@ class SessionTable {
     respond(rsp, out, wire::Status::MISS, nullptr, 0);
   }
 
-  void do_lookup(const Req& r, Beat& out, hls::stream<Beat>& rsp) {
+  template <class RspStream>
+  void do_lookup(const Req& r, Beat& out, RspStream& rsp) {
     ++counters_[wire::STATS_GETS];
     const unsigned s = set_index(r.key, r.key_len, r.ctx);
     const int w = find(s, r);
@@ -443,11 +457,12 @@ class SessionTable {
     respond(rsp, out, wire::Status::OK, blob_[s][w], blob_len_of(m));
   }
 
-  void respond(hls::stream<Beat>& rsp, Beat& out, wire::Status st, const uint64_t* blob, unsigned len) {
+  template <class RspStream>
+  void respond(RspStream& rsp, Beat& out, wire::Status st, const uint64_t* blob, unsigned len) {
     wire::set_field(out.data, wire::header::status, static_cast<uint64_t>(st));
     wire::set_field(out.data, wire::header::blob_len, len);
     out.last = len == 0;
-    rsp.write(out);
+    write_beat(rsp, out);
     const unsigned n = beats_for(len);
   send_blob:
     for (unsigned b = 0; b < n; ++b) {
@@ -455,7 +470,7 @@ class SessionTable {
       Beat d;
       for (unsigned w = 0; w < wire::BEAT_WORDS; ++w) d.data[w] = blob[b * wire::BEAT_WORDS + w];
       d.last = b + 1 == n;
-      rsp.write(d);
+      write_beat(rsp, d);
     }
   }
 

@@ -1,5 +1,6 @@
 // Card-level geometry and the HLS top-level entry point of the session table.
 #pragma once
+#include "axis_beat.hpp"
 #include "session_table.hpp"
 
 namespace sessnic {
@@ -11,6 +12,9 @@ namespace sessnic {
 #endif
 using HwTable = SessionTable<SESSNIC_HW_SETS_LOG2, 4>;
 
-void session_table(hls::stream<Beat>& cmd, hls::stream<Beat>& rsp, uint8_t card_id);
+// cmd / rsp: AXI4-Stream, 512-bit TDATA + TLAST (spec/wire.toml `header` + blob beats).
+// card_id, reset_gen: AXI4-Lite registers. Writing reset_gen a value other than the last
+// one seen empties the table and zeroes clock and counters (as at power-on).
+void session_table(hls::stream<AxisBeat>& cmd, hls::stream<AxisBeat>& rsp, uint8_t card_id, uint32_t reset_gen);
 
 }  // namespace sessnic

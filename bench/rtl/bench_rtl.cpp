@@ -5,6 +5,9 @@
 //   rtl_get_cmds_per_cycle   the same for GET hits returning the 256-byte blob
 //   rtl_get_latency_cycles   one GET hit into an idle table: header beat accepted to the
 //                            last blob beat delivered
+//   rtl_miss_cmds_per_cycle  sustained GET misses (1-beat commands, 1-beat answers),
+//                            consecutive commands in different sets: the pipeline's own
+//                            rate, bounded by 1.0
 // A 256-byte entry is 4 payload beats + 1 header beat, so the stream itself caps a
 // PUT or GET hit at 1/5 = 0.2 commands per cycle; the figures printed below for
 // 64-byte entries and GET misses show the pipeline's own rate (docs/rtl.md).
@@ -226,7 +229,8 @@ int main() {
     std::ofstream f(std::string(dir) + "/rtl.json");
     f << "{\n  \"rtl_get_cmds_per_cycle\": " << get256.cmds_per_cycle << ",\n  \"rtl_put_cmds_per_cycle\": "
       << put256.cmds_per_cycle << ",\n  \"rtl_get_latency_cycles\": " << get_latency
-      << ",\n  \"rtl_transfer_latency_cycles\": " << xfer.median << "\n}\n";
+      << ",\n  \"rtl_transfer_latency_cycles\": " << xfer.median
+      << ",\n  \"rtl_miss_cmds_per_cycle\": " << miss.cmds_per_cycle << "\n}\n";
   }
   return 0;
 }

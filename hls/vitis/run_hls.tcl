@@ -7,7 +7,7 @@ set part  [expr {[info exists ::env(SESSNIC_PART)] ? $::env(SESSNIC_PART) : "xcu
 set steps [expr {[info exists ::env(SESSNIC_HLS_STEPS)] ? $::env(SESSNIC_HLS_STEPS) : "csim synth export"}]
 
 open_project -reset session_table_prj
-set_top sessnic::session_table
+set_top session_table
 add_files $here/../session_table_top.cpp -cflags "-I$here/.. -std=c++14"
 add_files -tb $here/tb_session_table.cpp -cflags "-I$here/.. -std=c++14"
 

@@ -166,6 +166,7 @@ module bp_sync #(
     S_STAMP,      // per-transmission header fields into tx_hdr_reg
     S_TX_CRC,     // CRC over the frame to send
     S_TX_SEND,    // frame beats out
+    S_RES_BUILD,  // the result beat into res_reg from the registered outcome
     S_RESULT,     // host result beat out
     S_NEXT_PEER   // replicate: send the entry to the next peer
   } state_t;
@@ -216,6 +217,11 @@ module bp_sync #(
 
   // host transfer
   logic [511:0] res_reg;
+  // the outcome the deciding state chose; S_RES_BUILD makes the beat from it, so the
+  // 512-bit result multiplexer is not behind those states' decisions
+  logic res_entry_reg;  // 1: from the entry beat txbuf[1], 0: from res_reg (host header)
+  logic [31:0] res_tag_reg;
+  logic [7:0] res_st_reg, res_dest_reg;
   logic [31:0] host_tag_reg;
   logic [7:0] host_dest_reg;
   logic host_bad_reg;
@@ -284,9 +290,13 @@ module bp_sync #(
   wire [511:0] rx_entry = rxbuf[1];
   wire [CW-1:0] rs = rx_src[CW-1:0];
   // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
-  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, base_reg, seq1_reg;
+  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, seq1_reg;
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
-  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_seq_lt_reg, f_seq_eq_reg;
+  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg;
+  logic lt_una_reg, lt_rxb_reg, eq_una_reg, eq_rxb_reg;
+  wire f_seq_lt = f_una_gt_reg ? lt_una_reg : lt_rxb_reg;  // seq < max(una, base)
+  wire f_seq_eq = f_una_gt_reg ? eq_una_reg : eq_rxb_reg;  // seq == max(una, base)
+  wire [31:0] base_eff = f_una_gt_reg ? rx_una : rxb_src_reg;  // max(una, base)
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
   logic [31:0] d_dep_reg, d_ack_reg, d_una_reg;
@@ -380,7 +390,11 @@ module bp_sync #(
 
   // ---- the engine ---------------------------------------------------------------------
   // next peer of a replicate fan-out
-  logic [7:0] next_peer;
+  // next peer of a replicate fan-out, registered: the find-first over CARDS bits is not
+  // in front of the fan-out's decisions. todo_fresh_reg says it reflects bcast_todo_reg
+  // (it lags a write of bcast_todo_reg by one cycle; S_NEXT_PEER waits that cycle).
+  logic [7:0] next_peer, next_peer_reg;
+  logic todo_fresh_reg;
   always_comb begin
     next_peer = BROADCAST;
     for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
@@ -390,6 +404,8 @@ module bp_sync #(
   wire tbl_stored = tbl_st_reg == ST_OK || tbl_st_reg == ST_EVICTED || tbl_st_reg == ST_STALE;
 
   always_ff @(posedge clk) begin
+    next_peer_reg <= next_peer;
+    todo_fresh_reg <= 1'b1;  // cleared below in every cycle that writes bcast_todo_reg
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
     if (slot_valid_reg && slot_timer_reg != 0) slot_timer_reg <= slot_timer_reg - 1'b1;
     if (ev_valid) begin
@@ -414,8 +430,11 @@ module bp_sync #(
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= slot_req_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= slot_peer_reg;
+              state_reg <= S_RES_BUILD;
             end else state_reg <= S_NEXT_PEER;
           end else begin
             slot_retries_reg <= slot_retries_reg + 1'b1;
@@ -469,15 +488,12 @@ module bp_sync #(
         if (s_host_tvalid && s_host_tlast) begin
           if (host_bad_reg) begin
             c_xfail_reg <= c_xfail_reg + 1'b1;
-            res_reg <= result_beat(
-                res_reg,
-                host_tag_reg,
-                (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
-                 res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD,
-                host_dest_reg,
-                card_id
-            );
-            state_reg <= S_RESULT;
+            res_entry_reg <= 1'b0;
+            res_tag_reg <= host_tag_reg;
+            res_st_reg <= (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
+                           res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD;
+            res_dest_reg <= host_dest_reg;
+            state_reg <= S_RES_BUILD;
           end else begin
             pend_reg <= P_EXPORT_XFER;
             tbl_hdr_reg <= export_cmd(res_reg, tbl_tag_reg);
@@ -517,10 +533,12 @@ module bp_sync #(
         f_ack_rel_reg <= rx_ack > slot_seq_reg;
         f_req_match_reg <= rx_req == slot_seq_reg;
         f_una_gt_reg <= rx_una > rxb_src_reg;
-        // receive base after the sender's una: compared both ways at once, then picked
-        base_reg <= rx_una > rxb_src_reg ? rx_una : rxb_src_reg;
-        f_seq_lt_reg <= rx_una > rxb_src_reg ? rx_seq < rx_una : rx_seq < rxb_src_reg;
-        f_seq_eq_reg <= rx_una > rxb_src_reg ? rx_seq == rx_una : rx_seq == rxb_src_reg;
+        // the receive base after the sender's una is max(una, base): seq is compared with
+        // both here, S_RX_DO picks by f_una_gt_reg (no compare feeds another in one cycle)
+        lt_una_reg <= rx_seq < rx_una;
+        lt_rxb_reg <= rx_seq < rxb_src_reg;
+        eq_una_reg <= rx_seq == rx_una;
+        eq_rxb_reg <= rx_seq == rxb_src_reg;
         f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
                            (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
                             rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
@@ -544,8 +562,11 @@ module bp_sync #(
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], slot_req_reg, ST_FAILED, slot_peer_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= slot_req_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= slot_peer_reg;
+              state_reg <= S_RES_BUILD;
             end else state_reg <= S_NEXT_PEER;
           end
         end else begin
@@ -582,8 +603,11 @@ module bp_sync #(
                 slot_valid_reg <= 1'b0;
                 if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
                 else c_xfail_reg <= c_xfail_reg + 1'b1;
-                res_reg <= result_beat(txbuf[1], slot_req_reg, rx_status, slot_peer_reg, card_id);
-                state_reg <= S_RESULT;
+                res_entry_reg <= 1'b1;
+                res_tag_reg <= slot_req_reg;
+                res_st_reg <= rx_status;
+                res_dest_reg <= slot_peer_reg;
+                state_reg <= S_RES_BUILD;
               end
             end
             if (f_una_gt_reg) rx_base[rs] <= rx_una;
@@ -593,7 +617,7 @@ module bp_sync #(
               c_unhandled_reg <= c_unhandled_reg + 1'b1;
             end else if (f_malformed_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
-            end else if (f_seq_lt_reg) begin
+            end else if (f_seq_lt) begin
               // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
               c_dup_reg <= c_dup_reg + 1'b1;
               if (rx_type == T_TRANSFER) begin
@@ -602,13 +626,13 @@ module bp_sync #(
               end else begin
                 d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_reg;
+                d_ack_reg <= base_eff;
                 d_una_reg <= una_src_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
               end
-            end else if (!f_seq_eq_reg) begin
+            end else if (!f_seq_eq) begin
               c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
             end else begin
               rx_base[rs] <= seq1_reg;
@@ -699,12 +723,18 @@ module bp_sync #(
           P_EXPORT_XFER: begin
             if (tbl_st_reg != ST_OK) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, tbl_st_reg, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= tbl_st_reg;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end else if (host_dest_reg == card_id) begin
               c_xok_reg <= c_xok_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_OK, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_OK;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end else if (known(host_dest_reg, epoch_known)) begin
               slot_valid_reg <= 1'b1;
               slot_outcome_reg <= 1'b1;
@@ -721,13 +751,17 @@ module bp_sync #(
               state_reg <= S_NEXT_PEER;  // sends the slot (bcast_todo is empty)
             end else begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_reg <= result_beat(txbuf[1], host_tag_reg, ST_FAILED, host_dest_reg, card_id);
-              state_reg <= S_RESULT;
+              res_entry_reg <= 1'b1;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
             end
           end
           P_EXPORT_REPL: begin
             if (tbl_st_reg == ST_OK && mode == MODE_REPLICATE) begin
               bcast_todo_reg <= epoch_known;
+              todo_fresh_reg <= 1'b0;
               if ((member & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
             end
           end
@@ -749,20 +783,22 @@ module bp_sync #(
           state_reg <= S_STAMP;
         end else if (bcast_todo_reg == '0 || mode != MODE_REPLICATE) begin
           bcast_todo_reg <= '0;
+          todo_fresh_reg <= 1'b0;
           state_reg <= S_IDLE;
-        end else begin
-          bcast_todo_reg[next_peer[CW-1:0]] <= 1'b0;
-          if (epoch_known[next_peer[CW-1:0]]) begin
+        end else if (todo_fresh_reg) begin
+          bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
+          todo_fresh_reg <= 1'b0;
+          if (epoch_known[next_peer_reg[CW-1:0]]) begin
             slot_valid_reg <= 1'b1;
             slot_outcome_reg <= 1'b0;
-            slot_peer_reg <= next_peer;
-            slot_seq_reg <= tx_next[next_peer[CW-1:0]];
-            tx_next[next_peer[CW-1:0]] <= tx_next[next_peer[CW-1:0]] + 1'b1;
+            slot_peer_reg <= next_peer_reg;
+            slot_seq_reg <= tx_next[next_peer_reg[CW-1:0]];
+            tx_next[next_peer_reg[CW-1:0]] <= tx_next[next_peer_reg[CW-1:0]] + 1'b1;
             slot_req_reg <= 32'h0;
             slot_retries_reg <= '0;
             slot_timer_reg <= 32'(RTO_CYCLES);
-            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer, 32'h0, 8'h0);
-            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer[CW-1:0]];
+            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer_reg, 32'h0, 8'h0);
+            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer_reg[CW-1:0]];
             slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
             slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
             // next cycle: S_NEXT_PEER sees slot_valid and transmits
@@ -795,6 +831,11 @@ module bp_sync #(
         end
       end
 
+      S_RES_BUILD: begin
+        res_reg <= result_beat(res_entry_reg ? txbuf[1] : res_reg, res_tag_reg, res_st_reg, res_dest_reg, card_id);
+        state_reg <= S_RESULT;
+      end
+
       S_RESULT: begin
         if (m_res_tready) state_reg <= S_IDLE;
       end
@@ -808,6 +849,7 @@ module bp_sync #(
       idx_reg <= '0;
       slot_valid_reg <= 1'b0;
       bcast_todo_reg <= '0;
+      todo_fresh_reg <= 1'b0;
       hello_timer_reg <= '0;
       evq_wr_reg <= '0;
       evq_rd_reg <= '0;
