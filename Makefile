@@ -49,7 +49,7 @@ tsan: deps
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
 
-# Yosys synth_xilinx (UltraScale+) of the session table: LUT/FF/BRAM/URAM, longest path, no latches.
+# Yosys synth_xilinx (UltraScale+) of the card top and every module: LUT/FF/BRAM/URAM/DSP, LUT levels per module, no latches.
 synth:
 	@bash scripts/bench.d/synth.sh $(BUILD)
 
