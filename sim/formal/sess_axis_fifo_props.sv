@@ -1,6 +1,7 @@
 // FORMAL wrapper of rtl/common/sess_axis_fifo.sv: instantiates the FIFO unchanged and
-// checks its ports against a reference occupancy counter. Proved for all time by
-// induction (Yosys `sat -tempinduct`, run_formal.sh), from any input sequence after reset.
+// checks its ports against a reference occupancy counter. Checked by bounded model checking
+// (Yosys `sat -seq`, run_formal.sh) for every input sequence of that many cycles after a
+// reset; not an unbounded proof (induction needs the FIFO's internal pointers).
 module sess_axis_fifo_props #(
     parameter int WIDTH = 8,
     parameter int DEPTH_LOG2 = 2
@@ -13,6 +14,8 @@ module sess_axis_fifo_props #(
     input logic             m_tready
 );
   localparam int DEPTH = 1 << DEPTH_LOG2;
+  // The RAM holds DEPTH beats and the registered output one more.
+  localparam int CAPACITY = DEPTH + 1;
   logic s_full, m_tlast, m_tvalid;
   logic [WIDTH-1:0] m_tdata;
   sess_axis_fifo #(.WIDTH(WIDTH), .DEPTH_LOG2(DEPTH_LOG2)) dut (.*);
@@ -37,9 +40,9 @@ module sess_axis_fifo_props #(
 
   always_comb begin
     if (started && !rst) begin
-      // FIFO occupancy: never above its depth; full and valid exactly as the count says.
-      assert (count <= DEPTH);
-      assert (s_full == (count == DEPTH));
+      // FIFO occupancy: never above its capacity; full and valid exactly as the count says.
+      assert (count <= CAPACITY);
+      assert (s_full == (count == CAPACITY));
       // No output without an input: valid only while something is stored.
       assert (m_tvalid == (count != 0));
       // Valid held until ready, data stable while stalled.
