@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "sessnic/key_file.hpp"
+#include "loopback.hpp"
 #include "tls_test_support.hpp"
 
 namespace sessnic::cli::testing {
@@ -31,14 +32,6 @@ sockaddr_in loopback(uint16_t port) {
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
-}
-
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  auto a = loopback(port);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
-  if (fd >= 0) ::close(fd);
-  return -1;
 }
 
 }  // namespace
@@ -209,12 +202,7 @@ CommandResult run_shell(const std::string& command) {
   return r;
 }
 
-bool port_accepts(uint16_t port) {
-  int fd = connect_to(port);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
+bool port_accepts(uint16_t port) { return sessnic::testing::port_accepts(port); }
 
 bool alive(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
@@ -224,11 +212,8 @@ bool alive(pid_t pid) {
 }
 
 TlsConnection::TlsConnection(uint16_t port, const std::string& sni) {
-  fd_ = connect_to(port);
+  fd_ = sessnic::testing::tcp_connect(port, 5s);  // every read and write is bounded
   if (fd_ < 0) return;
-  timeval tv{5, 0};  // every read and write is bounded
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
   ssl_.reset(SSL_new(ctx_.get()));
   SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
