@@ -159,20 +159,24 @@ struct BackplaneNode::Impl {
     return true;
   }
 
-  uint32_t register_waiter() {
-    std::lock_guard lock(result_mu);
+  // A tag no blocking or asynchronous waiter holds (0 is never used). Caller holds result_mu.
+  uint32_t unused_tag() {
     uint32_t tag;
     do tag = ++next_tag;
     while (tag == 0 || results.count(tag) || async_waiters.count(tag));
+    return tag;
+  }
+
+  uint32_t register_waiter() {
+    std::lock_guard lock(result_mu);
+    const uint32_t tag = unused_tag();
     results.emplace(tag, std::nullopt);
     return tag;
   }
 
   uint32_t register_async(Clock::time_point until, Response timeout_answer, std::function<void(Response)> done) {
     std::lock_guard lock(result_mu);
-    uint32_t tag;
-    do tag = ++next_tag;
-    while (tag == 0 || results.count(tag) || async_waiters.count(tag));
+    const uint32_t tag = unused_tag();
     if (stopping) {
       ready.emplace_back(std::move(done), std::move(timeout_answer));
       return tag;
