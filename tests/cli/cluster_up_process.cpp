@@ -23,24 +23,14 @@
 #include "tls_test_support.hpp"
 
 namespace sessnic::cli::testing {
-namespace {
+
 using namespace std::chrono_literals;
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-}  // namespace
 
 Layout pick_layout() {
   std::vector<int> held;  // every probe socket stays bound until all ports are chosen
   auto pick = [&held](int type) {
     int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    auto a = loopback(0);
+    auto a = sessnic::testing::loopback_address(0);
     ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     socklen_t len = sizeof a;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);

@@ -8,20 +8,18 @@
 
 namespace sessnic::testing {
 
-namespace {
-sockaddr_in loopback(uint16_t port) {
+sockaddr_in loopback_address(uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
 }
-}  // namespace
 
 uint16_t free_loopback_port(int type) {
   int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
-  sockaddr_in a = loopback(0);
+  sockaddr_in a = loopback_address(0);
   socklen_t len = sizeof a;
   uint16_t port = 0;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
@@ -39,7 +37,7 @@ int tcp_connect(uint16_t port, std::chrono::milliseconds timeout) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in a = loopback(port);
+  sockaddr_in a = loopback_address(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
     return -1;

@@ -1,11 +1,16 @@
 // Plain-socket helpers for tests and benches on 127.0.0.1: free ports, a bounded TCP
 // connect, and a one-shot plain-HTTP GET (for /metrics and /healthz endpoints).
 #pragma once
+#include <netinet/in.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace sessnic::testing {
+
+// 127.0.0.1:port as a socket address.
+sockaddr_in loopback_address(uint16_t port);
 
 // A port the kernel just handed out on 127.0.0.1 (SOCK_STREAM or SOCK_DGRAM). Another process
 // may take it before the caller binds it: callers that race retry on a bind failure.
