@@ -78,7 +78,7 @@ class Ring(enum.IntEnum):
 class RingError(enum.IntEnum):
     NONE = 0  # no error since the last ring reset
     BAD_OPCODE = 1  # descriptor with an unknown opcode (answered BAD_CMD)
-    BAD_KEY_LEN = 2  # key_len 0 or > KEY_MAX_BYTES (answered BAD_CMD)
+    BAD_KEY_LEN = 2  # key_len > KEY_MAX_BYTES, or 0 on a keyed op (answered BAD_CMD)
     BAD_BLOB_LEN = 3  # blob_len > SLOT_BYTES (answered BAD_CMD; skipped to cmd_tail)
     PAST_TAIL = 4  # message runs past cmd_tail (answered BAD_CMD; skipped to cmd_tail)
     BAD_DOORBELL = 5  # doorbell index out of range (behind head, or more than size ahead): ignored
