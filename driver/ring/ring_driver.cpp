@@ -51,10 +51,23 @@ RingDriver::RingDriver(RingBus& bus, RingConfig config) : bus_(bus), config_(con
   if (bus_.memory().device_address() % kAlign != 0)
     throw std::invalid_argument("ring memory is not 4 KiB aligned in the card's address space");
   const uint32_t id = bus_.read_reg(reg::kId);
+  char buf[16];
   if (id != reg::kIdMagic) {
-    char buf[16];
     std::snprintf(buf, sizeof buf, "0x%08x", id);
     throw std::runtime_error(std::string("not a sessnic card: ID register reads ") + buf + " (expected 0x53455353)");
+  }
+  const uint32_t build = bus_.read_reg(reg::kBuildId);
+  const uint32_t contract = static_cast<uint32_t>(wire::Ring::CONTRACT);
+  if (build >> 16 != contract) {
+    std::snprintf(buf, sizeof buf, "0x%08x", build);
+    throw std::runtime_error(std::string("wrong xclbin: the kernel's BUILD_ID ") + buf + " implements ring contract " +
+                             std::to_string(build >> 16) + ", this driver speaks " + std::to_string(contract));
+  }
+  if (config_.expected_build_id != 0 && build != config_.expected_build_id) {
+    char want[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", build);
+    std::snprintf(want, sizeof want, "0x%08x", config_.expected_build_id);
+    throw std::runtime_error(std::string("wrong xclbin: the kernel's BUILD_ID is ") + buf + ", expected " + want);
   }
   if (!reset_ring()) throw std::runtime_error("the card's ring engine did not acknowledge a ring reset (timeout)");
 }

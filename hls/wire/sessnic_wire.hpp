@@ -164,6 +164,7 @@ enum class Ring : uint8_t {
   ALIGN_LOG2 = 12,  // ring and status block bases are 4 KiB aligned
   STATUS_BYTES = 64,  // status block: one `ring_status` beat
   MSG_MAX_SLOTS = 5,  // longest message: header + SLOT_BYTES/64 blob beats
+  CONTRACT = 1,  // this ring contract's version: BUILD_ID[31:16] of a kernel that implements it (the driver refuses others)
 };
 inline const char* to_string(Ring v) {
   switch (v) {
@@ -173,11 +174,12 @@ inline const char* to_string(Ring v) {
     case Ring::ALIGN_LOG2: return "ALIGN_LOG2";
     case Ring::STATUS_BYTES: return "STATUS_BYTES";
     case Ring::MSG_MAX_SLOTS: return "MSG_MAX_SLOTS";
+    case Ring::CONTRACT: return "CONTRACT";
   }
   return "?";
 }
 inline bool is_valid_ring(unsigned v) {
-  return v == 6u || v == 4u || v == 16u || v == 12u || v == 64u || v == 5u;
+  return v == 6u || v == 4u || v == 16u || v == 12u || v == 64u || v == 5u || v == 1u;
 }
 
 enum class RingError : uint8_t {

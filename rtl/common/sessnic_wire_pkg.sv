@@ -71,7 +71,8 @@ package sessnic_wire_pkg;
     RING_SIZE_LOG2_MAX = 8'd16,
     RING_ALIGN_LOG2 = 8'd12,
     RING_STATUS_BYTES = 8'd64,
-    RING_MSG_MAX_SLOTS = 8'd5
+    RING_MSG_MAX_SLOTS = 8'd5,
+    RING_CONTRACT = 8'd1
   } ring_e;
 
   typedef enum logic [7:0] {

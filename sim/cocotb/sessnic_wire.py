@@ -73,6 +73,7 @@ class Ring(enum.IntEnum):
     ALIGN_LOG2 = 12  # ring and status block bases are 4 KiB aligned
     STATUS_BYTES = 64  # status block: one `ring_status` beat
     MSG_MAX_SLOTS = 5  # longest message: header + SLOT_BYTES/64 blob beats
+    CONTRACT = 1  # this ring contract's version: BUILD_ID[31:16] of a kernel that implements it (the driver refuses others)
 
 
 class RingError(enum.IntEnum):

@@ -62,7 +62,7 @@ Command get(unsigned i) {
 // reset behind the driver's back after a number of steps.
 class TestBus final : public RingBus {
  public:
-  TestBus(Device& t, const RingLayout& l) : inner_(t, l) {}
+  TestBus(Device& t, const RingLayout& l, uint32_t build_id = kSoftBuildId) : inner_(t, l, build_id) {}
   void write_reg(uint32_t off, uint32_t v) override {
     if (off == reg::kCmdDoorbell) ++cmd_doorbell_writes;
     inner_.write_reg(off, v);
@@ -267,6 +267,26 @@ TEST(RingDriver, OpenFailsClearlyOnANonSessnicCardOrADeadEngine) {
     EXPECT_NE(std::string(e.what()).find("did not acknowledge"), std::string::npos) << e.what();
   }
   EXPECT_THROW(RingDriver(bus, RingConfig{RingLayout{3, 10}}), std::invalid_argument);
+}
+
+TEST(RingDriver, OpenRefusesAKernelOfAnotherRingContractOrAnUnpinnedBuild) {
+  auto dev = table();
+  TestBus other(*dev, RingLayout{}, 0x0002'0007);
+  try {
+    RingDriver drv(other, RingConfig{});
+    FAIL() << "opened a kernel of ring contract 2";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("wrong xclbin: the kernel's BUILD_ID 0x00020007 implements ring contract 2"),
+              std::string::npos)
+        << e.what();
+  }
+  TestBus build7(*dev, RingLayout{}, 0x0001'0007);
+  RingConfig pinned;
+  pinned.expected_build_id = 0x0001'0008;
+  EXPECT_THROW(RingDriver(build7, pinned), std::runtime_error);
+  pinned.expected_build_id = 0x0001'0007;
+  RingDriver ok(build7, pinned);
+  EXPECT_EQ(ok.state().build_id, 0x0001'0007u);
 }
 
 // The soft engine alone, fed raw slots: the descriptors no driver writes.

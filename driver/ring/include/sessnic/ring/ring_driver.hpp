@@ -38,6 +38,8 @@ struct RingConfig {
   std::chrono::milliseconds timeout{2000};
   // How long open waits for the engine to acknowledge a ring reset.
   std::chrono::milliseconds reset_timeout{2000};
+  // Pin the exact BUILD_ID register value (0 = any build of this ring contract).
+  uint32_t expected_build_id = 0;
 };
 
 // Counters of the host side (shown by `sessnic card info`).
@@ -65,8 +67,9 @@ struct RingState {
 
 class RingDriver {
  public:
-  // Checks the ID register, programs bases/sizes, resets the ring and enables the
-  // engine. Throws std::runtime_error when the card is not a sessnic card or the engine
+  // Checks the ID and BUILD_ID registers, programs bases/sizes, resets the ring and
+  // enables the engine. Throws std::runtime_error when the card is not a sessnic card,
+  // its BUILD_ID speaks another ring contract (or is not the pinned one), or the engine
   // does not acknowledge the reset within reset_timeout.
   RingDriver(RingBus& bus, RingConfig config);
   ~RingDriver();

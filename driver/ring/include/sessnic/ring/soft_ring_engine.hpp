@@ -16,9 +16,12 @@
 
 namespace sessnic::ring {
 
+inline constexpr uint32_t kSoftBuildId = static_cast<uint32_t>(wire::Ring::CONTRACT) << 16;
+
 class SoftRingEngine {
  public:
-  explicit SoftRingEngine(Device& table, uint32_t build_id = 0);
+  // build_id: the BUILD_ID register (default: this ring contract, build 0).
+  explicit SoftRingEngine(Device& table, uint32_t build_id = kSoftBuildId);
 
   // AXI4-Lite side. Writes take effect at once except a ring reset, which step() does
   // (like hardware, a few cycles later).
@@ -74,7 +77,7 @@ class HostRingMemory final : public RingMemory {
 // A card in this process: a SoftRingEngine in front of `table`, stepped by wait().
 class SoftRingBus final : public RingBus {
  public:
-  SoftRingBus(Device& table, const RingLayout& layout, uint32_t build_id = 0)
+  SoftRingBus(Device& table, const RingLayout& layout, uint32_t build_id = kSoftBuildId)
       : engine_(table, build_id), mem_(layout.bytes()) {}
   void write_reg(uint32_t offset, uint32_t value) override { engine_.write_reg(offset, value); }
   uint32_t read_reg(uint32_t offset) override { return engine_.read_reg(offset); }
