@@ -15,6 +15,7 @@ constexpr sessnic::cli::Registrar kSubcommands[] = {
     sessnic::cli::register_keygen,
     sessnic::cli::register_cluster,
     sessnic::cli::register_stats,
+    sessnic::cli::register_card,
     // Further subcommands are added here, one line each.
 };
 

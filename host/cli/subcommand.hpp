@@ -21,5 +21,6 @@ using Registrar = Subcommand (*)(CLI::App& root);
 Subcommand register_keygen(CLI::App& root);  // keygen.cpp
 Subcommand register_cluster(CLI::App& root);  // cluster_up.cpp: `cluster up CONFIG`
 Subcommand register_stats(CLI::App& root);    // stats.cpp
+Subcommand register_card(CLI::App& root);     // card.cpp: `card info|selftest`
 
 }  // namespace sessnic::cli
