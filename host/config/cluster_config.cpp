@@ -373,7 +373,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (!t) r.fail(&(*servers)[i], w, "must be a table");
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
-                        "max_connections", "max_header_bytes"});
+                        "max_connections", "max_header_bytes", "device", "xclbin", "device_index"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -400,6 +400,18 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.send_timeout = std::chrono::milliseconds(r.ranged(*t, "send_timeout_ms", w, 10000, 1, 600000));
     s.max_connections = static_cast<size_t>(r.ranged(*t, "max_connections", w, 8192, 1, 1000000));
     s.max_header_bytes = static_cast<size_t>(r.ranged(*t, "max_header_bytes", w, 16384, 1024, 65536));  // http-parser caps a header block at 80 KiB
+    s.device = r.get<std::string>(*t, "device", w).value_or("model");
+    if (s.device != "model" && s.device != "verilator" && s.device != "xrt")
+      r.fail(t->get("device"), w + ".device", "must be model, verilator or xrt");
+    if (s.device == "xrt") {
+      const std::string x = r.need<std::string>(*t, "xclbin", w);
+      if (x.empty()) r.fail(t->get("xclbin"), w + ".xclbin", "must be the path of the card's xclbin");
+      s.xclbin = resolve(base, x);
+      s.device_index = static_cast<unsigned>(r.ranged(*t, "device_index", w, 0, 0, 255));
+    } else {
+      for (const char* k : {"xclbin", "device_index"})
+        if (t->contains(k)) r.fail(t->get(k), w + "." + k, "only for device = \"xrt\"");
+    }
     c.servers.push_back(std::move(s));
   }
 

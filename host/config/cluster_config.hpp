@@ -46,6 +46,11 @@ struct ServerConfig {
   std::chrono::milliseconds send_timeout{10000};       // a response write that makes no progress
   size_t max_connections = 8192;                       // over it, new connections are closed at once
   size_t max_header_bytes = 16384;                     // request line + headers; over it: 431
+  // The server's card (docs/alveo.md): a device kind of open_device() ("model", "verilator",
+  // "xrt"); for "xrt" the xclbin to load and the card's XRT device index.
+  std::string device = "model";
+  std::filesystem::path xclbin;
+  unsigned device_index = 0;
   bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 

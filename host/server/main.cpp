@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
     sessnic::Sealer sealer(keys);
     sessnic::DeviceConfig dc;
     dc.card_id = me.card;
+    dc.kind = me.device;  // the [[server]]'s card: model, verilator or xrt (docs/alveo.md)
+    dc.xclbin = me.xclbin.string();
+    dc.device_index = me.device_index;
     sessnic::config::ClusterCard card(cfg, me, keys, sessnic::open_device(dc));
 
     auto o = sessnic::server::server_options(cfg, me);
