@@ -1,21 +1,22 @@
-// The host ring engine (issue 12, spec: the host rings contract in docs/alveo-rtl.md):
-// an AXI4 master that fetches the command ring into the card's command stream
-// (sess_ring_fetch) and writes the card's responses into the response ring and the
-// status block (sess_ring_writer). This module holds the ring registers' behaviour:
-// doorbell checks, the error word, the soft reset and the idle flag.
+// The host ring engine (issue 12; the contract is spec/wire.toml [ring] and the ring
+// registers of spec/regs.rdl; docs/alveo-rtl.md): an AXI4 master that fetches the command
+// ring into the card's command stream (sess_ring_fetch) and writes the card's responses
+// into the response ring and the status block (sess_ring_writer). This module holds the
+// ring registers' behaviour: doorbell checks, errors, the ring reset and the idle flag.
 //
 // Doorbells: CMD_DOORBELL must satisfy cmd_tail_old <= v <= cmd_head + size (free-running
 // 32-bit counters, compared as distances from cmd_head); RSP_DOORBELL must satisfy
-// rsp_head_old <= v <= rsp_tail (slots written). Another value is ignored and recorded as an error.
+// rsp_head_old <= v <= rsp_tail (slots written). Another value is ignored (BAD_DOORBELL).
+// A ring whose size is not 4..16 (log2), or an AXI error answer, stops the engine with
+// AXI_ERROR (`fault`) until a ring reset. The low 12 bits of the ring bases and the low
+// 6 bits of the status base are ignored.
 //
-// Error word (RING_STATUS and status-block word 2): [7:0] the first error code since the
-// last clear/reset (ERR_*), [8] fault (a bus error: the engine stops fetching until a
-// reset), [31:16] errors counted (saturating).
-//
-// Soft reset (`soft_reset` pulse, RING_CTRL.reset): stop issuing AXI requests, wait for
-// every outstanding burst and B response (an AXI master may not abandon a burst), then
-// hold the card and the engine in reset for RESET_CYCLES: indices back to 0, errors
-// cleared. `card_rst` resets sessnic_top with it, so no half-fed command stays in the card.
+// Ring reset (`soft_reset`, RING_CTRL.reset): no new AXI request; every outstanding
+// burst and B completes (an AXI master may not abandon a burst); a command half-way into
+// the card is finished, the answers of every command the card holds are taken and
+// dropped (the card itself is not reset: its table and registers stay). Then heads,
+// tails and errors return to 0, `resets` counts one more, and the status block is
+// written with it even while the ring is disabled: that is the host's acknowledgement.
 `resetall
 `default_nettype none
 module sess_ring_engine #(
@@ -42,16 +43,18 @@ module sess_ring_engine #(
     input  wire logic                  rsp_doorbell_we,
     input  wire logic [          31:0] rsp_doorbell,
     input  wire logic                  soft_reset,
-    input  wire logic                  clear_error,
+    input  wire logic [           7:0] card_id,
     output logic      [          31:0] cmd_head,
     output logic      [          31:0] cmd_tail,
     output logic      [          31:0] rsp_head,
     output logic      [          31:0] rsp_tail,
-    output logic      [          31:0] error_word,
+    output logic      [           7:0] error_code,   // spec/wire.toml [ring_error], most recent
+    output logic                       fault,        // stopped by AXI_ERROR until a ring reset
+    output logic      [          31:0] bad_descs,
+    output logic      [          31:0] resets,
     output logic                       idle,
     output logic                       resetting,
     output logic                       irq,          // one-cycle pulse
-    output logic                       card_rst,
 
     // AXI4 master (INCR bursts of 64-byte beats; one ID)
     output logic                  m_axi_awvalid,
@@ -94,14 +97,9 @@ module sess_ring_engine #(
     if (RESET_CYCLES < 2 || RESET_CYCLES > 255) $fatal(1, "sess_ring_engine: RESET_CYCLES must be 2..255");
   end
 
-  // Error codes (RING_STATUS.error, status-block error word [7:0]).
-  localparam logic [7:0] ERR_NONE = 8'd0;
-  localparam logic [7:0] ERR_BAD_DESCRIPTOR = 8'd1;  // answered BAD_CMD
-  localparam logic [7:0] ERR_CMD_DOORBELL = 8'd2;  // cmd_tail out of range, ignored
-  localparam logic [7:0] ERR_RSP_DOORBELL = 8'd3;  // rsp_head out of range, ignored
-  localparam logic [7:0] ERR_RING_CONFIG = 8'd4;  // size_log2 not 4..16 or base not aligned
-  localparam logic [7:0] ERR_AXI_READ = 8'd5;  // SLVERR/DECERR on a ring read (fault)
-  localparam logic [7:0] ERR_AXI_WRITE = 8'd6;  // SLVERR/DECERR on a ring write (fault)
+  // spec/wire.toml [ring_error] (the descriptor codes come from sess_ring_fetch).
+  localparam logic [7:0] ERR_BAD_DOORBELL = 8'd5;
+  localparam logic [7:0] ERR_AXI_ERROR = 8'd6;
 
   // ---- soft reset sequencing ------------------------------------------------------------
   typedef enum logic [1:0] {
@@ -111,18 +109,19 @@ module sess_ring_engine #(
   } estate_e;
   estate_e est_reg;
   logic [7:0] rcnt_reg;
-  logic irst_reg;  // engine + card reset
+  logic irst_reg;  // the engine's own reset (never the card's)
   wire irst = rst || irst_reg;
 
   // ---- configuration check ------------------------------------------------------------------
-  wire size_ok = cmd_size_log2 >= 5'd4 && cmd_size_log2 <= 5'd16 && rsp_size_log2 >= 5'd4 && rsp_size_log2 <= 5'd16;
-  wire align_ok = cmd_base[11:0] == 12'd0 && rsp_base[11:0] == 12'd0 && status_base[5:0] == 6'd0;
-  wire cfg_ok = size_ok && align_ok;
-  logic cfg_err_reg;  // the bad configuration was already counted
-
+  wire cfg_ok = cmd_size_log2 >= 5'd4 && cmd_size_log2 <= 5'd16 && rsp_size_log2 >= 5'd4 && rsp_size_log2 <= 5'd16;
   logic fault_reg;
+  logic ack_reg;  // a ring reset not yet acknowledged in the status block
+  logic [31:0] resets_reg, bad_reg;
+  logic [31:0] w_pub_resets;
+  wire draining = est_reg == E_DRAIN;
   wire w_run = enable && cfg_ok && est_reg == E_RUN;
   wire f_run = w_run && !fault_reg;
+  wire st_run = cfg_ok && est_reg == E_RUN && (enable || ack_reg);
 
   // ---- doorbells -----------------------------------------------------------------------------
   logic [31:0] cmd_tail_reg, rsp_head_reg;
@@ -135,10 +134,26 @@ module sess_ring_engine #(
   wire db_open = est_reg == E_RUN;
 
   // ---- the two halves ------------------------------------------------------------------------
-  logic f_reads_busy, f_holding, f_read_error, w_busy, w_pending, w_write_error;
-  logic bad_valid, bad_ready;
+  logic f_reads_busy, f_holding, f_mid, f_read_error, w_busy, w_pending, w_holding, w_write_error;
+  logic bad_valid, bad_ready, bad_event;
+  logic [7:0] bad_code;
   logic [DATA_WIDTH-1:0] bad_hdr;
-  logic [31:0] err_word;
+  logic [7:0] err_code_reg;
+
+  // Commands the card holds (headers given, answers not yet back): a ring reset waits
+  // for their answers so none lands in the re-initialised ring.
+  logic [15:0] in_card_reg;
+  logic cmd_first_reg;
+  wire cmd_hdr = m_cmd_tvalid && m_cmd_tready && cmd_first_reg;
+  wire rsp_end = s_rsp_tvalid && s_rsp_tready && s_rsp_tlast;
+  always_ff @(posedge clk) begin
+    if (m_cmd_tvalid && m_cmd_tready) cmd_first_reg <= m_cmd_tlast;
+    in_card_reg <= in_card_reg + 16'(cmd_hdr) - 16'(rsp_end && in_card_reg != 16'd0);
+    if (rst) begin
+      cmd_first_reg <= 1'b1;
+      in_card_reg <= '0;
+    end
+  end
 
   sess_ring_fetch #(
       .ADDR_WIDTH(ADDR_WIDTH),
@@ -149,12 +164,15 @@ module sess_ring_engine #(
       .clk(clk),
       .rst(irst),
       .run(f_run),
+      .drain(draining),
+      .card_id(card_id),
       .base(cmd_base),
       .size_log2(cmd_size_log2),
       .tail(cmd_tail_reg),
       .head(f_head),
       .reads_busy(f_reads_busy),
       .holding(f_holding),
+      .mid_msg(f_mid),
       .m_axi_arvalid(m_axi_arvalid),
       .m_axi_arready(m_axi_arready),
       .m_axi_araddr(m_axi_araddr),
@@ -171,7 +189,9 @@ module sess_ring_engine #(
       .m_cmd_tready(m_cmd_tready),
       .bad_valid(bad_valid),
       .bad_hdr(bad_hdr),
-      .bad_ready(bad_ready)
+      .bad_ready(bad_ready),
+      .bad_event(bad_event),
+      .bad_code(bad_code)
   );
 
   sess_ring_writer #(
@@ -183,18 +203,24 @@ module sess_ring_engine #(
       .clk(clk),
       .rst(irst),
       .run(w_run),
+      .st_run(st_run),
+      .drop(draining),
       .base(rsp_base),
       .size_log2(rsp_size_log2),
       .status_base(status_base),
       .rsp_head(rsp_head_reg),
       .cmd_head(f_head),
-      .error_word(err_word),
+      .error_code(err_code_reg),
+      .bad_descs(bad_reg),
+      .resets(resets_reg),
+      .pub_resets(w_pub_resets),
       .irq_enable(irq_enable),
       .irq_coalesce(irq_coalesce),
       .rsp_tail(w_tail),
       .rsp_written(w_written),
       .busy(w_busy),
       .pending(w_pending),
+      .holding(w_holding),
       .irq(irq),
       .write_error(w_write_error),
       .s_rsp_tdata(s_rsp_tdata),
@@ -223,46 +249,28 @@ module sess_ring_engine #(
   assign m_axi_arburst = 2'b01;
   assign m_axi_wstrb = '1;
 
-  // ---- errors ---------------------------------------------------------------------------------
-  logic [7:0] err_code_reg;
-  logic [15:0] err_cnt_reg;
-  logic ev_valid;
-  logic [7:0] ev_code;
-  always_comb begin
-    // One error event per cycle at most is recorded by code; the rarer ones first.
-    ev_valid = 1'b1;
-    if (f_read_error) ev_code = ERR_AXI_READ;
-    else if (w_write_error) ev_code = ERR_AXI_WRITE;
-    else if (bad_valid && bad_ready) ev_code = ERR_BAD_DESCRIPTOR;
-    else if (cmd_doorbell_we && db_open && !cmd_db_ok) ev_code = ERR_CMD_DOORBELL;
-    else if (rsp_doorbell_we && db_open && !rsp_db_ok) ev_code = ERR_RSP_DOORBELL;
-    else if (enable && !cfg_ok && !cfg_err_reg) ev_code = ERR_RING_CONFIG;
-    else begin
-      ev_valid = 1'b0;
-      ev_code = ERR_NONE;
-    end
-  end
-  assign err_word = {err_cnt_reg, 7'd0, fault_reg, err_code_reg};
+  // ---- errors (the most recent code is kept) -------------------------------------------------
+  wire db_bad = (cmd_doorbell_we && db_open && !cmd_db_ok) || (rsp_doorbell_we && db_open && !rsp_db_ok);
+  wire axi_bad = f_read_error || w_write_error || (enable && !cfg_ok && est_reg == E_RUN && !fault_reg);
 
   always_ff @(posedge clk) begin
-    if (ev_valid) begin
-      if (err_code_reg == ERR_NONE) err_code_reg <= ev_code;
-      if (err_cnt_reg != 16'hFFFF) err_cnt_reg <= err_cnt_reg + 16'd1;
+    if (bad_event) begin
+      err_code_reg <= bad_code;
+      bad_reg <= bad_reg + 32'd1;
     end
-    if (f_read_error || w_write_error) fault_reg <= 1'b1;
-    if (enable && !cfg_ok) cfg_err_reg <= 1'b1;
-    else if (cfg_ok) cfg_err_reg <= 1'b0;
-    if (clear_error) begin
-      err_code_reg <= ERR_NONE;
-      err_cnt_reg <= '0;
+    if (db_bad) err_code_reg <= ERR_BAD_DOORBELL;
+    if (axi_bad) begin
+      err_code_reg <= ERR_AXI_ERROR;
+      fault_reg <= 1'b1;
     end
     if (cmd_doorbell_we && db_open && cmd_db_ok) cmd_tail_reg <= cmd_doorbell;
     if (rsp_doorbell_we && db_open && rsp_db_ok) rsp_head_reg <= rsp_doorbell;
+    if (ack_reg && w_pub_resets == resets_reg) ack_reg <= 1'b0;
 
     case (est_reg)
       E_RUN: if (soft_reset) est_reg <= E_DRAIN;
       E_DRAIN: begin
-        if (!f_reads_busy && !w_busy) begin
+        if (!f_reads_busy && !f_holding && !f_mid && !w_busy && !w_holding && in_card_reg == 16'd0) begin
           est_reg <= E_RESET;
           irst_reg <= 1'b1;
           rcnt_reg <= 8'(RESET_CYCLES);
@@ -273,14 +281,15 @@ module sess_ring_engine #(
         if (rcnt_reg == 8'd1) begin
           irst_reg <= 1'b0;
           est_reg <= E_RUN;
+          resets_reg <= resets_reg + 32'd1;
+          ack_reg <= 1'b1;
         end
       end
     endcase
     if (irst) begin
-      err_code_reg <= ERR_NONE;
-      err_cnt_reg <= '0;
+      err_code_reg <= '0;
+      bad_reg <= '0;
       fault_reg <= 1'b0;
-      cfg_err_reg <= 1'b0;
       cmd_tail_reg <= '0;
       rsp_head_reg <= '0;
     end
@@ -288,6 +297,8 @@ module sess_ring_engine #(
       est_reg <= E_RUN;
       irst_reg <= 1'b0;
       rcnt_reg <= '0;
+      resets_reg <= '0;
+      ack_reg <= 1'b0;
     end
   end
 
@@ -295,10 +306,14 @@ module sess_ring_engine #(
   assign cmd_tail = cmd_tail_reg;
   assign rsp_head = rsp_head_reg;
   assign rsp_tail = w_tail;
-  assign error_word = err_word;
+  assign error_code = err_code_reg;
+  assign fault = fault_reg;
+  assign bad_descs = bad_reg;
+  assign resets = resets_reg;
   assign resetting = est_reg != E_RUN;
-  assign card_rst = irst;
-  assign idle = est_reg == E_RUN && !f_reads_busy && !f_holding && f_head == cmd_tail_reg && !w_busy &&
-                !(w_run && w_pending);
+  // Nothing in flight: every fetched command answered, every answer and then the status
+  // block written.
+  assign idle = est_reg == E_RUN && !ack_reg && !f_reads_busy && !f_holding && f_head == cmd_tail_reg &&
+                !w_busy && !w_holding && !(st_run && w_pending) && in_card_reg == 16'd0;
 endmodule
 `resetall

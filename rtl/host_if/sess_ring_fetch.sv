@@ -8,11 +8,16 @@
 // the FIFO has room for all its beats (credits = beats requested and not yet popped),
 // so R is never back-pressured by the parser.
 //
-// Parse (docs/alveo-rtl.md, ring_contract): a header is checked (opcode, key_len,
-// blob_len <= SLOT_BYTES, whole message before cmd_tail). A good message goes to m_cmd
-// with TLAST on its last beat; a bad one is dropped (its slots, or every slot up to
-// cmd_tail if its length is unusable) and its header is handed to the writer as a
-// BAD_CMD response (bad_*). cmd_head advances as slots leave the FIFO.
+// Parse (spec/wire.toml [ring]): a header is checked in the order blob_len <= SLOT_BYTES,
+// whole message before cmd_tail, opcode, key_len (0 only on unkeyed ops). A good
+// message goes to m_cmd with TLAST on its last beat; a bad one is dropped and its header
+// handed to the writer as a BAD_CMD answer (bad_*, with the ring_error code). A bad
+// length (BAD_BLOB_LEN, PAST_TAIL) cannot frame what follows, so every slot up to
+// cmd_tail is dropped; otherwise just the message's slots. cmd_head advances as slots
+// leave the FIFO.
+//
+// Drain (before a ring reset): no new read is issued, a message half-way to the card is
+// finished (the card must never see half a command), every other fetched beat is dropped.
 `resetall
 `default_nettype none
 module sess_ring_fetch #(
@@ -26,12 +31,15 @@ module sess_ring_fetch #(
     input wire logic rst,
 
     input  wire logic                  run,        // enabled, configured, not draining
+    input  wire logic                  drain,
+    input  wire logic [           7:0] card_id,    // aux of the BAD_CMD answers
     input  wire logic [ADDR_WIDTH-1:0] base,
     input  wire logic [           4:0] size_log2,
     input  wire logic [          31:0] tail,       // cmd_tail (host doorbell, checked)
     output logic      [          31:0] head,       // cmd_head: slots consumed
     output logic                       reads_busy, // a read burst requested or outstanding
     output logic                       holding,    // fetched beats not yet passed on
+    output logic                       mid_msg,    // the card has part of a message
 
     // AXI4 read address / data (INCR bursts of whole 64-byte slots)
     output logic                  m_axi_arvalid,
@@ -54,7 +62,9 @@ module sess_ring_fetch #(
     // A bad descriptor: its header, to be answered BAD_CMD
     output logic                  bad_valid,
     output logic [DATA_WIDTH-1:0] bad_hdr,
-    input  wire logic                  bad_ready
+    input  wire logic                  bad_ready,
+    output logic                  bad_event,  // pulse: a bad descriptor was taken
+    output logic [           7:0] bad_code    // its spec/wire.toml [ring_error] code
 );
   initial begin
     if (DATA_WIDTH != 512) $fatal(1, "sess_ring_fetch: DATA_WIDTH must be 512 (one 64-byte slot per beat)");
@@ -71,6 +81,7 @@ module sess_ring_fetch #(
   localparam int H_STATUS = sessnic_wire_pkg::HEADER_STATUS_LSB;
   localparam int H_KEY_LEN = sessnic_wire_pkg::HEADER_KEY_LEN_LSB;
   localparam int H_BLOB_LEN = sessnic_wire_pkg::HEADER_BLOB_LEN_LSB;
+  localparam int H_AUX = sessnic_wire_pkg::HEADER_AUX_LSB;
   localparam int KEY_MAX = sessnic_wire_pkg::KEY_MAX_BYTES;
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
   localparam logic [7:0] OP_GET = 8'(sessnic_wire_pkg::OPCODE_GET);
@@ -79,6 +90,11 @@ module sess_ring_fetch #(
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
   localparam logic [7:0] OP_TRANSFER = 8'(sessnic_wire_pkg::OPCODE_TRANSFER);
   localparam logic [7:0] ST_BAD_CMD = 8'(sessnic_wire_pkg::STATUS_BAD_CMD);
+  // spec/wire.toml [ring_error]
+  localparam logic [7:0] E_BAD_OPCODE = 8'd1;
+  localparam logic [7:0] E_BAD_KEY_LEN = 8'd2;
+  localparam logic [7:0] E_BAD_BLOB_LEN = 8'd3;
+  localparam logic [7:0] E_PAST_TAIL = 8'd4;
 
   wire [31:0] mask = (32'd1 << size_log2) - 32'd1;
 
@@ -105,7 +121,7 @@ module sess_ring_fetch #(
   always_ff @(posedge clk) begin
     if (can_issue) begin
       arvalid_reg <= 1'b1;
-      araddr_reg <= base + ({{(ADDR_WIDTH - 32) {1'b0}}, fetch_reg & mask} << 6);
+      araddr_reg <= {base[ADDR_WIDTH-1:12], 12'd0} + ({{(ADDR_WIDTH - 32) {1'b0}}, fetch_reg & mask} << 6);
       arlen_reg <= 8'(burst) - 8'd1;
       fetch_reg <= fetch_reg + 32'(burst);
     end else if (m_axi_arready) begin
@@ -154,7 +170,7 @@ module sess_ring_fetch #(
   } pstate_e;
   pstate_e pstate_reg;
   logic [31:0] head_reg;
-  logic [10:0] left_reg;  // beats of the message still to forward / skip
+  logic [16:0] left_reg;  // beats of the message still to forward / skip (up to a whole ring)
   logic badv_reg;
   logic [DATA_WIDTH-1:0] badh_reg;
 
@@ -166,18 +182,28 @@ module sess_ring_fetch #(
   wire keyed = op == OP_PUT || op == OP_GET || op == OP_TAKE || op == OP_DEL || op == OP_EXPORT ||
                op == OP_TRANSFER;
   wire fits = 32'(blob_beats) < avail;  // header + blob beats <= avail
-  wire bad = op > OP_TRANSFER || key_len > 8'(KEY_MAX) || (keyed && key_len == 8'd0) ||
-             32'(blob_len) > 32'(SLOT_BYTES) || !fits;
+  wire blob_bad = 32'(blob_len) > 32'(SLOT_BYTES);
+  logic [7:0] code;
+  always_comb begin
+    if (blob_bad) code = E_BAD_BLOB_LEN;
+    else if (!fits) code = E_PAST_TAIL;
+    else if (op > OP_TRANSFER) code = E_BAD_OPCODE;
+    else if (key_len > 8'(KEY_MAX) || (keyed && key_len == 8'd0)) code = E_BAD_KEY_LEN;
+    else code = 8'd0;
+  end
+  wire bad = code != 8'd0;
   // Slots to drop after the header: the message, or everything up to cmd_tail.
-  wire [10:0] skip_after = fits ? blob_beats : 11'(avail - 32'd1);
+  wire [16:0] skip_after = (blob_bad || !fits) ? 17'(avail - 32'd1) : 17'(blob_beats);
 
   // Output stage: a registered FIFO, so m_cmd_* come from flip-flops.
   logic out_full;
-  wire fwd = f_valid && !out_full && (pstate_reg == P_BLOB || (pstate_reg == P_HDR && !bad));
-  wire fwd_last = pstate_reg == P_HDR ? blob_beats == 11'd0 : left_reg == 11'd1;
-  wire take_bad = f_valid && pstate_reg == P_HDR && bad && !badv_reg;
-  wire skip = f_valid && pstate_reg == P_SKIP;
+  wire fwd = f_valid && !out_full && (pstate_reg == P_BLOB || (pstate_reg == P_HDR && !bad && !drain));
+  wire fwd_last = pstate_reg == P_HDR ? blob_beats == 11'd0 : left_reg == 17'd1;
+  wire take_bad = f_valid && pstate_reg == P_HDR && bad && !badv_reg && !drain;
+  wire skip = f_valid && (pstate_reg == P_SKIP || (pstate_reg == P_HDR && drain));
   assign pop = fwd || take_bad || skip;
+  assign bad_event = take_bad;
+  assign bad_code = code;
 
   sess_axis_fifo #(
       .WIDTH(DATA_WIDTH),
@@ -201,14 +227,15 @@ module sess_ring_fetch #(
       P_HDR: begin
         if (fwd && !fwd_last) begin
           pstate_reg <= P_BLOB;
-          left_reg <= blob_beats;
+          left_reg <= 17'(blob_beats);
         end
         if (take_bad) begin
           badv_reg <= 1'b1;
           badh_reg <= f_data;
           badh_reg[H_STATUS+:8] <= ST_BAD_CMD;
           badh_reg[H_BLOB_LEN+:16] <= 16'd0;  // the answer carries no blob
-          if (skip_after != 11'd0) begin
+          badh_reg[H_AUX+:64] <= {56'd0, card_id};  // answers carry the card id
+          if (skip_after != 17'd0) begin
             pstate_reg <= P_SKIP;
             left_reg <= skip_after;
           end
@@ -216,18 +243,18 @@ module sess_ring_fetch #(
       end
       P_BLOB: begin
         if (fwd) begin
-          left_reg <= left_reg - 11'd1;
+          left_reg <= left_reg - 17'd1;
           if (fwd_last) pstate_reg <= P_HDR;
         end
       end
       default: begin  // P_SKIP
-        if (skip) begin
-          left_reg <= left_reg - 11'd1;
-          if (left_reg == 11'd1) pstate_reg <= P_HDR;
+        if (f_valid) begin
+          left_reg <= left_reg - 17'd1;
+          if (left_reg == 17'd1) pstate_reg <= P_HDR;
         end
       end
     endcase
-    if (badv_reg && bad_ready) badv_reg <= 1'b0;
+    if (badv_reg && (bad_ready || drain)) badv_reg <= 1'b0;
     if (rst) begin
       pstate_reg <= P_HDR;
       head_reg <= '0;
@@ -242,8 +269,9 @@ module sess_ring_fetch #(
   assign bad_hdr = badh_reg;
   assign reads_busy = arvalid_reg || rbeats_reg != 32'd0;
   assign holding = f_valid || m_cmd_tvalid || badv_reg;
+  assign mid_msg = pstate_reg == P_BLOB || m_cmd_tvalid;
 
   logic unused_ok;
-  assign unused_ok = &{1'b0, f_last_unused, m_axi_rresp[0]};
+  assign unused_ok = &{1'b0, f_last_unused, m_axi_rresp[0], base[11:0]};
 endmodule
 `resetall

@@ -1,8 +1,11 @@
 // Response side of the ring engine: merges the card's responses with the engine's own
 // BAD_CMD answers (whole messages; a card message is never split), buffers each message
 // whole, writes it into the response ring over the AXI4 write channels (AW/W/B), then
-// publishes {cmd_head, rsp_tail, error} in the 64-byte status block and raises the
-// interrupt.
+// publishes the `ring_status` beat (spec/wire.toml: cmd_head, rsp_tail, error,
+// bad_descs, resets) in the 64-byte status block and raises the interrupt.
+//
+// `drop` (draining before a ring reset): responses are taken from the card and
+// discarded, so the card can finish what it was given; nothing new is written.
 //
 // Ordering: the status block is written only after the B responses of every response
 // slot it covers, so a host that sees rsp_tail in the status block finds the slots
@@ -28,19 +31,25 @@ module sess_ring_writer #(
     input wire logic clk,
     input wire logic rst,
 
-    input  wire logic                  run,           // enabled and configured, not draining
+    input  wire logic                  run,           // write responses (enabled, configured, not draining)
+    input  wire logic                  st_run,        // write the status block when it changed
+    input  wire logic                  drop,          // discard responses (draining)
     input  wire logic [ADDR_WIDTH-1:0] base,
     input  wire logic [           4:0] size_log2,
     input  wire logic [ADDR_WIDTH-1:0] status_base,
     input  wire logic [          31:0] rsp_head,      // host doorbell (checked)
     input  wire logic [          31:0] cmd_head,      // to publish
-    input  wire logic [          31:0] error_word,    // to publish
+    input  wire logic [           7:0] error_code,    // to publish
+    input  wire logic [          31:0] bad_descs,     // to publish
+    input  wire logic [          31:0] resets,        // to publish
+    output logic      [          31:0] pub_resets,    // resets as last published
     input  wire logic                  irq_enable,
     input  wire logic [           7:0] irq_coalesce,  // messages per interrupt (0 = 1)
     output logic      [          31:0] rsp_tail,      // published in the status block
     output logic      [          31:0] rsp_written,   // slots written (>= rsp_tail): what a host may have seen
     output logic                       busy,          // an AXI write in progress or B outstanding
     output logic                       pending,       // a message or a status update waiting
+    output logic                       holding,       // response beats buffered
     output logic                       irq,
     output logic                       write_error,   // pulse: a B answered SLVERR/DECERR
 
@@ -92,7 +101,7 @@ module sess_ring_writer #(
   assign s_rsp_tready = !take_bad && !fifo_full;
 
   logic [DATA_WIDTH-1:0] f_data;
-  logic f_valid, f_last_unused;
+  logic f_valid, f_last;
   logic pop;
   sess_axis_fifo #(
       .WIDTH(DATA_WIDTH),
@@ -105,7 +114,7 @@ module sess_ring_writer #(
       .s_last(in_last),
       .s_full(fifo_full),
       .m_tdata(f_data),
-      .m_tlast(f_last_unused),
+      .m_tlast(f_last),
       .m_tvalid(f_valid),
       .m_tready(pop)
   );
@@ -131,8 +140,9 @@ module sess_ring_writer #(
   logic [4:0] left_reg;  // beats of the current message still to write
   logic [BL2:0] burst_reg;  // beats of the current burst still to write
   logic [7:0] batch_reg;  // messages written since the last status write
-  logic [31:0] pub_head_reg, pub_tail_reg, pub_err_reg;  // as in the status block
-  logic [31:0] st_head_reg, st_tail_reg, st_err_reg;  // being written
+  logic [31:0] pub_head_reg, pub_tail_reg, pub_bad_reg, pub_resets_reg;  // as in the status block
+  logic [7:0] pub_err_reg, st_err_reg;
+  logic [31:0] st_head_reg, st_tail_reg, st_bad_reg, st_resets_reg;  // being written
   logic [15:0] irq_cnt_reg;  // messages published since the last interrupt
   logic [5:0] bout_reg;  // B responses outstanding
   logic awvalid_reg, irq_reg;
@@ -142,20 +152,25 @@ module sess_ring_writer #(
   wire [15:0] blob_len = f_data[H_BLOB_LEN+:16];
   wire [4:0] msg_beats = 5'd1 + 5'((17'(blob_len) + 17'd63) >> 6);
   wire msg_ready = msgs_reg != '0 && f_valid && (tail_wr_reg - rsp_head) + 32'(msg_beats) <= size;
-  wire dirty = pub_head_reg != cmd_head || pub_tail_reg != tail_wr_reg || pub_err_reg != error_word;
+  wire dirty = pub_head_reg != cmd_head || pub_tail_reg != tail_wr_reg || pub_err_reg != error_code ||
+               pub_bad_reg != bad_descs || pub_resets_reg != resets;
   wire [BL2:0] to_boundary = (BL2 + 1)'(BURST_BEATS) - {1'b0, slot_reg[BL2-1:0]};
   wire [BL2:0] burst = ({1'b0, left_reg} < 6'(to_boundary)) ? (BL2 + 1)'(left_reg) : to_boundary;
   wire aw_done = m_axi_awvalid && m_axi_awready;
   wire w_beat = m_axi_wvalid && m_axi_wready;
   wire b_beat = m_axi_bvalid && m_axi_bready;
 
-  assign pop = st_reg == W_DATA && w_beat;
-  assign msg_done = pop && left_reg == 5'd1;
+  wire discard = st_reg == W_IDLE && drop && f_valid;
+  assign pop = (st_reg == W_DATA && w_beat) || discard;
+  assign msg_done = (st_reg == W_DATA && w_beat && left_reg == 5'd1) || (discard && f_last);
   assign m_axi_awvalid = awvalid_reg;
   assign m_axi_awaddr = awaddr_reg;
   assign m_axi_awlen = awlen_reg;
   assign m_axi_wvalid = (st_reg == W_DATA && f_valid) || st_reg == W_ST_W;
-  assign m_axi_wdata = st_reg == W_ST_W ? {416'd0, st_err_reg, st_tail_reg, st_head_reg} : f_data;
+  // The ring_status beat: cmd_head [31:0], rsp_tail [63:32], error [71:64], bad_descs
+  // [127:96], resets [159:128].
+  assign m_axi_wdata = st_reg == W_ST_W ?
+      {352'd0, st_resets_reg, st_bad_reg, 24'd0, st_err_reg, st_tail_reg, st_head_reg} : f_data;
   assign m_axi_wlast = st_reg == W_ST_W || burst_reg == (BL2 + 1)'(1);
   assign m_axi_bready = 1'b1;
   assign write_error = b_beat && m_axi_bresp[1];
@@ -169,7 +184,7 @@ module sess_ring_writer #(
     if (aw_done) awvalid_reg <= 1'b0;
     case (st_reg)
       W_IDLE: begin
-        if (run && dirty && (batch_reg >= 8'(BATCH) || !msg_ready)) begin
+        if (st_run && dirty && (batch_reg >= 8'(BATCH) || !run || !msg_ready)) begin
           st_reg <= W_ST_AW;
         end else if (run && msg_ready) begin
           slot_reg <= tail_wr_reg;
@@ -181,7 +196,7 @@ module sess_ring_writer #(
         // The previous burst's address must have been taken first.
         if (!awvalid_reg || aw_done) begin
           awvalid_reg <= 1'b1;
-          awaddr_reg <= base + ({{(ADDR_WIDTH - 32) {1'b0}}, slot_reg & mask} << 6);
+          awaddr_reg <= {base[ADDR_WIDTH-1:12], 12'd0} + ({{(ADDR_WIDTH - 32) {1'b0}}, slot_reg & mask} << 6);
           awlen_reg <= 8'(burst) - 8'd1;
           burst_reg <= burst;
           st_reg <= W_DATA;
@@ -206,9 +221,11 @@ module sess_ring_writer #(
         if (bout_reg == '0 && !awvalid_reg) begin
           st_head_reg <= cmd_head;
           st_tail_reg <= tail_wr_reg;
-          st_err_reg <= error_word;
+          st_err_reg <= error_code;
+          st_bad_reg <= bad_descs;
+          st_resets_reg <= resets;
           awvalid_reg <= 1'b1;
-          awaddr_reg <= status_base;
+          awaddr_reg <= {status_base[ADDR_WIDTH-1:6], 6'd0};
           awlen_reg <= 8'd0;
           st_reg <= W_ST_W;
         end
@@ -221,6 +238,8 @@ module sess_ring_writer #(
           pub_head_reg <= st_head_reg;
           pub_tail_reg <= st_tail_reg;
           pub_err_reg <= st_err_reg;
+          pub_bad_reg <= st_bad_reg;
+          pub_resets_reg <= st_resets_reg;
           batch_reg <= '0;
           st_reg <= W_IDLE;
           if (published != 32'd0) begin
@@ -249,6 +268,10 @@ module sess_ring_writer #(
       pub_head_reg <= '0;
       pub_tail_reg <= '0;
       pub_err_reg <= '0;
+      pub_bad_reg <= '0;
+      pub_resets_reg <= '0;
+      st_bad_reg <= '0;
+      st_resets_reg <= '0;
       st_head_reg <= '0;
       st_tail_reg <= '0;
       st_err_reg <= '0;
@@ -266,8 +289,10 @@ module sess_ring_writer #(
   assign irq = irq_reg;
   assign busy = st_reg != W_IDLE || bout_reg != '0 || awvalid_reg;
   assign pending = msgs_reg != '0 || dirty;
+  assign holding = msgs_reg != '0 || f_valid;
+  assign pub_resets = pub_resets_reg;
 
   logic unused_ok;
-  assign unused_ok = &{1'b0, f_last_unused, m_axi_bresp[0]};
+  assign unused_ok = &{1'b0, m_axi_bresp[0], status_base[5:0], base[11:0]};
 endmodule
 `resetall

@@ -1,7 +1,7 @@
-// The kernel's s_axi_control, split by address: below LOCAL_BASE to the card's register
-// block (an AXI4-Lite slave, sessnic_top's s_axil_*), from LOCAL_BASE up to a simple
-// local register bus (write strobe / read strobe with a same-cycle read mux), which is how
-// the ring and network registers of the kernel are reached.
+// The kernel's s_axi_control, split by address: the local window [WIN_LO, WIN_HI) and
+// everything from LOCAL_BASE up go to a simple local register bus (write strobe / read
+// strobe with a same-cycle read mux: the kernel's ring and network registers), the rest
+// to the card's register block (an AXI4-Lite slave, sessnic_top's s_axil_*).
 //
 // One transaction per direction at a time (control traffic; no throughput needed): AW
 // and W are taken in any order, the write is done, then B; AR is taken, the read is
@@ -11,6 +11,8 @@
 module sess_axil_split #(
     parameter int ADDR_WIDTH = 12,
     parameter int CARD_ADDR_WIDTH = 9,
+    parameter logic [ADDR_WIDTH-1:0] WIN_LO = 12'h180,
+    parameter logic [ADDR_WIDTH-1:0] WIN_HI = 12'h1BC,
     parameter logic [ADDR_WIDTH-1:0] LOCAL_BASE = 12'h200
 ) (
     input wire logic clk,
@@ -66,6 +68,10 @@ module sess_axil_split #(
     if (LOCAL_BASE < (ADDR_WIDTH)'(1 << CARD_ADDR_WIDTH)) $fatal(1, "sess_axil_split: LOCAL_BASE overlaps the card block");
   end
 
+  function automatic logic is_local(input logic [ADDR_WIDTH-1:0] a);
+    return (a >= WIN_LO && a < WIN_HI) || a >= LOCAL_BASE;
+  endfunction
+
   // ---- writes -------------------------------------------------------------------------------
   typedef enum logic [1:0] {
     WR_TAKE,   // collecting AW and W
@@ -109,7 +115,7 @@ module sess_axil_split #(
         if (aw_have_reg && w_have_reg) begin
           aw_have_reg <= 1'b0;
           w_have_reg <= 1'b0;
-          if (awaddr_reg < LOCAL_BASE) begin
+          if (!is_local(awaddr_reg)) begin
             m_aw_reg <= 1'b1;
             m_w_reg <= 1'b1;
             wst_reg <= WR_CARD;
@@ -181,7 +187,7 @@ module sess_axil_split #(
       RD_TAKE: begin
         if (s_arvalid) begin
           araddr_reg <= s_araddr;
-          if (s_araddr < LOCAL_BASE) begin
+          if (!is_local(s_araddr)) begin
             m_ar_reg <= 1'b1;
             rdst_reg <= RD_CARD;
           end else begin

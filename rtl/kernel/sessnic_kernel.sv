@@ -1,16 +1,17 @@
 // sessnic as a Vitis RTL kernel (user-managed control: the host reaches s_axi_control
 // with xrt::ip read_register/write_register; no ap_ctrl handshake).
 //
-//   s_axi_control  0x000-0x1FF  the card's registers (sessnic_top, spec/regs.rdl)
-//                  0x200-0x2FF  ring and network registers (sess_kernel_regs)
+//   s_axi_control  spec/regs.rdl: the card's registers (sessnic_top), except the ring
+//                  registers 0x180-0x1B8, answered by sess_kernel_regs beside the ring
+//                  engine; 0x200-0x214 the network framing registers (sess_kernel_regs)
 //   m_axi_gmem     the host rings and status block (sess_ring_engine)
 //   m_axis_net_tx / s_axis_net_rx   backplane frames in Ethernet framing towards a
 //                  network kernel (sess_eth_tx / sess_eth_rx; the RX side takes a
 //                  MAC-like stream without back-pressure through a drop FIFO)
 //   interrupt      ring completion (RING_CTRL.irq_enable; cleared in RING_STATUS)
 //
-// ap_rst_n resets everything; RING_CTRL.reset resets the rings and the card (after the
-// engine has finished its outstanding AXI bursts), not the network counters.
+// ap_rst_n resets everything; RING_CTRL.reset resets the ring engine only (the card's
+// table and registers and the network counters stay; sess_ring_engine.sv).
 `resetall
 `default_nettype none
 module sessnic_kernel #(
@@ -22,7 +23,7 @@ module sessnic_kernel #(
     parameter int SLOT_BYTES = 256,
     parameter BLOB_RAM_STYLE = "ultra",
     parameter logic [31:0] BP_EPOCH = 32'd1,
-    parameter logic [31:0] BUILD_ID = 32'h0001_0000,
+    parameter logic [31:0] BUILD_ID = 32'h0001_0000,  // [31:16] ring contract (spec/wire.toml [ring] CONTRACT)
     parameter int NET_RX_DEPTH_LOG2 = 6
 ) (
     input wire logic ap_clk,
@@ -94,7 +95,9 @@ module sessnic_kernel #(
 
   logic rst_reg;  // ap_rst_n, registered (Vitis drives it synchronous to ap_clk)
   always_ff @(posedge ap_clk) rst_reg <= !ap_rst_n;
-  logic card_rst;  // the ring engine's reset of the card
+  // The card id as written to the card's register (spec/regs.rdl card @ 0x08): the ring
+  // engine's own BAD_CMD answers carry it in aux like the card's answers.
+  logic [7:0] card_id_reg;
 
   // ---- control: card block below 0x200, kernel registers above -------------------------
   logic c_awvalid, c_awready, c_wvalid, c_wready, c_bvalid, c_bready, c_arvalid, c_arready;
@@ -110,6 +113,8 @@ module sessnic_kernel #(
   sess_axil_split #(
       .ADDR_WIDTH(C_S_AXI_CONTROL_ADDR_WIDTH),
       .CARD_ADDR_WIDTH(9),
+      .WIN_LO(C_S_AXI_CONTROL_ADDR_WIDTH'('h180)),
+      .WIN_HI(C_S_AXI_CONTROL_ADDR_WIDTH'('h1BC)),
       .LOCAL_BASE(C_S_AXI_CONTROL_ADDR_WIDTH'('h200))
   ) ctrl_split (
       .clk(ap_clk),
@@ -159,10 +164,15 @@ module sessnic_kernel #(
   // ---- kernel registers -------------------------------------------------------------------
   logic [63:0] cmd_base, rsp_base, status_base;
   logic [4:0] cmd_size_log2, rsp_size_log2;
-  logic enable, irq_enable, cmd_db_we, rsp_db_we, soft_reset, clear_error, irq_pulse;
-  logic [7:0] irq_coalesce;
-  logic [31:0] doorbell, cmd_head, cmd_tail, rsp_head, rsp_tail, error_word;
-  logic idle, resetting;
+  logic enable, irq_enable, cmd_db_we, rsp_db_we, soft_reset, irq_pulse;
+  logic [7:0] irq_coalesce, error_code;
+  logic [31:0] doorbell, cmd_head, cmd_tail, rsp_head, rsp_tail, bad_descs, resets;
+  logic idle, resetting, fault;
+
+  always_ff @(posedge ap_clk) begin
+    if (c_awvalid && c_awready && c_awaddr == 9'h008) card_id_reg <= c_wdata[7:0];
+    if (rst_reg) card_id_reg <= '0;
+  end
   logic [39:0] mac_prefix;
   logic [15:0] ethertype;
   logic [31:0] net_tx_frames, net_rx_frames, net_rx_drop_full, net_rx_drop_bad;
@@ -191,16 +201,16 @@ module sessnic_kernel #(
       .rsp_doorbell_we(rsp_db_we),
       .doorbell(doorbell),
       .soft_reset(soft_reset),
-      .clear_error(clear_error),
       .cmd_head(cmd_head),
       .cmd_tail(cmd_tail),
       .rsp_head(rsp_head),
       .rsp_tail(rsp_tail),
-      .error_word(error_word),
+      .error_code(error_code),
+      .fault(fault),
       .idle(idle),
       .resetting(resetting),
       .irq_pulse(irq_pulse),
-      .interrupt(interrupt),
+      .irq_out(interrupt),
       .mac_prefix(mac_prefix),
       .ethertype(ethertype),
       .net_tx_frames(net_tx_frames),
@@ -233,16 +243,18 @@ module sessnic_kernel #(
       .rsp_doorbell_we(rsp_db_we),
       .rsp_doorbell(doorbell),
       .soft_reset(soft_reset),
-      .clear_error(clear_error),
+      .card_id(card_id_reg),
       .cmd_head(cmd_head),
       .cmd_tail(cmd_tail),
       .rsp_head(rsp_head),
       .rsp_tail(rsp_tail),
-      .error_word(error_word),
+      .error_code(error_code),
+      .fault(fault),
+      .bad_descs(bad_descs),
+      .resets(resets),
       .idle(idle),
       .resetting(resetting),
       .irq(irq_pulse),
-      .card_rst(card_rst),
       .m_axi_awvalid(m_axi_gmem_awvalid),
       .m_axi_awready(m_axi_gmem_awready),
       .m_axi_awaddr(m_axi_gmem_awaddr),
@@ -331,7 +343,7 @@ module sessnic_kernel #(
       .BP_EPOCH(BP_EPOCH)
   ) card (
       .clk(ap_clk),
-      .rst(card_rst),
+      .rst(rst_reg),
       .s_axil_awready(c_awready),
       .s_axil_awvalid(c_awvalid),
       .s_axil_awaddr(c_awaddr),
@@ -371,7 +383,7 @@ module sessnic_kernel #(
   );
 
   logic unused_ok;
-  assign unused_ok = &{1'b0, bp_counters, cmd_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1], rsp_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1],
+ assign unused_ok = &{1'b0, bp_counters, bad_descs, resets, cmd_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1], rsp_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1],
                        status_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1]};
 endmodule
 `resetall

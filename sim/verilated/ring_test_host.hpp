@@ -33,8 +33,9 @@ struct RingResponse {
   }
 };
 
+// The ring_status beat (spec/wire.toml).
 struct StatusBlock {
-  uint32_t cmd_head, rsp_tail, error;
+  uint32_t cmd_head, rsp_tail, error, bad_descs, resets;
 };
 
 class RingTestHost {
@@ -70,7 +71,9 @@ class RingTestHost {
     const uint8_t* p = bus_.memory().data() + kStatusOff;
     std::memcpy(&s.cmd_head, p, 4);
     std::memcpy(&s.rsp_tail, p + 4, 4);
-    std::memcpy(&s.error, p + 8, 4);
+    s.error = p[8];
+    std::memcpy(&s.bad_descs, p + 12, 4);
+    std::memcpy(&s.resets, p + 16, 4);
     return s;
   }
 

@@ -16,7 +16,7 @@ namespace sessnic::rtlsim {
 namespace {
 constexpr unsigned kBeatBytes = 64;
 constexpr unsigned kAxilTimeout = 1000;  // cycles for one register access
-constexpr uint32_t kCardStatus = 0x10;   // spec/regs.rdl status (bit 0: flushing)
+constexpr uint32_t kCardStatus = kernel_reg::CARD_STATUS;
 
 template <class W>
 void put_wide(W& dst, const uint8_t* src) {
