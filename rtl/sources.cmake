@@ -37,3 +37,23 @@ set(SESSNIC_RTL_TOP_SV
     ${SESSNIC_RTL_BP_SYNC_SV}
     ${SESSNIC_RTL_DIR}/sessnic_top.sv)
 list(REMOVE_DUPLICATES SESSNIC_RTL_TOP_SV)
+
+# The host ring engine (AXI4 master over the command/response rings).
+set(SESSNIC_RTL_RING_ENGINE_SV
+    ${SESSNIC_RTL_DIR}/common/sessnic_wire_pkg.sv
+    ${SESSNIC_RTL_DIR}/common/sess_axis_fifo.sv
+    ${SESSNIC_RTL_DIR}/host_if/sess_ring_fetch.sv
+    ${SESSNIC_RTL_DIR}/host_if/sess_ring_writer.sv
+    ${SESSNIC_RTL_DIR}/host_if/sess_ring_engine.sv)
+
+# The Vitis RTL kernel: control split + kernel registers + ring engine + Ethernet
+# framing + the card top.
+set(SESSNIC_RTL_KERNEL_SV
+    ${SESSNIC_RTL_TOP_SV}
+    ${SESSNIC_RTL_RING_ENGINE_SV}
+    ${SESSNIC_RTL_DIR}/kernel/sess_axil_split.sv
+    ${SESSNIC_RTL_DIR}/kernel/sess_kernel_regs.sv
+    ${SESSNIC_RTL_DIR}/kernel/sess_eth_tx.sv
+    ${SESSNIC_RTL_DIR}/kernel/sess_eth_rx.sv
+    ${SESSNIC_RTL_DIR}/kernel/sessnic_kernel.sv)
+list(REMOVE_DUPLICATES SESSNIC_RTL_KERNEL_SV)
