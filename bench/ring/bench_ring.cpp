@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -28,9 +29,19 @@ Command cmd(wire::Opcode op, unsigned k, std::size_t len) {
   Command c;
   c.op = op;
   c.tag = k;
-  const uint8_t id[6] = {'b', 'e', 'n', 'c', 'h', static_cast<uint8_t>(k)};
+  // 32 random-looking bytes per k (splitmix64), like real session ids: the test table's
+  // 64 sets x 4 ways must not see similar ids crowd one set.
+  uint8_t id[32];
+  uint64_t x = 0xbe7c4000ull + k;
+  for (unsigned w = 0; w < 4; ++w) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    std::memcpy(id + 8 * w, &z, 8);
+  }
   c.key = SessionKey::make(id, 0);
-  c.expiry = 1u << 30;
+  c.expiry = 0xF000'0000u;  // live on both clocks: the kernel's (from 0) and the model's (wall)
   c.blob.assign(len, static_cast<uint8_t>(k));
   return c;
 }
@@ -94,7 +105,8 @@ int main() {
               static_cast<unsigned long long>(drv.counters().ring_full_waits),
               static_cast<unsigned long long>(drv.counters().timeouts));
   if (!rtl.ok || !sw.ok) {
-    std::fprintf(stderr, "bench_ring: a command was not answered as expected\n");
+    std::fprintf(stderr, "bench_ring: a command was not answered as expected (%s)\n",
+                 rtl.ok ? "soft ring engine" : "Verilated kernel");
     return 1;
   }
   if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS")) {
