@@ -16,6 +16,9 @@
 #include "sessnic/ring/ring_device.hpp"
 #include "sessnic/ring/ring_regs.hpp"
 #include "subcommand.hpp"
+#ifdef SESSNIC_HAVE_VERILATED_RING
+#include "verilated_ring_bus.hpp"
+#endif
 
 namespace sessnic::cli {
 namespace {
@@ -38,7 +41,7 @@ void add_device_options(CLI::App* cmd, CardArgs& a) {
   cmd->add_option("--xclbin", a.xclbin, "xrt: the xclbin to load (`make xclbin`)");
   cmd->add_option("--index", a.index, "xrt: XRT device index")->capture_default_str();
   cmd->add_option("--card-id", a.card_id, "card id to give the card")->check(CLI::Range(0, 254))->capture_default_str();
-  cmd->add_option("--geometry", a.geometry, "verilator/model: table size (full, small, tiny)")
+  cmd->add_option("--geometry", a.geometry, "model: table size (full, small, tiny)")
       ->check(CLI::IsMember({"full", "small", "tiny"}))
       ->capture_default_str();
 }
@@ -50,6 +53,16 @@ struct OpenError : std::runtime_error {
 };
 
 std::unique_ptr<Device> open_card(const CardArgs& a) {
+#ifdef SESSNIC_HAVE_VERILATED_RING
+  // `verilator` here is the whole card as an Alveo runs it: the Verilated Vitis kernel
+  // (ring engine + card, 64 sets x 4 ways) behind the same ring driver as `xrt`.
+  if (a.device == "verilator") {
+    DeviceConfig c;
+    c.card_id = static_cast<uint8_t>(a.card_id);
+    return std::make_unique<ring::RingDevice>(
+        "verilator", std::make_unique<rtlsim::VerilatedRingBus>(std::make_unique<rtlsim::VerilatedKernelBus>()), c);
+  }
+#endif
   DeviceConfig c;
   c.kind = a.device;
   c.card_id = static_cast<uint8_t>(a.card_id);
@@ -80,8 +93,8 @@ void print_ring(ring::RingDevice& dev) {
              (s.ring_status & ring::reg::kRingStatusIdle) ? ", idle" : ", busy", err,
              wire::is_valid_ring_error(err) ? wire::to_string(static_cast<wire::RingError>(err)) : "?", s.status_bad_descs,
              s.status_resets);
-  fmt::print("command ring: head {} tail {}\n", s.cmd_head, s.cmd_tail);
-  fmt::print("response ring: head {} tail {}\n", s.rsp_head, s.rsp_tail);
+  fmt::print("cmd ring:     head {} tail {}\n", s.cmd_head, s.cmd_tail);
+  fmt::print("rsp ring:     head {} tail {}\n", s.rsp_head, s.rsp_tail);
   fmt::print(
       "driver:       {} commands, {} responses, {} command doorbells, {} response doorbells, {} ring-full waits, {} "
       "timeouts, {} failed in flight, {} card resets, {} recoveries, {} stray responses\n",
@@ -93,8 +106,8 @@ int run_info(const CardArgs& a) {
   auto dev = open_card(a);
   fmt::print("device:       {}\n", dev->kind());
   fmt::print("card id:      {}\n", dev->card_id());
+  const TableStats s = dev->stats();  // first: the ring state below then shows its round trip
   if (auto* r = dynamic_cast<ring::RingDevice*>(dev.get())) print_ring(*r);
-  const TableStats s = dev->stats();
   fmt::print("counters:    ");
   for (unsigned i = 0; i < wire::STATS_COUNT; ++i)
     fmt::print(" {}={}", wire::stats_name(i), s.counter[i]);
