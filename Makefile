@@ -71,3 +71,10 @@ install: build
 cocotb: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) --target sessnic_ref
 	@SIM=$(or $(SIM),icarus) SESSNIC_COCOTB_ALL=1 ./scripts/run_pytest.sh $(BUILD)
+
+# The Vitis RTL kernel and its xclbin (scripts/vitis/, docs/alveo-rtl.md):
+#   make xclbin PLATFORM=xilinx_u280_gen3x16_xdma_1_202211_1 TARGET=hw NET_XO=cmac_0.xo
+# Needs AMD Vitis; without it prints why and exits 2.
+.PHONY: xclbin
+xclbin:
+	@PLATFORM=$(PLATFORM) TARGET=$(or $(TARGET),hw) NET_XO=$(NET_XO) ./scripts/vitis/build_xclbin.sh
