@@ -15,6 +15,7 @@
 #include "sessnic/open_device.hpp"
 #include "sessnic/ring/ring_device.hpp"
 #include "sessnic/ring/ring_regs.hpp"
+#include "sessnic/xrt/xrt_bus.hpp"
 #include "subcommand.hpp"
 #ifdef SESSNIC_HAVE_VERILATED_RING
 #include "verilated_ring_bus.hpp"
@@ -79,6 +80,7 @@ std::unique_ptr<Device> open_card(const CardArgs& a) {
 std::string hex(uint32_t v) { return fmt::format("0x{:08x}", v); }
 
 void print_ring(ring::RingDevice& dev) {
+  if (const auto* x = dynamic_cast<const xrt_card::XrtBus*>(&dev.bus())) fmt::print("opened:       {}\n", x->description());
   const ring::RingState s = dev.state();
   const ring::RingCounters c = dev.counters();
   const auto err = static_cast<unsigned>(s.ring_status & ring::reg::kRingStatusErrorMask);

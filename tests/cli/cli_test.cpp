@@ -19,7 +19,7 @@ TEST(Cli, VersionPrintsTheProjectVersion) {
 TEST(Cli, UnknownSubcommandIsNamedWithTheList) {
   auto r = run_shell(fmt::format("{} frobnicate", SESSNIC_CLI_EXE));
   EXPECT_NE(r.rc, 0);
-  EXPECT_NE(r.out.find("sessnic: unknown subcommand 'frobnicate' (subcommands: keygen, cluster, stats;"), std::string::npos)
+  EXPECT_NE(r.out.find("sessnic: unknown subcommand 'frobnicate' (subcommands: keygen, cluster, stats, card;"), std::string::npos)
       << r.out;
   auto nested = run_shell(fmt::format("{} cluster frobnicate x.toml", SESSNIC_CLI_EXE));
   EXPECT_NE(nested.rc, 0);
