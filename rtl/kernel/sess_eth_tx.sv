@@ -33,11 +33,9 @@ module sess_eth_tx (
   // Byte i of a beat is bits [8i+7:8i]; MAC and EtherType bytes go on the wire first
   // byte first (network order).
   function automatic logic [47:0] mac_bytes(input logic [39:0] prefix, input logic [7:0] card);
-    logic [47:0] b;
-    if (card == BROADCAST) return 48'hFFFF_FFFF_FFFF;
-    for (int i = 0; i < 5; i++) b[i*8+:8] = prefix[(4-i)*8+:8];
-    b[40+:8] = card;
-    return b;
+    for (int i = 0; i < 5; i++) mac_bytes[i*8+:8] = prefix[(4-i)*8+:8];
+    mac_bytes[40+:8] = card;
+    if (card == BROADCAST) mac_bytes = 48'hFFFF_FFFF_FFFF;
   endfunction
 
   wire [511:0] prefix_beat = {
