@@ -373,7 +373,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (!t) r.fail(&(*servers)[i], w, "must be a table");
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
-                        "max_connections", "max_header_bytes"});
+                        "max_connections", "max_header_bytes", "card_service"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -400,6 +400,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.send_timeout = std::chrono::milliseconds(r.ranged(*t, "send_timeout_ms", w, 10000, 1, 600000));
     s.max_connections = static_cast<size_t>(r.ranged(*t, "max_connections", w, 8192, 1, 1000000));
     s.max_header_bytes = static_cast<size_t>(r.ranged(*t, "max_header_bytes", w, 16384, 1024, 65536));  // http-parser caps a header block at 80 KiB
+    if (t->contains("card_service")) {
+      auto sock = r.need<std::string>(*t, "card_service", w);
+      if (sock.empty()) r.fail(t->get("card_service"), w + ".card_service", "must be a socket path");
+      s.card_service = resolve(base, sock);
+    }
     c.servers.push_back(std::move(s));
   }
 

@@ -46,6 +46,10 @@ struct ServerConfig {
   std::chrono::milliseconds send_timeout{10000};       // a response write that makes no progress
   size_t max_connections = 8192;                       // over it, new connections are closed at once
   size_t max_header_bytes = 16384;                     // request line + headers; over it: 431
+  // The Unix socket of this server's per-host card service (`sessnic-card`). When set,
+  // libsessnic reaches the card through the service's shared-memory rings instead of
+  // opening the card in the process (docs/integrate.md).
+  std::optional<std::filesystem::path> card_service;
   bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 

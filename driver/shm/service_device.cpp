@@ -1,0 +1,103 @@
+#include "sessnic/shm/service_device.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "sessnic/codec.hpp"
+#include "sessnic/shm/attach_socket.hpp"
+#include "sessnic/shm/ring_client.hpp"
+#include "sessnic/shm/shared_region.hpp"
+
+namespace sessnic::shm {
+
+struct ServiceDevice::Connection {
+  UniqueFd socket;
+  UniqueFd doorbell;
+  UniqueFd completion;
+  SharedRegion window;
+  std::unique_ptr<RingClient> rings;
+};
+
+ServiceDevice::ServiceDevice(ServiceDeviceOptions options) : opt_(std::move(options)) {
+  conn_ = attach();
+  counters_.attaches.fetch_add(1);
+}
+
+ServiceDevice::~ServiceDevice() = default;
+
+std::unique_ptr<ServiceDevice::Connection> ServiceDevice::attach() {
+  auto c = std::make_unique<Connection>();
+  c->socket = connect_unix(opt_.socket);
+  Hello hello;
+  hello.pid = static_cast<uint32_t>(::getpid());
+  if (!send_message(c->socket.get(), &hello, sizeof hello, nullptr, 0))
+    throw std::runtime_error("card service " + opt_.socket.string() + ": hello not sent");
+  Welcome w;
+  UniqueFd fds[3];
+  const int n = recv_message(c->socket.get(), &w, sizeof w, fds, 3, static_cast<int>(opt_.attach_timeout.count()));
+  if (n < 0 || w.magic != kAttachMagic || w.version != kAttachVersion)
+    throw std::runtime_error("card service " + opt_.socket.string() + ": no valid answer to the attach request");
+  w.text[sizeof w.text - 1] = 0;
+  if (w.status != 0) throw std::runtime_error("card service " + opt_.socket.string() + " refused: " + w.text);
+  if (n != 3) throw std::runtime_error("card service " + opt_.socket.string() + ": attach answer without its 3 fds");
+  c->window = SharedRegion::map(std::move(fds[0]), w.window_bytes);
+  c->doorbell = std::move(fds[1]);
+  c->completion = std::move(fds[2]);
+  try {
+    c->rings = std::make_unique<RingClient>(c->window.data(), c->window.size(), c->doorbell.get(), c->completion.get(),
+                                            c->socket.get());
+  } catch (const RingFailure& e) {
+    throw std::runtime_error("card service " + opt_.socket.string() + ": " + e.what());
+  }
+  card_id_ = static_cast<uint8_t>(w.card_id);
+  description_ = w.text;
+  return c;
+}
+
+void ServiceDevice::lost(const char* /*why*/) {
+  conn_.reset();
+  counters_.outages.fetch_add(1);
+  backoff_ = opt_.backoff_min;
+  next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+}
+
+void ServiceDevice::execute(std::span<const Command> cmds, std::vector<Response>& out) {
+  std::lock_guard lock(mu_);
+  if (!conn_ && std::chrono::steady_clock::now() >= next_attempt_) {
+    try {
+      conn_ = attach();
+      counters_.attaches.fetch_add(1);
+      backoff_ = std::chrono::milliseconds(0);
+    } catch (const std::exception&) {
+      counters_.attach_failures.fetch_add(1);
+      backoff_ = std::min(opt_.backoff_max, std::max(opt_.backoff_min, backoff_ * 2));
+      next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+    }
+  }
+  if (conn_) {
+    try {
+      conn_->rings->execute(cmds, out, opt_.command_timeout);
+      return;
+    } catch (const RingFailure& e) {
+      lost(e.what());
+    }
+  }
+  // No card behind us right now: FAILED, which the OpenSSL layer turns into a full handshake.
+  for (const auto& c : cmds) out.push_back(codec::local_response(c, wire::Status::FAILED));
+  counters_.failed_commands.fetch_add(cmds.size());
+}
+
+std::string ServiceDevice::description() const {
+  std::lock_guard lock(mu_);
+  return description_;
+}
+
+bool ServiceDevice::connected() const {
+  std::lock_guard lock(mu_);
+  return conn_ != nullptr;
+}
+
+}  // namespace sessnic::shm
