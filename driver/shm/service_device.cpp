@@ -1,5 +1,6 @@
 #include "sessnic/shm/service_device.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,8 +65,22 @@ void ServiceDevice::lost(const char* /*why*/) {
   next_attempt_ = std::chrono::steady_clock::now() + backoff_;
 }
 
+namespace {
+// The service sends nothing after the attach: a readable or closed socket means it went
+// away (restart). Checked before each use so the first command after a restart goes to
+// the new service instead of failing on the old window.
+bool hung_up(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+}  // namespace
+
 void ServiceDevice::execute(std::span<const Command> cmds, std::vector<Response>& out) {
   std::lock_guard lock(mu_);
+  if (conn_ && hung_up(conn_->socket.get())) {
+    lost("service closed the connection");
+    next_attempt_ = std::chrono::steady_clock::now();  // no failed attempt yet: try at once
+  }
   if (!conn_ && std::chrono::steady_clock::now() >= next_attempt_) {
     try {
       conn_ = attach();

@@ -89,7 +89,7 @@ TEST(CardService, BlobLongerThanASlotIsTooLargeAndNothingIsSent) {
 
 TEST(CardService, ProcessesShareOneCard) {
   TempDir dir;
-  auto card = model_card(2);
+  auto card = model_card(2, TableGeometry::full);  // no evictions among the 800 keys
   CardService svc(*card, options(dir));
   svc.start();
   constexpr int kClients = 4, kKeys = 200;
@@ -99,7 +99,7 @@ TEST(CardService, ProcessesShareOneCard) {
     threads.emplace_back([&, t] {
       shm::ServiceDevice dev(client_options(dir));
       for (int i = 0; i < kKeys; ++i)
-        if (dev.put(key_n(t * kKeys + i), blob(64, static_cast<uint8_t>(t)), later()).status != wire::Status::OK) ++failures;
+        if (!dev.put(key_n(t * kKeys + i), blob(64, static_cast<uint8_t>(t)), later()).ok()) ++failures;
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
@@ -221,6 +221,22 @@ TEST(CardService, RestartedServiceIsReattachedCommandsDuringTheOutageFail) {
   EXPECT_TRUE(dev.connected());
   EXPECT_EQ(dev.counters().attaches.load(), 2u);
   EXPECT_GE(dev.counters().failed_commands.load(), 2u);
+}
+
+TEST(CardService, FirstCommandAfterAQuickRestartGoesToTheNewService) {
+  TempDir dir;
+  auto card = model_card(4);
+  auto svc = std::make_unique<CardService>(*card, options(dir));
+  svc->start();
+  shm::ServiceDevice dev(client_options(dir));
+  ASSERT_EQ(dev.put(key_n(1), blob(32, 1), later()).status, wire::Status::OK);
+  svc.reset();
+  svc = std::make_unique<CardService>(*card, options(dir));  // back before this client sent anything
+  svc->start();
+  const Response r = dev.get(key_n(1));
+  EXPECT_EQ(r.status, wire::Status::OK);  // not FAILED: the hang-up was seen before posting
+  EXPECT_EQ(dev.counters().failed_commands.load(), 0u);
+  EXPECT_EQ(dev.counters().attaches.load(), 2u);
 }
 
 }  // namespace

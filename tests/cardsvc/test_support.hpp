@@ -17,10 +17,10 @@
 
 namespace sessnic::cardsvc::test {
 
-inline std::unique_ptr<Device> model_card(uint8_t id) {
+inline std::unique_ptr<Device> model_card(uint8_t id, TableGeometry geometry = TableGeometry::small) {
   DeviceConfig cfg;
   cfg.card_id = id;
-  cfg.geometry = TableGeometry::small;
+  cfg.geometry = geometry;
   return make_model_device(cfg);
 }
 
