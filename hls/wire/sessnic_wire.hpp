@@ -157,6 +157,56 @@ inline bool is_valid_bp_mode(unsigned v) {
   return v == 0u || v == 1u || v == 2u;
 }
 
+enum class Ring : uint8_t {
+  SLOT_BYTES_LOG2 = 6,  // one slot = one 64-byte stream beat
+  SIZE_LOG2_MIN = 4,  // smallest ring: 2^4 slots
+  SIZE_LOG2_MAX = 16,  // largest ring: 2^16 slots
+  ALIGN_LOG2 = 12,  // ring and status block bases are 4 KiB aligned
+  STATUS_BYTES = 64,  // status block: one `ring_status` beat
+  MSG_MAX_SLOTS = 5,  // longest message: header + SLOT_BYTES/64 blob beats
+  CONTRACT = 1,  // this ring contract's version: BUILD_ID[31:16] of a kernel that implements it (the driver refuses others)
+};
+inline const char* to_string(Ring v) {
+  switch (v) {
+    case Ring::SLOT_BYTES_LOG2: return "SLOT_BYTES_LOG2";
+    case Ring::SIZE_LOG2_MIN: return "SIZE_LOG2_MIN";
+    case Ring::SIZE_LOG2_MAX: return "SIZE_LOG2_MAX";
+    case Ring::ALIGN_LOG2: return "ALIGN_LOG2";
+    case Ring::STATUS_BYTES: return "STATUS_BYTES";
+    case Ring::MSG_MAX_SLOTS: return "MSG_MAX_SLOTS";
+    case Ring::CONTRACT: return "CONTRACT";
+  }
+  return "?";
+}
+inline bool is_valid_ring(unsigned v) {
+  return v == 6u || v == 4u || v == 16u || v == 12u || v == 64u || v == 5u || v == 1u;
+}
+
+enum class RingError : uint8_t {
+  NONE = 0,  // no error since the last ring reset
+  BAD_OPCODE = 1,  // descriptor with an unknown opcode (answered BAD_CMD)
+  BAD_KEY_LEN = 2,  // key_len > KEY_MAX_BYTES, or 0 on a keyed op (answered BAD_CMD)
+  BAD_BLOB_LEN = 3,  // blob_len > SLOT_BYTES (answered BAD_CMD; skipped to cmd_tail)
+  PAST_TAIL = 4,  // message runs past cmd_tail (answered BAD_CMD; skipped to cmd_tail)
+  BAD_DOORBELL = 5,  // doorbell index out of range (behind head, or more than size ahead): ignored
+  AXI_ERROR = 6,  // an AXI read/write of a ring or the status block answered SLVERR/DECERR; engine stops
+};
+inline const char* to_string(RingError v) {
+  switch (v) {
+    case RingError::NONE: return "NONE";
+    case RingError::BAD_OPCODE: return "BAD_OPCODE";
+    case RingError::BAD_KEY_LEN: return "BAD_KEY_LEN";
+    case RingError::BAD_BLOB_LEN: return "BAD_BLOB_LEN";
+    case RingError::PAST_TAIL: return "PAST_TAIL";
+    case RingError::BAD_DOORBELL: return "BAD_DOORBELL";
+    case RingError::AXI_ERROR: return "AXI_ERROR";
+  }
+  return "?";
+}
+inline bool is_valid_ring_error(unsigned v) {
+  return v == 0u || v == 1u || v == 2u || v == 3u || v == 4u || v == 5u || v == 6u;
+}
+
 enum StatsIndex : unsigned {
   STATS_LIVE = 0,
   STATS_TOMBSTONES = 1,
@@ -263,6 +313,14 @@ namespace sync_cmd {
 constexpr Field dest = {448, 8};  // PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
 constexpr Field owner = {456, 8};  // TRANSFER: card that holds the key (BROADCAST = this card); GET: card to pull from (the hub)
 }  // namespace sync_cmd
+
+namespace ring_status {
+constexpr Field cmd_head = {0, 32};  // command slots consumed by the card (free-running)
+constexpr Field rsp_tail = {32, 32};  // response slots written by the card (free-running); every slot below it is in memory
+constexpr Field error = {64, 8};  // ring_error code of the most recent error since the last ring reset
+constexpr Field bad_descs = {96, 32};  // bad descriptors answered BAD_CMD since the last ring reset
+constexpr Field resets = {128, 32};  // ring resets since power-up (the host sees a reset it did not ask for)
+}  // namespace ring_status
 
 }  // namespace wire
 }  // namespace sessnic

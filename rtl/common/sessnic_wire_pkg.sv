@@ -65,6 +65,26 @@ package sessnic_wire_pkg;
     BP_MODE_HUB = 8'd2
   } bp_mode_e;
 
+  typedef enum logic [7:0] {
+    RING_SLOT_BYTES_LOG2 = 8'd6,
+    RING_SIZE_LOG2_MIN = 8'd4,
+    RING_SIZE_LOG2_MAX = 8'd16,
+    RING_ALIGN_LOG2 = 8'd12,
+    RING_STATUS_BYTES = 8'd64,
+    RING_MSG_MAX_SLOTS = 8'd5,
+    RING_CONTRACT = 8'd1
+  } ring_e;
+
+  typedef enum logic [7:0] {
+    RING_ERROR_NONE = 8'd0,
+    RING_ERROR_BAD_OPCODE = 8'd1,
+    RING_ERROR_BAD_KEY_LEN = 8'd2,
+    RING_ERROR_BAD_BLOB_LEN = 8'd3,
+    RING_ERROR_PAST_TAIL = 8'd4,
+    RING_ERROR_BAD_DOORBELL = 8'd5,
+    RING_ERROR_AXI_ERROR = 8'd6
+  } ring_error_e;
+
   localparam int STATS_LIVE = 0;
   localparam int STATS_TOMBSTONES = 1;
   localparam int STATS_PUTS = 2;
@@ -203,5 +223,25 @@ package sessnic_wire_pkg;
     logic [7:0] dest;  // PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
     logic [447:0] rsvd_0;
   } sync_cmd_t;
+
+  localparam int RING_STATUS_CMD_HEAD_LSB = 0;
+  localparam int RING_STATUS_CMD_HEAD_WIDTH = 32;
+  localparam int RING_STATUS_RSP_TAIL_LSB = 32;
+  localparam int RING_STATUS_RSP_TAIL_WIDTH = 32;
+  localparam int RING_STATUS_ERROR_LSB = 64;
+  localparam int RING_STATUS_ERROR_WIDTH = 8;
+  localparam int RING_STATUS_BAD_DESCS_LSB = 96;
+  localparam int RING_STATUS_BAD_DESCS_WIDTH = 32;
+  localparam int RING_STATUS_RESETS_LSB = 128;
+  localparam int RING_STATUS_RESETS_WIDTH = 32;
+  typedef struct packed {
+    logic [351:0] rsvd_160;
+    logic [31:0] resets;  // ring resets since power-up (the host sees a reset it did not ask for)
+    logic [31:0] bad_descs;  // bad descriptors answered BAD_CMD since the last ring reset
+    logic [23:0] rsvd_72;
+    logic [7:0] error;  // ring_error code of the most recent error since the last ring reset
+    logic [31:0] rsp_tail;  // response slots written by the card (free-running); every slot below it is in memory
+    logic [31:0] cmd_head;  // command slots consumed by the card (free-running)
+  } ring_status_t;
 
 endpackage

@@ -313,6 +313,22 @@ module sessnic_regs (
             logic lo;
             logic hi;
         } stat_card;
+        logic ring_ctrl;
+        logic ring_status;
+        logic cmd_ring_base_lo;
+        logic cmd_ring_base_hi;
+        logic cmd_ring_size_log2;
+        logic rsp_ring_base_lo;
+        logic rsp_ring_base_hi;
+        logic rsp_ring_size_log2;
+        logic status_base_lo;
+        logic status_base_hi;
+        logic cmd_doorbell;
+        logic rsp_doorbell;
+        logic cmd_head;
+        logic rsp_tail;
+        logic build_id;
+        logic epoch;
     } decoded_reg_strb_t;
     decoded_reg_strb_t decoded_reg_strb;
     logic decoded_err;
@@ -383,6 +399,22 @@ module sessnic_regs (
         decoded_reg_strb.stat_now.hi = cpuif_req_masked & (cpuif_addr == 9'h174) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_card.lo = cpuif_req_masked & (cpuif_addr == 9'h178) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_card.hi = cpuif_req_masked & (cpuif_addr == 9'h17c) & !cpuif_req_is_wr;
+        decoded_reg_strb.ring_ctrl = cpuif_req_masked & (cpuif_addr == 9'h180);
+        decoded_reg_strb.ring_status = cpuif_req_masked & (cpuif_addr == 9'h184) & !cpuif_req_is_wr;
+        decoded_reg_strb.cmd_ring_base_lo = cpuif_req_masked & (cpuif_addr == 9'h188);
+        decoded_reg_strb.cmd_ring_base_hi = cpuif_req_masked & (cpuif_addr == 9'h18c);
+        decoded_reg_strb.cmd_ring_size_log2 = cpuif_req_masked & (cpuif_addr == 9'h190);
+        decoded_reg_strb.rsp_ring_base_lo = cpuif_req_masked & (cpuif_addr == 9'h194);
+        decoded_reg_strb.rsp_ring_base_hi = cpuif_req_masked & (cpuif_addr == 9'h198);
+        decoded_reg_strb.rsp_ring_size_log2 = cpuif_req_masked & (cpuif_addr == 9'h19c);
+        decoded_reg_strb.status_base_lo = cpuif_req_masked & (cpuif_addr == 9'h1a0);
+        decoded_reg_strb.status_base_hi = cpuif_req_masked & (cpuif_addr == 9'h1a4);
+        decoded_reg_strb.cmd_doorbell = cpuif_req_masked & (cpuif_addr == 9'h1a8);
+        decoded_reg_strb.rsp_doorbell = cpuif_req_masked & (cpuif_addr == 9'h1ac);
+        decoded_reg_strb.cmd_head = cpuif_req_masked & (cpuif_addr == 9'h1b0) & !cpuif_req_is_wr;
+        decoded_reg_strb.rsp_tail = cpuif_req_masked & (cpuif_addr == 9'h1b4) & !cpuif_req_is_wr;
+        decoded_reg_strb.build_id = cpuif_req_masked & (cpuif_addr == 9'h1b8) & !cpuif_req_is_wr;
+        decoded_reg_strb.epoch = cpuif_req_masked & (cpuif_addr == 9'h1bc);
         decoded_err = '0;
     end
 
@@ -427,6 +459,90 @@ module sessnic_regs (
                 logic load_next;
             } members;
         } bp_peers;
+        struct {
+            struct {
+                logic next;
+                logic load_next;
+            } enable;
+            struct {
+                logic next;
+                logic load_next;
+            } irq_enable;
+            struct {
+                logic next;
+                logic load_next;
+            } reset;
+            struct {
+                logic [7:0] next;
+                logic load_next;
+            } irq_coalesce;
+        } ring_ctrl;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } cmd_ring_base_lo;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } cmd_ring_base_hi;
+        struct {
+            struct {
+                logic [4:0] next;
+                logic load_next;
+            } size_log2;
+        } cmd_ring_size_log2;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } rsp_ring_base_lo;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } rsp_ring_base_hi;
+        struct {
+            struct {
+                logic [4:0] next;
+                logic load_next;
+            } size_log2;
+        } rsp_ring_size_log2;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } status_base_lo;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } addr;
+        } status_base_hi;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } cmd_tail;
+        } cmd_doorbell;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } rsp_head;
+        } rsp_doorbell;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } epoch;
+        } epoch;
     } field_combo_t;
     field_combo_t field_combo;
 
@@ -455,6 +571,75 @@ module sessnic_regs (
                 logic [31:0] value;
             } members;
         } bp_peers;
+        struct {
+            struct {
+                logic value;
+            } enable;
+            struct {
+                logic value;
+            } irq_enable;
+            struct {
+                logic value;
+            } reset;
+            struct {
+                logic [7:0] value;
+            } irq_coalesce;
+        } ring_ctrl;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } cmd_ring_base_lo;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } cmd_ring_base_hi;
+        struct {
+            struct {
+                logic [4:0] value;
+            } size_log2;
+        } cmd_ring_size_log2;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } rsp_ring_base_lo;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } rsp_ring_base_hi;
+        struct {
+            struct {
+                logic [4:0] value;
+            } size_log2;
+        } rsp_ring_size_log2;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } status_base_lo;
+        struct {
+            struct {
+                logic [31:0] value;
+            } addr;
+        } status_base_hi;
+        struct {
+            struct {
+                logic [31:0] value;
+            } cmd_tail;
+        } cmd_doorbell;
+        struct {
+            struct {
+                logic [31:0] value;
+            } rsp_head;
+        } rsp_doorbell;
+        struct {
+            struct {
+                logic [31:0] value;
+            } epoch;
+        } epoch;
     } field_storage_t;
     field_storage_t field_storage;
 
@@ -599,6 +784,356 @@ module sessnic_regs (
         end
     end
     assign hwif_out.bp_peers.members.value = field_storage.bp_peers.members.value;
+    // Field: sessnic_regs.ring_ctrl.enable
+    always_comb begin
+        automatic logic [0:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.ring_ctrl.enable.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.ring_ctrl && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.ring_ctrl.enable.value & ~decoded_wr_biten[0:0]) | (decoded_wr_data[0:0] & decoded_wr_biten[0:0]);
+            load_next_c = '1;
+        end
+        field_combo.ring_ctrl.enable.next = next_c;
+        field_combo.ring_ctrl.enable.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.ring_ctrl.enable.value <= 1'h0;
+        end else begin
+            if(field_combo.ring_ctrl.enable.load_next) begin
+                field_storage.ring_ctrl.enable.value <= field_combo.ring_ctrl.enable.next;
+            end
+        end
+    end
+    assign hwif_out.ring_ctrl.enable.value = field_storage.ring_ctrl.enable.value;
+    // Field: sessnic_regs.ring_ctrl.irq_enable
+    always_comb begin
+        automatic logic [0:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.ring_ctrl.irq_enable.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.ring_ctrl && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.ring_ctrl.irq_enable.value & ~decoded_wr_biten[1:1]) | (decoded_wr_data[1:1] & decoded_wr_biten[1:1]);
+            load_next_c = '1;
+        end
+        field_combo.ring_ctrl.irq_enable.next = next_c;
+        field_combo.ring_ctrl.irq_enable.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.ring_ctrl.irq_enable.value <= 1'h0;
+        end else begin
+            if(field_combo.ring_ctrl.irq_enable.load_next) begin
+                field_storage.ring_ctrl.irq_enable.value <= field_combo.ring_ctrl.irq_enable.next;
+            end
+        end
+    end
+    assign hwif_out.ring_ctrl.irq_enable.value = field_storage.ring_ctrl.irq_enable.value;
+    // Field: sessnic_regs.ring_ctrl.reset
+    always_comb begin
+        automatic logic [0:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.ring_ctrl.reset.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.ring_ctrl && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.ring_ctrl.reset.value & ~decoded_wr_biten[2:2]) | (decoded_wr_data[2:2] & decoded_wr_biten[2:2]);
+            load_next_c = '1;
+        end else begin // singlepulse clears back to 0
+            next_c = '0;
+            load_next_c = '1;
+        end
+        field_combo.ring_ctrl.reset.next = next_c;
+        field_combo.ring_ctrl.reset.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.ring_ctrl.reset.value <= 1'h0;
+        end else begin
+            if(field_combo.ring_ctrl.reset.load_next) begin
+                field_storage.ring_ctrl.reset.value <= field_combo.ring_ctrl.reset.next;
+            end
+        end
+    end
+    assign hwif_out.ring_ctrl.reset.value = field_storage.ring_ctrl.reset.value;
+    // Field: sessnic_regs.ring_ctrl.irq_coalesce
+    always_comb begin
+        automatic logic [7:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.ring_ctrl.irq_coalesce.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.ring_ctrl && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.ring_ctrl.irq_coalesce.value & ~decoded_wr_biten[15:8]) | (decoded_wr_data[15:8] & decoded_wr_biten[15:8]);
+            load_next_c = '1;
+        end
+        field_combo.ring_ctrl.irq_coalesce.next = next_c;
+        field_combo.ring_ctrl.irq_coalesce.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.ring_ctrl.irq_coalesce.value <= 8'h0;
+        end else begin
+            if(field_combo.ring_ctrl.irq_coalesce.load_next) begin
+                field_storage.ring_ctrl.irq_coalesce.value <= field_combo.ring_ctrl.irq_coalesce.next;
+            end
+        end
+    end
+    assign hwif_out.ring_ctrl.irq_coalesce.value = field_storage.ring_ctrl.irq_coalesce.value;
+    // Field: sessnic_regs.cmd_ring_base_lo.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.cmd_ring_base_lo.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.cmd_ring_base_lo && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.cmd_ring_base_lo.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.cmd_ring_base_lo.addr.next = next_c;
+        field_combo.cmd_ring_base_lo.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.cmd_ring_base_lo.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.cmd_ring_base_lo.addr.load_next) begin
+                field_storage.cmd_ring_base_lo.addr.value <= field_combo.cmd_ring_base_lo.addr.next;
+            end
+        end
+    end
+    assign hwif_out.cmd_ring_base_lo.addr.value = field_storage.cmd_ring_base_lo.addr.value;
+    // Field: sessnic_regs.cmd_ring_base_hi.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.cmd_ring_base_hi.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.cmd_ring_base_hi && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.cmd_ring_base_hi.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.cmd_ring_base_hi.addr.next = next_c;
+        field_combo.cmd_ring_base_hi.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.cmd_ring_base_hi.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.cmd_ring_base_hi.addr.load_next) begin
+                field_storage.cmd_ring_base_hi.addr.value <= field_combo.cmd_ring_base_hi.addr.next;
+            end
+        end
+    end
+    assign hwif_out.cmd_ring_base_hi.addr.value = field_storage.cmd_ring_base_hi.addr.value;
+    // Field: sessnic_regs.cmd_ring_size_log2.size_log2
+    always_comb begin
+        automatic logic [4:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.cmd_ring_size_log2.size_log2.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.cmd_ring_size_log2 && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.cmd_ring_size_log2.size_log2.value & ~decoded_wr_biten[4:0]) | (decoded_wr_data[4:0] & decoded_wr_biten[4:0]);
+            load_next_c = '1;
+        end
+        field_combo.cmd_ring_size_log2.size_log2.next = next_c;
+        field_combo.cmd_ring_size_log2.size_log2.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.cmd_ring_size_log2.size_log2.value <= 5'h4;
+        end else begin
+            if(field_combo.cmd_ring_size_log2.size_log2.load_next) begin
+                field_storage.cmd_ring_size_log2.size_log2.value <= field_combo.cmd_ring_size_log2.size_log2.next;
+            end
+        end
+    end
+    assign hwif_out.cmd_ring_size_log2.size_log2.value = field_storage.cmd_ring_size_log2.size_log2.value;
+    // Field: sessnic_regs.rsp_ring_base_lo.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.rsp_ring_base_lo.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.rsp_ring_base_lo && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.rsp_ring_base_lo.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.rsp_ring_base_lo.addr.next = next_c;
+        field_combo.rsp_ring_base_lo.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.rsp_ring_base_lo.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.rsp_ring_base_lo.addr.load_next) begin
+                field_storage.rsp_ring_base_lo.addr.value <= field_combo.rsp_ring_base_lo.addr.next;
+            end
+        end
+    end
+    assign hwif_out.rsp_ring_base_lo.addr.value = field_storage.rsp_ring_base_lo.addr.value;
+    // Field: sessnic_regs.rsp_ring_base_hi.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.rsp_ring_base_hi.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.rsp_ring_base_hi && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.rsp_ring_base_hi.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.rsp_ring_base_hi.addr.next = next_c;
+        field_combo.rsp_ring_base_hi.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.rsp_ring_base_hi.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.rsp_ring_base_hi.addr.load_next) begin
+                field_storage.rsp_ring_base_hi.addr.value <= field_combo.rsp_ring_base_hi.addr.next;
+            end
+        end
+    end
+    assign hwif_out.rsp_ring_base_hi.addr.value = field_storage.rsp_ring_base_hi.addr.value;
+    // Field: sessnic_regs.rsp_ring_size_log2.size_log2
+    always_comb begin
+        automatic logic [4:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.rsp_ring_size_log2.size_log2.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.rsp_ring_size_log2 && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.rsp_ring_size_log2.size_log2.value & ~decoded_wr_biten[4:0]) | (decoded_wr_data[4:0] & decoded_wr_biten[4:0]);
+            load_next_c = '1;
+        end
+        field_combo.rsp_ring_size_log2.size_log2.next = next_c;
+        field_combo.rsp_ring_size_log2.size_log2.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.rsp_ring_size_log2.size_log2.value <= 5'h4;
+        end else begin
+            if(field_combo.rsp_ring_size_log2.size_log2.load_next) begin
+                field_storage.rsp_ring_size_log2.size_log2.value <= field_combo.rsp_ring_size_log2.size_log2.next;
+            end
+        end
+    end
+    assign hwif_out.rsp_ring_size_log2.size_log2.value = field_storage.rsp_ring_size_log2.size_log2.value;
+    // Field: sessnic_regs.status_base_lo.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.status_base_lo.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.status_base_lo && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.status_base_lo.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.status_base_lo.addr.next = next_c;
+        field_combo.status_base_lo.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.status_base_lo.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.status_base_lo.addr.load_next) begin
+                field_storage.status_base_lo.addr.value <= field_combo.status_base_lo.addr.next;
+            end
+        end
+    end
+    assign hwif_out.status_base_lo.addr.value = field_storage.status_base_lo.addr.value;
+    // Field: sessnic_regs.status_base_hi.addr
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.status_base_hi.addr.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.status_base_hi && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.status_base_hi.addr.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.status_base_hi.addr.next = next_c;
+        field_combo.status_base_hi.addr.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.status_base_hi.addr.value <= 32'h0;
+        end else begin
+            if(field_combo.status_base_hi.addr.load_next) begin
+                field_storage.status_base_hi.addr.value <= field_combo.status_base_hi.addr.next;
+            end
+        end
+    end
+    assign hwif_out.status_base_hi.addr.value = field_storage.status_base_hi.addr.value;
+    // Field: sessnic_regs.cmd_doorbell.cmd_tail
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.cmd_doorbell.cmd_tail.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.cmd_doorbell && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.cmd_doorbell.cmd_tail.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.cmd_doorbell.cmd_tail.next = next_c;
+        field_combo.cmd_doorbell.cmd_tail.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.cmd_doorbell.cmd_tail.value <= 32'h0;
+        end else begin
+            if(field_combo.cmd_doorbell.cmd_tail.load_next) begin
+                field_storage.cmd_doorbell.cmd_tail.value <= field_combo.cmd_doorbell.cmd_tail.next;
+            end
+        end
+    end
+    assign hwif_out.cmd_doorbell.cmd_tail.value = field_storage.cmd_doorbell.cmd_tail.value;
+    assign hwif_out.cmd_doorbell.cmd_tail.swmod = decoded_reg_strb.cmd_doorbell && decoded_req_is_wr && |(decoded_wr_biten[31:0]);
+    // Field: sessnic_regs.rsp_doorbell.rsp_head
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.rsp_doorbell.rsp_head.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.rsp_doorbell && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.rsp_doorbell.rsp_head.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.rsp_doorbell.rsp_head.next = next_c;
+        field_combo.rsp_doorbell.rsp_head.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.rsp_doorbell.rsp_head.value <= 32'h0;
+        end else begin
+            if(field_combo.rsp_doorbell.rsp_head.load_next) begin
+                field_storage.rsp_doorbell.rsp_head.value <= field_combo.rsp_doorbell.rsp_head.next;
+            end
+        end
+    end
+    assign hwif_out.rsp_doorbell.rsp_head.value = field_storage.rsp_doorbell.rsp_head.value;
+    assign hwif_out.rsp_doorbell.rsp_head.swmod = decoded_reg_strb.rsp_doorbell && decoded_req_is_wr && |(decoded_wr_biten[31:0]);
+    // Field: sessnic_regs.epoch.epoch
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.epoch.epoch.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.epoch && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.epoch.epoch.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.epoch.epoch.next = next_c;
+        field_combo.epoch.epoch.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.epoch.epoch.value <= 32'h0;
+        end else begin
+            if(field_combo.epoch.epoch.load_next) begin
+                field_storage.epoch.epoch.value <= field_combo.epoch.epoch.next;
+            end
+        end
+    end
+    assign hwif_out.epoch.epoch.value = field_storage.epoch.epoch.value;
 
     //--------------------------------------------------------------------------
     // Write response
@@ -793,6 +1328,58 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h17c) begin
             readback_data_var[31:0] = hwif_in.stat_card.hi.value.next;
+        end
+        if(rd_mux_addr == 9'h180) begin
+            readback_data_var[0] = field_storage.ring_ctrl.enable.value;
+            readback_data_var[1] = field_storage.ring_ctrl.irq_enable.value;
+            readback_data_var[2] = field_storage.ring_ctrl.reset.value;
+            readback_data_var[15:8] = field_storage.ring_ctrl.irq_coalesce.value;
+        end
+        if(rd_mux_addr == 9'h184) begin
+            readback_data_var[7:0] = hwif_in.ring_status.error.next;
+            readback_data_var[8] = hwif_in.ring_status.idle.next;
+        end
+        if(rd_mux_addr == 9'h188) begin
+            readback_data_var[31:0] = field_storage.cmd_ring_base_lo.addr.value;
+        end
+        if(rd_mux_addr == 9'h18c) begin
+            readback_data_var[31:0] = field_storage.cmd_ring_base_hi.addr.value;
+        end
+        if(rd_mux_addr == 9'h190) begin
+            readback_data_var[4:0] = field_storage.cmd_ring_size_log2.size_log2.value;
+        end
+        if(rd_mux_addr == 9'h194) begin
+            readback_data_var[31:0] = field_storage.rsp_ring_base_lo.addr.value;
+        end
+        if(rd_mux_addr == 9'h198) begin
+            readback_data_var[31:0] = field_storage.rsp_ring_base_hi.addr.value;
+        end
+        if(rd_mux_addr == 9'h19c) begin
+            readback_data_var[4:0] = field_storage.rsp_ring_size_log2.size_log2.value;
+        end
+        if(rd_mux_addr == 9'h1a0) begin
+            readback_data_var[31:0] = field_storage.status_base_lo.addr.value;
+        end
+        if(rd_mux_addr == 9'h1a4) begin
+            readback_data_var[31:0] = field_storage.status_base_hi.addr.value;
+        end
+        if(rd_mux_addr == 9'h1a8) begin
+            readback_data_var[31:0] = field_storage.cmd_doorbell.cmd_tail.value;
+        end
+        if(rd_mux_addr == 9'h1ac) begin
+            readback_data_var[31:0] = field_storage.rsp_doorbell.rsp_head.value;
+        end
+        if(rd_mux_addr == 9'h1b0) begin
+            readback_data_var[31:0] = hwif_in.cmd_head.cmd_head.next;
+        end
+        if(rd_mux_addr == 9'h1b4) begin
+            readback_data_var[31:0] = hwif_in.rsp_tail.rsp_tail.next;
+        end
+        if(rd_mux_addr == 9'h1b8) begin
+            readback_data_var[31:0] = hwif_in.build_id.build_id.next;
+        end
+        if(rd_mux_addr == 9'h1bc) begin
+            readback_data_var[31:0] = field_storage.epoch.epoch.value;
         end
         readback_data = readback_data_var;
         readback_done = decoded_req & ~decoded_req_is_wr;

@@ -5,7 +5,7 @@ package sessnic_regs_pkg;
 
     localparam SESSNIC_REGS_DATA_WIDTH = 32;
     localparam SESSNIC_REGS_MIN_ADDR_WIDTH = 9;
-    localparam SESSNIC_REGS_SIZE = 'h180;
+    localparam SESSNIC_REGS_SIZE = 'h1c0;
 
     typedef struct {
         logic next;
@@ -63,6 +63,43 @@ package sessnic_regs_pkg;
     } sessnic_regs__stat_t__in_t;
 
     typedef struct {
+        logic [7:0] next;
+    } sessnic_regs__ring_status__error__in_t;
+
+    typedef struct {
+        logic next;
+    } sessnic_regs__ring_status__idle__in_t;
+
+    typedef struct {
+        sessnic_regs__ring_status__error__in_t error;
+        sessnic_regs__ring_status__idle__in_t idle;
+    } sessnic_regs__ring_status__in_t;
+
+    typedef struct {
+        logic [31:0] next;
+    } sessnic_regs__cmd_head__cmd_head__in_t;
+
+    typedef struct {
+        sessnic_regs__cmd_head__cmd_head__in_t cmd_head;
+    } sessnic_regs__cmd_head__in_t;
+
+    typedef struct {
+        logic [31:0] next;
+    } sessnic_regs__rsp_tail__rsp_tail__in_t;
+
+    typedef struct {
+        sessnic_regs__rsp_tail__rsp_tail__in_t rsp_tail;
+    } sessnic_regs__rsp_tail__in_t;
+
+    typedef struct {
+        logic [31:0] next;
+    } sessnic_regs__build_id__build_id__in_t;
+
+    typedef struct {
+        sessnic_regs__build_id__build_id__in_t build_id;
+    } sessnic_regs__build_id__in_t;
+
+    typedef struct {
         sessnic_regs__status__in_t status;
         sessnic_regs__now__in_t now;
         sessnic_regs__bp_count_t__in_t bp_rx_frames;
@@ -98,6 +135,10 @@ package sessnic_regs_pkg;
         sessnic_regs__stat_t__in_t stat_lamport;
         sessnic_regs__stat_t__in_t stat_now;
         sessnic_regs__stat_t__in_t stat_card;
+        sessnic_regs__ring_status__in_t ring_status;
+        sessnic_regs__cmd_head__in_t cmd_head;
+        sessnic_regs__rsp_tail__in_t rsp_tail;
+        sessnic_regs__build_id__in_t build_id;
     } sessnic_regs__in_t;
 
     typedef struct {
@@ -140,8 +181,93 @@ package sessnic_regs_pkg;
     } sessnic_regs__bp_peers__out_t;
 
     typedef struct {
+        logic value;
+    } sessnic_regs__ring_ctrl__enable__out_t;
+
+    typedef struct {
+        logic value;
+    } sessnic_regs__ring_ctrl__irq_enable__out_t;
+
+    typedef struct {
+        logic value;
+    } sessnic_regs__ring_ctrl__reset__out_t;
+
+    typedef struct {
+        logic [7:0] value;
+    } sessnic_regs__ring_ctrl__irq_coalesce__out_t;
+
+    typedef struct {
+        sessnic_regs__ring_ctrl__enable__out_t enable;
+        sessnic_regs__ring_ctrl__irq_enable__out_t irq_enable;
+        sessnic_regs__ring_ctrl__reset__out_t reset;
+        sessnic_regs__ring_ctrl__irq_coalesce__out_t irq_coalesce;
+    } sessnic_regs__ring_ctrl__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__ring_lo_t__addr__out_t;
+
+    typedef struct {
+        sessnic_regs__ring_lo_t__addr__out_t addr;
+    } sessnic_regs__ring_lo_t__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__ring_hi_t__addr__out_t;
+
+    typedef struct {
+        sessnic_regs__ring_hi_t__addr__out_t addr;
+    } sessnic_regs__ring_hi_t__out_t;
+
+    typedef struct {
+        logic [4:0] value;
+    } sessnic_regs__ring_log2_t__size_log2__out_t;
+
+    typedef struct {
+        sessnic_regs__ring_log2_t__size_log2__out_t size_log2;
+    } sessnic_regs__ring_log2_t__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+        logic swmod;
+    } sessnic_regs__cmd_doorbell__cmd_tail__out_t;
+
+    typedef struct {
+        sessnic_regs__cmd_doorbell__cmd_tail__out_t cmd_tail;
+    } sessnic_regs__cmd_doorbell__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+        logic swmod;
+    } sessnic_regs__rsp_doorbell__rsp_head__out_t;
+
+    typedef struct {
+        sessnic_regs__rsp_doorbell__rsp_head__out_t rsp_head;
+    } sessnic_regs__rsp_doorbell__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__epoch__epoch__out_t;
+
+    typedef struct {
+        sessnic_regs__epoch__epoch__out_t epoch;
+    } sessnic_regs__epoch__out_t;
+
+    typedef struct {
         sessnic_regs__card__out_t card;
         sessnic_regs__control__out_t control;
         sessnic_regs__bp_peers__out_t bp_peers;
+        sessnic_regs__ring_ctrl__out_t ring_ctrl;
+        sessnic_regs__ring_lo_t__out_t cmd_ring_base_lo;
+        sessnic_regs__ring_hi_t__out_t cmd_ring_base_hi;
+        sessnic_regs__ring_log2_t__out_t cmd_ring_size_log2;
+        sessnic_regs__ring_lo_t__out_t rsp_ring_base_lo;
+        sessnic_regs__ring_hi_t__out_t rsp_ring_base_hi;
+        sessnic_regs__ring_log2_t__out_t rsp_ring_size_log2;
+        sessnic_regs__ring_lo_t__out_t status_base_lo;
+        sessnic_regs__ring_hi_t__out_t status_base_hi;
+        sessnic_regs__cmd_doorbell__out_t cmd_doorbell;
+        sessnic_regs__rsp_doorbell__out_t rsp_doorbell;
+        sessnic_regs__epoch__out_t epoch;
     } sessnic_regs__out_t;
 endpackage

@@ -66,6 +66,26 @@ class BpMode(enum.IntEnum):
     HUB = 2  # every local PUT/DEL goes to the hub card; a miss pulls from the hub
 
 
+class Ring(enum.IntEnum):
+    SLOT_BYTES_LOG2 = 6  # one slot = one 64-byte stream beat
+    SIZE_LOG2_MIN = 4  # smallest ring: 2^4 slots
+    SIZE_LOG2_MAX = 16  # largest ring: 2^16 slots
+    ALIGN_LOG2 = 12  # ring and status block bases are 4 KiB aligned
+    STATUS_BYTES = 64  # status block: one `ring_status` beat
+    MSG_MAX_SLOTS = 5  # longest message: header + SLOT_BYTES/64 blob beats
+    CONTRACT = 1  # this ring contract's version: BUILD_ID[31:16] of a kernel that implements it (the driver refuses others)
+
+
+class RingError(enum.IntEnum):
+    NONE = 0  # no error since the last ring reset
+    BAD_OPCODE = 1  # descriptor with an unknown opcode (answered BAD_CMD)
+    BAD_KEY_LEN = 2  # key_len > KEY_MAX_BYTES, or 0 on a keyed op (answered BAD_CMD)
+    BAD_BLOB_LEN = 3  # blob_len > SLOT_BYTES (answered BAD_CMD; skipped to cmd_tail)
+    PAST_TAIL = 4  # message runs past cmd_tail (answered BAD_CMD; skipped to cmd_tail)
+    BAD_DOORBELL = 5  # doorbell index out of range (behind head, or more than size ahead): ignored
+    AXI_ERROR = 6  # an AXI read/write of a ring or the status block answered SLVERR/DECERR; engine stops
+
+
 STATS_NAMES = ['live', 'tombstones', 'puts', 'gets', 'hits', 'misses', 'expired', 'evictions', 'too_large', 'bad_cmd', 'stale', 'swept', 'deletes', 'lamport', 'now', 'card']
 
 BP_STATS_NAMES = ['tx_frames', 'rx_frames', 'rx_bad_crc', 'rx_bad_version', 'rx_bad_len', 'rx_not_mine', 'rx_stale_epoch', 'rx_dup', 'rx_window', 'retransmits', 'rtx_giveup', 'applied', 'apply_failed', 'transfers_ok', 'transfers_failed', 'pulls_served', 'bad_cmd', 'not_sent', 'peer_joins', 'digests', 'rx_busy', 'fast_retransmits']
@@ -105,6 +125,14 @@ FRAME_FIELDS = {
 SYNC_CMD_FIELDS = {
     'dest': (448, 8),  # PUT/DEL event: target card or BROADCAST (= per mode); TRANSFER: destination; response NOP: card that (re)joined
     'owner': (456, 8),  # TRANSFER: card that holds the key (BROADCAST = this card); GET: card to pull from (the hub)
+}
+
+RING_STATUS_FIELDS = {
+    'cmd_head': (0, 32),  # command slots consumed by the card (free-running)
+    'rsp_tail': (32, 32),  # response slots written by the card (free-running); every slot below it is in memory
+    'error': (64, 8),  # ring_error code of the most recent error since the last ring reset
+    'bad_descs': (96, 32),  # bad descriptors answered BAD_CMD since the last ring reset
+    'resets': (128, 32),  # ring resets since power-up (the host sees a reset it did not ask for)
 }
 
 

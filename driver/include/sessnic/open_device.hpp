@@ -35,6 +35,10 @@ struct DeviceConfig {
   // instead of on first use, so no PUT pays a page fault. Off by default: a fresh
   // process then costs only what it touches. Best effort on kernels without it.
   bool prefault = false;
+  // `xrt` device (driver/xrt, docs/alveo.md): the xclbin to load and the card's XRT
+  // device index (as `xbutil examine` lists them).
+  std::string xclbin;
+  unsigned device_index = 0;
 };
 
 // Throws std::invalid_argument for an unknown kind (the message lists the known ones)

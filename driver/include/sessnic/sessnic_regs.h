@@ -93,6 +93,83 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t hi;
 } sessnic_regs__stat_t_t;
 
+// reg - sessnic_regs::ring_ctrl
+#define SESSNIC_REGS__RING_CTRL__ENABLE_bm 0x1
+#define SESSNIC_REGS__RING_CTRL__ENABLE_bp 0
+#define SESSNIC_REGS__RING_CTRL__ENABLE_bw 1
+#define SESSNIC_REGS__RING_CTRL__ENABLE_reset 0x0
+#define SESSNIC_REGS__RING_CTRL__IRQ_ENABLE_bm 0x2
+#define SESSNIC_REGS__RING_CTRL__IRQ_ENABLE_bp 1
+#define SESSNIC_REGS__RING_CTRL__IRQ_ENABLE_bw 1
+#define SESSNIC_REGS__RING_CTRL__IRQ_ENABLE_reset 0x0
+#define SESSNIC_REGS__RING_CTRL__RESET_bm 0x4
+#define SESSNIC_REGS__RING_CTRL__RESET_bp 2
+#define SESSNIC_REGS__RING_CTRL__RESET_bw 1
+#define SESSNIC_REGS__RING_CTRL__RESET_reset 0x0
+#define SESSNIC_REGS__RING_CTRL__IRQ_COALESCE_bm 0xff00
+#define SESSNIC_REGS__RING_CTRL__IRQ_COALESCE_bp 8
+#define SESSNIC_REGS__RING_CTRL__IRQ_COALESCE_bw 8
+#define SESSNIC_REGS__RING_CTRL__IRQ_COALESCE_reset 0x0
+
+// reg - sessnic_regs::ring_status
+#define SESSNIC_REGS__RING_STATUS__ERROR_bm 0xff
+#define SESSNIC_REGS__RING_STATUS__ERROR_bp 0
+#define SESSNIC_REGS__RING_STATUS__ERROR_bw 8
+#define SESSNIC_REGS__RING_STATUS__IDLE_bm 0x100
+#define SESSNIC_REGS__RING_STATUS__IDLE_bp 8
+#define SESSNIC_REGS__RING_STATUS__IDLE_bw 1
+
+// reg - sessnic_regs::ring_lo_t
+#define SESSNIC_REGS__RING_LO_T__ADDR_bm 0xffffffff
+#define SESSNIC_REGS__RING_LO_T__ADDR_bp 0
+#define SESSNIC_REGS__RING_LO_T__ADDR_bw 32
+#define SESSNIC_REGS__RING_LO_T__ADDR_reset 0x0
+
+// reg - sessnic_regs::ring_hi_t
+#define SESSNIC_REGS__RING_HI_T__ADDR_bm 0xffffffff
+#define SESSNIC_REGS__RING_HI_T__ADDR_bp 0
+#define SESSNIC_REGS__RING_HI_T__ADDR_bw 32
+#define SESSNIC_REGS__RING_HI_T__ADDR_reset 0x0
+
+// reg - sessnic_regs::ring_log2_t
+#define SESSNIC_REGS__RING_LOG2_T__SIZE_LOG2_bm 0x1f
+#define SESSNIC_REGS__RING_LOG2_T__SIZE_LOG2_bp 0
+#define SESSNIC_REGS__RING_LOG2_T__SIZE_LOG2_bw 5
+#define SESSNIC_REGS__RING_LOG2_T__SIZE_LOG2_reset 0x4
+
+// reg - sessnic_regs::cmd_doorbell
+#define SESSNIC_REGS__CMD_DOORBELL__CMD_TAIL_bm 0xffffffff
+#define SESSNIC_REGS__CMD_DOORBELL__CMD_TAIL_bp 0
+#define SESSNIC_REGS__CMD_DOORBELL__CMD_TAIL_bw 32
+#define SESSNIC_REGS__CMD_DOORBELL__CMD_TAIL_reset 0x0
+
+// reg - sessnic_regs::rsp_doorbell
+#define SESSNIC_REGS__RSP_DOORBELL__RSP_HEAD_bm 0xffffffff
+#define SESSNIC_REGS__RSP_DOORBELL__RSP_HEAD_bp 0
+#define SESSNIC_REGS__RSP_DOORBELL__RSP_HEAD_bw 32
+#define SESSNIC_REGS__RSP_DOORBELL__RSP_HEAD_reset 0x0
+
+// reg - sessnic_regs::cmd_head
+#define SESSNIC_REGS__CMD_HEAD__CMD_HEAD_bm 0xffffffff
+#define SESSNIC_REGS__CMD_HEAD__CMD_HEAD_bp 0
+#define SESSNIC_REGS__CMD_HEAD__CMD_HEAD_bw 32
+
+// reg - sessnic_regs::rsp_tail
+#define SESSNIC_REGS__RSP_TAIL__RSP_TAIL_bm 0xffffffff
+#define SESSNIC_REGS__RSP_TAIL__RSP_TAIL_bp 0
+#define SESSNIC_REGS__RSP_TAIL__RSP_TAIL_bw 32
+
+// reg - sessnic_regs::build_id
+#define SESSNIC_REGS__BUILD_ID__BUILD_ID_bm 0xffffffff
+#define SESSNIC_REGS__BUILD_ID__BUILD_ID_bp 0
+#define SESSNIC_REGS__BUILD_ID__BUILD_ID_bw 32
+
+// reg - sessnic_regs::epoch
+#define SESSNIC_REGS__EPOCH__EPOCH_bm 0xffffffff
+#define SESSNIC_REGS__EPOCH__EPOCH_bp 0
+#define SESSNIC_REGS__EPOCH__EPOCH_bw 32
+#define SESSNIC_REGS__EPOCH__EPOCH_reset 0x0
+
 // addrmap - sessnic_regs
 typedef struct __attribute__ ((__packed__)) {
     uint32_t id;
@@ -137,10 +214,26 @@ typedef struct __attribute__ ((__packed__)) {
     sessnic_regs__stat_t_t stat_lamport;
     sessnic_regs__stat_t_t stat_now;
     sessnic_regs__stat_t_t stat_card;
+    uint32_t ring_ctrl;
+    uint32_t ring_status;
+    uint32_t cmd_ring_base_lo;
+    uint32_t cmd_ring_base_hi;
+    uint32_t cmd_ring_size_log2;
+    uint32_t rsp_ring_base_lo;
+    uint32_t rsp_ring_base_hi;
+    uint32_t rsp_ring_size_log2;
+    uint32_t status_base_lo;
+    uint32_t status_base_hi;
+    uint32_t cmd_doorbell;
+    uint32_t rsp_doorbell;
+    uint32_t cmd_head;
+    uint32_t rsp_tail;
+    uint32_t build_id;
+    uint32_t epoch;
 } sessnic_regs_t;
 
 
-static_assert(sizeof(sessnic_regs_t) == 0x180, "Packing error");
+static_assert(sizeof(sessnic_regs_t) == 0x1c0, "Packing error");
 
 #ifdef __cplusplus
 }
