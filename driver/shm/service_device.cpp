@@ -8,18 +8,16 @@
 #include <stdexcept>
 
 #include "sessnic/codec.hpp"
+#include "sessnic/ring/ring_device.hpp"
 #include "sessnic/shm/attach_socket.hpp"
-#include "sessnic/shm/ring_client.hpp"
 #include "sessnic/shm/shared_region.hpp"
+#include "sessnic/shm/shm_ring_bus.hpp"
 
 namespace sessnic::shm {
 
 struct ServiceDevice::Connection {
-  UniqueFd socket;
-  UniqueFd doorbell;
-  UniqueFd completion;
-  SharedRegion window;
-  std::unique_ptr<RingClient> rings;
+  ShmRingBus* bus = nullptr;  // owned by `rings`
+  std::unique_ptr<ring::RingDevice> rings;
 };
 
 ServiceDevice::ServiceDevice(ServiceDeviceOptions options) : opt_(std::move(options)) {
@@ -30,30 +28,43 @@ ServiceDevice::ServiceDevice(ServiceDeviceOptions options) : opt_(std::move(opti
 ServiceDevice::~ServiceDevice() = default;
 
 std::unique_ptr<ServiceDevice::Connection> ServiceDevice::attach() {
-  auto c = std::make_unique<Connection>();
-  c->socket = connect_unix(opt_.socket);
+  const std::string where = "card service " + opt_.socket.string();
+  UniqueFd socket = connect_unix(opt_.socket);
   Hello hello;
   hello.pid = static_cast<uint32_t>(::getpid());
-  if (!send_message(c->socket.get(), &hello, sizeof hello, nullptr, 0))
-    throw std::runtime_error("card service " + opt_.socket.string() + ": hello not sent");
+  if (!send_message(socket.get(), &hello, sizeof hello, nullptr, 0)) throw std::runtime_error(where + ": hello not sent");
   Welcome w;
   UniqueFd fds[3];
-  const int n = recv_message(c->socket.get(), &w, sizeof w, fds, 3, static_cast<int>(opt_.attach_timeout.count()));
+  const int n = recv_message(socket.get(), &w, sizeof w, fds, 3, static_cast<int>(opt_.attach_timeout.count()));
   if (n < 0 || w.magic != kAttachMagic || w.version != kAttachVersion)
-    throw std::runtime_error("card service " + opt_.socket.string() + ": no valid answer to the attach request");
+    throw std::runtime_error(where + ": no valid answer to the attach request");
   w.text[sizeof w.text - 1] = 0;
-  if (w.status != 0) throw std::runtime_error("card service " + opt_.socket.string() + " refused: " + w.text);
-  if (n != 3) throw std::runtime_error("card service " + opt_.socket.string() + ": attach answer without its 3 fds");
-  c->window = SharedRegion::map(std::move(fds[0]), w.window_bytes);
-  c->doorbell = std::move(fds[1]);
-  c->completion = std::move(fds[2]);
+  if (w.status != 0) throw std::runtime_error(where + " refused: " + w.text);
+  if (n != 3) throw std::runtime_error(where + ": attach answer without its 3 fds");
+  ring::RingLayout layout{w.cmd_log2, w.rsp_log2};
   try {
-    c->rings = std::make_unique<RingClient>(c->window.data(), c->window.size(), c->doorbell.get(), c->completion.get(),
-                                            c->socket.get());
-  } catch (const RingFailure& e) {
-    throw std::runtime_error("card service " + opt_.socket.string() + ": " + e.what());
+    layout.validate();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(where + ": " + e.what());
   }
-  card_id_ = static_cast<uint8_t>(w.card_id);
+  if (w.window_bytes != window_bytes(layout)) throw std::runtime_error(where + ": window size does not match its rings");
+  auto c = std::make_unique<Connection>();
+  auto bus = std::make_unique<ShmRingBus>(std::move(socket), SharedRegion::map(std::move(fds[0]), w.window_bytes),
+                                          std::move(fds[1]), std::move(fds[2]), layout);
+  c->bus = bus.get();
+  DeviceConfig dc;
+  dc.card_id = static_cast<uint8_t>(w.card_id);
+  ring::RingConfig rc;
+  rc.layout = layout;
+  rc.timeout = opt_.command_timeout;
+  rc.reset_timeout = opt_.attach_timeout;
+  try {
+    // The one ring driver: checks ID/BUILD_ID, programs the rings, resets and enables them.
+    c->rings = std::make_unique<ring::RingDevice>("service", std::move(bus), dc, rc);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(where + ": " + e.what());
+  }
+  card_id_ = dc.card_id;
   description_ = w.text;
   return c;
 }
@@ -77,7 +88,7 @@ bool hung_up(int fd) {
 
 void ServiceDevice::execute(std::span<const Command> cmds, std::vector<Response>& out) {
   std::lock_guard lock(mu_);
-  if (conn_ && hung_up(conn_->socket.get())) {
+  if (conn_ && hung_up(conn_->bus->socket())) {
     lost("service closed the connection");
     next_attempt_ = std::chrono::steady_clock::now();  // no failed attempt yet: try at once
   }
@@ -93,10 +104,12 @@ void ServiceDevice::execute(std::span<const Command> cmds, std::vector<Response>
     }
   }
   if (conn_) {
+    const std::size_t before = out.size();
     try {
-      conn_->rings->execute(cmds, out, opt_.command_timeout);
+      conn_->rings->execute(cmds, out);
       return;
-    } catch (const RingFailure& e) {
+    } catch (const std::exception& e) {  // ServiceGone, or the service answered nonsense
+      out.resize(before);
       lost(e.what());
     }
   }

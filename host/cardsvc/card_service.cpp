@@ -9,7 +9,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sessnic/ring/ring_regs.hpp"
+#include "sessnic/ring/soft_ring_engine.hpp"
 #include "sessnic/shm/attach_socket.hpp"
+#include "sessnic/shm/card_window.hpp"
 
 namespace sessnic::cardsvc {
 
@@ -20,7 +23,9 @@ struct CardService::Client {
   UniqueFd doorbell;    // client -> service
   UniqueFd completion;  // service -> client
   shm::SharedRegion window;
-  std::unique_ptr<shm::RingEngine> engine;
+  std::unique_ptr<shm::WindowRingMemory> memory;
+  std::unique_ptr<ClientCardView> view;
+  std::unique_ptr<ring::SoftRingEngine> engine;
   uint32_t pid = 0;
   std::atomic<bool> done{false};
   std::thread thread;
@@ -28,7 +33,7 @@ struct CardService::Client {
 
 CardService::CardService(Device& card, CardServiceOptions options)
     : card_(card), opt_(std::move(options)), listener_(shm::listen_unix(opt_.socket)), stop_fd_(shm::make_eventfd()) {
-  if (!opt_.geometry.valid()) throw std::invalid_argument("card service: ring sizes out of range");
+  opt_.layout.validate();
 }
 
 CardService::~CardService() { stop(); }
@@ -54,7 +59,7 @@ void CardService::accept_loop() {
     reap_finished();
     if (p[1].revents & POLLIN) break;
     if (!(p[0].revents & POLLIN)) continue;
-    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!conn) continue;
     admit(std::move(conn));
   }
@@ -87,7 +92,7 @@ void CardService::admit(UniqueFd conn) {
   }
   auto c = std::make_unique<Client>();
   try {
-    c->window = shm::SharedRegion::create(opt_.geometry.bytes(), "sessnic-card-" + std::to_string(hello.pid));
+    c->window = shm::SharedRegion::create(shm::window_bytes(opt_.layout), "sessnic-card-" + std::to_string(hello.pid));
     c->doorbell = shm::make_eventfd();
     c->completion = shm::make_eventfd();
   } catch (const std::exception& e) {
@@ -95,11 +100,13 @@ void CardService::admit(UniqueFd conn) {
     return;
   }
   c->pid = hello.pid;
-  c->engine = std::make_unique<shm::RingEngine>(c->window.data(), opt_.geometry, card_, card_.card_id(), counters_.rings);
+  c->memory = std::make_unique<shm::WindowRingMemory>(c->window.data(), opt_.layout);
+  c->view = std::make_unique<ClientCardView>(card_, counters_.card);
+  c->engine = std::make_unique<ring::SoftRingEngine>(*c->view);
   w.card_id = card_.card_id();
-  w.cmd_log2 = opt_.geometry.cmd_log2;
-  w.rsp_log2 = opt_.geometry.rsp_log2;
-  w.window_bytes = opt_.geometry.bytes();
+  w.cmd_log2 = opt_.layout.cmd_log2;
+  w.rsp_log2 = opt_.layout.rsp_log2;
+  w.window_bytes = shm::window_bytes(opt_.layout);
   std::snprintf(w.text, sizeof w.text, "%s", opt_.description.c_str());
   const int fds[3] = {c->window.fd(), c->doorbell.get(), c->completion.get()};
   if (!shm::send_message(conn.get(), &w, sizeof w, fds, 3)) {
@@ -118,14 +125,45 @@ void CardService::admit(UniqueFd conn) {
 
 void CardService::serve(Client& c) {
   for (;;) {
-    // Drain the doorbell before looking at the ring, so a ring after this is not lost.
+    // Register accesses first: the client made them before any doorbell it rings later.
+    bool gone = false;
+    for (;;) {
+      shm::RegRequest q;
+      const ssize_t n = ::recv(c.socket.get(), &q, sizeof q, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n != static_cast<ssize_t>(sizeof q) || (q.op != shm::kRegWrite && q.op != shm::kRegRead)) {
+        gone = true;  // closed (n == 0), failed, or not speaking the protocol: drop it
+        break;
+      }
+      counters_.register_accesses.fetch_add(1, std::memory_order_relaxed);
+      shm::RegAnswer a;
+      a.ok = 1;
+      // The doorbell registers are the shared words; a write here would bypass them.
+      if (q.op == shm::kRegWrite && q.offset != ring::reg::kCmdDoorbell && q.offset != ring::reg::kRspDoorbell)
+        c.engine->write_reg(q.offset, q.value);
+      else if (q.op == shm::kRegRead)
+        a.value = c.engine->read_reg(q.offset);
+      if (!shm::send_message(c.socket.get(), &a, sizeof a, nullptr, 0)) {
+        gone = true;
+        break;
+      }
+    }
+    if (gone) break;
+    // Drain the doorbell before reading the words, so a ring after this is not lost.
     shm::drain_eventfd(c.doorbell.get());
-    while (c.engine->run_once() > 0) shm::signal_eventfd(c.completion.get());
+    c.engine->write_reg(ring::reg::kCmdDoorbell,
+                        shm::doorbell_word(c.window.data(), shm::kCmdDoorbellWord).load(std::memory_order_acquire));
+    c.engine->write_reg(ring::reg::kRspDoorbell,
+                        shm::doorbell_word(c.window.data(), shm::kRspDoorbellWord).load(std::memory_order_acquire));
+    bool progressed = false;
+    while (c.engine->step(*c.memory)) progressed = true;
+    if (progressed) shm::signal_eventfd(c.completion.get());
+
     pollfd p[3] = {{c.doorbell.get(), POLLIN, 0}, {c.socket.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
     if (::poll(p, 3, -1) < 0 && errno != EINTR) break;
     if (p[2].revents & POLLIN) break;
-    // The client sends nothing after attaching: readable means closed (or misbehaving).
-    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) break;
+    if (p[1].revents & (POLLHUP | POLLERR)) break;
   }
   c.done = true;
 }

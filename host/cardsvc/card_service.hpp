@@ -2,8 +2,10 @@
 // its backplane node) shared by every server process on the host. Each process attaches
 // over a Unix socket (attach_socket.hpp) and gets its own window: register page, command
 // ring and response ring in a memfd, plus a doorbell and a completion eventfd. One thread
-// per client runs that client's ring engine, so a client that stalls, scribbles on its
-// rings or dies mid-command only affects its own window. A client is reaped (window
+// per client runs that client's ring engine (driver/ring's SoftRingEngine: the card side
+// of the ring contract, bad descriptors answered BAD_CMD, bad doorbells ignored), so a
+// client that stalls, scribbles on its rings or dies mid-command only affects its own
+// window. A client is reaped (window
 // unmapped, fds closed, thread joined) as soon as its socket closes.
 #pragma once
 #include <atomic>
@@ -15,16 +17,16 @@
 #include <string>
 #include <thread>
 
+#include "client_card_view.hpp"
 #include "sessnic/device.hpp"
-#include "sessnic/shm/ring_engine.hpp"
-#include "sessnic/shm/ring_layout.hpp"
+#include "sessnic/ring/ring_layout.hpp"
 #include "sessnic/shm/shared_region.hpp"
 
 namespace sessnic::cardsvc {
 
 struct CardServiceOptions {
   std::filesystem::path socket;  // its directory is created 0700 (attach_socket.hpp)
-  shm::RingGeometry geometry;    // of every client's rings
+  ring::RingLayout layout{8, 8};  // every client's rings: 256 slots each
   std::size_t max_clients = 256;
   std::string description;  // told to each client at attach ("model card 1, backplane ...")
 };
@@ -34,7 +36,8 @@ struct CardServiceCounters {
   std::atomic<uint64_t> reaped{0};    // clients gone (closed or died) and cleaned up
   std::atomic<uint64_t> refused{0};   // attach requests refused (bad hello, uid, too many)
   std::atomic<uint64_t> active{0};
-  shm::EngineCounters rings;
+  ClientViewCounters card;
+  std::atomic<uint64_t> register_accesses{0};  // register requests on attach sockets
 };
 
 class CardService {

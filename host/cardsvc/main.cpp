@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       o.socket = *self->card_service;
     else
       throw std::invalid_argument(fmt::format("server '{}' has no card_service socket in {}; give --socket", name, config_path));
-    o.geometry.cmd_log2 = o.geometry.rsp_log2 = ring_log2;
+    o.layout.cmd_log2 = o.layout.rsp_log2 = ring_log2;
 
     auto keys = sessnic::load_key_file(cfg.key_file);
     sessnic::DeviceConfig dc;
@@ -73,9 +73,8 @@ int main(int argc, char** argv) {
     spdlog::info("{}: signal {}, stopping", name, sig);
     service.stop();
     const auto& c = service.counters();
-    spdlog::info("{}: stopped; clients attached={} reaped={} refused={} commands={} bad_descriptors={} doorbell_errors={}",
-                 name, c.attached.load(), c.reaped.load(), c.refused.load(), c.rings.commands.load(),
-                 c.rings.bad_descriptors.load(), c.rings.doorbell_errors.load());
+    spdlog::info("{}: stopped; clients attached={} reaped={} refused={} commands={} privileged_refused={}", name,
+                 c.attached.load(), c.reaped.load(), c.refused.load(), c.card.commands.load(), c.card.privileged.load());
     return 0;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -41,7 +41,7 @@ TEST(CardService, RoundTripThroughTheRings) {
   EXPECT_EQ(dev.take(k).status, wire::Status::OK);
   EXPECT_EQ(dev.get(k).status, wire::Status::MISS);
   EXPECT_GE(dev.stats()[wire::STATS_PUTS], 1u);
-  EXPECT_EQ(svc.counters().rings.bad_descriptors.load(), 0u);
+  EXPECT_EQ(svc.counters().card.privileged.load(), 0u);
 }
 
 TEST(CardService, BatchesLongerThanTheRingsWrapAndKeepOrder) {
@@ -83,7 +83,7 @@ TEST(CardService, BlobLongerThanASlotIsTooLargeAndNothingIsSent) {
   svc.start();
   shm::ServiceDevice dev(client_options(dir));
   EXPECT_EQ(dev.put(key_n(9), blob(wire::SLOT_BYTES + 1, 1), later()).status, wire::Status::TOO_LARGE);
-  EXPECT_EQ(svc.counters().rings.commands.load(), 0u);
+  EXPECT_EQ(svc.counters().card.commands.load(), 0u);
   EXPECT_EQ(dev.put(key_n(9), blob(wire::SLOT_BYTES, 1), later()).status, wire::Status::OK);
 }
 

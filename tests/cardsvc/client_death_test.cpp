@@ -47,7 +47,7 @@ TEST(ClientDeath, WorkerKilledMidCommandIsReapedOthersUnaffected) {
 
   // Both children attached and busy.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((svc.counters().attached.load() < 3 || svc.counters().rings.commands.load() < 2000) &&
+  while ((svc.counters().attached.load() < 3 || svc.counters().card.commands.load() < 2000) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   ASSERT_EQ(svc.counters().attached.load(), 3u);

@@ -60,7 +60,7 @@ struct TempDir {
 inline CardServiceOptions options(const TempDir& dir, unsigned ring_log2 = 6) {
   CardServiceOptions o;
   o.socket = dir.socket();
-  o.geometry.cmd_log2 = o.geometry.rsp_log2 = ring_log2;
+  o.layout.cmd_log2 = o.layout.rsp_log2 = ring_log2;
   o.description = "model card under test";
   return o;
 }

@@ -6,9 +6,11 @@
 //                                description | error text}
 //                       + SCM_RIGHTS [window memfd, doorbell eventfd, completion eventfd]
 //
-// The connection then stays open for the client's lifetime and carries nothing: its
-// closing is how each side learns the other is gone (a worker killed with SIGKILL, a
-// service restarted).
+// The connection then stays open for the client's lifetime and carries only the client's
+// register accesses (card_window.hpp: RegRequest -> RegAnswer); the service never sends
+// anything unasked, so a readable socket on the client side means the service is gone.
+// Its closing is how each side learns the other is gone (a worker killed with SIGKILL,
+// a service restarted).
 //
 // Permissions: the socket's directory is created 0700 and refused when group or others
 // can enter it or another user owns it; the socket is 0600; the service also refuses
@@ -18,7 +20,6 @@
 #include <filesystem>
 #include <string>
 
-#include "sessnic/shm/ring_layout.hpp"
 #include "sessnic/shm/shared_region.hpp"
 
 namespace sessnic::shm {

@@ -1,6 +1,7 @@
 // The `service` device: this process's window on the host's card, owned by the card
-// service (`sessnic-card`). Commands go through the shared-memory rings exactly as they
-// would to a hardware card's host rings.
+// service (`sessnic-card`). It is the one ring driver's RingDevice (driver/ring) over a
+// ShmRingBus: commands go through the shared-memory rings exactly as they would go to a
+// hardware card's host rings.
 //
 // When the service goes away (restart, crash), the commands in flight and every command
 // until it is back answer FAILED (the OpenSSL layer then does full handshakes); the
