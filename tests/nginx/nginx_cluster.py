@@ -80,7 +80,7 @@ http {{
 
 class Cluster:
     def __init__(self, build, nginx_module, names=("n1", "n2", "n3"), mode="replicate", workers=1,
-                 card_service=False):
+                 card_service=False, transfer_deadline_us=20000):
         self.build = Path(build).resolve()
         self.module = Path(nginx_module).resolve()
         self.names = list(names)
@@ -126,7 +126,7 @@ listen = "127.0.0.1:{self.dispatch_port}"
 metrics = "127.0.0.1:{self.metrics_port}"
 card = 0
 backplane = "127.0.0.1:{udp[0]}"
-transfer_deadline_us = 20000
+transfer_deadline_us = {transfer_deadline_us}
 {servers}
 [[route]]
 default = true
