@@ -11,6 +11,10 @@ Figures (flat JSON to $SESSNIC_BENCH_PARTS/nginx_module.json):
   nginx_module_change_p50_us                  p50 of a resumed connection on a server change, nginx
   nginx_module_sessnic_server_change_p50_us   the same with three sessnic-server
   nginx_module_change_p50_ratio_sessnic_server  the first p50 / the second
+  nginx_module_cardsvc_resume_rate            the nginx scenario with 4 workers per nginx, each
+                                              nginx's workers sharing its host's card service
+  nginx_module_cardsvc_change_p50_us          p50 of a resumed change in that set-up
+  nginx_module_cardsvc_change_p50_ratio       that p50 / the in-process nginx p50 (same run)
 
     bench_nginx_module.py BUILD_DIR NGINX_MODULE_SO [CONNECTIONS]
 """
@@ -135,14 +139,21 @@ def main():
             s_changes, s_resumed, lat_server = chain(c.dispatch_port, n)
         finally:
             stop(procs)
+    # The same chain with every nginx on 4 workers and its host's card service (sessnic-card).
+    with Cluster(build, module, workers=4, card_service=True) as c:
+        v_changes, v_resumed, lat_svc = chain(c.dispatch_port, n)
     figures = {
         "nginx_module_resume_rate": resumed / changes if changes else 0.0,
         "nginx_module_change_p50_us": p50_us(lat_nginx),
         "nginx_module_sessnic_server_change_p50_us": p50_us(lat_server),
         "nginx_module_change_p50_ratio_sessnic_server":
             p50_us(lat_nginx) / p50_us(lat_server) if lat_server else 0.0,
+        "nginx_module_cardsvc_resume_rate": v_resumed / v_changes if v_changes else 0.0,
+        "nginx_module_cardsvc_change_p50_us": p50_us(lat_svc),
+        "nginx_module_cardsvc_change_p50_ratio": p50_us(lat_svc) / p50_us(lat_nginx) if lat_nginx else 0.0,
     }
-    print(f"nginx + module: {resumed}/{changes} server changes resumed; sessnic-server: {s_resumed}/{s_changes}")
+    print(f"nginx + module: {resumed}/{changes} server changes resumed; sessnic-server: {s_resumed}/{s_changes}; "
+          f"nginx x4 workers on card services: {v_resumed}/{v_changes}")
     for k, v in figures.items():
         print(f"{k} = {v:.3f}")
     parts = os.environ.get("SESSNIC_BENCH_PARTS")

@@ -18,6 +18,7 @@
 #include "sessnic/attach.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/seal.hpp"
+#include "sessnic/shm/service_device.hpp"
 
 namespace {
 
@@ -27,8 +28,11 @@ struct CardState {
   sessnic::config::ClusterConfig cfg;
   std::string server;
   std::unique_ptr<sessnic::Sealer> sealer;
-  std::unique_ptr<sessnic::config::ClusterCard> card;
+  std::unique_ptr<sessnic::config::ClusterCard> card;     // the card in this process, or
+  std::unique_ptr<sessnic::shm::ServiceDevice> service;  // the host's card service ([[server]] card_service)
   std::string description;
+
+  sessnic::Device& device() { return service ? static_cast<sessnic::Device&>(*service) : card->device(); }
 };
 
 thread_local std::string last_error;
@@ -118,11 +122,22 @@ int sessnic_card_open(const char* config_path, const char* server_name, sessnic_
     const auto& self = *state->cfg.find_server(server_name);
     try {
       state->sealer = std::make_unique<sessnic::Sealer>(*keys);
-      // Only the model device: the Verilated kinds are not linked into the shared library.
-      sessnic::DeviceConfig dc;
-      dc.card_id = self.card;
-      state->card = std::make_unique<sessnic::config::ClusterCard>(state->cfg, self, *keys, sessnic::make_model_device(dc));
-      state->description = state->card->description();
+      if (self.card_service) {
+        // The host's card service owns device and backplane node; this process gets rings.
+        sessnic::shm::ServiceDeviceOptions so;
+        so.socket = *self.card_service;
+        state->service = std::make_unique<sessnic::shm::ServiceDevice>(so);
+        if (state->service->card_id() != self.card)
+          throw std::runtime_error(fmt::format("card service {} holds card {}, the config gives this server card {}",
+                                               so.socket.string(), state->service->card_id(), self.card));
+        state->description = fmt::format("{} (card service {})", state->service->description(), so.socket.string());
+      } else {
+        // Only the model device: the Verilated kinds are not linked into the shared library.
+        sessnic::DeviceConfig dc;
+        dc.card_id = self.card;
+        state->card = std::make_unique<sessnic::config::ClusterCard>(state->cfg, self, *keys, sessnic::make_model_device(dc));
+        state->description = state->card->description();
+      }
     } catch (const std::exception& e) {
       return fail(SESSNIC_ERR_DEVICE, fmt::format("server '{}': card: {}", server_name, e.what()));
     }
@@ -162,7 +177,7 @@ int sessnic_attach(sessnic_card* card, struct ssl_ctx_st* ctx, sessnic_attachmen
     o.sealer = a->card->sealer.get();
     o.service = a->card->cfg.tls.session_context;
     try {
-      a->attachment = sessnic::attach(ctx, a->card->card->device(), o);
+      a->attachment = sessnic::attach(ctx, a->card->device(), o);
     } catch (const std::exception& e) {
       return fail(SESSNIC_ERR_TLS, fmt::format("attach to SSL_CTX: {}", e.what()));
     }

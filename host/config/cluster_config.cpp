@@ -373,7 +373,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (!t) r.fail(&(*servers)[i], w, "must be a table");
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
-                        "max_connections", "max_header_bytes", "device", "xclbin", "device_index"});
+                        "max_connections", "max_header_bytes", "device", "xclbin", "device_index",
+                        "card_service"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -411,6 +412,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     } else {
       for (const char* k : {"xclbin", "device_index"})
         if (t->contains(k)) r.fail(t->get(k), w + "." + k, "only for device = \"xrt\"");
+    }
+    if (t->contains("card_service")) {
+      auto sock = r.need<std::string>(*t, "card_service", w);
+      if (sock.empty()) r.fail(t->get("card_service"), w + ".card_service", "must be a socket path");
+      s.card_service = resolve(base, sock);
     }
     c.servers.push_back(std::move(s));
   }

@@ -51,6 +51,10 @@ struct ServerConfig {
   std::string device = "model";
   std::filesystem::path xclbin;
   unsigned device_index = 0;
+  // The Unix socket of this server's per-host card service (`sessnic-card`). When set,
+  // libsessnic reaches the card through the service's shared-memory rings instead of
+  // opening the card in the process (docs/integrate.md).
+  std::optional<std::filesystem::path> card_service;
   bool operator==(const ServerConfig&) const = default;  // `cluster up` restarts a server whose section changed
 };
 

@@ -6,14 +6,19 @@
 set -euo pipefail
 build=$(cd "$1" && pwd) src=$(cd "$2" && pwd)
 work=$(mktemp -d /tmp/sessnic-capi.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+card_pids=()
+cleanup() {
+  for p in "${card_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
 lib=$prefix/lib/libsessnic.so
 for f in "$lib" "$prefix/include/sessnic/sessnic.h" "$prefix/lib/pkgconfig/sessnic.pc" \
          "$prefix/lib/cmake/sessnic/sessnicConfig.cmake" "$prefix/bin/sessnic" "$prefix/bin/sessnic-server" \
-         "$prefix/bin/sessnic-dispatch"; do
+         "$prefix/bin/sessnic-dispatch" "$prefix/bin/sessnic-card"; do
   [ -e "$f" ] || { echo "not installed: $f"; exit 1; }
 done
 [ -z "$(ls "$prefix/include/sessnic")" ] || [ "$(ls "$prefix/include/sessnic")" = sessnic.h ] \
@@ -93,3 +98,30 @@ cluster "$work/open.key" > "$work/open-key.toml"
 
 timeout 60 "$work/capi_resume" "$work/cluster.toml" "$work/cert.pem" "$work/key.pem" \
   "$work/missing-key.toml" "$work/open-key.toml"
+
+# The same library reaching each server's card through its host's card service
+# (installed sessnic-card, [[server]] card_service); server c's service is not running.
+read -r t3 < <(python3 -c '
+import socket
+s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+awk -v w="$work" '
+  /^name = "a"/ { print; print "card_service = \"" w "/run-a/card.sock\""; next }
+  /^name = "b"/ { print; print "card_service = \"" w "/run-b/card.sock\""; next }
+  { print }' "$work/cluster.toml" > "$work/service.toml"
+cat >> "$work/service.toml" <<TOML
+[[server]]
+name = "c"
+card = 3
+listen = "127.0.0.1:$t3"
+content = "$work/content"
+card_service = "$work/run-c/card.sock"
+TOML
+for s in a b; do
+  "$prefix/bin/sessnic-card" --config "$work/service.toml" --server "$s" 2>"$work/card-$s.log" &
+  card_pids+=($!)
+done
+for s in a b; do
+  for _ in $(seq 100); do [ -S "$work/run-$s/card.sock" ] && break; sleep 0.05; done
+  [ -S "$work/run-$s/card.sock" ] || { echo "sessnic-card $s did not start:"; cat "$work/card-$s.log"; exit 1; }
+done
+timeout 60 "$work/capi_resume" service "$work/service.toml" "$work/cert.pem" "$work/key.pem"

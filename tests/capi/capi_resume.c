@@ -197,10 +197,69 @@ static void share(const char* cluster, const char* cert, const char* key, int ve
   SSL_CTX_free(client);
 }
 
+/* Cards reached through each host's card service (sessnic-card, [[server]] card_service):
+ * two handles on card a (as two worker processes would have) share its sessions, b gets
+ * them over the backplane, and a server whose service is not running is a clear error. */
+static void share_service(const char* cluster, const char* cert, const char* key, int version) {
+  sessnic_card *a1 = NULL, *a2 = NULL, *b = NULL, *down = NULL;
+  sessnic_attachment *att1 = NULL, *att2 = NULL, *attb = NULL;
+  SSL_CTX* ctx1 = server_ctx(cert, key);
+  SSL_CTX* ctx2 = server_ctx(cert, key);
+  SSL_CTX* ctxb = server_ctx(cert, key);
+  SSL_CTX* client = SSL_CTX_new(TLS_client_method());
+  SSL_SESSION *first, *on_a2, *on_b;
+  int resumed = 0, rc;
+
+  SSL_CTX_set_min_proto_version(client, version);
+  SSL_CTX_set_max_proto_version(client, version);
+  CHECK(sessnic_card_open(cluster, "a", &a1) == SESSNIC_OK, "open a: %s", sessnic_last_error());
+  CHECK(sessnic_card_open(cluster, "a", &a2) == SESSNIC_OK, "open a again: %s", sessnic_last_error());
+  CHECK(sessnic_card_open(cluster, "b", &b) == SESSNIC_OK, "open b: %s", sessnic_last_error());
+  if (!a1 || !a2 || !b) exit(1);
+  printf("card a via service: %s\n", sessnic_card_describe(a1));
+  CHECK(strstr(sessnic_card_describe(a1), "model card 1, backplane replicate") != NULL &&
+            strstr(sessnic_card_describe(a1), "card service") != NULL, "describe: %s", sessnic_card_describe(a1));
+  rc = sessnic_card_open(cluster, "c", &down);
+  CHECK(rc == SESSNIC_ERR_DEVICE && down == NULL && strstr(sessnic_last_error(), "connect") != NULL,
+        "service not running: rc=%d %s", rc, sessnic_last_error());
+  printf("card service not running: %s: %s\n", sessnic_status_string(rc), sessnic_last_error());
+
+  CHECK(sessnic_attach(a1, ctx1, &att1) == SESSNIC_OK, "attach a1: %s", sessnic_last_error());
+  CHECK(sessnic_attach(a2, ctx2, &att2) == SESSNIC_OK, "attach a2: %s", sessnic_last_error());
+  CHECK(sessnic_attach(b, ctxb, &attb) == SESSNIC_OK, "attach b: %s", sessnic_last_error());
+  sessnic_card_close(a1);
+  sessnic_card_close(a2);
+  sessnic_card_close(b);
+
+  first = handshake(ctx1, client, NULL, &resumed);
+  CHECK(first != NULL && !resumed, "full handshake on a1 (resumed=%d)", resumed);
+  on_a2 = first ? resume(ctx2, client, first, &resumed) : NULL;
+  CHECK(on_a2 != NULL && resumed, "TLS %x: session from a1 resumes on a2 (same card service)", version);
+  on_b = on_a2 ? resume(ctxb, client, on_a2, &resumed) : NULL;
+  CHECK(on_b != NULL && resumed, "TLS %x: and on b (other host's service, backplane)", version);
+
+  SSL_SESSION_free(first);
+  SSL_SESSION_free(on_a2);
+  SSL_SESSION_free(on_b);
+  sessnic_detach(att1);
+  sessnic_detach(att2);
+  sessnic_detach(attb);
+  SSL_CTX_free(ctx1);
+  SSL_CTX_free(ctx2);
+  SSL_CTX_free(ctxb);
+  SSL_CTX_free(client);
+}
+
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "version") == 0) {
     printf("libsessnic %s\n", sessnic_version());
     return sessnic_version()[0] ? 0 : 1;
+  }
+  if (argc == 5 && strcmp(argv[1], "service") == 0) {
+    share_service(argv[2], argv[3], argv[4], TLS1_2_VERSION);
+    share_service(argv[2], argv[3], argv[4], TLS1_3_VERSION);
+    printf("%d failure(s)\n", failures);
+    return failures ? 1 : 0;
   }
   if (argc != 6) {
     fprintf(stderr, "usage: %s CLUSTER.toml CERT KEY MISSING_KEY.toml OPEN_KEY.toml\n", argv[0]);

@@ -1,8 +1,11 @@
 """Three nginx instances with ngx_http_sessnic_module behind sessnic-dispatch, on loopback.
 
-Each nginx has its own config, prefix, pid file and port, worker_processes 1,
-ssl_session_tickets off, ssl_session_cache off; a generated cluster config (replicate
-mode) names them n1..n3. Used by nginx_module_test.py and bench/nginx.
+Each nginx has its own config, prefix, pid file and port, ssl_session_tickets off,
+ssl_session_cache off; a generated cluster config (replicate mode by default) names them
+n1..n3. By default each nginx runs one worker that opens its card in the process; with
+card_service=True each of n1..n3 is a "host" with its own sessnic-card service (own
+socket, own card) shared by all `workers` workers of that nginx.
+Used by nginx_module_test.py, nginx_card_service_test.py and bench/nginx.
 Everything started here is stopped by PID in stop().
 """
 import os
@@ -47,7 +50,7 @@ def port_open(port):
 
 NGINX_CONF = """\
 load_module {module};
-worker_processes 1;
+worker_processes {workers};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 {user}
@@ -76,10 +79,14 @@ http {{
 
 
 class Cluster:
-    def __init__(self, build, nginx_module, names=("n1", "n2", "n3"), mode="replicate"):
+    def __init__(self, build, nginx_module, names=("n1", "n2", "n3"), mode="replicate", workers=1,
+                 card_service=False, transfer_deadline_us=20000):
         self.build = Path(build).resolve()
         self.module = Path(nginx_module).resolve()
         self.names = list(names)
+        self.workers = workers
+        self.card_service = card_service
+        self.card_pids = {}
         self.tmp = tempfile.TemporaryDirectory(prefix="sessnic-nginx.")
         self.dir = Path(self.tmp.name)
         self.nginx_pids = {}
@@ -102,6 +109,7 @@ card = {i + 1}
 listen = "127.0.0.1:{self.ports[n]}"
 backplane = "127.0.0.1:{udp[i + 1]}"
 content = "{d}/content"
+{f'card_service = "{self.card_socket(n)}"' if card_service else ""}
 """ for i, n in enumerate(self.names))
         names = ", ".join(f'"{n}"' for n in self.names)
         self.cluster = d / "cluster.toml"
@@ -118,12 +126,53 @@ listen = "127.0.0.1:{self.dispatch_port}"
 metrics = "127.0.0.1:{self.metrics_port}"
 card = 0
 backplane = "127.0.0.1:{udp[0]}"
-transfer_deadline_us = 20000
+transfer_deadline_us = {transfer_deadline_us}
 {servers}
 [[route]]
 default = true
 servers = [{names}]
 """)
+
+    def card_socket(self, name):
+        return self.dir / f"{name}-card" / "card.sock"
+
+    def start_card(self, name):
+        """Starts server `name`'s host card service and waits for its socket."""
+        sock = self.card_socket(name)
+        log = open(self.dir / f"{name}-card.log", "a")
+        p = subprocess.Popen([str(self.build / "host/cardsvc/sessnic-card"), "--config", str(self.cluster),
+                              "--server", name], stdout=log, stderr=subprocess.STDOUT)
+        self.card_pids[name] = p
+        wait_for(lambda: sock.exists() or p.poll() is not None, 10, f"{name} card service socket")
+        if p.poll() is not None:
+            raise RuntimeError(f"sessnic-card {name} exited: {(self.dir / f'{name}-card.log').read_text()}")
+
+    def stop_card(self, name):
+        p = self.card_pids.pop(name, None)
+        if p is None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def worker_pids(self, name):
+        """PIDs of the worker processes of nginx `name` (children of its master)."""
+        master = self.nginx_pids[name]
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == master and "nginx: worker" in Path(f"/proc/{entry}/cmdline").read_text(errors="replace"):
+                pids.append(int(entry))
+        return pids
 
     def nginx_conf(self, instance, **over):
         """Writes instance's nginx.conf; `over` replaces template fields (name = its sessnic_server)."""
@@ -131,7 +180,8 @@ servers = [{names}]
         nd = self.dir / name
         nd.mkdir(exist_ok=True)
         args = dict(module=self.module, dir=nd, cluster=self.cluster, port=self.ports[name], cert=self.dir / "cert.pem",
-                    key=self.dir / "key.pem", name=name, user="user root;" if os.geteuid() == 0 else "")
+                    key=self.dir / "key.pem", name=name, user="user root;" if os.geteuid() == 0 else "",
+                    workers=self.workers)
         args.update(over)
         conf = nd / "nginx.conf"
         conf.write_text(NGINX_CONF.format(**args))
@@ -157,14 +207,18 @@ servers = [{names}]
         pidfile = self.dir / name / "nginx.pid"
         wait_for(pidfile.exists, 10, f"{name} pid file")
         self.nginx_pids[name] = int(pidfile.read_text())
-        wait_for(lambda: self.attached_count(name) >= 1, 15, f"{name} worker attached to its card")
+        wait_for(lambda: self.attached_count(name) >= self.workers, 15, f"{name} workers attached to the card")
 
     def reload(self, name):
         before = self.attached_count(name)
         os.kill(self.nginx_pids[name], signal.SIGHUP)
-        wait_for(lambda: self.attached_count(name) > before, 30, f"{name} new worker attached after reload")
+        wait_for(lambda: self.attached_count(name) >= before + self.workers, 30,
+                 f"{name} new workers attached after reload")
 
     def start(self):
+        if self.card_service:
+            for n in self.names:
+                self.start_card(n)
         for n in self.names:
             self.start_nginx(n)
         log = open(self.dir / "dispatch.log", "w")
@@ -197,6 +251,8 @@ servers = [{names}]
                 os.kill(pid, signal.SIGKILL)
         self.nginx_pids.clear()
         self.procs.clear()
+        for name in list(self.card_pids):
+            self.stop_card(name)
 
     def __enter__(self):
         try:

@@ -13,11 +13,16 @@
  *   }
  *
  * The configuration is checked where nginx reads it (nginx -t included): the cluster
- * config parses, names the server, its key file is valid and private. The card itself
- * (device + backplane node with its threads and UDP port) is opened in the worker after
- * fork (init_process), never in the master. A card is one backplane node, so one worker
- * per card: worker_processes 1. After a reload the new worker retries opening the card
- * until the old worker has released its port.
+ * config parses, names the server, its key file is valid and private. The card is
+ * opened in each worker after fork (init_process), never in the master:
+ *  - with a `card_service` socket for the server in the cluster config, every worker
+ *    attaches to the host's card service (sessnic-card) and gets its own shared-memory
+ *    rings to the one card: any worker_processes, and a reload or a killed worker loses
+ *    nothing, since the card lives in the service;
+ *  - without it, the worker opens the card itself (device + backplane node with its
+ *    threads and UDP port): one worker per card, worker_processes 1.
+ * A worker that cannot open its card yet (the old worker of a reload still holds the UDP
+ * port, or the card service is not up) retries in the background.
  */
 #include <ngx_config.h>
 #include <ngx_core.h>

@@ -13,8 +13,11 @@
  * Threads: handshakes on an attached SSL_CTX may run on many threads. Open, attach,
  * detach and close are not meant to race with each other on the same handle.
  *
- * Processes: a card is one backplane node (one UDP port). Open it in the process that
- * serves the handshakes, after any fork(), and in one process only.
+ * Processes: open the card in the process that serves the handshakes, after any fork().
+ * A card opened in the process is one backplane node (one UDP port): one process only.
+ * When the config gives the server a `card_service` socket, the card lives in the host's
+ * card service (sessnic-card) and every process of the host may open it: each gets its
+ * own shared-memory rings to the one card.
  */
 #ifndef SESSNIC_SESSNIC_H
 #define SESSNIC_SESSNIC_H
