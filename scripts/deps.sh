@@ -16,6 +16,7 @@ APT_PACKAGES=(
   python3-venv
   pybind11-dev python3-dev
   nginx-dev nginx-core
+  libhiredis-dev redis-server redis-tools
 )
 
 missing=()
