@@ -26,6 +26,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
 return 1
 )lua";
 
+// KEYS[1] = session key. GETDEL semantics, except that a live session leaves a tombstone
+// of the same version (and the same TTL) in the same atomic step, so "taken" and "never written"
+// stay distinguishable and a late copy of the ticket cannot come back.
+constexpr const char* kTake = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 17, 17) == 'S' then
+  redis.call('SET', KEYS[1], string.sub(v, 1, 16) .. 'T' .. string.sub(v, 18, 27), 'KEEPTTL')
+end
+return v
+)lua";
+
 std::string sha1_hex(std::string_view s) {
   unsigned char d[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
@@ -40,6 +51,7 @@ const char* to_string(StoreStatus s) {
   switch (s) {
     case StoreStatus::ok: return "ok";
     case StoreStatus::miss: return "miss";
+    case StoreStatus::deleted: return "deleted";
     case StoreStatus::stale: return "stale";
     case StoreStatus::refused: return "refused";
     case StoreStatus::unavailable: return "unavailable";
@@ -88,7 +100,7 @@ class RedisStore::Lease {
 };
 
 RedisStore::RedisStore(RedisOptions options)
-    : options_(std::move(options)), script_sha_(sha1_hex(kVersionedWrite)), n_(std::make_unique<Atomics>()) {
+    : options_(std::move(options)), script_sha_(sha1_hex(kVersionedWrite)), take_sha_(sha1_hex(kTake)), n_(std::make_unique<Atomics>()) {
   if (options_.addresses.empty()) throw std::invalid_argument("redis: no address configured");
   if (options_.backoff_min.count() <= 0) options_.backoff_min = std::chrono::milliseconds(1);
   if (options_.backoff_max < options_.backoff_min) options_.backoff_max = options_.backoff_min;
@@ -212,12 +224,21 @@ void RedisStore::check_reachable() {
   }
 }
 
+Reply RedisStore::script(const std::string& key, const char* body, const std::string& sha, std::vector<std::string> args) {
+  RespCommand c{"EVALSHA", sha, "1", key};
+  c.insert(c.end(), args.begin(), args.end());
+  Reply r = command(key, c);
+  if (!r.error_is("NOSCRIPT")) return r;
+  c[0] = "EVAL";  // first use on this master: send the script itself (Redis caches it)
+  c[1] = body;
+  return command(key, c);
+}
+
 StoreStatus RedisStore::versioned_write(const SessionKey& key, const std::string& value, uint32_t expiry) {
   const std::string k = key_name(key);
   const std::string exat = std::to_string(expiry);
   try {
-    Reply r = command(k, RespCommand{"EVALSHA", script_sha_, "1", k, value, exat});
-    if (r.error_is("NOSCRIPT")) r = command(k, RespCommand{"EVAL", kVersionedWrite, "1", k, value, exat});
+    Reply r = script(k, kVersionedWrite, script_sha_, {value, exat});
     if (r.type != Reply::Type::integer) {
       n_->unavailable++;
       return StoreStatus::unavailable;
@@ -258,7 +279,7 @@ StoreResult RedisStore::read(const SessionKey& key, bool consume) {
   (consume ? n_->takes : n_->gets)++;
   const std::string k = key_name(key);
   try {
-    Reply r = command(k, consume ? RespCommand{"GETDEL", k} : RespCommand{"GET", k});
+    Reply r = consume ? script(k, kTake, take_sha_, {}) : command(k, RespCommand{"GET", k});
     if (r.is_nil()) return {StoreStatus::miss, {}};
     if (r.type != Reply::Type::string) {
       n_->unavailable++;
@@ -269,7 +290,8 @@ StoreResult RedisStore::read(const SessionKey& key, bool consume) {
       n_->malformed++;
       return {StoreStatus::miss, {}};
     }
-    if (rec->tombstone || rec->expiry <= now()) return {StoreStatus::miss, {}};
+    if (rec->tombstone) return {StoreStatus::deleted, {}};
+    if (rec->expiry <= now()) return {StoreStatus::miss, {}};
     (consume ? n_->take_hits : n_->get_hits)++;
     return {StoreStatus::ok, std::move(*rec)};
   } catch (const Unreachable&) {

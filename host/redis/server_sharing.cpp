@@ -55,10 +55,13 @@ void ServerSharing::fetch(const HelloLookupRequest& req, std::function<void()> d
       // A versioned import: the card keeps whichever version is newer; not written back.
       card_.put(key, r.record.blob, r.record.expiry, r.record.flags, r.record.version);
       fetched_.fetch_add(1, std::memory_order_relaxed);
+    } else if (r.status == StoreStatus::deleted) {
+      // Taken elsewhere (a ticket) or removed: a copy on this card must not serve it again.
+      taken_elsewhere_.fetch_add(1, std::memory_order_relaxed);
+      card_.del(key, static_cast<uint32_t>(std::time(nullptr)) + session_timeout_s_);
     } else if (r.status == StoreStatus::miss) {
+      // Not written through (yet), expired, or lost by Redis: the card decides alone.
       not_in_redis_.fetch_add(1, std::memory_order_relaxed);
-      // Taken elsewhere (or never there): a local copy must not serve it a second time.
-      if (tls13) card_.del(key, static_cast<uint32_t>(std::time(nullptr)) + session_timeout_s_);
     } else {
       unavailable_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -95,7 +98,7 @@ std::string ServerSharing::metrics_text() const {
           {{"result=\"written\"", w.written}, {"result=\"failed\"", w.failed}, {"result=\"dropped\"", w.dropped}});
   counter("sessnic_redis_lookups_total", "ClientHello lookups",
           {{"result=\"card_hit\"", card_hits_.load()}, {"result=\"fetched\"", fetched_.load()},
-           {"result=\"not_in_redis\"", not_in_redis_.load()}, {"result=\"unavailable\"", unavailable_.load()},
+           {"result=\"not_in_redis\"", not_in_redis_.load()}, {"result=\"deleted\"", taken_elsewhere_.load()}, {"result=\"unavailable\"", unavailable_.load()},
            {"result=\"busy\"", busy_.load()}});
   uint64_t deferred = 0;
   for (const auto& l : lookups_) deferred += l->counters().deferred;

@@ -4,9 +4,11 @@
 //    pauses the handshake (SSL_CLIENT_HELLO_RETRY) while a worker fetches the session
 //    from Redis into the card, then OpenSSL finds it there.
 //      TLS 1.2 id: a card hit goes on at once; a miss is fetched with GET.
-//      TLS 1.3 ticket: always TAKEN from Redis (GETDEL), whether the card holds a copy or
-//      not, so a ticket is used once cluster-wide: a ticket Redis no longer has is
-//      tombstoned on the card (full handshake). Redis unreachable: the card alone decides.
+//      TLS 1.3 ticket: always TAKEN from Redis (GETDEL leaving a tombstone), whether the
+//      card holds a copy or not, so a ticket is used once cluster-wide: one Redis says was
+//      taken (or any session it says was removed) is tombstoned on the card too (full
+//      handshake). Not in Redis at all (write-through still in flight, or Redis lost it)
+//      or Redis unreachable: the card alone decides.
 // Start-up: on_unreachable = fail refuses to start when Redis does not answer; degraded
 // starts anyway (logged) and uses Redis once it answers.
 #pragma once
@@ -23,9 +25,6 @@
 
 namespace sessnic::redis {
 
-struct LookupCounters {
-  uint64_t card_hits = 0, fetched = 0, not_in_redis = 0, redis_unavailable = 0, busy = 0;
-};
 
 class ServerSharing {
  public:
@@ -52,7 +51,7 @@ class ServerSharing {
   std::unique_ptr<WriteThroughDevice> write_through_;
   std::vector<std::unique_ptr<HelloLookup>> lookups_;
   std::string description_;
-  std::atomic<uint64_t> card_hits_{0}, fetched_{0}, not_in_redis_{0}, unavailable_{0}, busy_{0};
+  std::atomic<uint64_t> card_hits_{0}, fetched_{0}, not_in_redis_{0}, taken_elsewhere_{0}, unavailable_{0}, busy_{0};
 };
 
 }  // namespace sessnic::redis

@@ -100,9 +100,10 @@ TEST_F(RedisStoreSingle, ATombstoneHidesTheSessionAndStopsALateOlderCopy) {
   const Record v1 = sealed_record(k, 0x100'01, now_s() + 60);
   ASSERT_EQ(store.put(k, v1), StoreStatus::ok);
   ASSERT_EQ(store.tombstone(k, 0x101'02, v1.expiry), StoreStatus::ok);
-  EXPECT_EQ(store.get(k).status, StoreStatus::miss);
+  EXPECT_EQ(store.get(k).status, StoreStatus::deleted);
   EXPECT_EQ(store.put(k, v1), StoreStatus::stale);  // the late copy stays dead
-  EXPECT_EQ(store.get(k).status, StoreStatus::miss);
+  EXPECT_EQ(store.get(k).status, StoreStatus::deleted);
+  EXPECT_EQ(store.take(k).status, StoreStatus::deleted);
 }
 
 TEST_F(RedisStoreSingle, ASingleUseTicketIsTakenExactlyOnceAcrossThreads) {
@@ -121,7 +122,14 @@ TEST_F(RedisStoreSingle, ASingleUseTicketIsTakenExactlyOnceAcrossThreads) {
     });
   for (auto& t : ts) t.join();
   EXPECT_EQ(taken.load(), kTickets);  // each once, whatever thread got there first
-  EXPECT_EQ(store.take(key_of(100)).status, StoreStatus::miss);
+  // Taken leaves a tombstone (until the ticket's expiry): not the same as never written.
+  EXPECT_EQ(store.take(key_of(100)).status, StoreStatus::deleted);
+  EXPECT_EQ(store.take(key_of(99)).status, StoreStatus::miss);
+  const auto k = key_of(101);
+  EXPECT_EQ(store.put(k, sealed_record(k, 0x100'01, now_s() + 60, 1)), StoreStatus::ok);  // the late copy: no-op
+  EXPECT_EQ(store.take(k).status, StoreStatus::deleted);
+  auto ttl = store.command(store.key_name(k), {"TTL", store.key_name(k)});
+  EXPECT_GT(ttl.integer, 0);
 }
 
 TEST_F(RedisStoreSingle, RefusesRawDerAndExpiredSessionsWithoutSendingThem) {

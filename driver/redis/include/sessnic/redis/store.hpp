@@ -4,9 +4,12 @@
 //
 //  * put():       versioned write-through (a Lua script: a newer version already there
 //                 wins; TTL = the session's remaining lifetime via SET ... EXAT).
-//  * get():       read (a tombstone reads as a miss).
-//  * take():      single-use: GETDEL, atomic on the one master that owns the key, so a
-//                 TLS 1.3 ticket is handed out once cluster-wide.
+//  * get():       read (a tombstone reads as `deleted`).
+//  * take():      single-use: GETDEL semantics in a script that leaves a tombstone of
+//                 the same version and TTL in the same step (a plain GETDEL would forget
+//                 that the ticket was ever there), atomic on the one master that owns the key,
+//                 so a TLS 1.3 ticket is handed out once cluster-wide and a later take
+//                 tells `deleted` (taken) from `miss` (never written through).
 //  * tombstone(): versioned delete (same script): a late older copy cannot come back.
 //
 // Cluster mode: the slot map comes from CLUSTER SLOTS (a seed that answers), MOVED
@@ -33,7 +36,8 @@ namespace sessnic::redis {
 
 enum class StoreStatus {
   ok,           // written / found
-  miss,         // no such session (or a tombstone)
+  miss,         // no such key (never written through, expired, or Redis lost it)
+  deleted,      // a tombstone: taken (single use) or removed
   stale,        // put: Redis holds a newer version, kept
   refused,      // put: not a sealed blob, or already expired; nothing sent
   unavailable,  // Redis (the key's master) unreachable, timed out or answered an error
@@ -83,12 +87,13 @@ class RedisStore {
   Lease acquire(const RedisAddress& a);
   RedisAddress route(uint16_t slot);
   void refresh_slots(bool force);
+  Reply script(const std::string& key, const char* body, const std::string& sha, std::vector<std::string> args);
   StoreStatus versioned_write(const SessionKey& key, const std::string& value, uint32_t expiry);
   StoreResult read(const SessionKey& key, bool consume);
   uint32_t now() const;
 
   RedisOptions options_;
-  std::string script_sha_;
+  std::string script_sha_, take_sha_;
   std::function<uint32_t()> clock_;
   mutable std::mutex mu_;  // nodes_, slots_, refresh time
   std::map<std::string, std::unique_ptr<Node>> nodes_;
