@@ -86,6 +86,7 @@ class BackplaneSync {
   static constexpr unsigned kSlotBeats = SLOT_BYTES / wire::BEAT_BYTES;
   static constexpr unsigned kMaxFrameBeats = 2 + kSlotBeats;  // header + entry + blob
   static constexpr unsigned kMaxPayload = wire::BEAT_BYTES + SLOT_BYTES;
+  static constexpr uint64_t kIdleHelloFactor = 16;  // HELLO period multiplier once every member is up
   static_assert(CARDS >= 2 && CARDS <= 255, "card ids are 8 bits, 255 = broadcast");
   static_assert(RTX_SLOTS >= 4 && RTX_SLOTS < 65535, "retransmit slots");
   static_assert(SLOT_BYTES % wire::BEAT_BYTES == 0, "slot must be whole beats");
@@ -158,8 +159,14 @@ class BackplaneSync {
       did = true;
     }
     if (now_ >= next_hello_) {
-      send_hello(io, bp::kBroadcast, any_member_down() ? 1 : 0);
-      next_hello_ = now_ + cfg_.hello_interval;
+      const bool missing = any_member_down();
+      send_hello(io, bp::kBroadcast, missing ? 1 : 0);
+      // Liveness rides on traffic (any frame marks its sender up; reliable frames find a
+      // dead peer by their retries), so once every member is up a HELLO only re-announces
+      // the epoch: send it kIdleHelloFactor times less often. A joining or restarted node
+      // misses members, broadcasts at hello_interval with "reply wanted", and is answered
+      // at once - discovery stays as fast. Idle cost per node: linear in peers, 16x lower.
+      next_hello_ = now_ + (missing ? cfg_.hello_interval : cfg_.hello_interval * kIdleHelloFactor);
     }
     check_timer(io, timer_slot_);
     timer_slot_ = timer_slot_ + 1 == RTX_SLOTS ? 0 : timer_slot_ + 1;

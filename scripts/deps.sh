@@ -17,6 +17,7 @@ APT_PACKAGES=(
   pybind11-dev python3-dev
   nginx-dev nginx-core
   libxrt-dev uuid-dev
+  libhiredis-dev redis-server redis-tools
 )
 
 missing=()

@@ -239,6 +239,44 @@ ClusterConfig parse_cluster_config(std::string_view text, const std::filesystem:
 }
 
 namespace {
+// [redis] (issue 15). The password file's mode is checked where it is read (the process
+// that connects), like the cluster key file.
+void parse_redis(const Reader& r, const toml::table& t, const std::filesystem::path& base, ClusterConfig& c) {
+  const std::string w = "redis";
+  r.only_keys(t, w, {"addresses", "cluster", "user", "password_file", "tls", "tls_ca", "tls_cert", "tls_key",
+                     "tls_server_name", "connect_timeout_ms", "io_timeout_ms", "on_unreachable", "prefix", "threads"});
+  RedisConfig rc;
+  const toml::array* a = t["addresses"].as_array();
+  if (!a || a->empty()) r.fail(&t, "redis.addresses", "a list of \"host:port\" (one server, or seeds of a Redis Cluster)");
+  for (size_t i = 0; i < a->size(); ++i) {
+    const toml::node& n = *a->get(i);
+    auto s = n.value<std::string>();
+    auto ep = s ? parse_endpoint(*s) : std::nullopt;
+    if (!ep || ep->port == 0) r.fail(&n, fmt::format("redis.addresses[{}]", i), "must be \"host:port\" with a numeric address");
+    rc.addresses.push_back(*ep);
+  }
+  rc.cluster = r.get<bool>(t, "cluster", w).value_or(false);
+  rc.user = r.get<std::string>(t, "user", w).value_or("");
+  if (auto p = r.get<std::string>(t, "password_file", w)) rc.password_file = resolve(base, *p);
+  if (!rc.user.empty() && rc.password_file.empty()) r.fail(t.get("user"), "redis.user", "needs redis.password_file");
+  rc.tls = r.get<bool>(t, "tls", w).value_or(false);
+  for (auto [key, dst] : {std::pair{"tls_ca", &rc.tls_ca}, std::pair{"tls_cert", &rc.tls_cert}, std::pair{"tls_key", &rc.tls_key}})
+    if (auto p = r.get<std::string>(t, key, w)) *dst = resolve(base, *p);
+  rc.tls_server_name = r.get<std::string>(t, "tls_server_name", w).value_or("");
+  if (rc.tls && rc.tls_ca.empty()) r.fail(t.get("tls"), "redis.tls_ca", "tls = true needs the CA that signed the Redis certificate");
+  if (rc.tls_cert.empty() != rc.tls_key.empty()) r.fail(&t, "redis.tls_cert", "tls_cert and tls_key go together");
+  rc.connect_timeout = std::chrono::milliseconds(r.ranged(t, "connect_timeout_ms", w, 200, 1, 60000));
+  rc.io_timeout = std::chrono::milliseconds(r.ranged(t, "io_timeout_ms", w, 100, 1, 60000));
+  rc.on_unreachable = r.get<std::string>(t, "on_unreachable", w).value_or("fail");
+  if (rc.on_unreachable != "fail" && rc.on_unreachable != "degraded")
+    r.fail(t.get("on_unreachable"), "redis.on_unreachable", "must be fail or degraded");
+  rc.prefix = r.get<std::string>(t, "prefix", w).value_or("sessnic:");
+  rc.threads = static_cast<unsigned>(r.ranged(t, "threads", w, 2, 1, 64));
+  if (c.backplane.mode == "hub")
+    r.fail(&t, "redis", "Redis is the central repository: backplane.mode must be transfer (or replicate), not hub");
+  c.redis = std::move(rc);
+}
+
 ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bool check_files) {
   toml::table root;
   try {
@@ -250,7 +288,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
   ClusterConfig c;
   c.source = name;
   auto base = name.has_parent_path() ? name.parent_path() : std::filesystem::path(".");
-  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route", "tls"});
+  r.only_keys(root, "", {"cluster", "dispatcher", "backplane", "server", "route", "tls", "redis"});
 
   // [cluster]: key file and TLS material shared by every server.
   const toml::table* cl = root["cluster"].as_table();
@@ -330,6 +368,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
       c.backplane.mode = *m;
     }
   }
+
+  if (const toml::table* rt = root["redis"].as_table()) parse_redis(r, *rt, base, c);
 
   // [dispatcher]
   if (const toml::table* d = root["dispatcher"].as_table()) {

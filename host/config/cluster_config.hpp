@@ -120,6 +120,25 @@ struct BackplaneConfig {
   bool operator==(const BackplaneConfig&) const = default;
 };
 
+// [redis]: a Redis server or Redis Cluster as the cluster's central session repository
+// (docs/scaling.md). Servers write their new sessions through to it and fetch misses from
+// it; the dispatcher fetches a resuming session into the chosen server's card.
+struct RedisConfig {
+  std::vector<Endpoint> addresses;       // one server, or seeds of a Redis Cluster
+  bool cluster = false;
+  std::string user;                      // ACL user (empty: AUTH with the password alone)
+  std::filesystem::path password_file;   // empty: no AUTH; must not be readable by others
+  bool tls = false;
+  std::filesystem::path tls_ca, tls_cert, tls_key;
+  std::string tls_server_name;
+  std::chrono::milliseconds connect_timeout{200};
+  std::chrono::milliseconds io_timeout{100};
+  std::string on_unreachable = "fail";   // at start: "fail" (exit with the reason) or "degraded"
+  std::string prefix = "sessnic:";
+  unsigned threads = 2;
+  bool operator==(const RedisConfig&) const = default;
+};
+
 struct ClusterConfig {
   std::filesystem::path source;  // the file this came from
   std::filesystem::path key_file;
@@ -128,6 +147,7 @@ struct ClusterConfig {
   DispatcherConfig dispatcher;
   std::vector<ServerConfig> servers;
   std::vector<RouteConfig> routes;
+  std::optional<RedisConfig> redis;  // [redis]: Redis is the central repository
 
   const ServerConfig* find_server(std::string_view name) const;
 };

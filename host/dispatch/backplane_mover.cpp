@@ -6,6 +6,7 @@
 
 #include "backplane_nodes.hpp"
 #include "make_mover.hpp"
+#include "redis_mover.hpp"
 #include "sessnic/attach.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
@@ -74,6 +75,7 @@ class BackplaneMover : public SessionMover {
 
 std::shared_ptr<SessionMover> make_mover(const config::ClusterConfig& cfg, std::chrono::milliseconds peer_wait) {
   if (!cfg.dispatcher.backplane) return nullptr;
+  if (cfg.redis) return make_redis_mover(cfg, peer_wait);  // Redis is the central repository
   return std::make_shared<BackplaneMover>(cfg, peer_wait);
 }
 

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "proxy_protocol.hpp"
+#include "sessnic/hello_lookup.hpp"
 
 namespace sessnic::server {
 
@@ -101,6 +102,14 @@ void HttpsConnection::do_handshake() {
   }
   int e = SSL_get_error(ssl_.get(), r);
   if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_handshake); });
+  // A ClientHello lookup (sessnic/hello_lookup.hpp) is fetching the session: carry on when it is done.
+  if (e == SSL_ERROR_WANT_CLIENT_HELLO_CB &&
+      HelloLookup::when_done(ssl_.get(), [self = shared_from_this()] {
+        asio::post(self->sock_.get_executor(), [self] {
+          if (!self->closed_) self->do_handshake();
+        });
+      }))
+    return;
   // Not one byte arrived (a TCP probe: connect and close): not a failed handshake.
   if (BIO_number_read(SSL_get_rbio(ssl_.get())) != 0) {
     env_.counters.handshake_failures++;

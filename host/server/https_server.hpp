@@ -45,6 +45,7 @@ class HttpsServer {
   uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const ServerCounters& counters() const { return counters_; }
   AttachCounters attach_counters() const { return tls_.attach_counters(); }
+  SSL_CTX* default_ctx() const { return tls_.default_ctx(); }  // where connections start (ClientHello hooks)
   std::string metrics_text() const;  // what GET /metrics answers
 
  private:

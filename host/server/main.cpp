@@ -12,6 +12,7 @@
 #include "cluster_config.hpp"
 #include "https_server.hpp"
 #include "cluster_card.hpp"
+#include "server_sharing.hpp"
 #include "sessnic/open_device.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
@@ -90,13 +91,18 @@ int main(int argc, char** argv) {
     dc.device_index = me.device_index;
     sessnic::config::ClusterCard card(cfg, me, keys, sessnic::open_device(dc));
 
+    // [redis]: Redis is the central repository (docs/scaling.md); the card stays in front.
+    std::unique_ptr<sessnic::redis::ServerSharing> redis;
+    if (cfg.redis) redis = std::make_unique<sessnic::redis::ServerSharing>(cfg, card.device());
+
     auto o = sessnic::server::server_options(cfg, me);
-    // /metrics: the server's own figures, then the backplane node's.
-    o.extra_metrics = [&card] { return card.metrics_text(); };
-    sessnic::server::HttpsServer srv(o, card.device(), sealer);
+    // /metrics: the server's own figures, then the backplane node's (and Redis's).
+    o.extra_metrics = [&card, &redis] { return card.metrics_text() + (redis ? redis->metrics_text() : std::string()); };
+    sessnic::server::HttpsServer srv(o, redis ? redis->device() : card.device(), sealer);
+    if (redis) redis->install(srv.default_ctx());
     srv.start();
     spdlog::info("{} {}: https://{}:{}/ serving {} on {}{}{}", "sessnic-server", me.name, o.host, srv.port(),
-                 o.content.string(), card.description(), o.proxy_protocol ? ", PROXY v2 required" : "",
+                 o.content.string(), card.description() + (redis ? ", " + redis->description() : std::string()), o.proxy_protocol ? ", PROXY v2 required" : "",
                  srv.metrics_port() ? fmt::format(", metrics on http://{}:{}/metrics", o.metrics->host, srv.metrics_port())
                                     : std::string());
 

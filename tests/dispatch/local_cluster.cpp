@@ -148,6 +148,7 @@ threads = 4
                         opt.proxy_protocol ? "true" : "false");
   for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
   toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";
+  toml += opt.extra_config;
   config = dir / "cluster.toml";
   std::ofstream(config) << toml;
 

@@ -23,6 +23,8 @@ struct LocalClusterOptions {
   // Start servers + the sharing dispatcher with `sessnic cluster up` (as a user would)
   // instead of one by one.
   bool via_cluster_up = false;
+  // TOML appended to the generated config (e.g. a [redis] table).
+  std::string extra_config;
 };
 
 class LocalCluster {
