@@ -62,7 +62,8 @@ Response parse_header(const Beat& h, unsigned& blob_len, bool& valid) {
   r.version = wire::get_field(h.data, wire::header::version);
   r.expiry = static_cast<uint32_t>(wire::get_field(h.data, wire::header::expiry));
   r.flags = static_cast<uint8_t>(wire::get_field(h.data, wire::header::flags));
-  r.card = static_cast<uint8_t>(wire::get_field(h.data, wire::header::aux));
+  r.aux = wire::get_field(h.data, wire::header::aux);
+  r.card = static_cast<uint8_t>(wire::get_subfield(r.aux, wire::header::aux, wire::sync_cmd::dest));
   blob_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::blob_len));
   return r;
 }
