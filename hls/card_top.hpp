@@ -60,6 +60,7 @@ class CardTop {
   using Sync = BackplaneSync<CARDS, RTX_SLOTS, SLOT_BYTES, Beat>;
   static constexpr unsigned kSlotBeats = SLOT_BYTES / wire::BEAT_BYTES;
   static constexpr unsigned kCapacity = Table::kCapacity;
+  static constexpr unsigned kWalkSkip = 4096;  // empty slots passed per round of a walk
   static_assert(PENDING >= 1 && PENDING <= 65535, "pending requests");
 
   struct Ports {
@@ -535,6 +536,15 @@ class CardTop {
       start_walk();  // joiners that arrived meanwhile get their own full walk
       return true;
     }
+    // Empty slots are skipped by a metadata read (up to kWalkSkip per round); only a
+    // slot in use costs a SCAN.
+    unsigned skipped = 0;
+  walk_skip:
+    while (walk_idx_ < kCapacity && skipped < kWalkSkip && !table_.slot_in_use(walk_idx_)) {
+      ++walk_idx_;
+      ++skipped;
+    }
+    if (walk_idx_ >= kCapacity || !table_.slot_in_use(walk_idx_)) return true;
     Beat s;
     clear_beat(s);
     wire::set_field(s.data, wire::header::op, card::u(wire::Opcode::SCAN));

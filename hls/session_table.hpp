@@ -113,7 +113,7 @@ class SessionTable {
     wire::set_field(out.data, wire::header::version, 0);  // metadata only from an entry
     wire::set_field(out.data, wire::header::expiry, 0);
     wire::set_field(out.data, wire::header::flags, 0);
-    for (unsigned w = 0; w < 4; ++w) out.data[1 + w] = r.key[w];
+    for (unsigned w = 0; w < 4; ++w) wire::set_field_word(out.data, wire::header::key, w, r.key[w]);
 
     const bool framing_ok = got == beats_for(r.blob_len);
     const wire::Status pre = validate(r, framing_ok);
@@ -182,6 +182,12 @@ class SessionTable {
   }
 
   uint32_t now() const { return now_; }
+  // Slot idx (set = idx / WAYS, way = idx % WAYS) holds an entry or tombstone that SCAN
+  // would answer OK: a metadata read only, so a catch-up walk skips empty slots fast.
+  bool slot_in_use(uint32_t idx) const {
+    const Meta& m = meta_[idx / WAYS][idx % WAYS];
+    return key_len_of(m) != 0 && now_ < m.expiry;
+  }
   // Ways holding an entry or a tombstone (a catch-up walk of an empty table ends at once).
   uint64_t occupied() const { return counters_[wire::STATS_LIVE] + counters_[wire::STATS_TOMBSTONES]; }
   uint8_t card() const { return card_; }
@@ -224,7 +230,7 @@ class SessionTable {
     r.aux = wire::get_field(h.data, wire::header::aux);
     // Bytes past key_len are ignored (forced to zero) so padding cannot split a key.
     for (unsigned w = 0; w < 4; ++w) {
-      uint64_t v = h.data[1 + w];
+      uint64_t v = wire::get_field_word(h.data, wire::header::key, w);
       const unsigned lo = w * 8;
       if (r.key_len <= lo) v = 0;
       else if (r.key_len < lo + 8) v &= (1ull << (8 * (r.key_len - lo))) - 1;
@@ -480,7 +486,7 @@ class SessionTable {
     }
     wire::set_field(out.data, wire::header::key_len, key_len_of(m));
     wire::set_field(out.data, wire::header::ctx, (m.info >> 8) & 0xff);
-    for (unsigned i = 0; i < 4; ++i) out.data[1 + i] = m.key[i];
+    for (unsigned i = 0; i < 4; ++i) wire::set_field_word(out.data, wire::header::key, i, m.key[i]);
     fill_meta(out, m);
     respond(rsp, out, wire::Status::OK, blob_[s][w], is_tomb(m) ? 0 : blob_len_of(m));
   }

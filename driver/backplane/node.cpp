@@ -9,12 +9,12 @@
 
 #include "sessnic/backplane/frame_auth.hpp"
 #include "sessnic/log_limiter.hpp"
+#include "sessnic/session_identity.hpp"
 
 namespace sessnic::backplane {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr uint8_t kBroadcast = static_cast<uint8_t>(wire::BpConst::BROADCAST);
 constexpr std::size_t kRecvBatch = 256;  // datagrams taken per wake-up
 // Frames handed to the card between two service() calls: the card acks when its input
 // runs dry, so a chunk's acks leave before the next chunk and the sender's window moves.
@@ -75,7 +75,8 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
     : cfg_(cfg), ports_(card.backplane_ports()), epoch_(cfg.epoch ? cfg.epoch : epoch_from_clock()),
       transport_(std::move(transport)), counters_(std::make_unique<Counters>(cfg.cluster_key)) {
   if (!ports_) throw std::invalid_argument("backplane: the " + card.kind() + " device has no backplane ports");
-  if (cfg_.card_id == kBroadcast) throw std::invalid_argument("backplane: card id 255 is the broadcast address");
+  if (!identity::valid_card(cfg_.card_id))
+    throw std::invalid_argument("backplane: card id 255 is the broadcast address");
   if (!transport_) throw std::invalid_argument("backplane: no transport");
   if (cfg_.rto.count() <= 0) throw std::invalid_argument("backplane: rto must be positive");
   const std::size_t largest = wire::BEAT_BYTES * 2 + wire::SLOT_BYTES + FrameAuth::kTagBytes;
@@ -84,7 +85,7 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
                                 std::to_string(largest) + " bytes)");
   bool hub_known = cfg_.mode != Mode::hub || cfg_.hub_card == cfg_.card_id;
   for (const PeerAddress& p : cfg_.peers) {
-    if (p.card == kBroadcast || p.card == cfg_.card_id)
+    if (!identity::valid_card(p.card) || p.card == cfg_.card_id)
       throw std::invalid_argument("backplane: bad peer card id " + std::to_string(p.card));
     hub_known = hub_known || p.card == cfg_.hub_card;
   }

@@ -16,6 +16,7 @@
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
+#include "sessnic/session_identity.hpp"
 
 namespace sessnic::dispatch {
 namespace {
@@ -28,7 +29,7 @@ constexpr unsigned kMoveThreads = 8;
 class BackplaneMover : public SessionMover {
  public:
   BackplaneMover(const config::ClusterConfig& cfg, std::chrono::milliseconds peer_wait)
-      : ctx_(session_id_context(cfg.tls.session_context)[0]) {
+      : ctx_(identity::table_ctx(session_id_context(cfg.tls.session_context))) {
     auto keys = load_key_file(cfg.key_file);
     auto nc = config::node_config(cfg, cfg.dispatcher.card, keys);
     const bool repository = nc.mode == backplane::Mode::hub && nc.hub_card == nc.card_id;
