@@ -136,6 +136,8 @@ class BackplaneSync {
   uint32_t peer_epoch(unsigned p) const { return p < CARDS ? peer_epoch_[p] : 0; }
   unsigned slots_in_use() const { return RTX_SLOTS - free_top_; }
   bool table_busy() const { return pend_.kind != PendKind::NONE; }
+  // Card top (catch-up walk): would a host event for peer p be read and sent now?
+  bool can_take_event_for(unsigned p) const { return can_send(p) && can_accept_command(); }
 
   // One unit of work: a table response, else one inbound frame, else pending acks, else
   // one host command; then the HELLO timer and one retransmit slot's timer. Returns true

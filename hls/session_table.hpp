@@ -113,7 +113,7 @@ class SessionTable {
     wire::set_field(out.data, wire::header::version, 0);  // metadata only from an entry
     wire::set_field(out.data, wire::header::expiry, 0);
     wire::set_field(out.data, wire::header::flags, 0);
-    for (unsigned w = 0; w < 4; ++w) out.data[1 + w] = r.key[w];
+    for (unsigned w = 0; w < 4; ++w) wire::set_field_word(out.data, wire::header::key, w, r.key[w]);
 
     const bool framing_ok = got == beats_for(r.blob_len);
     const wire::Status pre = validate(r, framing_ok);
@@ -148,6 +148,9 @@ class SessionTable {
       case wire::Opcode::DEL:
         do_del(r, out, rsp);
         break;
+      case wire::Opcode::SCAN:
+        do_scan(r, out, rsp);
+        break;
       default:  // GET, TAKE, EXPORT
         do_lookup(r, out, rsp);
         break;
@@ -179,6 +182,14 @@ class SessionTable {
   }
 
   uint32_t now() const { return now_; }
+  // Slot idx (set = idx / WAYS, way = idx % WAYS) holds an entry or tombstone that SCAN
+  // would answer OK: a metadata read only, so a catch-up walk skips empty slots fast.
+  bool slot_in_use(uint32_t idx) const {
+    const Meta& m = meta_[idx / WAYS][idx % WAYS];
+    return key_len_of(m) != 0 && now_ < m.expiry;
+  }
+  // Ways holding an entry or a tombstone (a catch-up walk of an empty table ends at once).
+  uint64_t occupied() const { return counters_[wire::STATS_LIVE] + counters_[wire::STATS_TOMBSTONES]; }
   uint8_t card() const { return card_; }
   // The card id is a register input on the card, applied on every call of the top.
   void set_card(uint8_t card_id) { card_ = card_id; }
@@ -219,7 +230,7 @@ class SessionTable {
     r.aux = wire::get_field(h.data, wire::header::aux);
     // Bytes past key_len are ignored (forced to zero) so padding cannot split a key.
     for (unsigned w = 0; w < 4; ++w) {
-      uint64_t v = h.data[1 + w];
+      uint64_t v = wire::get_field_word(h.data, wire::header::key, w);
       const unsigned lo = w * 8;
       if (r.key_len <= lo) v = 0;
       else if (r.key_len < lo + 8) v &= (1ull << (8 * (r.key_len - lo))) - 1;
@@ -236,8 +247,10 @@ class SessionTable {
 
   wire::Status validate(const Req& r, bool framing_ok) const {
     if (!framing_ok) return wire::Status::BAD_CMD;
-    if (!wire::is_valid_opcode(r.op) || r.op == static_cast<unsigned>(wire::Opcode::TRANSFER))
+    if (!wire::is_valid_opcode(r.op) || r.op == static_cast<unsigned>(wire::Opcode::TRANSFER) ||
+        r.op == static_cast<unsigned>(wire::Opcode::PULL))  // card-level opcodes: never the table's
       return wire::Status::BAD_CMD;
+    if (r.op == static_cast<unsigned>(wire::Opcode::SCAN) && r.aux >= kCapacity) return wire::Status::BAD_CMD;
     const bool is_put = r.op == static_cast<unsigned>(wire::Opcode::PUT);
     if (!is_put && r.blob_len != 0) return wire::Status::BAD_CMD;
     if (keyed(r.op) && (r.key_len == 0 || r.key_len > wire::KEY_MAX_BYTES)) return wire::Status::BAD_CMD;
@@ -451,10 +464,31 @@ class SessionTable {
       const uint64_t v = take_version(0);
       write_meta(s, static_cast<unsigned>(w), r, v, m.expiry, static_cast<unsigned>(wire::Flags::TOMBSTONE), 0);
       ++counters_[wire::STATS_DELETES];
+      // The tombstone's version in aux: the card replicates the delete without a second
+      // table command (version still names the taken entry and its writer).
+      wire::set_field(out.data, wire::header::aux, v);
     }
     // The blob is still in the slot: a tombstone does not clear it, and no write
     // happens between here and the read below.
     respond(rsp, out, wire::Status::OK, blob_[s][w], blob_len_of(m));
+  }
+
+  // SCAN: one slot as it is (catch-up walks the table with it). Changes nothing: no
+  // consume, no free on expiry, no counter but none.
+  template <class RspStream>
+  void do_scan(const Req& r, Beat& out, RspStream& rsp) {
+    const unsigned s = static_cast<unsigned>(r.aux / WAYS);
+    const unsigned w = static_cast<unsigned>(r.aux % WAYS);
+    const Meta& m = meta_[s][w];
+    if (key_len_of(m) == 0 || now_ >= m.expiry) {
+      respond(rsp, out, wire::Status::MISS, nullptr, 0);
+      return;
+    }
+    wire::set_field(out.data, wire::header::key_len, key_len_of(m));
+    wire::set_field(out.data, wire::header::ctx, (m.info >> 8) & 0xff);
+    for (unsigned i = 0; i < 4; ++i) wire::set_field_word(out.data, wire::header::key, i, m.key[i]);
+    fill_meta(out, m);
+    respond(rsp, out, wire::Status::OK, blob_[s][w], is_tomb(m) ? 0 : blob_len_of(m));
   }
 
   template <class RspStream>

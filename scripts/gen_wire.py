@@ -98,7 +98,26 @@ def gen_cpp(consts, enums, layouts, counters):
           "inline void set_field(uint64_t* beat, Field f, uint64_t v) {",
           "  const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);",
           "  uint64_t& w = beat[f.lsb / 64];",
-          "  w = (w & ~(mask << (f.lsb % 64))) | ((v & mask) << (f.lsb % 64));", "}", ""]
+          "  w = (w & ~(mask << (f.lsb % 64))) | ((v & mask) << (f.lsb % 64));", "}",
+          "// Byte i of a byte-string field (header.key): little-endian within each word.",
+          "inline uint8_t get_field_byte(const uint64_t* beat, Field f, unsigned i) {",
+          "  const unsigned bit = f.lsb + 8 * i;",
+          "  return static_cast<uint8_t>(beat[bit / 64] >> (bit % 64));", "}",
+          "inline void set_field_byte(uint64_t* beat, Field f, unsigned i, uint8_t v) {",
+          "  const unsigned bit = f.lsb + 8 * i;",
+          "  beat[bit / 64] = (beat[bit / 64] & ~(0xFFull << (bit % 64))) | (static_cast<uint64_t>(v) << (bit % 64));", "}",
+          "// 64-bit word i of a wide field (header.key is 4 words).",
+          "inline uint64_t get_field_word(const uint64_t* beat, Field f, unsigned i) { return beat[f.lsb / 64 + i]; }",
+          "inline void set_field_word(uint64_t* beat, Field f, unsigned i, uint64_t v) { beat[f.lsb / 64 + i] = v; }",
+          "// A field `f` that lies inside the 64-bit field `in` (sync_cmd.* inside header.aux),",
+          "// read from / written into that field's value.",
+          "inline uint64_t get_subfield(uint64_t value, Field in, Field f) {",
+          "  const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);",
+          "  return (value >> (f.lsb - in.lsb)) & mask;", "}",
+          "inline uint64_t set_subfield(uint64_t value, Field in, Field f, uint64_t v) {",
+          "  const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);",
+          "  const unsigned sh = f.lsb - in.lsb;",
+          "  return (value & ~(mask << sh)) | ((v & mask) << sh);", "}", ""]
     for ln, fields in layouts.items():
         o.append(f"namespace {ln} {{")
         for f in fields:

@@ -90,9 +90,9 @@ std::string prometheus_text(const NodeStats& s) {
   };
   for (const auto& [reason, n] : drops) e.sample("sessnic_backplane_drops_total", n, fmt::format("reason=\"{}\"", reason));
 
-  e.family("sessnic_backplane_events_dropped_total", "counter",
-           "Local writes not replicated because the host queue was full (caught up when a peer rejoins).");
-  e.sample("sessnic_backplane_events_dropped_total", s.events_dropped);
+  e.family("sessnic_backplane_frames_refused_total", "counter",
+           "Authentic frames the card could not take at that moment (its input full; the sender resends).");
+  e.sample("sessnic_backplane_frames_refused_total", s.rx_refused);
   e.family("sessnic_backplane_events_not_sent_total", "counter", "Replication events with no live destination.");
   e.sample("sessnic_backplane_events_not_sent_total", s[wire::BP_STATS_NOT_SENT]);
   e.family("sessnic_backplane_applied_total", "counter", "Entries from peers applied to the local table.");
@@ -108,6 +108,8 @@ std::string prometheus_text(const NodeStats& s) {
   e.sample("sessnic_backplane_peer_joins_total", s[wire::BP_STATS_PEER_JOINS]);
   e.family("sessnic_backplane_catchup_pushed_total", "counter", "Entries pushed to (re)joining peers.");
   e.sample("sessnic_backplane_catchup_pushed_total", s.catchup_pushed);
+  e.family("sessnic_backplane_catchup_walks_total", "counter", "Catch-up walks of the card's table (SCAN).");
+  e.sample("sessnic_backplane_catchup_walks_total", s[wire::BP_STATS_CATCHUP_WALKS]);
   return e.take();
 }
 

@@ -22,7 +22,7 @@ Beat header_beat(const Command& c) {
   wire::set_field(b.data, wire::header::key_len, c.key.len);  // as given: the card judges it
   wire::set_field(b.data, wire::header::flags, c.flags);
   wire::set_field(b.data, wire::header::tag, c.tag);
-  put_bytes(&b.data[wire::header::key.lsb / 64], std::span<const uint8_t>(c.key.id.data(), key_len));
+  for (unsigned i = 0; i < key_len; ++i) wire::set_field_byte(b.data, wire::header::key, i, c.key.id[i]);
   wire::set_field(b.data, wire::header::version, c.version);
   wire::set_field(b.data, wire::header::expiry, c.expiry);
   wire::set_field(b.data, wire::header::ctx, c.key.ctx);
@@ -58,11 +58,12 @@ Response parse_header(const Beat& h, unsigned& blob_len, bool& valid) {
   const auto key_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::key_len));
   r.key.len = static_cast<uint8_t>(std::min<unsigned>(key_len, wire::KEY_MAX_BYTES));
   r.key.ctx = static_cast<uint8_t>(wire::get_field(h.data, wire::header::ctx));
-  for (unsigned i = 0; i < r.key.len; ++i) r.key.id[i] = byte_at(&h.data[wire::header::key.lsb / 64], i);
+  for (unsigned i = 0; i < r.key.len; ++i) r.key.id[i] = wire::get_field_byte(h.data, wire::header::key, i);
   r.version = wire::get_field(h.data, wire::header::version);
   r.expiry = static_cast<uint32_t>(wire::get_field(h.data, wire::header::expiry));
   r.flags = static_cast<uint8_t>(wire::get_field(h.data, wire::header::flags));
-  r.card = static_cast<uint8_t>(wire::get_field(h.data, wire::header::aux));
+  r.aux = wire::get_field(h.data, wire::header::aux);
+  r.card = static_cast<uint8_t>(wire::get_subfield(r.aux, wire::header::aux, wire::sync_cmd::dest));
   blob_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::blob_len));
   return r;
 }

@@ -20,12 +20,35 @@ SessionKey SessionKey::make(std::span<const uint8_t> id, uint8_t ctx) {
   return k;
 }
 
-Response Device::transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds /*deadline*/) {
+namespace {
+// Deadline in card ticks (microseconds) for the command's 32-bit expiry; 0 would mean
+// "the card's default", so a zero or negative deadline asks for the shortest one.
+uint32_t deadline_ticks(std::chrono::microseconds d) {
+  const int64_t us = d.count();
+  if (us <= 0) return 1;
+  return us > 0xFFFFFFFFll ? 0xFFFFFFFFu : static_cast<uint32_t>(us);
+}
+}  // namespace
+
+Response Device::transfer(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline) {
   Command c;
   c.op = wire::Opcode::TRANSFER;
   c.key = key;
-  c.aux = dest;
-  return codec::local_response(c, wire::Status::FAILED);  // no backplane behind this device
+  c.expiry = deadline_ticks(deadline);
+  c.aux = wire::set_subfield(wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, dest), wire::header::aux,
+                              wire::sync_cmd::owner, owner);
+  return run_one(std::move(c));
+}
+
+Response Device::pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline) {
+  Command c;
+  c.op = wire::Opcode::PULL;
+  c.key = key;
+  c.expiry = deadline_ticks(deadline);
+  c.aux = wire::set_subfield(
+      wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, static_cast<uint8_t>(wire::BpConst::BROADCAST)),
+      wire::header::aux, wire::sync_cmd::owner, from);
+  return run_one(std::move(c));
 }
 
 Response Device::run_one(Command cmd) {

@@ -1,103 +1,269 @@
-// The `model` device: the HLS session-table kernel (hls/session_table.hpp) running
-// in-process. It is what production servers use when no card is present, so it is
-// the same kernel code the card runs, fed through the same codec as every device.
+// The `model` device: the HLS card top (hls/card_top.hpp: session table + backplane
+// sync + card rules) running in-process. Production servers use it when no card is
+// present, so it is the same kernel code the card runs, fed through the same codec as
+// every device.
 //
-// Threading: one mutex around the kernel and its streams. A batch (execute()) holds
-// it once, so a batch is atomic with respect to other threads, as on the card where a
-// batch is one burst into the command FIFO.
+// Threading: one mutex around the card and its four streams. Whoever holds it runs the
+// card (execute() callers and the backplane pump alike) and files every response it
+// sees under its tag; a caller waits until all of its own tags are answered. Commands
+// get device-unique tags on the wire and their own tag back, so TRANSFER/PULL answers
+// that overtake later commands still reach the right caller.
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <ctime>
 #include <functional>
-#include <stdexcept>
 #include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
+#include "card_top.hpp"
+#include "sessnic/backplane_ports.hpp"
 #include "sessnic/card_clock.hpp"
 #include "sessnic/codec.hpp"
 #include "sessnic/open_device.hpp"
-#include "session_table.hpp"
 
 namespace sessnic {
 namespace {
 
-template <typename Table>
-class ModelDevice final : public Device {
+// Host requests waiting on the backplane at once (the dispatcher's transfers in flight).
+constexpr unsigned kPending = 256;
+// Beats of received frames the card may have queued before give_frame() says "not now".
+constexpr std::size_t kFrameInBeats = 1 << 14;
+// Card rounds per drive() (see there).
+constexpr unsigned kStepsPerDrive = 2048;
+// A caller never waits longer than its longest card deadline plus this, even if the card
+// were to lose an answer (it does not: this is the "never hang" guard).
+constexpr uint64_t kAnswerGuardUs = 5'000'000;
+
+template <typename Card>
+class ModelDevice final : public Device, public BackplanePorts {
  public:
   explicit ModelDevice(const DeviceConfig& config)
-      // new, not make_unique<>(): the constructor writes only the metadata; the blob
-      // array (the bulk of ~300 MB for ModelTable) is left untouched so the OS maps
-      // its pages on first use.
-      : table_(new Table(config.card_id)),
+      // new, not make_unique<>(): the constructor writes only the table's metadata; the
+      // blob array (the bulk of ~300 MB for the full geometry) is left untouched so the
+      // OS maps its pages on first use.
+      : card_(new Card(config.card_id)),
         clock_(config.clock ? config.clock : wall_clock_seconds),
         sweep_steps_(config.sweep_steps_per_batch) {
     if (config.prefault) prefault();
+    CardRegisters r;  // a card alone: no members, so nothing is sent until the pump writes its registers
+    r.card = config.card_id;
+    card_->configure(r);
   }
 
   std::string kind() const override { return "model"; }
-  uint8_t card_id() const override { return table_->card(); }
+  uint8_t card_id() const override {
+    std::lock_guard lock(mu_);
+    return card_->registers().card;
+  }
+  BackplanePorts* backplane_ports() override { return this; }
 
   void execute(std::span<const Command> cmds, std::vector<Response>& out) override {
-    out.reserve(out.size() + cmds.size());
-    std::lock_guard<std::mutex> lock(mu_);
-    sync_clock();
-    for (const Command& c : cmds) {
+    const std::size_t base = out.size();
+    out.resize(base + cmds.size());
+    std::vector<uint32_t> tags(cmds.size(), 0);
+    std::unique_lock lock(mu_);
+    uint64_t longest = 0;
+    const uint32_t time_tag = sync_clock();
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      const Command& c = cmds[i];
       if (!codec::encodable(c)) {
-        out.push_back(codec::local_response(c, wire::Status::TOO_LARGE));
+        out[base + i] = codec::local_response(c, wire::Status::TOO_LARGE);
         continue;
       }
-      codec::encode(c, cmd_);
-      table_->step(cmd_, rsp_);
-      out.push_back(codec::read_response(rsp_));
+      tags[i] = submit(c);
+      if (c.op == wire::Opcode::TRANSFER || c.op == wire::Opcode::PULL)
+        longest = std::max<uint64_t>(longest, c.expiry ? c.expiry : card_->registers().deadline);
     }
-    for (unsigned i = 0; i < sweep_steps_; ++i) table_->sweep_step();
+    const uint64_t give_up = host_time_us() + longest + card_->registers().pull_deadline + kAnswerGuardUs;
+    drive(host_time_us());
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      if (tags[i] == 0) continue;
+      Response r;
+      if (!wait_answer(lock, tags[i], give_up, r)) r = codec::local_response(cmds[i], wire::Status::FAILED);
+      r.tag = cmds[i].tag;
+      out[base + i] = std::move(r);
+    }
+    if (time_tag != 0) {
+      Response ignored;
+      (void)wait_answer(lock, time_tag, give_up, ignored);
+    }
+    for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
+    wake_if_frames();
+  }
+
+  // ---- BackplanePorts ------------------------------------------------------------
+  bool take_frame(std::vector<Beat>& frame) override {
+    std::lock_guard lock(mu_);
+    if (fout_.empty()) return false;
+    frame.clear();
+    Beat b;
+    do {
+      b = fout_.read();
+      frame.push_back(b);
+    } while (!b.last && !fout_.empty());
+    return true;
+  }
+
+  bool give_frame(std::span<const Beat> frame) override {
+    if (frame.empty()) return true;
+    std::lock_guard lock(mu_);
+    if (fin_.size() + frame.size() > kFrameInBeats) return false;
+    for (std::size_t i = 0; i < frame.size(); ++i) {
+      Beat b = frame[i];
+      b.last = i + 1 == frame.size();
+      fin_.write(b);
+    }
+    return true;  // the card takes it on the next service() (the pump batches frames, then acks)
+  }
+
+  bool service(uint64_t now_us) override {
+    std::lock_guard lock(mu_);
+    return drive(now_us);
+  }
+
+  bool write_registers(const CardRegisters& r) override {
+    std::lock_guard lock(mu_);
+    card_->configure(r);
+    Beat b;
+    while (!fin_.empty()) b = fin_.read();
+    while (!fout_.empty()) b = fout_.read();
+    return true;
+  }
+
+  bool read_status(CardStatus& s) override {
+    std::lock_guard lock(mu_);
+    for (unsigned i = 0; i < wire::BP_STATS_COUNT; ++i) s.bp_stats[i] = card_->bp_counter(i);
+    for (unsigned p = 0; p < s.peer_up.size(); ++p) s.peer_up[p] = card_->sync().peer_up(p);
+    return true;
+  }
+
+  void on_frame_ready(std::function<void()> wake) override {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
   }
 
  private:
-  // Maps every page of the table now (contents untouched: the kernel zero-fills them).
+  // Maps every page of the card now (contents untouched: the kernel zero-fills them).
   void prefault() {
 #ifdef MADV_POPULATE_WRITE
     const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto begin = reinterpret_cast<uintptr_t>(table_.get());
+    const auto begin = reinterpret_cast<uintptr_t>(card_.get());
     const uintptr_t first = (begin + page - 1) & ~(page - 1);
-    const uintptr_t last = (begin + sizeof(Table)) & ~(page - 1);
+    const uintptr_t last = (begin + sizeof(Card)) & ~(page - 1);
     if (last > first) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
 #endif
   }
 
-  // SET_TIME whenever the clock's second changed since the last batch.
-  void sync_clock() {
-    const uint32_t now = clock_();
-    const std::optional<Command> c = clock_sync_.due(now);
-    if (!c) return;
-    codec::encode(*c, cmd_);
-    table_->step(cmd_, rsp_);
-    (void)codec::read_response(rsp_);
-    clock_sync_.ran(now);
+  // A device-unique, nonzero tag. Caller holds mu_.
+  uint32_t next_tag() {
+    uint32_t t;
+    do t = ++tag_;
+    while (t == 0 || done_.count(t) || abandoned_.count(t));
+    return t;
   }
 
-  std::mutex mu_;
-  std::unique_ptr<Table> table_;
-  hls::stream<Beat> cmd_;
-  hls::stream<Beat> rsp_;
+  // Encodes `c` under a fresh tag onto the card's command port. Caller holds mu_.
+  uint32_t submit(const Command& c) {
+    const uint32_t tag = next_tag();
+    beats_.clear();
+    codec::encode(c, beats_);
+    wire::set_field(beats_.front().data, wire::header::tag, tag);
+    for (const Beat& b : beats_) hcmd_.write(b);
+    return tag;
+  }
+
+  // SET_TIME whenever the clock's second changed since the last batch; its tag, or 0.
+  uint32_t sync_clock() {
+    const uint32_t now = clock_();
+    const std::optional<Command> c = clock_sync_.due(now);
+    if (!c) return 0;
+    clock_sync_.ran(now);
+    return submit(*c);
+  }
+
+  // Runs the card until it is idle, or for at most kStepsPerDrive rounds (background
+  // work - a catch-up walk of a million slots - must not hold the lock for long: host
+  // commands go first inside the card, and between drives other callers get the lock),
+  // and files its responses. Caller holds mu_.
+  bool drive(uint64_t now) {
+    typename Card::Ports io{hcmd_, hrsp_, fin_, fout_};
+    bool any = false;
+    for (unsigned n = 0; n < kStepsPerDrive && card_->step(now, io); ++n) any = true;
+    bool answered = false;
+    while (!hrsp_.empty()) {
+      Response r = codec::read_response(hrsp_);
+      if (abandoned_.erase(r.tag)) continue;
+      done_[r.tag] = std::move(r);
+      answered = true;
+    }
+    if (answered) cv_.notify_all();
+    return any;
+  }
+
+  // Waits (driving the card with the clock, so its deadlines fire even without a pump)
+  // until `tag` is answered. False past `give_up`: the tag is abandoned.
+  bool wait_answer(std::unique_lock<std::mutex>& lock, uint32_t tag, uint64_t give_up, Response& r) {
+    for (;;) {
+      auto it = done_.find(tag);
+      if (it != done_.end()) {
+        r = std::move(it->second);
+        done_.erase(it);
+        return true;
+      }
+      const uint64_t now = host_time_us();
+      if (now >= give_up) {
+        abandoned_.insert(tag);
+        return false;
+      }
+      wake_if_frames();
+      cv_.wait_for(lock, std::chrono::microseconds(200));
+      drive(host_time_us());
+    }
+  }
+
+  void wake_if_frames() {
+    if (!fout_.empty() && wake_) wake_();
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<Card> card_;
+  hls::stream<Beat> hcmd_, hrsp_, fin_, fout_;
+  std::vector<Beat> beats_;
+  std::unordered_map<uint32_t, Response> done_;
+  std::unordered_set<uint32_t> abandoned_;
+  uint32_t tag_ = 0;
   std::function<uint32_t()> clock_;
   unsigned sweep_steps_;
   CardClockSync clock_sync_;
+  std::function<void()> wake_;
 };
 
 }  // namespace
 
 uint32_t wall_clock_seconds() { return static_cast<uint32_t>(std::time(nullptr)); }
 
+uint64_t host_time_us() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
 std::unique_ptr<Device> make_model_device(const DeviceConfig& config) {
+  // Every 8-bit card id but the broadcast; 4096 frames in flight (as the old software node).
   switch (config.geometry) {
     case TableGeometry::full:
-      return std::make_unique<ModelDevice<ModelTable>>(config);
+      return std::make_unique<ModelDevice<CardTop<18, 4, 255, 4096, kPending>>>(config);
     case TableGeometry::small:
-      return std::make_unique<ModelDevice<SessionTable<10, 4>>>(config);
+      return std::make_unique<ModelDevice<CardTop<10, 4, 255, 4096, kPending>>>(config);
     case TableGeometry::tiny:
-      return std::make_unique<ModelDevice<SessionTable<2, 2>>>(config);
+      return std::make_unique<ModelDevice<CardTop<2, 2, 255, 4096, kPending>>>(config);
   }
   throw std::invalid_argument("unknown table geometry");
 }

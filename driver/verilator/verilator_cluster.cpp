@@ -77,43 +77,7 @@ class ClusterCardDevice final : public Device {
     }
   }
 
-  Response transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline) override {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    std::lock_guard<std::mutex> lock(c_.mu);
-    sync_clock();
-    Command c;
-    c.op = wire::Opcode::TRANSFER;
-    c.key = key;
-    c.tag = kTransferTagBit | c_.next_tag++;
-    c.aux = dest | (uint64_t{0xFF} << 8);  // sync_cmd.dest; owner = this card
-    std::vector<Beat> beats;
-    codec::encode(c, beats);
-    top_.send(beats);
-    // The RTL always answers (OK, MISS/EXPIRED, or FAILED after its retries), so the
-    // simulation runs until it does; the caller's deadline is wall time, and a slow
-    // simulation past it answers FAILED (the late result is discarded by its tag).
-    bool timed_out = false;
-    for (uint64_t n = 0; n < kMaxCycles; n += 256) {
-      if (auto r = find_tag(c.tag)) return timed_out ? codec::local_response(c, wire::Status::FAILED) : *r;
-      c_.net.run(256);
-      if (std::chrono::steady_clock::now() > until) timed_out = true;
-    }
-    throw std::runtime_error("verilator cluster: the card never answered a TRANSFER");
-  }
-
  private:
-  std::optional<Response> find_tag(uint32_t tag) {
-    auto& q = top_.responses();
-    for (auto it = q.begin(); it != q.end(); ++it) {
-      Response r = codec::decode(*it);
-      if (r.tag == tag && r.op == wire::Opcode::TRANSFER) {
-        q.erase(it);
-        return r;
-      }
-    }
-    return std::nullopt;
-  }
-
   std::vector<Response> collect(size_t n) {
     std::vector<Response> out;
     uint64_t spent = 0;

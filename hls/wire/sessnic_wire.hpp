@@ -24,6 +24,8 @@ enum class Opcode : uint8_t {
   STATS = 7,  // counters as a STATS_WORDS x u64 blob
   FLUSH = 8,  // drop every entry and tombstone
   TRANSFER = 9,  // move key to card aux (handled by backplane_sync; the table answers BAD_CMD)
+  PULL = 10,  // card: copy the entry of key from card aux.owner into the local table (the table answers BAD_CMD)
+  SCAN = 11,  // read slot aux (set = aux / WAYS, way = aux % WAYS) unchanged: OK + entry or tombstone, MISS if empty/expired, BAD_CMD past the end
 };
 inline const char* to_string(Opcode v) {
   switch (v) {
@@ -37,11 +39,13 @@ inline const char* to_string(Opcode v) {
     case Opcode::STATS: return "STATS";
     case Opcode::FLUSH: return "FLUSH";
     case Opcode::TRANSFER: return "TRANSFER";
+    case Opcode::PULL: return "PULL";
+    case Opcode::SCAN: return "SCAN";
   }
   return "?";
 }
 inline bool is_valid_opcode(unsigned v) {
-  return v == 0u || v == 1u || v == 2u || v == 3u || v == 4u || v == 5u || v == 6u || v == 7u || v == 8u || v == 9u;
+  return v == 0u || v == 1u || v == 2u || v == 3u || v == 4u || v == 5u || v == 6u || v == 7u || v == 8u || v == 9u || v == 10u || v == 11u;
 }
 
 enum class Status : uint8_t {
@@ -254,11 +258,13 @@ enum BpStatsIndex : unsigned {
   BP_STATS_DIGESTS = 19,
   BP_STATS_RX_BUSY = 20,
   BP_STATS_FAST_RETRANSMITS = 21,
-  BP_STATS_COUNT = 22
+  BP_STATS_CATCHUP_PUSHED = 22,
+  BP_STATS_CATCHUP_WALKS = 23,
+  BP_STATS_COUNT = 24
 };
 inline const char* bp_stats_name(unsigned i) {
-  static const char* const names[] = {"tx_frames", "rx_frames", "rx_bad_crc", "rx_bad_version", "rx_bad_len", "rx_not_mine", "rx_stale_epoch", "rx_dup", "rx_window", "retransmits", "rtx_giveup", "applied", "apply_failed", "transfers_ok", "transfers_failed", "pulls_served", "bad_cmd", "not_sent", "peer_joins", "digests", "rx_busy", "fast_retransmits"};
-  return i < 22 ? names[i] : "?";
+  static const char* const names[] = {"tx_frames", "rx_frames", "rx_bad_crc", "rx_bad_version", "rx_bad_len", "rx_not_mine", "rx_stale_epoch", "rx_dup", "rx_window", "retransmits", "rtx_giveup", "applied", "apply_failed", "transfers_ok", "transfers_failed", "pulls_served", "bad_cmd", "not_sent", "peer_joins", "digests", "rx_busy", "fast_retransmits", "catchup_pushed", "catchup_walks"};
+  return i < 24 ? names[i] : "?";
 }
 
 // A field of a 512-bit beat held as 8 little-endian 64-bit words.
@@ -275,6 +281,29 @@ inline void set_field(uint64_t* beat, Field f, uint64_t v) {
   const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);
   uint64_t& w = beat[f.lsb / 64];
   w = (w & ~(mask << (f.lsb % 64))) | ((v & mask) << (f.lsb % 64));
+}
+// Byte i of a byte-string field (header.key): little-endian within each word.
+inline uint8_t get_field_byte(const uint64_t* beat, Field f, unsigned i) {
+  const unsigned bit = f.lsb + 8 * i;
+  return static_cast<uint8_t>(beat[bit / 64] >> (bit % 64));
+}
+inline void set_field_byte(uint64_t* beat, Field f, unsigned i, uint8_t v) {
+  const unsigned bit = f.lsb + 8 * i;
+  beat[bit / 64] = (beat[bit / 64] & ~(0xFFull << (bit % 64))) | (static_cast<uint64_t>(v) << (bit % 64));
+}
+// 64-bit word i of a wide field (header.key is 4 words).
+inline uint64_t get_field_word(const uint64_t* beat, Field f, unsigned i) { return beat[f.lsb / 64 + i]; }
+inline void set_field_word(uint64_t* beat, Field f, unsigned i, uint64_t v) { beat[f.lsb / 64 + i] = v; }
+// A field `f` that lies inside the 64-bit field `in` (sync_cmd.* inside header.aux),
+// read from / written into that field's value.
+inline uint64_t get_subfield(uint64_t value, Field in, Field f) {
+  const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);
+  return (value >> (f.lsb - in.lsb)) & mask;
+}
+inline uint64_t set_subfield(uint64_t value, Field in, Field f, uint64_t v) {
+  const uint64_t mask = f.width >= 64 ? ~0ull : ((1ull << f.width) - 1);
+  const unsigned sh = f.lsb - in.lsb;
+  return (value & ~(mask << sh)) | ((v & mask) << sh);
 }
 
 namespace header {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "backplane_nodes.hpp"
-#include "sessnic/backplane/clustered_device.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/prometheus.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
@@ -18,9 +17,8 @@ ClusterCard::ClusterCard(const ClusterConfig& cfg, const ServerConfig& self, con
     return;
   }
   auto nc = node_config(cfg, self.card, keys);
-  node_ = std::make_unique<backplane::BackplaneNode>(nc, device_.get(), std::make_unique<backplane::UdpTransport>(nc));
+  node_ = std::make_unique<backplane::BackplaneNode>(nc, *device_, std::make_unique<backplane::UdpTransport>(nc));
   node_->start();
-  clustered_ = std::make_unique<backplane::ClusteredDevice>(*device_, *node_);
   description_ = fmt::format("{} card {}, backplane {} on udp {}", device_->kind(), self.card, backplane::to_string(nc.mode),
                              self.backplane->str());
 }
@@ -29,7 +27,7 @@ ClusterCard::~ClusterCard() {
   if (node_) node_->stop();
 }
 
-Device& ClusterCard::device() { return clustered_ ? static_cast<Device&>(*clustered_) : *device_; }
+Device& ClusterCard::device() { return *device_; }
 
 std::string ClusterCard::metrics_text() const { return node_ ? backplane::prometheus_text(node_->stats()) : std::string(); }
 

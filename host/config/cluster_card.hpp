@@ -1,7 +1,8 @@
 // A server's card joined to its cluster: the device the caller opened (model, verilator,
-// ...) plus, when the config gives the server a backplane address, its backplane node on
-// UDP, combined as a ClusteredDevice. sessnic-server and libsessnic both open their card
-// through this one class, so the two never drift apart.
+// ...) plus, when the config gives the server a backplane address, the backplane pump
+// that carries the card's frames over UDP (the card itself replicates, transfers, pulls
+// and catches up). sessnic-server and libsessnic both open their card through this one
+// class, so the two never drift apart.
 #pragma once
 #include <memory>
 #include <string>
@@ -12,7 +13,6 @@
 
 namespace sessnic::backplane {
 class BackplaneNode;
-class ClusteredDevice;
 }  // namespace sessnic::backplane
 
 namespace sessnic::config {
@@ -33,7 +33,6 @@ class ClusterCard {
  private:
   std::unique_ptr<Device> device_;
   std::unique_ptr<backplane::BackplaneNode> node_;
-  std::unique_ptr<backplane::ClusteredDevice> clustered_;  // replicates per mode; hub pulls on miss
   std::string description_;
 };
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "sessnic/session_identity.hpp"
 #include "tls_syntax.hpp"
 
 namespace sessnic::config {
@@ -86,9 +87,8 @@ std::filesystem::path resolve(const std::filesystem::path& base, const std::stri
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
 
-// The backplane engine addresses cards 0..254 (ModelBackplane in hls/backplane_sync.hpp);
-// 255 is its broadcast address.
-constexpr int64_t kMaxCard = 254;
+// Card ids: the session-identity contract (sessnic/session_identity.hpp).
+constexpr int64_t kMaxCard = sessnic::identity::kMaxCard;
 
 // One socket address a process of the cluster will bind, for the duplicate-port check.
 struct Claim {

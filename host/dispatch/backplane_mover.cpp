@@ -1,8 +1,13 @@
-// The dispatcher as a backplane node: it holds no sessions itself (except the central
-// repository in hub mode) and asks owner cards to move sessions to the chosen server.
+// The dispatcher as a card on the backplane: a passive card (no table) or, in hub mode
+// when the dispatcher is the hub, the central repository. Moves are TRANSFER commands on
+// that card (Device::transfer, relayed to the owner card); the backplane pump carries
+// the card's frames over UDP.
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 #include "backplane_nodes.hpp"
 #include "make_mover.hpp"
@@ -12,25 +17,33 @@
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
+#include "sessnic/session_identity.hpp"
 
 namespace sessnic::dispatch {
 namespace {
 
+// Threads that wait on the card's TRANSFER answers: Device::transfer blocks, the proxy
+// must not, so moves queue here. Each move takes one round trip (~0.1-1 ms on a LAN), so
+// a few threads carry tens of thousands of moves per second.
+constexpr unsigned kMoveThreads = 8;
+
 class BackplaneMover : public SessionMover {
  public:
   BackplaneMover(const config::ClusterConfig& cfg, std::chrono::milliseconds peer_wait)
-      : ctx_(session_id_context(cfg.tls.session_context)[0]) {
+      : ctx_(identity::table_ctx(session_id_context(cfg.tls.session_context))) {
     auto keys = load_key_file(cfg.key_file);
     auto nc = config::node_config(cfg, cfg.dispatcher.card, keys);
-    if (nc.mode == backplane::Mode::hub && nc.hub_card == nc.card_id) {
-      // The dispatcher's card is the central repository: give it a table.
-      DeviceConfig dc;
-      dc.card_id = nc.card_id;
-      repository_ = open_device(dc);
-    }
-    node_ = std::make_shared<backplane::BackplaneNode>(nc, repository_.get(),
-                                                       std::make_unique<backplane::UdpTransport>(nc));
+    const bool repository = nc.mode == backplane::Mode::hub && nc.hub_card == nc.card_id;
+    DeviceConfig dc;
+    dc.card_id = nc.card_id;
+    // The central repository holds every session; a passive card holds none (a tiny
+    // table it never uses: the card top always has one).
+    dc.geometry = repository ? TableGeometry::full : TableGeometry::tiny;
+    nc.passive = !repository;
+    card_ = open_device(dc);
+    node_ = std::make_unique<backplane::BackplaneNode>(nc, *card_, std::make_unique<backplane::UdpTransport>(nc));
     node_->start();
+    for (unsigned i = 0; i < kMoveThreads; ++i) workers_.emplace_back([this] { work(); });
     // Servers start first (cluster up, tests); hearing from them before the first client
     // arrives makes the first transfer as fast as the rest. Not fatal if one is missing.
     if (peer_wait.count() > 0 && !node_->wait_for_peers(peer_wait))
@@ -40,35 +53,65 @@ class BackplaneMover : public SessionMover {
 
   void move(std::span<const uint8_t> id, uint8_t owner, uint8_t dest, std::chrono::microseconds budget,
             Done done) override {
-    std::shared_ptr<backplane::BackplaneNode> node;
     {
       std::lock_guard lock(mu_);
-      node = node_;
+      if (!released_) {
+        jobs_.push_back(Job{SessionKey::make(id, ctx_), owner, dest, budget, std::move(done)});
+        cv_.notify_one();
+        return;
+      }
     }
-    if (!node) return done(MoveResult::failed);
-    node->transfer_async(SessionKey::make(id, ctx_), owner, dest, budget, [done = std::move(done)](Response r) {
-      if (r.status == wire::Status::OK) return done(MoveResult::moved);
-      if (r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED) return done(MoveResult::not_found);
-      done(MoveResult::failed);
-    });
+    done(MoveResult::failed);
   }
 
   void release() override {
-    std::shared_ptr<backplane::BackplaneNode> node;
+    std::deque<Job> left;
     {
       std::lock_guard lock(mu_);
-      node.swap(node_);
+      if (released_) return;
+      released_ = true;
+      left.swap(jobs_);
     }
-    if (!node) return;
-    node->stop();  // pending moves answer failed; the UDP socket closes with the node
-    node.reset();  // a move still holding a copy only finds it stopped
+    cv_.notify_all();
+    for (Job& j : left) j.done(MoveResult::failed);
+    for (std::thread& t : workers_) t.join();  // moves in flight finish by their deadline
+    node_->stop();  // the UDP socket closes with the node
+    node_.reset();
   }
 
  private:
+  struct Job {
+    SessionKey key;
+    uint8_t owner, dest;
+    std::chrono::microseconds budget;
+    Done done;
+  };
+
+  void work() {
+    for (;;) {
+      Job j;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return released_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        j = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      const Response r = card_->transfer(j.key, j.dest, j.owner, j.budget);
+      if (r.status == wire::Status::OK) j.done(MoveResult::moved);
+      else if (r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED) j.done(MoveResult::not_found);
+      else j.done(MoveResult::failed);
+    }
+  }
+
   uint8_t ctx_;
-  std::unique_ptr<Device> repository_;
-  std::mutex mu_;  // guards node_ (release() races with moves from io threads)
-  std::shared_ptr<backplane::BackplaneNode> node_;
+  std::unique_ptr<Device> card_;
+  std::unique_ptr<backplane::BackplaneNode> node_;
+  std::mutex mu_;  // guards jobs_ and released_
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  bool released_ = false;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace

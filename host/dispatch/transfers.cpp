@@ -1,5 +1,7 @@
 #include "transfers.hpp"
 
+#include "sessnic/session_identity.hpp"
+
 namespace sessnic::dispatch {
 using Clock = std::chrono::steady_clock;
 
@@ -15,7 +17,7 @@ TransferPlan Transfers::plan(const ClientHello& hello, const Backend& target, co
   auto rid = hello.resumption_id(servers_accept_tls13_);
   if (!rid) return p;
   p.id.assign(rid->begin(), rid->end());
-  p.owner = locations_.find(*rid).value_or((*rid)[0]);
+  p.owner = locations_.find(*rid).value_or(identity::owner_hint(*rid).value_or(0));
   if (!sharing_) p.settled = TransferOutcome::sharing_off;
   else if (p.owner == target.card) p.settled = TransferOutcome::already_there;
   else if (!router.by_card(p.owner)) p.settled = TransferOutcome::unknown_owner;

@@ -13,6 +13,7 @@
 #include "local_session_cache.hpp"
 #include "sessnic/log_limiter.hpp"
 #include "sessnic/open_device.hpp"
+#include "sessnic/session_identity.hpp"
 
 namespace sessnic {
 namespace {
@@ -96,14 +97,14 @@ struct AttachCallbacks {
 
   static uint32_t now(const Attachment& a) { return a.clock_ ? a.clock_() : wall_clock_seconds(); }
 
-  // 32-byte ids, byte 0 = card id (owner hint for the dispatcher), 31 random bytes.
+  // 32-byte ids: the owner hint (sessnic/session_identity.hpp), then random bytes.
   // 0 = failure: OpenSSL then fails the handshake (no id, no session).
   static int generate_id(SSL* ssl, unsigned char* id, unsigned int* id_len) {
     Attachment* a = from(ssl);
     if (a == nullptr || *id_len < 2) return 0;
     return guarded(a, "generate_session_id", 0, [&] {
       *id_len = std::min<unsigned int>(*id_len, wire::KEY_MAX_BYTES);
-      id[0] = a->device_.card_id();
+      identity::set_owner_hint(std::span<uint8_t>(id, *id_len), a->device_.card_id());
       return a->random_.fill(std::span<uint8_t>(id + 1, *id_len - 1)) ? 1 : 0;
     });
   }
@@ -265,7 +266,7 @@ std::array<uint8_t, 32> session_id_context(const std::string& service) {
 Attachment::Attachment(SSL_CTX* ctx, Device& device, AttachOptions options)
     : device_(device), sealer_(*options.sealer), clock_(std::move(options.clock)) {
   sid_ctx_ = session_id_context(options.service);
-  ctx_id_ = options.ctx_id.value_or(sid_ctx_[0]);
+  ctx_id_ = options.ctx_id.value_or(identity::table_ctx(sid_ctx_));
   local_ = std::make_unique<LocalSessionCache>(options.local_cache_capacity);
   decoded_ = std::make_unique<LocalSessionCache>(options.decoded_cache_capacity);
   error_log_ = std::make_unique<LogLimiter>();

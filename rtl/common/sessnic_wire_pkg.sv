@@ -18,7 +18,9 @@ package sessnic_wire_pkg;
     OPCODE_SET_TIME = 8'd6,
     OPCODE_STATS = 8'd7,
     OPCODE_FLUSH = 8'd8,
-    OPCODE_TRANSFER = 8'd9
+    OPCODE_TRANSFER = 8'd9,
+    OPCODE_PULL = 8'd10,
+    OPCODE_SCAN = 8'd11
   } opcode_e;
 
   typedef enum logic [7:0] {
@@ -125,7 +127,9 @@ package sessnic_wire_pkg;
   localparam int BP_STATS_DIGESTS = 19;
   localparam int BP_STATS_RX_BUSY = 20;
   localparam int BP_STATS_FAST_RETRANSMITS = 21;
-  localparam int BP_STATS_COUNT = 22;
+  localparam int BP_STATS_CATCHUP_PUSHED = 22;
+  localparam int BP_STATS_CATCHUP_WALKS = 23;
+  localparam int BP_STATS_COUNT = 24;
 
   localparam int HEADER_OP_LSB = 0;
   localparam int HEADER_OP_WIDTH = 8;

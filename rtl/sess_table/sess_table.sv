@@ -302,6 +302,7 @@ module sess_table #(
   logic [31:0] now_n;
   logic [7:0] st;
   logic [63:0] mo_ver;
+  logic [63:0] mo_aux;  // response aux: the card id, or a consume's tombstone version
   logic [31:0] mo_exp;
   logic [1:0] mo_flags;
   logic [15:0] rsp_len;
@@ -334,6 +335,7 @@ module sess_table #(
     now_n = now_reg;
     st = STATUS_OK;
     mo_ver = '0;
+    mo_aux = {56'h0, card_id};
     mo_exp = '0;
     mo_flags = '0;
     rsp_len = '0;
@@ -548,6 +550,7 @@ module sess_table #(
         tw_oh = fw_oh;
         tomb_new = 1'b1;
         new_ver = ver;
+        mo_aux = ver;  // card contract: TAKE answers the tombstone's version in aux
         new_exp = f_exp;
         new_flags = 2'b01;
         inc[STATS_DELETES*5+:5] = 5'd1;
@@ -640,7 +643,7 @@ module sess_table #(
     rsp_hdr = ex_hdr_reg;
     rsp_hdr[H_STATUS+:W_STATUS] = st;
     rsp_hdr[H_BLOB_LEN+:W_BLOB_LEN] = rsp_len;
-    rsp_hdr[H_AUX+:W_AUX] = {56'h0, card_id};
+    rsp_hdr[H_AUX+:W_AUX] = mo_aux;
     rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
     rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
     rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};

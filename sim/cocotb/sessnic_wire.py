@@ -20,6 +20,8 @@ class Opcode(enum.IntEnum):
     STATS = 7  # counters as a STATS_WORDS x u64 blob
     FLUSH = 8  # drop every entry and tombstone
     TRANSFER = 9  # move key to card aux (handled by backplane_sync; the table answers BAD_CMD)
+    PULL = 10  # card: copy the entry of key from card aux.owner into the local table (the table answers BAD_CMD)
+    SCAN = 11  # read slot aux (set = aux / WAYS, way = aux % WAYS) unchanged: OK + entry or tombstone, MISS if empty/expired, BAD_CMD past the end
 
 
 class Status(enum.IntEnum):
@@ -88,7 +90,7 @@ class RingError(enum.IntEnum):
 
 STATS_NAMES = ['live', 'tombstones', 'puts', 'gets', 'hits', 'misses', 'expired', 'evictions', 'too_large', 'bad_cmd', 'stale', 'swept', 'deletes', 'lamport', 'now', 'card']
 
-BP_STATS_NAMES = ['tx_frames', 'rx_frames', 'rx_bad_crc', 'rx_bad_version', 'rx_bad_len', 'rx_not_mine', 'rx_stale_epoch', 'rx_dup', 'rx_window', 'retransmits', 'rtx_giveup', 'applied', 'apply_failed', 'transfers_ok', 'transfers_failed', 'pulls_served', 'bad_cmd', 'not_sent', 'peer_joins', 'digests', 'rx_busy', 'fast_retransmits']
+BP_STATS_NAMES = ['tx_frames', 'rx_frames', 'rx_bad_crc', 'rx_bad_version', 'rx_bad_len', 'rx_not_mine', 'rx_stale_epoch', 'rx_dup', 'rx_window', 'retransmits', 'rtx_giveup', 'applied', 'apply_failed', 'transfers_ok', 'transfers_failed', 'pulls_served', 'bad_cmd', 'not_sent', 'peer_joins', 'digests', 'rx_busy', 'fast_retransmits', 'catchup_pushed', 'catchup_walks']
 
 HEADER_FIELDS = {
     'op': (0, 8),  # opcode

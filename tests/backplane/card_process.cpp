@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "sessnic/backplane/clustered_device.hpp"
+#include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
@@ -83,8 +83,8 @@ int main(int argc, char** argv) try {
   cfg.cluster_key = keys.current().bytes;
   auto udp = std::make_unique<UdpTransport>(cfg);
   const uint16_t bp_port = udp->local_port();
-  BackplaneNode node(cfg, dev.get(), std::move(udp));
-  ClusteredDevice card(*dev, node);
+  BackplaneNode node(cfg, *dev, std::move(udp));
+  Device& card = *dev;
   node.start();
 
   SslCtxPtr ctx = testtls::make_server_ctx(TLS1_2_VERSION);

@@ -46,7 +46,7 @@ class backplane_security : public ::testing::Test {
 TEST_F(backplane_security, ForgedTruncatedOversizedAndUnknownVersionAreDroppedAndCounted) {
   SimCluster& c = *cluster;
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 150), future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 150), future_expiry()).ok());
   ASSERT_TRUE(eventually([&] { return c[2].dev->export_entry(k).status == wire::Status::OK; }, 5s));
   const std::vector<uint8_t> update = captured_frame(wire::FrameType::UPDATE);
   ASSERT_FALSE(update.empty());
@@ -104,11 +104,11 @@ TEST_F(backplane_security, ForgedTruncatedOversizedAndUnknownVersionAreDroppedAn
 TEST_F(backplane_security, ReplayedFramesAreDroppedAndCannotResurrect) {
   SimCluster& c = *cluster;
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 150), future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 150), future_expiry()).ok());
   ASSERT_TRUE(eventually([&] { return c[2].dev->export_entry(k).status == wire::Status::OK; }, 5s));
   const std::vector<uint8_t> update = captured_frame(wire::FrameType::UPDATE);
   ASSERT_FALSE(update.empty());
-  ASSERT_EQ(c[1].cdev->del(k, future_expiry()).status, wire::Status::OK);
+  ASSERT_EQ(c[1].dev->del(k, future_expiry()).status, wire::Status::OK);
   ASSERT_TRUE(eventually([&] { return c[2].dev->export_entry(k).status == wire::Status::MISS; }, 5s));
 
   const uint64_t puts_before = table_puts(2);

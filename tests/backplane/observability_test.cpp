@@ -51,10 +51,14 @@ TEST(backplane_observability, WrongClusterKeyIsCountedLoggedAndExported) {
   SimCluster c({1, 2}, Mode::replicate, SimLinkOptions{});
   ASSERT_TRUE(c.wait_connected());
   // Card 3 believes it is a member, but holds another cluster key.
-  NodeConfig bad = c.config(3, 100);
+  NodeConfig bad = c.config(3, 100, false);
   bad.cluster_key[0] ^= 0x5a;
   bad.peers = {PeerAddress{1, "127.0.0.1", 0}, PeerAddress{2, "127.0.0.1", 0}};
-  BackplaneNode intruder(bad, nullptr, c.net().attach(3));
+  DeviceConfig dc;
+  dc.card_id = 3;
+  dc.geometry = TableGeometry::tiny;
+  auto intruder_card = make_model_device(dc);
+  BackplaneNode intruder(bad, *intruder_card, c.net().attach(3));
   intruder.start();
   ASSERT_TRUE(eventually([&] { return c[1].node->stats().rx_bad_mac >= 5; }, 3s)) << "its HELLOs are rejected";
   EXPECT_FALSE(intruder.wait_for_peers(200ms)) << "partitioned: nobody answers it";
@@ -77,8 +81,8 @@ TEST(backplane_observability, FramesByTypeRetransmitsAndGiveUps) {
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(5);
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 100), future_expiry()).ok());
-  ASSERT_TRUE(c[1].cdev->del(k, future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->del(k, future_expiry()).ok());
   ASSERT_TRUE(eventually([&] { return c[2].node->stats().rx_frames_by_type[slot(wire::FrameType::DELETE)] >= 1; }, 3s));
   NodeStats s1 = c[1].node->stats(), s2 = c[2].node->stats();
   // One of each, plus any retransmit (2 ms rto on a loaded machine) or catch-up push.
@@ -97,7 +101,7 @@ TEST(backplane_observability, FramesByTypeRetransmitsAndGiveUps) {
 
   // Card 2 unreachable: card 1 retransmits, then gives up and marks it down.
   c.net().set_partitioned(2, true);
-  ASSERT_TRUE(c[1].cdev->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
   ASSERT_TRUE(eventually([&] { return c[1].node->stats()[wire::BP_STATS_RTX_GIVEUP] >= 1; }, 10s));
   s1 = c[1].node->stats();
   EXPECT_GE(s1[wire::BP_STATS_RETRANSMITS], 1u);

@@ -1,5 +1,6 @@
-// Test harness: N model cards, each a real model Device + BackplaneNode +
-// ClusteredDevice, joined by one SimNetwork (lossy on purpose).
+// Test harness: N model cards (the HLS card top in-process), each with its backplane
+// pump (BackplaneNode), joined by one SimNetwork (lossy on purpose). A tableless card
+// (the dispatcher) is a passive card.
 #pragma once
 #include <chrono>
 #include <map>
@@ -8,7 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include "sessnic/backplane/clustered_device.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/sim_link.hpp"
 #include "sessnic/open_device.hpp"
@@ -23,11 +23,13 @@ inline std::array<uint8_t, 32> test_cluster_key() {
   return k;
 }
 
+inline constexpr uint8_t kSelf = static_cast<uint8_t>(wire::BpConst::BROADCAST);  // transfer owner: this card
+
 struct SimCard {
-  std::unique_ptr<Device> dev;  // null for a tableless node (the dispatcher)
+  std::unique_ptr<Device> dev;  // the card (passive for a tableless node: the dispatcher)
   std::unique_ptr<BackplaneNode> node;
-  std::unique_ptr<ClusteredDevice> cdev;
   uint32_t epoch = 0;
+  bool with_table = true;
 };
 
 class SimCluster {
@@ -44,8 +46,11 @@ class SimCluster {
     for (auto& [c, card] : cards_) card.node->stop();
   }
 
-  NodeConfig config(uint8_t card, uint32_t epoch) const {
+  NodeConfig config(uint8_t card, uint32_t epoch, bool with_table) const {
     NodeConfig cfg;
+    cfg.passive = !with_table;
+    // A lossy link needs a few retransmissions (2 ms each) for a pull: allow 20 ms.
+    cfg.pull_deadline = std::chrono::milliseconds(20);
     cfg.card_id = card;
     cfg.mode = mode_;
     cfg.hub_card = hub_;
@@ -62,15 +67,12 @@ class SimCluster {
   void start(uint8_t card, bool with_table, uint32_t epoch) {
     SimCard sc;
     sc.epoch = epoch;
-    if (with_table) {
-      DeviceConfig dc;
-      dc.card_id = card;
-      dc.geometry = TableGeometry::small;
-      sc.dev = make_model_device(dc);  // the model device only: no Verilator/XRT build needed
-    }
-    sc.node = std::make_unique<BackplaneNode>(config(card, epoch), sc.dev.get(), net_->attach(card));
-    // A lossy link needs a few retransmissions (2 ms each) for a pull: allow 20 ms.
-    if (sc.dev) sc.cdev = std::make_unique<ClusteredDevice>(*sc.dev, *sc.node, ClusteredDevice::Options{20ms});
+    sc.with_table = with_table;
+    DeviceConfig dc;
+    dc.card_id = card;
+    dc.geometry = with_table ? TableGeometry::small : TableGeometry::tiny;
+    sc.dev = make_model_device(dc);  // the model device only: no Verilator/XRT build needed
+    sc.node = std::make_unique<BackplaneNode>(config(card, epoch, with_table), *sc.dev, net_->attach(card));
     sc.node->start();
     cards_[card] = std::move(sc);
   }
@@ -78,7 +80,7 @@ class SimCluster {
   // A restart: the node and its table are gone; a fresh, empty card with a larger epoch.
   void restart(uint8_t card) {
     const uint32_t epoch = cards_[card].epoch + 1;
-    const bool with_table = cards_[card].dev != nullptr;
+    const bool with_table = cards_[card].with_table;
     cards_[card].node->stop();
     cards_.erase(card);
     start(card, with_table, epoch);

@@ -56,7 +56,7 @@ TEST(backplane_sim, ReplicateConvergesUnderLossReorderDuplicationCorruption) {
   for (std::size_t w = 0; w < cards.size(); ++w) {
     writers.emplace_back([&, w] {
       std::mt19937_64 rng(100 + w);
-      Device& d = *c[cards[w]].cdev;
+      Device& d = *c[cards[w]].dev;
       for (int i = 0; i < 60; ++i) {
         SessionKey k = random_key(rng);
         auto blob = random_blob(rng, 100 + rng() % 150);
@@ -121,10 +121,10 @@ TEST(backplane_sim, TransferLandsOrReportsFailure) {
   for (int i = 0; i < 40; ++i) {
     const SessionKey k = random_key(rng);
     const auto blob = random_blob(rng, 180);
-    ASSERT_TRUE(c[1].cdev->put(k, blob, future_expiry()).ok());
+    ASSERT_TRUE(c[1].dev->put(k, blob, future_expiry()).ok());
     const uint8_t dest = static_cast<uint8_t>(2 + i % 3);
     EXPECT_EQ(c[dest].dev->export_entry(k).status, wire::Status::MISS) << "transfer mode replicates nothing";
-    const Response r = c[1].cdev->transfer(k, dest, 500ms);
+    const Response r = c[1].dev->transfer(k, dest, kSelf, 500ms);
     if (r.status == wire::Status::OK) {
       ++ok;
       const Response there = c[dest].dev->export_entry(k);
@@ -138,17 +138,17 @@ TEST(backplane_sim, TransferLandsOrReportsFailure) {
   EXPECT_GE(ok, 38) << "10% loss is absorbed by retransmission";
 
   // Nothing to move: MISS, not OK and not a hang.
-  EXPECT_EQ(c[1].cdev->transfer(random_key(rng), 2, 500ms).status, wire::Status::MISS);
+  EXPECT_EQ(c[1].dev->transfer(random_key(rng), 2, kSelf, 500ms).status, wire::Status::MISS);
 
   // Destination cut off: FAILED within a bounded time.
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 100), future_expiry()).ok());
   c.net().set_partitioned(4, true);
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(c[1].cdev->transfer(k, 4, 50ms).status, wire::Status::FAILED);
+  EXPECT_EQ(c[1].dev->transfer(k, 4, kSelf, 50ms).status, wire::Status::FAILED);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   // Not a member at all: FAILED at once.
-  EXPECT_EQ(c[1].cdev->transfer(k, 77, 500ms).status, wire::Status::FAILED);
+  EXPECT_EQ(c[1].dev->transfer(k, 77, kSelf, 500ms).status, wire::Status::FAILED);
 }
 
 TEST(backplane_sim, RelayedTransferThroughTheOwner) {
@@ -159,8 +159,8 @@ TEST(backplane_sim, RelayedTransferThroughTheOwner) {
   for (int i = 0; i < 20; ++i) {
     const SessionKey k = random_key(rng);
     const auto blob = random_blob(rng, 120);
-    ASSERT_TRUE(c[1].cdev->put(k, blob, future_expiry()).ok());
-    const Response r = c[9].node->transfer(k, /*owner=*/1, /*dest=*/3, 500ms);
+    ASSERT_TRUE(c[1].dev->put(k, blob, future_expiry()).ok());
+    const Response r = c[9].dev->transfer(k, /*dest=*/3, /*owner=*/1, 500ms);
     ASSERT_EQ(r.status, wire::Status::OK) << "i=" << i;
     EXPECT_EQ(r.card, 3);
     const Response there = c[3].dev->export_entry(k);
@@ -168,11 +168,11 @@ TEST(backplane_sim, RelayedTransferThroughTheOwner) {
     EXPECT_EQ(there.blob, blob);
   }
   // The owner does not have it: the owner says MISS, relayed back.
-  EXPECT_EQ(c[9].node->transfer(random_key(rng), 1, 3, 500ms).status, wire::Status::MISS);
+  EXPECT_EQ(c[9].dev->transfer(random_key(rng), 3, 1, 500ms).status, wire::Status::MISS);
   // A server asking another owner works the same way (request_transfer on a card).
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[2].cdev->put(k, random_blob(rng, 60), future_expiry()).ok());
-  EXPECT_EQ(c[1].cdev->request_transfer(k, 2, 1, 500ms).status, wire::Status::OK);
+  ASSERT_TRUE(c[2].dev->put(k, random_blob(rng, 60), future_expiry()).ok());
+  EXPECT_EQ(c[1].dev->transfer(k, 1, 2, 500ms).status, wire::Status::OK);
   EXPECT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK);
 }
 
@@ -185,23 +185,23 @@ TEST(backplane_sim, ConsumedSingleUseEntryIsTombstonedWhereItWasTransferredFrom)
   const uint8_t single_use = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
   for (int i = 0; i < 10; ++i) {
     const SessionKey k = random_key(rng);
-    ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 150), future_expiry(), single_use).ok());
-    ASSERT_EQ(c[9].node->transfer(k, /*owner=*/1, /*dest=*/3, 500ms).status, wire::Status::OK) << "i=" << i;
+    ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 150), future_expiry(), single_use).ok());
+    ASSERT_EQ(c[9].dev->transfer(k, /*dest=*/3, /*owner=*/1, 500ms).status, wire::Status::OK) << "i=" << i;
     ASSERT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK) << "transfer copies";
-    ASSERT_EQ(c[3].cdev->take(k).status, wire::Status::OK);
+    ASSERT_EQ(c[3].dev->take(k).status, wire::Status::OK);
     bool gone = false;
     for (int t = 0; t < 200 && !gone; ++t) {
       gone = c[1].dev->export_entry(k).status == wire::Status::MISS;
       if (!gone) std::this_thread::sleep_for(5ms);
     }
     EXPECT_TRUE(gone) << "i=" << i << ": the issuing card still holds a consumed single-use entry";
-    EXPECT_EQ(c[1].cdev->take(k).status, wire::Status::MISS);
+    EXPECT_EQ(c[1].dev->take(k).status, wire::Status::MISS);
   }
   // An ordinary (TLS 1.2) session stays where it was: only single-use entries are chased.
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[1].cdev->put(k, random_blob(rng, 90), future_expiry()).ok());
-  ASSERT_EQ(c[9].node->transfer(k, 1, 3, 500ms).status, wire::Status::OK);
-  ASSERT_EQ(c[3].cdev->get(k).status, wire::Status::OK);
+  ASSERT_TRUE(c[1].dev->put(k, random_blob(rng, 90), future_expiry()).ok());
+  ASSERT_EQ(c[9].dev->transfer(k, 3, 1, 500ms).status, wire::Status::OK);
+  ASSERT_EQ(c[3].dev->get(k).status, wire::Status::OK);
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(c[1].dev->export_entry(k).status, wire::Status::OK);
 }
@@ -213,7 +213,7 @@ TEST(backplane_sim, TablelessDispatcherGetsNoReplicasButRelaysTransfers) {
   std::vector<SessionKey> keys;
   for (int i = 0; i < 20; ++i) {
     keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1].cdev->put(keys.back(), random_blob(rng, 80), future_expiry()).ok());
+    ASSERT_TRUE(c[1].dev->put(keys.back(), random_blob(rng, 80), future_expiry()).ok());
   }
   ASSERT_TRUE(eventually(
       [&] {
@@ -224,7 +224,7 @@ TEST(backplane_sim, TablelessDispatcherGetsNoReplicasButRelaysTransfers) {
       5s));
   const NodeStats d = c[9].node->stats();
   EXPECT_EQ(d[wire::BP_STATS_APPLIED] + d[wire::BP_STATS_APPLY_FAILED], 0u) << "HELLO said: no table here";
-  EXPECT_EQ(c[9].node->transfer(keys[3], 1, 2, 500ms).status, wire::Status::OK);
+  EXPECT_EQ(c[9].dev->transfer(keys[3], 2, 1, 500ms).status, wire::Status::OK);
 }
 
 TEST(backplane_sim, RestartedCardCatchesUpWithoutLosingAckedSessions) {
@@ -235,9 +235,9 @@ TEST(backplane_sim, RestartedCardCatchesUpWithoutLosingAckedSessions) {
   std::vector<SessionKey> keys;
   for (int i = 0; i < 150; ++i) {
     keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1 + i % 2].cdev->put(keys.back(), random_blob(rng, 140), future_expiry()).ok());
+    ASSERT_TRUE(c[1 + i % 2].dev->put(keys.back(), random_blob(rng, 140), future_expiry()).ok());
   }
-  ASSERT_EQ(c[1].cdev->del(keys[0], future_expiry()).status, wire::Status::OK);
+  ASSERT_EQ(c[1].dev->del(keys[0], future_expiry()).status, wire::Status::OK);
   ASSERT_TRUE(eventually(
       [&] {
         for (const auto& k : keys)
@@ -267,7 +267,7 @@ TEST(backplane_sim, RestartedCardCatchesUpWithoutLosingAckedSessions) {
 
   // Writes after the restart flow normally again.
   const SessionKey k = random_key(rng);
-  ASSERT_TRUE(c[3].cdev->put(k, random_blob(rng, 50), future_expiry()).ok());
+  ASSERT_TRUE(c[3].dev->put(k, random_blob(rng, 50), future_expiry()).ok());
   EXPECT_TRUE(eventually([&] { return c[1].dev->export_entry(k).status == wire::Status::OK; }, 5s));
 }
 
@@ -278,7 +278,7 @@ TEST(backplane_sim, HubHoldsEverythingAndMissesPullFromIt) {
   std::vector<SessionKey> keys;
   for (int i = 0; i < 30; ++i) {
     keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1].cdev->put(keys.back(), random_blob(rng, 90), future_expiry()).ok());
+    ASSERT_TRUE(c[1].dev->put(keys.back(), random_blob(rng, 90), future_expiry()).ok());
   }
   ASSERT_TRUE(eventually(
       [&] {
@@ -291,16 +291,16 @@ TEST(backplane_sim, HubHoldsEverythingAndMissesPullFromIt) {
   EXPECT_EQ(c[2].dev->export_entry(keys[0]).status, wire::Status::MISS) << "hub mode does not broadcast";
   int pulled = 0;
   for (const auto& k : keys) {
-    const Response r = c[2].cdev->get(k);  // local miss -> pull from the hub
+    const Response r = c[2].dev->get(k);  // local miss -> pull from the hub
     if (r.status == wire::Status::OK) {
       ++pulled;
       EXPECT_EQ(r.blob, c[1].dev->export_entry(k).blob);
     }
   }
   EXPECT_GE(pulled, 28) << "a pull is bounded (20 ms here); under 10% loss one may time out";
-  EXPECT_EQ(c[2].cdev->get(random_key(rng)).status, wire::Status::MISS);
+  EXPECT_EQ(c[2].dev->get(random_key(rng)).status, wire::Status::MISS);
   // Deletes reach the hub too.
-  ASSERT_EQ(c[1].cdev->del(keys[1], future_expiry()).status, wire::Status::OK);
+  ASSERT_EQ(c[1].dev->del(keys[1], future_expiry()).status, wire::Status::OK);
   EXPECT_TRUE(eventually([&] { return c[0].dev->export_entry(keys[1]).status == wire::Status::MISS; }, 5s));
 }
 
@@ -315,7 +315,7 @@ TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
   for (int i = 0; i < 10; ++i) {
     keys.push_back(random_key(rng));
     blobs.push_back(random_blob(rng, 90));
-    ASSERT_TRUE(c[1].cdev->put(keys.back(), blobs.back(), future_expiry(), static_cast<uint8_t>(wire::Flags::SINGLE_USE))
+    ASSERT_TRUE(c[1].dev->put(keys.back(), blobs.back(), future_expiry(), static_cast<uint8_t>(wire::Flags::SINGLE_USE))
                     .ok());
   }
   ASSERT_TRUE(eventually(
@@ -328,10 +328,10 @@ TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
   c.restart(2);  // an empty table, as after a crash
   ASSERT_TRUE(c.wait_connected());
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const Response r = c[2].cdev->take(keys[i]);
+    const Response r = c[2].dev->take(keys[i]);
     ASSERT_EQ(r.status, wire::Status::OK) << "a TAKE miss pulls from the hub";
     EXPECT_EQ(r.blob, blobs[i]);
-    EXPECT_EQ(c[2].cdev->take(keys[i]).status, wire::Status::MISS) << "single use";
+    EXPECT_EQ(c[2].dev->take(keys[i]).status, wire::Status::MISS) << "single use";
   }
   // Consumed at the hub and at the card that issued it, so no second use anywhere.
   EXPECT_TRUE(eventually(
@@ -343,7 +343,7 @@ TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
         return true;
       },
       5s));
-  for (const auto& k : keys) EXPECT_EQ(c[1].cdev->take(k).status, wire::Status::MISS);
+  for (const auto& k : keys) EXPECT_EQ(c[1].dev->take(k).status, wire::Status::MISS);
 }
 
 TEST(backplane_sim, RestartedHubIsRefilledByTheCards) {
@@ -353,7 +353,7 @@ TEST(backplane_sim, RestartedHubIsRefilledByTheCards) {
   std::vector<SessionKey> keys;
   for (int i = 0; i < 40; ++i) {
     keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1 + i % 2].cdev->put(keys.back(), random_blob(rng, 100), future_expiry()).ok());
+    ASSERT_TRUE(c[1 + i % 2].dev->put(keys.back(), random_blob(rng, 100), future_expiry()).ok());
   }
   auto hub_has_all = [&] {
     for (const auto& k : keys)
@@ -379,7 +379,7 @@ TEST(backplane_sim, EightCardsWithTakeReplicatesTheConsumption) {
   std::vector<SessionKey> keys;
   for (int i = 0; i < 40; ++i) {
     keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[cards[i % 8]].cdev->put(keys.back(), random_blob(rng, 70), future_expiry()).ok());
+    ASSERT_TRUE(c[cards[i % 8]].dev->put(keys.back(), random_blob(rng, 70), future_expiry()).ok());
   }
   ASSERT_TRUE(eventually(
       [&] {
@@ -389,7 +389,7 @@ TEST(backplane_sim, EightCardsWithTakeReplicatesTheConsumption) {
       },
       20s));
   // A single-use ticket consumed on one card is consumed everywhere.
-  ASSERT_EQ(c[3].cdev->take(keys[7]).status, wire::Status::OK);
+  ASSERT_EQ(c[3].dev->take(keys[7]).status, wire::Status::OK);
   EXPECT_TRUE(eventually(
       [&] {
         for (uint8_t card : cards)

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "child_process.hpp"
-#include "sessnic/backplane/clustered_device.hpp"
+#include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/open_device.hpp"
@@ -70,8 +70,8 @@ TEST(backplane_udp, SessionPutOnCardDIsResumableThroughCardEInAnotherProcess) {
   cfg.peers = {PeerAddress{2, "127.0.0.1", 9}};  // E's port is known once E runs
   auto udp = std::make_unique<UdpTransport>(cfg);
   UdpTransport* udp_d = udp.get();
-  BackplaneNode node(cfg, dev.get(), std::move(udp));
-  ClusteredDevice card_d(*dev, node);
+  BackplaneNode node(cfg, *dev, std::move(udp));
+  Device& card_d = *dev;
   node.start();
 
   // Card E (2): a separate process.

@@ -248,7 +248,7 @@ class DeadOwner {
     dc.card_id = 2;
     table_ = open_device(dc);
     auto nc = config::node_config(cfg, 2, load_key_file(key_file));
-    node_ = std::make_unique<backplane::BackplaneNode>(nc, table_.get(), std::make_unique<backplane::UdpTransport>(nc));
+    node_ = std::make_unique<backplane::BackplaneNode>(nc, *table_, std::make_unique<backplane::UdpTransport>(nc));
     node_->start();
   }
   void kill_owner() { node_->stop(); }

@@ -198,7 +198,10 @@ TEST(ModelDevice, DelAndFlush) {
 TEST(ModelDevice, TransferWithoutBackplaneFails) {
   Clock clock;
   auto dev = small_device(1, clock);
-  const Response r = dev->transfer(key_n(1), 2, std::chrono::microseconds(100));
+  // Even a session that is here cannot move: card 2 is no member (no backplane registers).
+  ASSERT_TRUE(dev->put(key_n(1), blob(40, 1), *clock.now + 100).ok());
+  const Response r = dev->transfer(key_n(1), 2, static_cast<uint8_t>(wire::BpConst::BROADCAST),
+                                   std::chrono::microseconds(100));
   EXPECT_EQ(r.status, wire::Status::FAILED);
   EXPECT_EQ(r.op, wire::Opcode::TRANSFER);
 }

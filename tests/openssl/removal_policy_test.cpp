@@ -168,8 +168,8 @@ struct ReplicatedServers {
     AttachOptions ao;
     ao.sealer = &sealer;
     ao.service = "travel";
-    d = attach(d_ctx.get(), *cluster[1].cdev, ao);
-    e = attach(e_ctx.get(), *cluster[2].cdev, ao);
+    d = attach(d_ctx.get(), *cluster[1].dev, ao);
+    e = attach(e_ctx.get(), *cluster[2].dev, ao);
   }
 };
 

@@ -33,7 +33,7 @@ TEST(RtlVerilatorCluster, DeviceTransferMovesTheEntry) {
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(e.get(key).status, wire::Status::MISS);
 
-  const Response t = d.transfer(key, 2, 10s);
+  const Response t = d.transfer(key, 2, 255, 10s);
   EXPECT_EQ(t.status, wire::Status::OK);
   const Response g = e.get(key);
   ASSERT_EQ(g.status, wire::Status::OK);
@@ -43,8 +43,8 @@ TEST(RtlVerilatorCluster, DeviceTransferMovesTheEntry) {
 
   std::vector<uint8_t> other(id);
   other[0] ^= 0xFF;
-  EXPECT_EQ(d.transfer(SessionKey::make(other, 3), 2, 10s).status, wire::Status::MISS);
-  EXPECT_EQ(d.transfer(key, 9, 10s).status, wire::Status::FAILED) << "card 9 is not in the cluster";
+  EXPECT_EQ(d.transfer(SessionKey::make(other, 3), 2, 255, 10s).status, wire::Status::MISS);
+  EXPECT_EQ(d.transfer(key, 9, 255, 10s).status, wire::Status::FAILED) << "card 9 is not in the cluster";
   EXPECT_EQ(cl.bp_counter(1, 5), 1u);  // transfers_ok
 }
 
@@ -88,7 +88,7 @@ TEST_P(RtlVerilatorResume, FullOnDResumedOnEAfterHardwareTransfer) {
   EXPECT_FALSE(cold.reused_server);
 
   // The hardware transfer: card D's backplane engine moves the sealed entry to card E.
-  const Response t = cl.card(1).transfer(key, 2, 10s);
+  const Response t = cl.card(1).transfer(key, 2, 255, 10s);
   ASSERT_EQ(t.status, wire::Status::OK);
   auto second = handshake(client.get(), e.ctx.get(), first.client_session.get());
   ASSERT_TRUE(second.ok) << second.error;

@@ -50,7 +50,9 @@ class ReferenceTable {
       case wire::Opcode::GET:
       case wire::Opcode::TAKE:
       case wire::Opcode::EXPORT: return lookup(c, k, r);
-      case wire::Opcode::TRANSFER: break;  // rejected above
+      case wire::Opcode::SCAN: return scan(c, r);
+      case wire::Opcode::TRANSFER:
+      case wire::Opcode::PULL: break;  // rejected above (card-level opcodes)
     }
     return answer(r, wire::Status::FAILED);
   }
@@ -111,8 +113,11 @@ class ReferenceTable {
     const int wanted = static_cast<int>((c.blob_len() + 63) / 64);
     if (std::max(c.beats_sent(), 0) != wanted) return wire::Status::BAD_CMD;  // TLAST early or late
     using O = wire::Opcode;
-    const bool known = c.op <= static_cast<unsigned>(O::TRANSFER);
-    if (!known || c.op == static_cast<unsigned>(O::TRANSFER)) return wire::Status::BAD_CMD;
+    const bool known = c.op <= static_cast<unsigned>(O::SCAN);
+    if (!known || c.op == static_cast<unsigned>(O::TRANSFER) || c.op == static_cast<unsigned>(O::PULL))
+      return wire::Status::BAD_CMD;
+    if (c.op == static_cast<unsigned>(O::SCAN) && c.aux >= (uint64_t{1} << sets_log2_) * ways_)
+      return wire::Status::BAD_CMD;
     const O op = static_cast<O>(c.op);
     const bool has_key = op == O::PUT || op == O::GET || op == O::TAKE || op == O::DEL || op == O::EXPORT;
     if (op != O::PUT && c.blob_len() > 0) return wire::Status::BAD_CMD;
@@ -275,7 +280,23 @@ class ReferenceTable {
       const uint64_t v = next_version(0);
       place(k, e.set, e.way, Entry{0, 0, v, e.expiry, true, false, {}});
       ++count_[wire::STATS_DELETES];
+      r.aux = v;  // the tombstone's version (the card replicates the delete with it)
     }
+    return answer(r, wire::Status::OK);
+  }
+
+  // SCAN: slot aux (set = aux / ways, way = aux % ways) as it is; nothing changes.
+  TableResponse scan(const TableCommand& c, TableResponse& r) const {
+    const auto& slot = slots_[c.aux / ways_][c.aux % ways_];
+    if (!slot) return answer(r, wire::Status::MISS);
+    const Entry& e = entries_.at(*slot);
+    if (expired(e)) return answer(r, wire::Status::MISS);
+    r.key_len = static_cast<unsigned>(slot->id.size());
+    r.ctx = slot->ctx;
+    for (unsigned i = 0; i < wire::KEY_MAX_BYTES; ++i)
+      r.key[i] = i < slot->id.size() ? static_cast<uint8_t>(slot->id[i]) : 0;
+    show(r, e);
+    if (!e.tombstone) r.blob = e.blob;
     return answer(r, wire::Status::OK);
   }
 

@@ -1,6 +1,6 @@
 // libsessnic: the one Device API behind which a card sits.
 //
-// Three interchangeable devices implement it: `model` (the HLS kernels in-process),
+// Three interchangeable devices implement it: `model` (the HLS card top in-process),
 // `verilator` (the RTL, cycle-accurate) and `xrt` (an Alveo card). The OpenSSL layer,
 // the backplane and the dispatcher only ever see this interface.
 //
@@ -18,6 +18,8 @@
 #include "wire/sessnic_wire.hpp"
 
 namespace sessnic {
+
+class BackplanePorts;
 
 // A table key: the TLS session id (1..32 bytes) within a service context.
 struct SessionKey {
@@ -51,7 +53,8 @@ struct Response {
   uint64_t version = 0;
   uint32_t expiry = 0;
   uint8_t flags = 0;
-  uint8_t card = 0;  // card that answered
+  uint8_t card = 0;  // card that answered (low byte of aux; TRANSFER: the destination)
+  uint64_t aux = 0;  // TAKE / consuming GET: the tombstone's version
   std::vector<uint8_t> blob;
 
   bool ok() const { return status == wire::Status::OK || status == wire::Status::EVICTED; }
@@ -77,10 +80,20 @@ class Device {
   // command to `out`, in the same order. Safe to call from many threads.
   virtual void execute(std::span<const Command> cmds, std::vector<Response>& out) = 0;
 
-  // Moves the session to card `dest` over the backplane and waits, at most `deadline`,
-  // for the destination's acknowledgement. OK when it landed; FAILED on timeout, NACK
-  // or when this device has no backplane; MISS/EXPIRED when there is nothing to move.
-  virtual Response transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline);
+  // The card's backplane ports (frames in/out, time) for the host's transport pump;
+  // null when the device has no backplane.
+  virtual BackplanePorts* backplane_ports() { return nullptr; }
+
+  // Card commands on the same command stream (thin wrappers: one TRANSFER / PULL
+  // command through execute()). The card answers; at the latest at `deadline` (card time,
+  // carried in the command's expiry; 0 = the card's default) with FAILED.
+  // transfer: moves the session from card `owner` (BROADCAST or this card: from here; any
+  // other card: relayed, that card exports it) to card `dest`. OK when it landed;
+  // MISS/EXPIRED when there is nothing to move; FAILED on deadline, NACK, peer down or
+  // without a backplane. response.card = dest.
+  Response transfer(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline);
+  // pull: copies the session from card `from` into this card's table. OK when stored.
+  Response pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline);
 
   // Convenience forms, each one execute() of one command.
   Response put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags = 0,

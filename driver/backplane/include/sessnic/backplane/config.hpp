@@ -1,5 +1,6 @@
 // Configuration of one backplane node: a plain struct the dispatcher and servers fill
-// from their TOML files (docs/backplane.md lists the keys).
+// from their TOML files (docs/backplane.md lists the keys). The node writes the card's
+// part of it into the card's registers (card_registers()).
 #pragma once
 #include <array>
 #include <chrono>
@@ -42,9 +43,12 @@ struct NodeConfig {
   std::chrono::microseconds hello_interval{50000};
   // Largest UDP payload we send or accept (1500-byte Ethernet MTU minus IP/UDP headers).
   std::size_t mtu = 1472;
-  // Host-side bound on queued events (replication of local writes); beyond it events are
-  // dropped and counted (`events_dropped`): the server never blocks on the backplane.
-  std::size_t max_queued_events = 1 << 16;
+  // The card's role and request deadlines (card registers `passive`, `deadline`,
+  // `pull_deadline`): a passive card holds no table (the dispatcher), peers do not
+  // replicate to it.
+  bool passive = false;
+  std::chrono::microseconds transfer_deadline{200000};  // TRANSFER/PULL sent without one
+  std::chrono::microseconds pull_deadline{2000};        // hub mode: pull on a GET/TAKE miss
 };
 
 }  // namespace sessnic::backplane

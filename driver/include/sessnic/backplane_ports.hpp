@@ -1,0 +1,52 @@
+// A card's backplane ports as the host sees them: whole frames out of the card's
+// frame_out port, whole frames into its frame_in port, and time. The host's backplane
+// (driver/backplane, BackplaneNode) is only a transport pump between these ports and
+// UDP; every protocol rule runs on the card (hls/card_top.hpp, rtl/sessnic_top.sv).
+//
+// Devices are internally synchronized: execute() from many threads and the pump thread
+// may call in at once.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "beat.hpp"
+#include "card_registers.hpp"
+#include "wire/sessnic_wire.hpp"
+
+namespace sessnic {
+
+// What the pump reports: the card's bp_stats and which peers it considers up.
+struct CardStatus {
+  std::array<uint64_t, wire::BP_STATS_COUNT> bp_stats{};
+  std::array<bool, 256> peer_up{};
+};
+
+class BackplanePorts {
+ public:
+  virtual ~BackplanePorts() = default;
+  // One whole frame the card put on its frame_out port (beats through TLAST); false if none.
+  virtual bool take_frame(std::vector<Beat>& frame) = 0;
+  // Hands one whole received, authenticated frame to the card's frame_in port.
+  // false = the card cannot accept it now (the pump counts a drop; the protocol resends).
+  virtual bool give_frame(std::span<const Beat> frame) = 0;
+  // Lets the card run its timers/work up to host time `now_us`; true if it did any work.
+  virtual bool service(uint64_t now_us) = 0;
+
+  // Optional parts (defaults: not supported).
+  // Writes the register set (a restart: sync state reset, table kept). False = the
+  // device takes its registers from elsewhere.
+  virtual bool write_registers(const CardRegisters&) { return false; }
+  // Reads counters and peer liveness; false = not available.
+  virtual bool read_status(CardStatus&) { return false; }
+  // `wake` is called (from any thread, possibly under the device's lock: it must only
+  // signal) when frame_out got a frame outside service(), so the pump need not poll.
+  virtual void on_frame_ready(std::function<void()> wake) { (void)wake; }
+};
+
+// Host time for service(): microseconds of the steady clock.
+uint64_t host_time_us();
+
+}  // namespace sessnic
