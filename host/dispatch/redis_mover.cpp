@@ -45,7 +45,7 @@ class RedisMover : public SessionMover {
     DeviceConfig dc;
     dc.card_id = nc.card_id;
     table_ = open_device(dc);
-    node_ = std::make_shared<backplane::BackplaneNode>(nc, table_.get(), std::make_unique<backplane::UdpTransport>(nc));
+    node_ = std::make_shared<backplane::BackplaneNode>(nc, *table_, std::make_unique<backplane::UdpTransport>(nc));
     node_->start();
     if (peer_wait.count() > 0 && !node_->wait_for_peers(peer_wait))
       spdlog::warn("not every backplane peer answered within {} ms; continuing", peer_wait.count());
@@ -66,15 +66,15 @@ class RedisMover : public SessionMover {
       const redis::StoreResult r = store_->get(key);
       const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
       if (left.count() <= 0) return done(MoveResult::failed);
+      // Device::transfer blocks until the card answers (the card enforces the deadline);
+      // this runs on a Redis worker, never on the dispatcher's io thread.
       if (r.status == redis::StoreStatus::ok &&
-          table_->put(key, r.record.blob, r.record.expiry, r.record.flags, r.record.version).ok()) {
-        node->transfer_async(key, card_, dest, left, [done](Response resp) { done(result_of(resp)); });
-        return;
-      }
+          table_->put(key, r.record.blob, r.record.expiry, r.record.flags, r.record.version).ok())
+        return done(result_of(table_->transfer(key, dest, card_, left)));
       // Not in Redis (yet), or Redis unreachable: the card that made it still has it.
-      node->transfer_async(key, owner, dest, left, [done](Response resp) { done(result_of(resp)); });
+      done(result_of(table_->transfer(key, dest, owner, left)));
     });
-    if (!queued) node->transfer_async(key, owner, dest, budget, [done](Response resp) { done(result_of(resp)); });
+    if (!queued) done(MoveResult::failed);  // workers saturated: a full handshake, never a blocked io thread
   }
 
   void release() override {

@@ -70,7 +70,7 @@ addresses = ["{}"]
   DeviceConfig dc;
   dc.card_id = 2;
   auto cars_card = open_device(dc);
-  backplane::BackplaneNode cars(nc, cars_card.get(), std::make_unique<backplane::UdpTransport>(nc));
+  backplane::BackplaneNode cars(nc, *cars_card, std::make_unique<backplane::UdpTransport>(nc));
   cars.start();
 
   auto mover = dispatch::make_mover(cfg, 1000ms);

@@ -29,9 +29,8 @@ class WriteThroughDevice : public Device {
   std::string kind() const override { return card_.kind(); }
   uint8_t card_id() const override { return card_.card_id(); }
   void execute(std::span<const sessnic::Command> cmds, std::vector<Response>& out) override;
-  Response transfer(const SessionKey& key, uint8_t dest, std::chrono::microseconds deadline) override {
-    return card_.transfer(key, dest, deadline);
-  }
+  // TRANSFER and PULL are card commands: execute() hands them to the card like the rest.
+  BackplanePorts* backplane_ports() override { return card_.backplane_ports(); }
 
   WriteThroughCounters counters() const;
 
