@@ -30,10 +30,6 @@
 module bp_sync #(
     parameter int CARDS = 32,
     parameter int SLOT_BYTES = 256,
-    parameter logic [31:0] EPOCH = 32'd1,
-    parameter int RTO_CYCLES = 4000,
-    parameter int MAX_RETRIES = 6,
-    parameter int HELLO_CYCLES = 20000,
     parameter int EVQ_LOG2 = 4
 ) (
     input wire logic clk,
@@ -43,6 +39,12 @@ module bp_sync #(
     input wire logic [CARDS-1:0] peers,
     input wire logic             enable,
     input wire logic [      1:0] mode,
+    // configuration registers (sessnic_top resolves 0 = synthesis default)
+    input wire logic [     31:0] epoch,         // this card's epoch (nonzero while enabled)
+    input wire logic [      7:0] hub_card,      // mode hub: where local writes go
+    input wire logic [     31:0] rto_cycles,    // >= 1
+    input wire logic [      7:0] max_retries,
+    input wire logic [     31:0] hello_cycles,  // >= 1
 
     // Host TRANSFER commands (header beats; extra beats are drained, answered BAD_CMD)
     input  wire logic [511:0] s_host_tdata,
@@ -89,14 +91,12 @@ module bp_sync #(
     output logic [31:0] cnt_rx_window,
     output logic [31:0] cnt_rx_stale_epoch,
     output logic [31:0] cnt_not_sent,
-    output logic [31:0] cnt_rx_unhandled
+    output logic [31:0] cnt_rx_unhandled,
+    output logic [31:0] cnt_deletes_sent
 );
   initial begin
     if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
     if (SLOT_BYTES < 64 || SLOT_BYTES % 64 != 0) $fatal(1, "bp_sync: SLOT_BYTES must be whole 64-byte beats");
-    if (EPOCH == 32'h0) $fatal(1, "bp_sync: EPOCH must be nonzero (0 means unknown on the wire)");
-    if (RTO_CYCLES < 1 || HELLO_CYCLES < 1) $fatal(1, "bp_sync: RTO_CYCLES and HELLO_CYCLES must be >= 1");
-    if (MAX_RETRIES < 0 || MAX_RETRIES > 255) $fatal(1, "bp_sync: MAX_RETRIES must be 0..255");
     if (EVQ_LOG2 < 1 || EVQ_LOG2 > 8) $fatal(1, "bp_sync: EVQ_LOG2 must be 1..8");
   end
 
@@ -145,6 +145,12 @@ module bp_sync #(
   localparam logic [7:0] ST_STALE = 8'(sessnic_wire_pkg::STATUS_STALE);
   localparam logic [7:0] ST_FAILED = 8'(sessnic_wire_pkg::STATUS_FAILED);
   localparam logic [1:0] MODE_REPLICATE = 2'(sessnic_wire_pkg::BP_MODE_REPLICATE);
+  localparam logic [1:0] MODE_TRANSFER = 2'(sessnic_wire_pkg::BP_MODE_TRANSFER);
+  localparam logic [1:0] MODE_HUB = 2'(sessnic_wire_pkg::BP_MODE_HUB);
+  localparam logic [7:0] OP_GET = 8'(sessnic_wire_pkg::OPCODE_GET);
+  localparam logic [7:0] OP_TAKE = 8'(sessnic_wire_pkg::OPCODE_TAKE);
+  localparam logic [7:0] FL_TOMBSTONE = 8'(sessnic_wire_pkg::FLAGS_TOMBSTONE);
+  localparam logic [7:0] FL_SINGLE_USE = 8'(sessnic_wire_pkg::FLAGS_SINGLE_USE);
 
   localparam int SLOT_BEATS = SLOT_BYTES / 64;
   localparam int MAX_BEATS = 2 + SLOT_BEATS;  // header + entry + blob
@@ -168,7 +174,8 @@ module bp_sync #(
     S_TX_SEND,    // frame beats out
     S_RES_BUILD,  // the result beat into res_reg from the registered outcome
     S_RESULT,     // host result beat out
-    S_NEXT_PEER   // replicate: send the entry to the next peer
+    S_NEXT_PEER,  // fan-out: send the entry to the next destination
+    S_EV_DEST     // a card-rule event: its destinations and frame
   } state_t;
   typedef enum logic [2:0] {
     P_NONE,
@@ -198,7 +205,10 @@ module bp_sync #(
   logic [IDX_W-1:0] slot_n_reg;
   logic [31:0] slot_timer_reg;
   logic [7:0] slot_retries_reg;
-  logic [CARDS-1:0] bcast_todo_reg;  // replicate: peers still to send the entry to
+  logic [CARDS-1:0] bcast_todo_reg;  // fan-out: peers still to send the entry to
+  logic [CARDS-1:0] ev_dest_reg;     // the current event's destinations (card rules)
+  logic [7:0] fan_type_reg;          // UPDATE or DELETE
+  logic [511:0] ev_hdr_reg;          // the event being handled (a host response header)
 
   // frame being transmitted
   logic [511:0] tx_hdr_reg;
@@ -235,7 +245,8 @@ module bp_sync #(
   wire evq_full = (evq_wr_reg - evq_rd_reg) == (EVQ_LOG2 + 1)'(EVQ);
 
   logic [31:0] c_tx_reg, c_rtx_reg, c_giveup_reg, c_applied_reg, c_apfail_reg, c_xok_reg, c_xfail_reg;
-  logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg;
+  logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg, c_delsent_reg;
+  assign cnt_deletes_sent = c_delsent_reg;
   assign cnt_tx_frames = c_tx_reg;
   assign cnt_retransmits = c_rtx_reg;
   assign cnt_giveups = c_giveup_reg;
@@ -303,13 +314,13 @@ module bp_sync #(
 
   // Per-transmission header fields, as the kernel's transmit() fills them.
   function automatic logic [511:0] stamp(input logic [511:0] h, input logic [7:0] me, input logic [31:0] dep,
-                                         input logic [31:0] ack, input logic [31:0] una);
+                                         input logic [31:0] ack, input logic [31:0] una, input logic [31:0] ep);
     logic uni;
     stamp = h;
     uni = h[F_DST+:8] != BROADCAST;
     stamp[F_FVER+:8] = FRAME_VERSION;
     stamp[F_SRC+:8] = me;
-    stamp[F_EPOCH+:32] = EPOCH;
+    stamp[F_EPOCH+:32] = ep;
     stamp[F_DST_EPOCH+:32] = uni ? dep : 32'h0;
     stamp[F_ACK+:32] = uni ? ack : 32'h0;
     stamp[F_UNA+:32] = uni ? una : 32'h0;
@@ -400,6 +411,22 @@ module bp_sync #(
     for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
   end
 
+  // Destinations of the event in ev_hdr_reg (S_EV_DEST). The mode's: replicate = every
+  // member, hub = the hub (none on the hub itself), transfer = none. The writer's (rule
+  // 4): a consumed single-use entry written by another card that still holds a copy.
+  wire [7:0] ev_op = ev_hdr_reg[H_OP+:8];
+  wire [7:0] ev_writer = ev_hdr_reg[H_VERSION+:8];
+  wire ev_consumed = ev_op == OP_TAKE || ev_op == OP_GET;
+  wire ev_single = (ev_hdr_reg[H_FLAGS+:8] & FL_SINGLE_USE) != 8'h0;
+  logic [CARDS-1:0] ev_mode_dest, ev_writer_dest;
+  always_comb begin
+    for (int i = 0; i < CARDS; i++) begin
+      ev_mode_dest[i] = member[i] && (mode == MODE_REPLICATE || (mode == MODE_HUB && hub_card == 8'(i)));
+      ev_writer_dest[i] = member[i] && ev_consumed && ev_single && ev_writer == 8'(i) &&
+                          (mode == MODE_TRANSFER || (mode == MODE_HUB && hub_card != 8'(i)));
+    end
+  end
+
   wire [7:0] tbl_status = s_tbl_tdata[H_STATUS+:8];
   wire tbl_stored = tbl_st_reg == ST_OK || tbl_st_reg == ST_EVICTED || tbl_st_reg == ST_STALE;
 
@@ -424,7 +451,7 @@ module bp_sync #(
         end else if (!enable) begin
           // nothing else while disabled
         end else if (slot_valid_reg && slot_timer_reg == 0) begin
-          if (slot_retries_reg >= 8'(MAX_RETRIES)) begin
+          if (slot_retries_reg >= max_retries) begin
             // give up: the abandoned seq is skipped by the receiver through `una`
             c_giveup_reg <= c_giveup_reg + 1'b1;
             slot_valid_reg <= 1'b0;
@@ -438,7 +465,7 @@ module bp_sync #(
             end else state_reg <= S_NEXT_PEER;
           end else begin
             slot_retries_reg <= slot_retries_reg + 1'b1;
-            slot_timer_reg <= 32'(RTO_CYCLES);
+            slot_timer_reg <= rto_cycles;
             c_rtx_reg <= c_rtx_reg + 1'b1;
             d_hdr_reg <= slot_hdr_reg;
             d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
@@ -450,7 +477,7 @@ module bp_sync #(
             state_reg <= S_STAMP;
           end
         end else if (hello_timer_reg == 0) begin
-          hello_timer_reg <= 32'(HELLO_CYCLES);
+          hello_timer_reg <= hello_cycles;
           d_hdr_reg <= ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown});
           d_dep_reg <= 32'h0;
           d_ack_reg <= 32'h0;
@@ -475,11 +502,8 @@ module bp_sync #(
           state_reg <= S_HOST;
         end else if (!slot_valid_reg && !evq_empty) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
-          pend_reg <= P_EXPORT_REPL;
-          tbl_hdr_reg <= export_cmd(evq[evq_rd_reg[EVQ_LOG2-1:0]], tbl_tag_reg);
-          state_reg <= S_TBL_SEND;
-          idx_reg <= '0;
-          tbl_n_reg <= '0;
+          ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
+          state_reg <= S_EV_DEST;
         end
       end
 
@@ -527,8 +551,8 @@ module bp_sync #(
         f_stale_reg <= rx_over_reg || rx_epoch == 32'h0 || rx_epoch < pe_src_reg;
         f_restart_reg <= rx_epoch > pe_src_reg && pe_src_reg != 32'h0;
         f_learn_reg <= rx_epoch > pe_src_reg;
-        f_hello_reply_reg <= rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != EPOCH);
-        f_dst_epoch_bad_reg <= rx_dst_epoch != EPOCH;
+        f_hello_reply_reg <= rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != epoch);
+        f_dst_epoch_bad_reg <= rx_dst_epoch != epoch;
         f_slot_peer_reg <= slot_valid_reg && slot_peer_reg == rx_src;
         f_ack_rel_reg <= rx_ack > slot_seq_reg;
         f_req_match_reg <= rx_req == slot_seq_reg;
@@ -743,7 +767,7 @@ module bp_sync #(
               tx_next[host_dest_reg[CW-1:0]] <= tx_next[host_dest_reg[CW-1:0]] + 1'b1;
               slot_req_reg <= host_tag_reg;
               slot_retries_reg <= '0;
-              slot_timer_reg <= 32'(RTO_CYCLES);
+              slot_timer_reg <= rto_cycles;
               slot_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
               slot_hdr_reg[F_SEQ+:32] <= tx_next[host_dest_reg[CW-1:0]];
               slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
@@ -759,10 +783,11 @@ module bp_sync #(
             end
           end
           P_EXPORT_REPL: begin
-            if (tbl_st_reg == ST_OK && mode == MODE_REPLICATE) begin
-              bcast_todo_reg <= epoch_known;
+            if (tbl_st_reg == ST_OK) begin
+              bcast_todo_reg <= ev_dest_reg & epoch_known;
+              fan_type_reg <= T_UPDATE;
               todo_fresh_reg <= 1'b0;
-              if ((member & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
+              if ((ev_dest_reg & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
             end
           end
           default: ;
@@ -781,7 +806,7 @@ module bp_sync #(
           tx_n_reg <= slot_n_reg;
           tx_ret_reg <= S_IDLE;
           state_reg <= S_STAMP;
-        end else if (bcast_todo_reg == '0 || mode != MODE_REPLICATE) begin
+        end else if (bcast_todo_reg == '0) begin
           bcast_todo_reg <= '0;
           todo_fresh_reg <= 1'b0;
           state_reg <= S_IDLE;
@@ -796,8 +821,8 @@ module bp_sync #(
             tx_next[next_peer_reg[CW-1:0]] <= tx_next[next_peer_reg[CW-1:0]] + 1'b1;
             slot_req_reg <= 32'h0;
             slot_retries_reg <= '0;
-            slot_timer_reg <= 32'(RTO_CYCLES);
-            slot_hdr_reg <= ctl_frame(T_UPDATE, next_peer_reg, 32'h0, 8'h0);
+            slot_timer_reg <= rto_cycles;
+            slot_hdr_reg <= ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
             slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer_reg[CW-1:0]];
             slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
             slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
@@ -806,8 +831,49 @@ module bp_sync #(
         end
       end
 
+      // Card rules 1, 2 and 4 (docs/rtl.md "Card rules"): the destinations of one event.
+      // PUT stored -> UPDATE (the entry is exported first); DEL -> DELETE with the
+      // tombstone's version; TAKE / consumed single-use GET -> DELETE with the tombstone
+      // version the table put in aux, and to the writer card if it still holds a copy.
+      S_EV_DEST: begin
+        idx_reg <= '0;
+        tbl_n_reg <= '0;
+        ev_dest_reg <= ev_mode_dest | ev_writer_dest;
+        if (ev_op == OP_PUT) begin
+          if (ev_mode_dest == '0) begin
+            if (mode != MODE_HUB || hub_card != card_id) c_notsent_reg <= c_notsent_reg + 1'b1;
+            state_reg <= S_IDLE;
+          end else begin
+            pend_reg <= P_EXPORT_REPL;
+            tbl_hdr_reg <= export_cmd(ev_hdr_reg, tbl_tag_reg);
+            state_reg <= S_TBL_SEND;
+          end
+        end else begin
+          // the DELETE entry beat: key, ctx, tombstone version and expiry, no blob
+          txbuf[1] <= ev_hdr_reg;
+          txbuf[1][H_OP+:8] <= OP_DEL;
+          txbuf[1][H_STATUS+:8] <= 8'h0;
+          txbuf[1][H_TAG+:32] <= 32'h0;
+          txbuf[1][H_AUX+:64] <= 64'h0;
+          txbuf[1][H_FLAGS+:8] <= FL_TOMBSTONE;
+          txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
+          if (ev_op != OP_DEL) txbuf[1][H_VERSION+:64] <= ev_hdr_reg[H_AUX+:64];
+          if ((ev_mode_dest | ev_writer_dest) == '0) begin
+            if (mode != MODE_HUB || hub_card != card_id) c_notsent_reg <= c_notsent_reg + 1'b1;
+            state_reg <= S_IDLE;
+          end else begin
+            c_delsent_reg <= c_delsent_reg + 1'b1;
+            bcast_todo_reg <= (ev_mode_dest | ev_writer_dest) & epoch_known;
+            fan_type_reg <= T_DELETE;
+            todo_fresh_reg <= 1'b0;
+            if (((ev_mode_dest | ev_writer_dest) & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
+            state_reg <= S_NEXT_PEER;
+          end
+        end
+      end
+
       S_STAMP: begin
-        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg);
+        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg, epoch);
         idx_reg <= '0;
         state_reg <= S_TX_CRC;
       end
@@ -871,6 +937,7 @@ module bp_sync #(
       c_stale_reg <= '0;
       c_notsent_reg <= '0;
       c_unhandled_reg <= '0;
+      c_delsent_reg <= '0;
     end
   end
 

@@ -82,6 +82,7 @@ package sessnic_regs_pkg;
         sessnic_regs__bp_count_t__in_t bp_rx_window;
         sessnic_regs__bp_count_t__in_t bp_rx_stale_epoch;
         sessnic_regs__bp_count_t__in_t bp_not_sent;
+        sessnic_regs__bp_count_t__in_t bp_deletes_sent;
         sessnic_regs__stat_t__in_t stat_live;
         sessnic_regs__stat_t__in_t stat_tombstones;
         sessnic_regs__stat_t__in_t stat_puts;
@@ -140,8 +141,53 @@ package sessnic_regs_pkg;
     } sessnic_regs__bp_peers__out_t;
 
     typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_epoch__epoch__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_epoch__epoch__out_t epoch;
+    } sessnic_regs__bp_epoch__out_t;
+
+    typedef struct {
+        logic [7:0] value;
+    } sessnic_regs__bp_hub__hub_card__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_hub__hub_card__out_t hub_card;
+    } sessnic_regs__bp_hub__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_rto__cycles__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_rto__cycles__out_t cycles;
+    } sessnic_regs__bp_rto__out_t;
+
+    typedef struct {
+        logic [7:0] value;
+    } sessnic_regs__bp_max_retries__count__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_max_retries__count__out_t count;
+    } sessnic_regs__bp_max_retries__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_hello__cycles__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_hello__cycles__out_t cycles;
+    } sessnic_regs__bp_hello__out_t;
+
+    typedef struct {
         sessnic_regs__card__out_t card;
         sessnic_regs__control__out_t control;
         sessnic_regs__bp_peers__out_t bp_peers;
+        sessnic_regs__bp_epoch__out_t bp_epoch;
+        sessnic_regs__bp_hub__out_t bp_hub;
+        sessnic_regs__bp_rto__out_t bp_rto;
+        sessnic_regs__bp_max_retries__out_t bp_max_retries;
+        sessnic_regs__bp_hello__out_t bp_hello;
     } sessnic_regs__out_t;
 endpackage

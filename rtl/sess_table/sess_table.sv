@@ -31,7 +31,10 @@ module sess_table #(
     parameter int SETS_LOG2 = 6,
     parameter int WAYS = 4,
     parameter int SLOT_BYTES = 256,
-    parameter BLOB_RAM_STYLE = "block"
+    parameter BLOB_RAM_STYLE = "block",
+    // Card contract (cardrtl's minimal edit; the re-pipelined table does this always): a
+    // TAKE or a GET that consumes a SINGLE_USE entry answers the tombstone's version in aux.
+    parameter bit TAKE_AUX_TOMBSTONE = 1'b0
 ) (
     input wire logic clk,
     input wire logic rst,
@@ -640,7 +643,7 @@ module sess_table #(
     rsp_hdr = ex_hdr_reg;
     rsp_hdr[H_STATUS+:W_STATUS] = st;
     rsp_hdr[H_BLOB_LEN+:W_BLOB_LEN] = rsp_len;
-    rsp_hdr[H_AUX+:W_AUX] = {56'h0, card_id};
+    rsp_hdr[H_AUX+:W_AUX] = (TAKE_AUX_TOMBSTONE && consume && do_write) ? W_AUX'(new_ver) : {56'h0, card_id};
     rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
     rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
     rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};

@@ -118,12 +118,31 @@ TableCommand transfer_cmd(unsigned k, unsigned dest) {
   return t;
 }
 
+std::vector<Beat> put_flags(Cluster& net, Card& c, unsigned k, unsigned len, uint8_t flags) {
+  TableCommand p = cmd(wire::Opcode::PUT, k, g_tag++);
+  p.expiry = 5000;
+  p.flags = flags;
+  p.payload = blob_of(k, len);
+  p.blob_len = static_cast<uint16_t>(len);
+  return exec(net, c, p);
+}
+
+std::vector<Beat> take(Cluster& net, Card& c, unsigned k) { return exec(net, c, cmd(wire::Opcode::TAKE, k, g_tag++)); }
+
+std::vector<Beat> del(Cluster& net, Card& c, unsigned k) {
+  TableCommand d = cmd(wire::Opcode::DEL, k, g_tag++);
+  d.expiry = 5000;
+  return exec(net, c, d);
+}
+
+constexpr uint8_t kSingleUse = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+
 struct Rig {
-  explicit Rig(std::vector<uint8_t> ids, wire::BpMode mode, uint64_t seed) : net(seed) {
+  explicit Rig(std::vector<uint8_t> ids, wire::BpMode mode, uint64_t seed, uint8_t hub = 0) : net(seed) {
     uint32_t members = 0;
     for (uint8_t id : ids) members |= 1u << id;
     for (uint8_t id : ids) {
-      cards[id] = std::make_unique<Card>(CardConfig{.card = id, .members = members, .mode = mode});
+      cards[id] = std::make_unique<Card>(CardConfig{.card = id, .members = members, .mode = mode, .hub = hub});
       net.add(cards[id].get());
     }
     for (auto& [id, c] : cards) set_time(net, *c, 100);
@@ -273,6 +292,116 @@ TEST(RtlBackplane, ReplicateConvergesAcrossThreeCardsWithLoss) {
   for (uint8_t c : {1, 2, 3}) giveups += r[c].bp_counter(GIVEUP);
   EXPECT_EQ(giveups, 0u);
   EXPECT_GT(r.net.frames_dropped(), 0u);
+}
+
+// ---- card rules (card contract, docs/rtl.md "Card rules") ---------------------------
+TEST(RtlBackplane, DeleteReplicatesToEveryCard) {
+  Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 41);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  ASSERT_EQ(field(put(r.net, r[1], 7, 100), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  ASSERT_EQ(field(get(r.net, r[3], 7), wire::header::status), u(wire::Status::OK));
+  const auto d = del(r.net, r[2], 7);
+  ASSERT_EQ(field(d, wire::header::status), u(wire::Status::OK));
+  // A DEL of a key this card never saw writes a tombstone and replicates it as well.
+  const auto d2 = del(r.net, r[3], 8);
+  ASSERT_EQ(field(d2, wire::header::status), u(wire::Status::MISS));
+  ASSERT_NE(field(d2, wire::header::version), 0u);
+  r.settle(400000);
+  for (uint8_t c : {1, 2, 3}) {
+    const auto g = get(r.net, r[c], 7);
+    EXPECT_EQ(field(g, wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+  // The tombstone for key 8 reached card 1: a PUT carrying an older version is STALE.
+  TableCommand old = cmd(wire::Opcode::PUT, 8, g_tag++);
+  old.expiry = 5000;
+  old.version = field(d2, wire::header::version) - 256;
+  old.payload = blob_of(8, 10);
+  old.blob_len = 10;
+  EXPECT_EQ(field(exec(r.net, r[1], old), wire::header::status), u(wire::Status::STALE));
+  EXPECT_EQ(r[2].read(0x84), 1u);  // bp_deletes_sent
+  EXPECT_EQ(r[3].read(0x84), 1u);
+}
+
+TEST(RtlBackplane, UsedTicketIsAMissOnEveryCardInEveryMode) {
+  // replicate: the consume's tombstone goes everywhere
+  {
+    Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 42);
+    r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+    ASSERT_EQ(field(put_flags(r.net, r[1], 9, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    const auto t = take(r.net, r[2], 9);
+    ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+    EXPECT_GT(field(t, wire::header::aux), field(t, wire::header::version)) << "aux = the tombstone's (newer) version";
+    EXPECT_EQ(field(t, wire::header::aux) & 0xff, 2u) << "written by the consuming card";
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 9), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+    // a GET consumes a single-use entry too
+    ASSERT_EQ(field(put_flags(r.net, r[3], 10, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    ASSERT_EQ(field(get(r.net, r[1], 10), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 10), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+  // transfer: the writer still holds the ticket after a TRANSFER; the consumer tombstones it there
+  {
+    Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 43);
+    ASSERT_EQ(field(put_flags(r.net, r[1], 11, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(11, 2)), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(take(r.net, r[2], 11), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 11), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+    // a reusable entry consumed by TAKE is not chased to its writer in transfer mode
+    ASSERT_EQ(field(put(r.net, r[1], 12, 50), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(12, 2)), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(take(r.net, r[2], 12), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    EXPECT_EQ(field(get(r.net, r[1], 12), wire::header::status), u(wire::Status::OK));
+  }
+  // hub: a ticket written by card 1 lives at 1 and at the hub 0; consumed at the hub
+  {
+    Rig r({0, 1, 2}, wire::BpMode::HUB, 44, /*hub=*/0);
+    ASSERT_EQ(field(put_flags(r.net, r[1], 13, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    ASSERT_EQ(field(take(r.net, r[0], 13), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {0, 1, 2}) EXPECT_EQ(field(get(r.net, r[c], 13), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+}
+
+TEST(RtlBackplane, HubModeSendsLocalWritesToTheHubOnly) {
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 45, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[1], 20, 120);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(put(r.net, r[0], 21, 120), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  const auto g = get(r.net, r[0], 20);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(20, 120));
+  EXPECT_EQ(field(get(r.net, r[2], 20), wire::header::status), u(wire::Status::MISS)) << "not to the other spokes";
+  EXPECT_EQ(field(get(r.net, r[1], 21), wire::header::status), u(wire::Status::MISS)) << "the hub keeps its own writes";
+  ASSERT_EQ(field(del(r.net, r[1], 20), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  EXPECT_EQ(field(get(r.net, r[0], 20), wire::header::status), u(wire::Status::MISS));
+}
+
+TEST(RtlBackplane, RestartWithALargerEpochFromTheRegister) {
+  Rig r({1, 2}, wire::BpMode::REPLICATE, 46);
+  for (unsigned k = 0; k < 4; ++k) ASSERT_EQ(field(put(r.net, r[1], 30 + k, 64), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  EXPECT_EQ(r[2].read(0x1C), 1u);  // bp_epoch
+  r[2].restart(2);
+  EXPECT_EQ(r[2].read(0x1C), 2u);
+  EXPECT_EQ(field(get(r.net, r[2], 30), wire::header::status), u(wire::Status::MISS)) << "the restart lost the table";
+  r.net.run(20000);  // card 1 hears the new epoch (HELLO) and starts the sequence again
+  // Writes after the restart reach the restarted card (with the old epoch they would be
+  // taken for duplicates of the old sequence numbers and dropped).
+  for (unsigned k = 0; k < 4; ++k) ASSERT_EQ(field(put(r.net, r[1], 40 + k, 64), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(field(get(r.net, r[2], 40 + k), wire::header::status), u(wire::Status::OK)) << k;
+  EXPECT_GE(r[1].bp_counter(STALE), 1u) << "card 1 saw the epoch change";
 }
 
 // ---- interop: the HLS backplane kernel + table kernel as a cluster node ------------

@@ -20,7 +20,7 @@ extern "C" {
 #define SESSNIC_REGS__VERSION__MINOR_bm 0xffff
 #define SESSNIC_REGS__VERSION__MINOR_bp 0
 #define SESSNIC_REGS__VERSION__MINOR_bw 16
-#define SESSNIC_REGS__VERSION__MINOR_reset 0x1
+#define SESSNIC_REGS__VERSION__MINOR_reset 0x2
 #define SESSNIC_REGS__VERSION__MAJOR_bm 0xffff0000
 #define SESSNIC_REGS__VERSION__MAJOR_bp 16
 #define SESSNIC_REGS__VERSION__MAJOR_bw 16
@@ -72,6 +72,36 @@ extern "C" {
 #define SESSNIC_REGS__BP_PEERS__MEMBERS_bw 32
 #define SESSNIC_REGS__BP_PEERS__MEMBERS_reset 0x0
 
+// reg - sessnic_regs::bp_epoch
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bm 0xffffffff
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bp 0
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bw 32
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_reset 0x1
+
+// reg - sessnic_regs::bp_hub
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bm 0xff
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bp 0
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bw 8
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_reset 0x0
+
+// reg - sessnic_regs::bp_rto
+#define SESSNIC_REGS__BP_RTO__CYCLES_bm 0xffffffff
+#define SESSNIC_REGS__BP_RTO__CYCLES_bp 0
+#define SESSNIC_REGS__BP_RTO__CYCLES_bw 32
+#define SESSNIC_REGS__BP_RTO__CYCLES_reset 0x0
+
+// reg - sessnic_regs::bp_max_retries
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bm 0xff
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bp 0
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bw 8
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_reset 0x0
+
+// reg - sessnic_regs::bp_hello
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bm 0xffffffff
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bp 0
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bw 32
+#define SESSNIC_REGS__BP_HELLO__CYCLES_reset 0x0
+
 // reg - sessnic_regs::bp_count_t
 #define SESSNIC_REGS__BP_COUNT_T__VALUE_bm 0xffffffff
 #define SESSNIC_REGS__BP_COUNT_T__VALUE_bp 0
@@ -102,7 +132,12 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t status;
     uint32_t now;
     uint32_t bp_peers;
-    uint8_t RESERVED_1c_3f[0x24];
+    uint32_t bp_epoch;
+    uint32_t bp_hub;
+    uint32_t bp_rto;
+    uint32_t bp_max_retries;
+    uint32_t bp_hello;
+    uint8_t RESERVED_30_3f[0x10];
     uint32_t bp_rx_frames;
     uint32_t bp_rx_bad_version;
     uint32_t bp_rx_bad_len;
@@ -120,7 +155,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t bp_rx_window;
     uint32_t bp_rx_stale_epoch;
     uint32_t bp_not_sent;
-    uint8_t RESERVED_84_ff[0x7c];
+    uint32_t bp_deletes_sent;
+    uint8_t RESERVED_88_ff[0x78];
     sessnic_regs__stat_t_t stat_live;
     sessnic_regs__stat_t_t stat_tombstones;
     sessnic_regs__stat_t_t stat_puts;
