@@ -350,6 +350,7 @@ module sessnic_top #(
       .rto_cycles(cfg_rto_reg),
       .max_retries(cfg_retries_reg),
       .hello_cycles(cfg_hello_reg),
+      .now(stats_flat[STATS_NOW*64+:32]),
       .s_host_tdata(s_cmd_tdata),
       .s_host_tlast(s_cmd_tlast),
       .s_host_tvalid(s_cmd_tvalid && host_to_bp),
@@ -387,7 +388,8 @@ module sessnic_top #(
       .cnt_rx_stale_epoch(bp_counters[9*32+:32]),
       .cnt_not_sent(bp_counters[10*32+:32]),
       .cnt_rx_unhandled(c_unhandled),
-      .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next)
+      .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next),
+      .cnt_peer_joins(hwif_in.bp_peer_joins.value.next)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
   // The same counters in the register map (spec/regs.rdl).

@@ -45,6 +45,7 @@ module bp_sync #(
     input wire logic [     31:0] rto_cycles,    // >= 1
     input wire logic [      7:0] max_retries,
     input wire logic [     31:0] hello_cycles,  // >= 1
+    input wire logic [     31:0] now,           // card clock (the table's, seconds): TRANSFER deadlines
 
     // Host TRANSFER commands (header beats; extra beats are drained, answered BAD_CMD)
     input  wire logic [511:0] s_host_tdata,
@@ -92,7 +93,8 @@ module bp_sync #(
     output logic [31:0] cnt_rx_stale_epoch,
     output logic [31:0] cnt_not_sent,
     output logic [31:0] cnt_rx_unhandled,
-    output logic [31:0] cnt_deletes_sent
+    output logic [31:0] cnt_deletes_sent,
+    output logic [31:0] cnt_peer_joins
 );
   initial begin
     if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
@@ -203,8 +205,21 @@ module bp_sync #(
   logic [31:0] slot_seq_reg, slot_req_reg;
   logic [511:0] slot_hdr_reg;  // frame header without the per-transmission fields
   logic [IDX_W-1:0] slot_n_reg;
-  logic [31:0] slot_timer_reg;
   logic [7:0] slot_retries_reg;
+  // Retransmit timing (the kernel's rto_of / rtt_sample): a free-running cycle count, the
+  // slot's last transmission, and per peer a Jacobson/Karels RTT estimate (srtt x8,
+  // rttvar x4) with an exponential backoff (Karn: only never-resent frames are sampled).
+  logic [31:0] cyc_reg, slot_sent_reg, slot_deadline_reg, host_deadline_reg;
+  logic slot_first_reg, slot_timeout_reg, deadline_hit_reg;
+  logic [1:0] slot_hold_reg;
+  logic [31:0] srtt[CARDS];
+  logic [31:0] rttvar[CARDS];
+  logic [2:0] backoff[CARDS];
+  logic [31:0] est_reg, slot_rto_reg, elapsed_reg, rtt_m_reg;
+  logic [2:0] bo_reg;
+  logic rtt_go_reg;
+  logic [CW-1:0] rtt_peer_reg;
+  logic [CARDS-1:0] peer_up_reg;  // down after max retries, up again when heard
   logic [CARDS-1:0] bcast_todo_reg;  // fan-out: peers still to send the entry to
   logic [CARDS-1:0] ev_dest_reg;     // the current event's destinations (card rules)
   logic [7:0] fan_type_reg;          // UPDATE or DELETE
@@ -247,6 +262,8 @@ module bp_sync #(
   logic [31:0] c_tx_reg, c_rtx_reg, c_giveup_reg, c_applied_reg, c_apfail_reg, c_xok_reg, c_xfail_reg;
   logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg, c_delsent_reg;
   assign cnt_deletes_sent = c_delsent_reg;
+  logic [31:0] c_joins_reg;
+  assign cnt_peer_joins = c_joins_reg;
   assign cnt_tx_frames = c_tx_reg;
   assign cnt_retransmits = c_rtx_reg;
   assign cnt_giveups = c_giveup_reg;
@@ -261,6 +278,16 @@ module bp_sync #(
   assign cnt_rx_unhandled = c_unhandled_reg;
 
   // ---- helpers ------------------------------------------------------------------------
+  // The kernel's rto_of(): base << backoff, at most rto << 6.
+  function automatic logic [31:0] rto_clamp(input logic [31:0] base, input logic [2:0] bo, input logic [31:0] floor_rto);
+    logic [38:0] r, cap;
+    r = {7'h0, base} << bo;
+    cap = {7'h0, floor_rto} << 6;
+    rto_clamp = r > cap ? cap[31:0] : r[31:0];
+  endfunction
+  function automatic logic [31:0] abs_diff(input logic [31:0] a, input logic [31:0] b);
+    abs_diff = a > b ? a - b : b - a;
+  endfunction
   function automatic logic [IDX_W-1:0] beats_of(input logic [15:0] len);
     beats_of = IDX_W'((17'(len) + 17'd63) >> 6);
   endfunction
@@ -275,7 +302,8 @@ module bp_sync #(
   always_comb begin
     for (int i = 0; i < CARDS; i++) begin
       member[i] = peers[i] && 8'(i) != card_id;
-      epoch_known[i] = member[i] && peer_epoch[i] != 32'h0;
+      // live: epoch known and not declared down (the kernel's up_)
+      epoch_known[i] = member[i] && peer_epoch[i] != 32'h0 && peer_up_reg[i];
     end
   end
   wire any_unknown = (member & ~epoch_known) != '0;
@@ -303,7 +331,7 @@ module bp_sync #(
   // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
   logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, seq1_reg;
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
-  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg;
+  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_up_reg;
   logic lt_una_reg, lt_rxb_reg, eq_una_reg, eq_rxb_reg;
   wire f_seq_lt = f_una_gt_reg ? lt_una_reg : lt_rxb_reg;  // seq < max(una, base)
   wire f_seq_eq = f_una_gt_reg ? eq_una_reg : eq_rxb_reg;  // seq == max(una, base)
@@ -434,7 +462,27 @@ module bp_sync #(
     next_peer_reg <= next_peer;
     todo_fresh_reg <= 1'b1;  // cleared below in every cycle that writes bcast_todo_reg
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
-    if (slot_valid_reg && slot_timer_reg != 0) slot_timer_reg <= slot_timer_reg - 1'b1;
+    // timers: registered in steps so no compare sits in front of the engine's decisions
+    cyc_reg <= cyc_reg + 1'b1;
+    est_reg <= (srtt[slot_peer_reg[CW-1:0]] >> 3) + rttvar[slot_peer_reg[CW-1:0]];
+    bo_reg <= backoff[slot_peer_reg[CW-1:0]];
+    slot_rto_reg <= rto_clamp(est_reg < rto_cycles ? rto_cycles : est_reg, bo_reg, rto_cycles);
+    elapsed_reg <= cyc_reg - slot_sent_reg;
+    if (slot_hold_reg != 0) slot_hold_reg <= slot_hold_reg - 1'b1;
+    slot_timeout_reg <= slot_valid_reg && slot_hold_reg == 0 && elapsed_reg >= slot_rto_reg;
+    deadline_hit_reg <= slot_valid_reg && slot_outcome_reg && slot_deadline_reg != 32'h0 && now >= slot_deadline_reg;
+    if (rtt_go_reg) begin
+      rtt_go_reg <= 1'b0;
+      backoff[rtt_peer_reg] <= '0;  // a clean sample: the path works at the estimate
+      if (srtt[rtt_peer_reg] == 32'h0) begin
+        srtt[rtt_peer_reg] <= (rtt_m_reg << 3) | 32'h1;
+        rttvar[rtt_peer_reg] <= rtt_m_reg << 1;
+      end else begin
+        srtt[rtt_peer_reg] <= (srtt[rtt_peer_reg] - (srtt[rtt_peer_reg] >> 3) + rtt_m_reg) | 32'h1;
+        rttvar[rtt_peer_reg] <= rttvar[rtt_peer_reg] - (rttvar[rtt_peer_reg] >> 2) +
+            abs_diff(rtt_m_reg, srtt[rtt_peer_reg] >> 3);
+      end
+    end
     if (ev_valid) begin
       if (!evq_full) begin
         evq[evq_wr_reg[EVQ_LOG2-1:0]] <= ev_tdata;
@@ -450,11 +498,25 @@ module bp_sync #(
           rx_over_reg <= 1'b0;
         end else if (!enable) begin
           // nothing else while disabled
-        end else if (slot_valid_reg && slot_timer_reg == 0) begin
+        end else if (deadline_hit_reg) begin
+          // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED
+          slot_valid_reg <= 1'b0;
+          slot_timeout_reg <= 1'b0;
+          deadline_hit_reg <= 1'b0;
+          c_xfail_reg <= c_xfail_reg + 1'b1;
+          res_entry_reg <= 1'b1;
+          res_tag_reg <= slot_req_reg;
+          res_st_reg <= ST_FAILED;
+          res_dest_reg <= slot_peer_reg;
+          state_reg <= S_RES_BUILD;
+        end else if (slot_valid_reg && slot_timeout_reg) begin
+          slot_timeout_reg <= 1'b0;
           if (slot_retries_reg >= max_retries) begin
-            // give up: the abandoned seq is skipped by the receiver through `una`
+            // give up: the peer is down (not sent to until heard again); the abandoned
+            // seq is skipped by the receiver through `una`
             c_giveup_reg <= c_giveup_reg + 1'b1;
             slot_valid_reg <= 1'b0;
+            peer_up_reg[slot_peer_reg[CW-1:0]] <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
@@ -465,7 +527,10 @@ module bp_sync #(
             end else state_reg <= S_NEXT_PEER;
           end else begin
             slot_retries_reg <= slot_retries_reg + 1'b1;
-            slot_timer_reg <= rto_cycles;
+            slot_sent_reg <= cyc_reg;
+            slot_hold_reg <= 2'd3;
+            slot_first_reg <= 1'b0;
+            if (backoff[slot_peer_reg[CW-1:0]] < 3'd6) backoff[slot_peer_reg[CW-1:0]] <= backoff[slot_peer_reg[CW-1:0]] + 1'b1;
             c_rtx_reg <= c_rtx_reg + 1'b1;
             d_hdr_reg <= slot_hdr_reg;
             d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
@@ -492,6 +557,7 @@ module bp_sync #(
           // host TRANSFER header
           host_tag_reg <= s_host_tdata[H_TAG+:32];
           host_dest_reg <= s_host_tdata[C_DEST+:8];
+          host_deadline_reg <= s_host_tdata[H_EXPIRY+:32];
           res_reg <= s_host_tdata;
           host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
                           s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
@@ -551,6 +617,7 @@ module bp_sync #(
         f_stale_reg <= rx_over_reg || rx_epoch == 32'h0 || rx_epoch < pe_src_reg;
         f_restart_reg <= rx_epoch > pe_src_reg && pe_src_reg != 32'h0;
         f_learn_reg <= rx_epoch > pe_src_reg;
+        f_up_reg <= peer_up_reg[rs];
         f_hello_reply_reg <= rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != epoch);
         f_dst_epoch_bad_reg <= rx_dst_epoch != epoch;
         f_slot_peer_reg <= slot_valid_reg && slot_peer_reg == rx_src;
@@ -581,6 +648,11 @@ module bp_sync #(
           peer_epoch[rs] <= rx_epoch;
           tx_next[rs] <= 32'h1;
           rx_base[rs] <= 32'h1;
+          srtt[rs] <= 32'h0;
+          rttvar[rs] <= 32'h0;
+          backoff[rs] <= '0;
+          peer_up_reg[rs] <= 1'b1;
+          c_joins_reg <= c_joins_reg + 1'b1;
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_slot_peer_reg) begin
             slot_valid_reg <= 1'b0;
@@ -595,6 +667,10 @@ module bp_sync #(
           end
         end else begin
           if (f_learn_reg) peer_epoch[rs] <= rx_epoch;  // learned
+          if (!f_up_reg) begin  // first heard, or heard again after it was declared down
+            peer_up_reg[rs] <= 1'b1;
+            c_joins_reg <= c_joins_reg + 1'b1;
+          end
           if (rx_type == T_HELLO) begin
             if (f_hello_reply_reg) begin
               d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
@@ -622,9 +698,15 @@ module bp_sync #(
             if (f_slot_peer_reg) begin
               if (!slot_outcome_reg && f_ack_rel_reg) begin
                 slot_valid_reg <= 1'b0;
+                rtt_go_reg <= slot_first_reg;
+                rtt_peer_reg <= slot_peer_reg[CW-1:0];
+                rtt_m_reg <= cyc_reg - slot_sent_reg;
               end
               if (slot_outcome_reg && (rx_type == T_ACK || rx_type == T_NACK) && f_req_match_reg) begin
                 slot_valid_reg <= 1'b0;
+                rtt_go_reg <= slot_first_reg;
+                rtt_peer_reg <= slot_peer_reg[CW-1:0];
+                rtt_m_reg <= cyc_reg - slot_sent_reg;
                 if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
                 else c_xfail_reg <= c_xfail_reg + 1'b1;
                 res_entry_reg <= 1'b1;
@@ -767,7 +849,11 @@ module bp_sync #(
               tx_next[host_dest_reg[CW-1:0]] <= tx_next[host_dest_reg[CW-1:0]] + 1'b1;
               slot_req_reg <= host_tag_reg;
               slot_retries_reg <= '0;
-              slot_timer_reg <= rto_cycles;
+              slot_sent_reg <= cyc_reg;
+              slot_hold_reg <= 2'd3;
+              slot_first_reg <= 1'b1;
+              slot_timeout_reg <= 1'b0;
+              slot_deadline_reg <= host_deadline_reg;
               slot_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
               slot_hdr_reg[F_SEQ+:32] <= tx_next[host_dest_reg[CW-1:0]];
               slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
@@ -821,7 +907,11 @@ module bp_sync #(
             tx_next[next_peer_reg[CW-1:0]] <= tx_next[next_peer_reg[CW-1:0]] + 1'b1;
             slot_req_reg <= 32'h0;
             slot_retries_reg <= '0;
-            slot_timer_reg <= rto_cycles;
+            slot_sent_reg <= cyc_reg;
+            slot_hold_reg <= 2'd3;
+            slot_first_reg <= 1'b1;
+            slot_timeout_reg <= 1'b0;
+            slot_deadline_reg <= 32'h0;
             slot_hdr_reg <= ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
             slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer_reg[CW-1:0]];
             slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
@@ -938,6 +1028,18 @@ module bp_sync #(
       c_notsent_reg <= '0;
       c_unhandled_reg <= '0;
       c_delsent_reg <= '0;
+      c_joins_reg <= '0;
+      peer_up_reg <= '0;
+      rtt_go_reg <= 1'b0;
+      slot_timeout_reg <= 1'b0;
+      deadline_hit_reg <= 1'b0;
+      slot_hold_reg <= '0;
+      cyc_reg <= '0;
+      for (int i = 0; i < CARDS; i++) begin
+        srtt[i] <= 32'h0;
+        rttvar[i] <= 32'h0;
+        backoff[i] <= '0;
+      end
     end
   end
 

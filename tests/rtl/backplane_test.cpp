@@ -86,7 +86,7 @@ std::optional<std::vector<Beat>> await(Cluster& net, Card& c, uint32_t tag, uint
 
 std::vector<Beat> exec(Cluster& net, Card& c, const TableCommand& tc) {
   c.send(rtlsim::encode(tc));
-  auto r = await(net, c, tc.tag, 200000);
+  auto r = await(net, c, tc.tag, 600000);  // > a transfer's worst case (7 RTOs with backoff)
   if (!r) ADD_FAILURE() << "card " << unsigned(c.card()) << " never answered tag " << tc.tag;
   return r ? *r : std::vector<Beat>{Beat{}};
 }
@@ -201,6 +201,9 @@ TEST(RtlBackplane, TransfersSurviveLossAndDelay) {
   for (uint64_t seed : {11u, 12u, 13u}) {
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     Rig r({1, 2}, wire::BpMode::TRANSFER, seed);
+    // 30% loss each way fails half the attempts: 12 retries (the kernel's default) make a
+    // give-up (peer down) improbable; 6 (the synthesis default) happen to give up once.
+    for (uint8_t c : {1, 2}) r[c].write(0x28, 12);  // bp_max_retries
     r.net.set_all_links({.drop = 0.3, .delay = 20, .jitter = 30});
     std::mt19937 rng(static_cast<unsigned>(seed));
     for (unsigned k = 0; k < 8; ++k) {
@@ -208,7 +211,8 @@ TEST(RtlBackplane, TransfersSurviveLossAndDelay) {
       const uint8_t from = (k % 2) ? 1 : 2, to = (k % 2) ? 2 : 1;
       ASSERT_EQ(field(put(r.net, r[from], k, len), wire::header::status), u(wire::Status::OK));
       const auto t = exec(r.net, r[from], transfer_cmd(k, to));
-      ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK)) << "key " << k << " seed " << seed;
+      ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK))
+          << "key " << k << " seed " << seed << " giveups " << r[from].bp_counter(GIVEUP) << " rtx " << r[from].bp_counter(RTX);
       const auto g = get(r.net, r[to], k);
       ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
       EXPECT_EQ(blob_bytes(g), blob_of(k, len));
@@ -224,7 +228,8 @@ TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
   r.net.set_link(1, 2, {.drop = 1.0});
   TableCommand t = transfer_cmd(4, 2);
   r[1].send(rtlsim::encode(t));
-  const uint64_t bound = (kMaxRetries + 2) * uint64_t{kRto} + 2000;
+  // Each timeout doubles the rto (backoff, capped at 64x): 1 + 2 + ... + 64 RTOs.
+  const uint64_t bound = 128 * uint64_t{kRto} + 2000;
   const auto res = await(r.net, r[1], t.tag, bound);
   ASSERT_TRUE(res.has_value()) << "no answer within " << bound << " cycles";
   EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
@@ -235,10 +240,53 @@ TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
   EXPECT_EQ(r[1].read(0x60), 1u);           // bp_giveups
   EXPECT_EQ(r[1].read(0x70), 1u);           // bp_transfers_failed
   EXPECT_EQ(field(get(r.net, r[2], 4), wire::header::status), u(wire::Status::MISS));
-  // The link comes back: the next transfer works (the receiver skips the abandoned seq).
+  // Card 2 is down for card 1 now: a transfer fails at once, without a frame.
+  const uint32_t tx_before = r[1].bp_counter(TX);
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(4, 2)), wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(TX), tx_before);
+  const uint32_t joins = r[1].read(0x88);  // bp_peer_joins
+  // The link comes back: card 2's next HELLO brings it up, the next transfer works (the
+  // receiver skips the abandoned seq).
   r.net.set_link(1, 2, {});
+  r.net.run(2 * 16384 + 1000);
+  EXPECT_EQ(r[1].read(0x88), joins + 1) << "card 2 came up again";
   EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(4, 2)), wire::header::status), u(wire::Status::OK));
   EXPECT_EQ(blob_bytes(get(r.net, r[2], 4)), blob_of(4, 200));
+}
+
+TEST(RtlBackplane, RetransmitTimeoutFollowsTheRoundTrip) {
+  // A round trip of ~6000 cycles against a 2000-cycle floor: the first frames time out
+  // (backoff), the RTT estimate then keeps later frames from being resent.
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 5);
+  r.net.set_all_links({.delay = 3000});
+  for (unsigned k = 0; k < 3; ++k) {
+    ASSERT_EQ(field(put(r.net, r[1], k, 64), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(k, 2)), wire::header::status), u(wire::Status::OK));
+  }
+  const uint32_t warm = r[1].bp_counter(RTX);
+  EXPECT_GT(warm, 0u) << "the 2000-cycle floor is shorter than the round trip";
+  for (unsigned k = 3; k < 8; ++k) {
+    ASSERT_EQ(field(put(r.net, r[1], k, 64), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(k, 2)), wire::header::status), u(wire::Status::OK));
+  }
+  EXPECT_EQ(r[1].bp_counter(RTX), warm) << "no spurious resends once the RTT is known";
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u);
+}
+
+TEST(RtlBackplane, TransferDeadlineFromTheCommand) {
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 6);
+  ASSERT_EQ(field(put(r.net, r[1], 4, 100), wire::header::status), u(wire::Status::OK));
+  r.net.set_link(1, 2, {.drop = 1.0});
+  TableCommand t = transfer_cmd(4, 2);
+  t.expiry = 101;  // deadline on the card clock (set to 100 by the rig)
+  r[1].send(rtlsim::encode(t));
+  r.net.run(3000);
+  EXPECT_TRUE(r[1].responses().empty()) << "still trying before the deadline";
+  set_time(r.net, r[1], 101);
+  const auto res = await(r.net, r[1], t.tag, 2000);
+  ASSERT_TRUE(res.has_value()) << "the card answers at its deadline";
+  EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u) << "before max retries";
 }
 
 TEST(RtlBackplane, SessionHopsAcrossThreeCards) {
