@@ -389,7 +389,8 @@ module sessnic_top #(
       .cnt_not_sent(bp_counters[10*32+:32]),
       .cnt_rx_unhandled(c_unhandled),
       .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next),
-      .cnt_peer_joins(hwif_in.bp_peer_joins.value.next)
+      .cnt_peer_joins(hwif_in.bp_peer_joins.value.next),
+      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
   // The same counters in the register map (spec/regs.rdl).

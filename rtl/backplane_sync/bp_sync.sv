@@ -94,7 +94,8 @@ module bp_sync #(
     output logic [31:0] cnt_not_sent,
     output logic [31:0] cnt_rx_unhandled,
     output logic [31:0] cnt_deletes_sent,
-    output logic [31:0] cnt_peer_joins
+    output logic [31:0] cnt_peer_joins,
+    output logic [31:0] cnt_rx_busy
 );
   initial begin
     if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
@@ -136,6 +137,9 @@ module bp_sync #(
   localparam logic [7:0] T_UPDATE = 8'(sessnic_wire_pkg::FRAME_TYPE_UPDATE);
   localparam logic [7:0] T_DELETE = 8'(sessnic_wire_pkg::FRAME_TYPE_DELETE);
   localparam logic [7:0] T_TRANSFER = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER);
+  localparam logic [7:0] T_TRANSFER_REQ = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_REQ);
+  localparam logic [7:0] T_TRANSFER_RESULT = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_RESULT);
+  localparam int F_ARG = sessnic_wire_pkg::FRAME_ARG_LSB;
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
   localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
@@ -220,6 +224,12 @@ module bp_sync #(
   logic rtt_go_reg;
   logic [CW-1:0] rtt_peer_reg;
   logic [CARDS-1:0] peer_up_reg;  // down after max retries, up again when heard
+  // Relayed TRANSFER: the host TRANSFER waiting for the owner's TRANSFER_RESULT (one at a
+  // time; later host TRANSFERs wait), and who asked for the transfer this card runs.
+  logic relay_valid_reg, relay_kill_reg, relay_deadline_hit_reg, host_relay_reg, res_relay_reg;
+  logic [511:0] relay_hdr_reg;
+  logic [7:0] relay_owner_reg, xfer_origin_reg, slot_origin_reg, res_origin_reg;
+  logic [31:0] relay_deadline_reg;
   logic [CARDS-1:0] bcast_todo_reg;  // fan-out: peers still to send the entry to
   logic [CARDS-1:0] ev_dest_reg;     // the current event's destinations (card rules)
   logic [7:0] fan_type_reg;          // UPDATE or DELETE
@@ -262,7 +272,8 @@ module bp_sync #(
   logic [31:0] c_tx_reg, c_rtx_reg, c_giveup_reg, c_applied_reg, c_apfail_reg, c_xok_reg, c_xfail_reg;
   logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg, c_delsent_reg;
   assign cnt_deletes_sent = c_delsent_reg;
-  logic [31:0] c_joins_reg;
+  logic [31:0] c_joins_reg, c_busy_reg;
+  assign cnt_rx_busy = c_busy_reg;
   assign cnt_peer_joins = c_joins_reg;
   assign cnt_tx_frames = c_tx_reg;
   assign cnt_retransmits = c_rtx_reg;
@@ -331,7 +342,7 @@ module bp_sync #(
   // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
   logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, seq1_reg;
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
-  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_up_reg;
+  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_up_reg, f_busy_reg, f_relay_match_reg;
   logic lt_una_reg, lt_rxb_reg, eq_una_reg, eq_rxb_reg;
   wire f_seq_lt = f_una_gt_reg ? lt_una_reg : lt_rxb_reg;  // seq < max(una, base)
   wire f_seq_eq = f_una_gt_reg ? eq_una_reg : eq_rxb_reg;  // seq == max(una, base)
@@ -471,6 +482,7 @@ module bp_sync #(
     if (slot_hold_reg != 0) slot_hold_reg <= slot_hold_reg - 1'b1;
     slot_timeout_reg <= slot_valid_reg && slot_hold_reg == 0 && elapsed_reg >= slot_rto_reg;
     deadline_hit_reg <= slot_valid_reg && slot_outcome_reg && slot_deadline_reg != 32'h0 && now >= slot_deadline_reg;
+    relay_deadline_hit_reg <= relay_valid_reg && relay_deadline_reg != 32'h0 && now >= relay_deadline_reg;
     if (rtt_go_reg) begin
       rtt_go_reg <= 1'b0;
       backoff[rtt_peer_reg] <= '0;  // a clean sample: the path works at the estimate
@@ -505,6 +517,7 @@ module bp_sync #(
           deadline_hit_reg <= 1'b0;
           c_xfail_reg <= c_xfail_reg + 1'b1;
           res_entry_reg <= 1'b1;
+          res_origin_reg <= slot_origin_reg;
           res_tag_reg <= slot_req_reg;
           res_st_reg <= ST_FAILED;
           res_dest_reg <= slot_peer_reg;
@@ -520,6 +533,7 @@ module bp_sync #(
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
+              res_origin_reg <= slot_origin_reg;
               res_tag_reg <= slot_req_reg;
               res_st_reg <= ST_FAILED;
               res_dest_reg <= slot_peer_reg;
@@ -553,7 +567,20 @@ module bp_sync #(
           state_reg <= S_STAMP;
         end else if (!slot_valid_reg && bcast_todo_reg != '0) begin
           state_reg <= S_NEXT_PEER;
-        end else if (!slot_valid_reg && s_host_tvalid) begin
+        end else if (relay_valid_reg && (relay_kill_reg || relay_deadline_hit_reg || !known(relay_owner_reg, epoch_known))) begin
+          // a relayed TRANSFER whose owner went down or restarted, or whose deadline passed
+          relay_valid_reg <= 1'b0;
+          relay_kill_reg <= 1'b0;
+          relay_deadline_hit_reg <= 1'b0;
+          c_xfail_reg <= c_xfail_reg + 1'b1;
+          res_entry_reg <= 1'b0;
+          res_relay_reg <= 1'b1;
+          res_origin_reg <= BROADCAST;
+          res_tag_reg <= relay_hdr_reg[H_TAG+:32];
+          res_st_reg <= ST_FAILED;
+          res_dest_reg <= relay_hdr_reg[C_DEST+:8];
+          state_reg <= S_RES_BUILD;
+        end else if (!slot_valid_reg && !relay_valid_reg && s_host_tvalid) begin
           // host TRANSFER header
           host_tag_reg <= s_host_tdata[H_TAG+:32];
           host_dest_reg <= s_host_tdata[C_DEST+:8];
@@ -562,9 +589,8 @@ module bp_sync #(
           host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
                           s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
                           s_host_tdata[H_OP+:8] != OP_TRANSFER;
-          // relayed transfers (owner another card) are not in the RTL subset: FAILED
-          if (s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id)
-            host_bad_reg <= 1'b1;
+          host_relay_reg <= s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id;
+          xfer_origin_reg <= BROADCAST;
           state_reg <= S_HOST;
         end else if (!slot_valid_reg && !evq_empty) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
@@ -579,11 +605,49 @@ module bp_sync #(
           if (host_bad_reg) begin
             c_xfail_reg <= c_xfail_reg + 1'b1;
             res_entry_reg <= 1'b0;
+            res_origin_reg <= BROADCAST;
             res_tag_reg <= host_tag_reg;
-            res_st_reg <= (res_reg[C_OWNER+:8] != BROADCAST && res_reg[C_OWNER+:8] != card_id &&
-                           res_reg[H_KEY_LEN+:8] != 8'h0 && res_reg[H_KEY_LEN+:8] <= 8'd32) ? ST_FAILED : ST_BAD_CMD;
+            res_st_reg <= ST_BAD_CMD;
             res_dest_reg <= host_dest_reg;
             state_reg <= S_RES_BUILD;
+          end else if (host_relay_reg) begin
+            // relayed: TRANSFER_REQ (the key) to the owner, which answers TRANSFER_RESULT
+            if (known(res_reg[C_OWNER+:8], epoch_known)) begin
+              relay_valid_reg <= 1'b1;
+              relay_kill_reg <= 1'b0;
+              relay_hdr_reg <= res_reg;
+              relay_owner_reg <= res_reg[C_OWNER+:8];
+              relay_deadline_reg <= host_deadline_reg;
+              txbuf[1] <= export_cmd(res_reg, 32'h0);
+              txbuf[1][H_OP+:8] <= OP_TRANSFER;
+              slot_valid_reg <= 1'b1;
+              slot_outcome_reg <= 1'b0;
+              slot_origin_reg <= BROADCAST;
+              slot_peer_reg <= res_reg[C_OWNER+:8];
+              slot_seq_reg <= tx_next[res_reg[C_OWNER+:CW]];
+              tx_next[res_reg[C_OWNER+:CW]] <= tx_next[res_reg[C_OWNER+:CW]] + 1'b1;
+              slot_req_reg <= 32'h0;
+              slot_retries_reg <= '0;
+              slot_sent_reg <= cyc_reg;
+              slot_hold_reg <= 2'd3;
+              slot_first_reg <= 1'b1;
+              slot_timeout_reg <= 1'b0;
+              slot_deadline_reg <= 32'h0;
+              slot_hdr_reg <= ctl_frame(T_TRANSFER_REQ, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              slot_hdr_reg[F_ARG+:8] <= host_dest_reg;
+              slot_hdr_reg[F_SEQ+:32] <= tx_next[res_reg[C_OWNER+:CW]];
+              slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+              slot_n_reg <= IDX_W'(2);
+              state_reg <= S_NEXT_PEER;
+            end else begin
+              c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_entry_reg <= 1'b0;
+              res_origin_reg <= BROADCAST;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= host_dest_reg;
+              state_reg <= S_RES_BUILD;
+            end
           end else begin
             pend_reg <= P_EXPORT_XFER;
             tbl_hdr_reg <= export_cmd(res_reg, tbl_tag_reg);
@@ -630,7 +694,10 @@ module bp_sync #(
         lt_rxb_reg <= rx_seq < rxb_src_reg;
         eq_una_reg <= rx_seq == rx_una;
         eq_rxb_reg <= rx_seq == rxb_src_reg;
-        f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER) &&
+        f_busy_reg <= rx_type == T_TRANSFER_REQ && (slot_valid_reg || bcast_todo_reg != '0);
+        f_relay_match_reg <= relay_valid_reg && relay_owner_reg == rx_src && relay_hdr_reg[H_TAG+:32] == rx_req;
+        f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER ||
+                            rx_type == T_TRANSFER_REQ) &&
                            (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
                             rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
         seq1_reg <= rx_seq + 1'b1;
@@ -653,12 +720,14 @@ module bp_sync #(
           backoff[rs] <= '0;
           peer_up_reg[rs] <= 1'b1;
           c_joins_reg <= c_joins_reg + 1'b1;
+          if (relay_valid_reg && relay_owner_reg == rx_src) relay_kill_reg <= 1'b1;
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_slot_peer_reg) begin
             slot_valid_reg <= 1'b0;
             if (slot_outcome_reg) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
+              res_origin_reg <= slot_origin_reg;
               res_tag_reg <= slot_req_reg;
               res_st_reg <= ST_FAILED;
               res_dest_reg <= slot_peer_reg;
@@ -710,6 +779,7 @@ module bp_sync #(
                 if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
                 else c_xfail_reg <= c_xfail_reg + 1'b1;
                 res_entry_reg <= 1'b1;
+                res_origin_reg <= slot_origin_reg;
                 res_tag_reg <= slot_req_reg;
                 res_st_reg <= rx_status;
                 res_dest_reg <= slot_peer_reg;
@@ -740,6 +810,9 @@ module bp_sync #(
               end
             end else if (!f_seq_eq) begin
               c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
+            end else if (f_busy_reg) begin
+              // a TRANSFER_REQ needs the retransmit slot: not taken, the sender retries
+              c_busy_reg <= c_busy_reg + 1'b1;
             end else begin
               rx_base[rs] <= seq1_reg;
               if (rx_type == T_UPDATE || rx_type == T_DELETE) begin
@@ -748,6 +821,36 @@ module bp_sync #(
               end else if (rx_type == T_TRANSFER) begin
                 pend_reg <= P_APPLY_XFER;
                 state_reg <= S_TBL_SEND;
+              end else if (rx_type == T_TRANSFER_REQ || rx_type == T_TRANSFER_RESULT) begin
+                // ack now; then TRANSFER_REQ: export the key and transfer it to `arg` for
+                // the sender (its result goes back as TRANSFER_RESULT); TRANSFER_RESULT:
+                // the answer to this card's relayed host TRANSFER (a stale one is dropped)
+                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_dep_reg <= rx_epoch;
+                d_ack_reg <= seq1_reg;
+                d_una_reg <= una_src_reg;
+                tx_n_reg <= IDX_W'(1);
+                tx_ret_reg <= S_IDLE;
+                state_reg <= S_STAMP;
+                if (rx_type == T_TRANSFER_REQ) begin
+                  pend_reg <= P_EXPORT_XFER;
+                  host_tag_reg <= rx_req;
+                  host_dest_reg <= rh[F_ARG+:8];
+                  host_deadline_reg <= 32'h0;
+                  xfer_origin_reg <= rx_src;
+                  tx_ret_reg <= S_TBL_SEND;
+                end else if (f_relay_match_reg) begin
+                  relay_valid_reg <= 1'b0;
+                  if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
+                  else c_xfail_reg <= c_xfail_reg + 1'b1;
+                  res_entry_reg <= 1'b0;
+                  res_relay_reg <= 1'b1;
+                  res_origin_reg <= BROADCAST;
+                  res_tag_reg <= rx_req;
+                  res_st_reg <= rx_status;
+                  res_dest_reg <= rh[F_ARG+:8];
+                  tx_ret_reg <= S_RES_BUILD;
+                end
               end else begin
                 // reliable types outside the subset: acked, ignored
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
@@ -771,6 +874,10 @@ module bp_sync #(
               tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
             end
             tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
+            if (rx_type == T_TRANSFER_REQ) begin
+              tbl_hdr_reg <= export_cmd(rx_entry, tbl_tag_reg);
+              tbl_n_reg <= '0;
+            end
             idx_reg <= '0;
             ap_src_reg <= rx_src;
             ap_seq_reg <= rx_seq;
@@ -830,6 +937,7 @@ module bp_sync #(
             if (tbl_st_reg != ST_OK) begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
+              res_origin_reg <= xfer_origin_reg;
               res_tag_reg <= host_tag_reg;
               res_st_reg <= tbl_st_reg;
               res_dest_reg <= host_dest_reg;
@@ -837,6 +945,7 @@ module bp_sync #(
             end else if (host_dest_reg == card_id) begin
               c_xok_reg <= c_xok_reg + 1'b1;
               res_entry_reg <= 1'b1;
+              res_origin_reg <= xfer_origin_reg;
               res_tag_reg <= host_tag_reg;
               res_st_reg <= ST_OK;
               res_dest_reg <= host_dest_reg;
@@ -854,6 +963,7 @@ module bp_sync #(
               slot_first_reg <= 1'b1;
               slot_timeout_reg <= 1'b0;
               slot_deadline_reg <= host_deadline_reg;
+              slot_origin_reg <= xfer_origin_reg;
               slot_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
               slot_hdr_reg[F_SEQ+:32] <= tx_next[host_dest_reg[CW-1:0]];
               slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
@@ -862,6 +972,7 @@ module bp_sync #(
             end else begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
+              res_origin_reg <= xfer_origin_reg;
               res_tag_reg <= host_tag_reg;
               res_st_reg <= ST_FAILED;
               res_dest_reg <= host_dest_reg;
@@ -988,8 +1099,38 @@ module bp_sync #(
       end
 
       S_RES_BUILD: begin
-        res_reg <= result_beat(res_entry_reg ? txbuf[1] : res_reg, res_tag_reg, res_st_reg, res_dest_reg, card_id);
-        state_reg <= S_RESULT;
+        res_relay_reg <= 1'b0;
+        if (res_origin_reg != BROADCAST) begin
+          // the transfer was asked for by a peer (TRANSFER_REQ): TRANSFER_RESULT to it,
+          // reliable, in the slot (free: the transfer just left it, or never took it)
+          if (known(res_origin_reg, epoch_known)) begin
+            slot_valid_reg <= 1'b1;
+            slot_outcome_reg <= 1'b0;
+            slot_origin_reg <= BROADCAST;
+            slot_peer_reg <= res_origin_reg;
+            slot_seq_reg <= tx_next[res_origin_reg[CW-1:0]];
+            tx_next[res_origin_reg[CW-1:0]] <= tx_next[res_origin_reg[CW-1:0]] + 1'b1;
+            slot_req_reg <= 32'h0;
+            slot_retries_reg <= '0;
+            slot_sent_reg <= cyc_reg;
+            slot_hold_reg <= 2'd3;
+            slot_first_reg <= 1'b1;
+            slot_timeout_reg <= 1'b0;
+            slot_deadline_reg <= 32'h0;
+            slot_hdr_reg <= ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
+            slot_hdr_reg[F_ARG+:8] <= res_dest_reg;
+            slot_hdr_reg[F_SEQ+:32] <= tx_next[res_origin_reg[CW-1:0]];
+            slot_n_reg <= IDX_W'(1);
+            state_reg <= S_NEXT_PEER;
+          end else begin
+            c_notsent_reg <= c_notsent_reg + 1'b1;  // requester gone; it times out on its own
+            state_reg <= S_IDLE;
+          end
+        end else begin
+          res_reg <= result_beat(res_entry_reg ? txbuf[1] : (res_relay_reg ? relay_hdr_reg : res_reg), res_tag_reg,
+                                 res_st_reg, res_dest_reg, card_id);
+          state_reg <= S_RESULT;
+        end
       end
 
       S_RESULT: begin
@@ -1029,7 +1170,14 @@ module bp_sync #(
       c_unhandled_reg <= '0;
       c_delsent_reg <= '0;
       c_joins_reg <= '0;
+      c_busy_reg <= '0;
       peer_up_reg <= '0;
+      relay_valid_reg <= 1'b0;
+      relay_kill_reg <= 1'b0;
+      res_relay_reg <= 1'b0;
+      res_origin_reg <= BROADCAST;
+      slot_origin_reg <= BROADCAST;
+      xfer_origin_reg <= BROADCAST;
       rtt_go_reg <= 1'b0;
       slot_timeout_reg <= 1'b0;
       deadline_hit_reg <= 1'b0;

@@ -254,6 +254,60 @@ TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
   EXPECT_EQ(blob_bytes(get(r.net, r[2], 4)), blob_of(4, 200));
 }
 
+TableCommand relayed_cmd(unsigned k, unsigned dest, unsigned owner) {
+  TableCommand t = cmd(wire::Opcode::TRANSFER, k, g_tag++);
+  t.aux = dest | (uint64_t{owner} << 8);  // sync_cmd.dest, sync_cmd.owner = the card holding it
+  return t;
+}
+
+TEST(RtlBackplane, RelayedTransferMovesTheEntryBetweenTwoOtherCards) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 7);
+  r.net.set_all_links({.drop = 0.15, .delay = 10, .jitter = 20});
+  for (uint8_t c : {1, 2, 3}) r[c].write(0x28, 12);  // bp_max_retries
+  const auto p = put(r.net, r[1], 50, 200);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  // card 3 asks owner 1 to move key 50 to card 2
+  const auto t = exec(r.net, r[3], relayed_cmd(50, 2, 1));
+  EXPECT_EQ(field(t, wire::header::op), u(wire::Opcode::TRANSFER));
+  ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::sync_cmd::dest), 2u);
+  const auto g = get(r.net, r[2], 50);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(50, 200));
+  EXPECT_EQ(field(get(r.net, r[3], 50), wire::header::status), u(wire::Status::MISS)) << "the requester only asked";
+  // to the requester itself; a key the owner does not hold is a MISS
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(50, 3, 1)), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(get(r.net, r[3], 50), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(51, 2, 1)), wire::header::status), u(wire::Status::MISS));
+  // several in a row, with table commands in between that answer first
+  for (unsigned k = 60; k < 64; ++k) ASSERT_EQ(field(put(r.net, r[2], k, 64), wire::header::status), u(wire::Status::OK));
+  for (unsigned k = 60; k < 64; ++k) {
+    TableCommand rc = relayed_cmd(k, 1, 2);
+    r[3].send(rtlsim::encode(rc));
+    const auto m = get(r.net, r[3], 99);
+    EXPECT_EQ(field(m, wire::header::status), u(wire::Status::MISS));
+    const auto res = await(r.net, r[3], rc.tag, 600000);
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::OK)) << k;
+    EXPECT_EQ(field(get(r.net, r[1], k), wire::header::status), u(wire::Status::OK)) << k;
+  }
+}
+
+TEST(RtlBackplane, RelayedTransferFailsWhenTheOwnerIsUnreachable) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 8);
+  ASSERT_EQ(field(put(r.net, r[1], 52, 64), wire::header::status), u(wire::Status::OK));
+  r.net.set_link(3, 1, {.drop = 1.0});
+  TableCommand rc = relayed_cmd(52, 2, 1);
+  r[3].send(rtlsim::encode(rc));
+  const auto res = await(r.net, r[3], rc.tag, 128 * uint64_t{kRto} + 2000);
+  ASSERT_TRUE(res.has_value()) << "answered after the TRANSFER_REQ was given up";
+  EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(field(get(r.net, r[2], 52), wire::header::status), u(wire::Status::MISS));
+  // an owner outside the cluster: FAILED at once
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(52, 2, 9)), wire::header::status), u(wire::Status::FAILED));
+}
+
 TEST(RtlBackplane, RetransmitTimeoutFollowsTheRoundTrip) {
   // A round trip of ~6000 cycles against a 2000-cycle floor: the first frames time out
   // (backoff), the RTT estimate then keeps later frames from being resent.

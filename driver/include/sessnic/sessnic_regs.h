@@ -157,7 +157,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t bp_not_sent;
     uint32_t bp_deletes_sent;
     uint32_t bp_peer_joins;
-    uint8_t RESERVED_8c_ff[0x74];
+    uint32_t bp_rx_busy;
+    uint8_t RESERVED_90_ff[0x70];
     sessnic_regs__stat_t_t stat_live;
     sessnic_regs__stat_t_t stat_tombstones;
     sessnic_regs__stat_t_t stat_puts;
