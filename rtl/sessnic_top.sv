@@ -179,13 +179,20 @@ module sessnic_top #(
   logic srcq[1 << SRCQ_LOG2];  // 1 = the command came from bp_sync
   logic [SRCQ_LOG2:0] srcq_wr_reg, srcq_rd_reg;
   wire srcq_full = (srcq_wr_reg - srcq_rd_reg) == (SRCQ_LOG2 + 1)'(1 << SRCQ_LOG2);
+  // A new host command enters the table only while bp_sync's event queue has room for
+  // the events of every command in the table (+4: ev_room and this compare are registered), so no
+  // replication event is ever dropped: the host is held back instead.
+  localparam int EVQ_LOG2 = SRCQ_LOG2 + 1;
+  logic [EVQ_LOG2:0] ev_room;
+  logic ev_room_ok_reg;
+  always_ff @(posedge clk) ev_room_ok_reg <= (EVQ_LOG2 + 1)'(srcq_wr_reg - srcq_rd_reg) + 4 <= ev_room;
   wire arb_bp = arb_busy_reg ? arb_bp_reg : bpt_cmd_tvalid;
   wire arb_ok = arb_busy_reg || !srcq_full;
   assign tbl_cmd_tdata = arb_bp ? bpt_cmd_tdata : s_cmd_tdata;
   assign tbl_cmd_tlast = arb_bp ? bpt_cmd_tlast : s_cmd_tlast;
-  assign tbl_cmd_tvalid = arb_ok && (arb_bp ? bpt_cmd_tvalid : (s_cmd_tvalid && !host_to_bp));
+  assign tbl_cmd_tvalid = arb_ok && (arb_bp ? bpt_cmd_tvalid : (s_cmd_tvalid && !host_to_bp && (arb_busy_reg || ev_room_ok_reg)));
   assign bpt_cmd_tready = arb_ok && arb_bp && tbl_cmd_tready;
-  assign host_tbl_tready = arb_ok && !arb_bp && tbl_cmd_tready;
+  assign host_tbl_tready = arb_ok && !arb_bp && tbl_cmd_tready && (arb_busy_reg || ev_room_ok_reg);
   always_ff @(posedge clk) begin
     if (tbl_cmd_tvalid && tbl_cmd_tready) begin
       if (!arb_busy_reg) begin
@@ -337,7 +344,8 @@ module sessnic_top #(
   logic [31:0] c_unhandled;
   bp_sync #(
       .CARDS(32),
-      .SLOT_BYTES(SLOT_BYTES)
+      .SLOT_BYTES(SLOT_BYTES),
+      .EVQ_LOG2(EVQ_LOG2)
   ) bp_sync_i (
       .clk(clk),
       .rst(rst),
@@ -360,6 +368,7 @@ module sessnic_top #(
       .m_res_tready(bp_res_tready),
       .ev_tdata(tbl_rsp_tdata),
       .ev_valid(ev_valid),
+      .ev_room(ev_room),
       .m_tbl_tdata(bpt_cmd_tdata),
       .m_tbl_tlast(bpt_cmd_tlast),
       .m_tbl_tvalid(bpt_cmd_tvalid),

@@ -57,9 +57,11 @@ module bp_sync #(
     output logic         m_res_tvalid,
     input  wire logic         m_res_tready,
 
-    // Replicate events: a stored host PUT's response header (pushed; dropped if full)
+    // Card-rule events: host response headers (pushed; dropped and counted if full, which
+    // sessnic_top prevents by holding host commands back while ev_room is short)
     input wire logic [511:0] ev_tdata,
     input wire logic         ev_valid,
+    output logic [EVQ_LOG2:0] ev_room,
 
     // Local table: commands out, responses in (one response per command, in order)
     output logic [511:0] m_tbl_tdata,
@@ -268,6 +270,9 @@ module bp_sync #(
   logic [EVQ_LOG2:0] evq_wr_reg, evq_rd_reg;
   wire evq_empty = evq_wr_reg == evq_rd_reg;
   wire evq_full = (evq_wr_reg - evq_rd_reg) == (EVQ_LOG2 + 1)'(EVQ);
+  logic [EVQ_LOG2:0] ev_room_reg;
+  assign ev_room = ev_room_reg;
+  always_ff @(posedge clk) ev_room_reg <= (EVQ_LOG2 + 1)'(EVQ) - (evq_wr_reg - evq_rd_reg);
 
   logic [31:0] c_tx_reg, c_rtx_reg, c_giveup_reg, c_applied_reg, c_apfail_reg, c_xok_reg, c_xfail_reg;
   logic [31:0] c_dup_reg, c_window_reg, c_stale_reg, c_notsent_reg, c_unhandled_reg, c_delsent_reg;
