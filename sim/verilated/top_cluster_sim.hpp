@@ -135,6 +135,7 @@ class TopCard final : public Node {
   uint32_t bp_counter(unsigned i) const { return top_->bp_counters[i]; }
   V& top() { return *top_; }
 
+  size_t rx_backlog() const { return rx_.size(); }  // beats waiting for the RX port
   void deliver(const Frame& f) override {
     for (const Beat& b : f) rx_.push_back(b);
   }

@@ -15,6 +15,7 @@
 #include "backplane_sync.hpp"
 #include "session_table.hpp"
 #include "table_command.hpp"
+#include "top_card_ports.hpp"
 #include "top_cluster_sim.hpp"
 
 namespace sessnic {
@@ -534,6 +535,60 @@ TEST(RtlBackplane, RestartWithALargerEpochFromTheRegister) {
   r.settle(400000);
   for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(field(get(r.net, r[2], 40 + k), wire::header::status), u(wire::Status::OK)) << k;
   EXPECT_GE(r[1].bp_counter(STALE), 1u) << "card 1 saw the epoch change";
+}
+
+// ---- the contract's BackplanePorts: a transport pump moves whole frames ------------
+TEST(RtlBackplane, PortsCarryTheProtocolThroughAFramePump) {
+  // Two cards joined only by take_frame / give_frame / service, as the host's UDP pump
+  // joins them (no Cluster): the pump drops 20% of the frames and refuses nothing else.
+  const uint32_t members = (1u << 1) | (1u << 2);
+  Card a(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  Card b(CardConfig{.card = 2, .members = members, .mode = wire::BpMode::REPLICATE});
+  rtlsim::TopCardPorts<Vsessnic_top_s6w4> pa(a, 10), pb(b, 10);
+  std::mt19937 rng(5);
+  uint64_t now_us = 0, dropped = 0, moved = 0;
+  auto pump = [&](uint64_t us) {
+    for (uint64_t end = now_us + us; now_us < end; now_us += 10) {
+      pa.service(now_us);
+      pb.service(now_us);
+      std::vector<Beat> f;
+      while (pa.take_frame(f)) (rng() % 5 == 0) ? ++dropped : (pb.give_frame(f) ? ++moved : ++dropped);
+      while (pb.take_frame(f)) (rng() % 5 == 0) ? ++dropped : (pa.give_frame(f) ? ++moved : ++dropped);
+    }
+  };
+  auto run = [&](Card& c, const TableCommand& tc) {
+    c.send(rtlsim::encode(tc));
+    for (int i = 0; i < 2000 && c.responses().empty(); ++i) pump(10);
+    EXPECT_FALSE(c.responses().empty());
+    auto r = c.responses().empty() ? std::vector<Beat>{Beat{}} : c.responses().front();
+    c.responses().clear();
+    return r;
+  };
+  TableCommand t;
+  t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
+  t.aux = 100;
+  run(a, t);
+  run(b, t);
+  pump(2000);
+  for (unsigned k = 0; k < 6; ++k) {
+    TableCommand p = cmd(wire::Opcode::PUT, 70 + k, g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(k, 100);
+    p.blob_len = 100;
+    ASSERT_EQ(field(run(a, p), wire::header::status), u(wire::Status::OK));
+  }
+  pump(20000);
+  for (unsigned k = 0; k < 6; ++k) {
+    const auto g = run(b, cmd(wire::Opcode::GET, 70 + k, g_tag++));
+    EXPECT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << k;
+    EXPECT_EQ(blob_bytes(g), blob_of(k, 100)) << k;
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(moved, 0u);
+  // A frame without TLAST on its last beat is refused.
+  std::vector<Beat> bad(1);
+  bad[0].last = false;
+  EXPECT_FALSE(pb.give_frame(bad));
 }
 
 // ---- interop: the HLS backplane kernel + table kernel as a cluster node ------------
