@@ -810,7 +810,7 @@ module sessnic_regs (
             readback_data_var[31:0] = 32'h53455353;
         end
         if(rd_mux_addr == 9'h4) begin
-            readback_data_var[15:0] = 16'h2;
+            readback_data_var[15:0] = 16'h1;
             readback_data_var[31:16] = 16'h1;
         end
         if(rd_mux_addr == 9'h8) begin
