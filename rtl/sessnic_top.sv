@@ -233,7 +233,10 @@ module sessnic_top #(
   wire ev_del = ev_op == OP_DEL && (ev_st == ST_OK || (ev_st == ST_MISS && ev_flags[FL_TOMBSTONE] &&
                 tbl_rsp_tdata[sessnic_wire_pkg::HEADER_VERSION_LSB+:64] != 64'h0));
   wire ev_consume = ev_st == ST_OK && (ev_op == OP_TAKE || (ev_op == OP_GET && ev_flags[FL_SINGLE_USE]));
-  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && (ev_put || ev_del || ev_consume) && cfg_enable_reg;
+  // (transfer mode sends no UPDATE/DELETE, only a consumed ticket's DELETE to its writer)
+  wire ev_mode_sends = hwif_out.control.bp_mode.value != 2'(sessnic_wire_pkg::BP_MODE_TRANSFER);
+  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && (((ev_put || ev_del) && ev_mode_sends) || ev_consume) &&
+                  cfg_enable_reg;
   always_ff @(posedge clk) begin
     if (host_rsp_beat) hrsp_busy_reg <= !tbl_rsp_tlast;
     if (rst) hrsp_busy_reg <= 1'b0;

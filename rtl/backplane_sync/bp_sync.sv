@@ -1047,7 +1047,7 @@ module bp_sync #(
         ev_dest_reg <= ev_mode_dest | ev_writer_dest;
         if (ev_op == OP_PUT) begin
           if (ev_mode_dest == '0) begin
-            if (mode != MODE_HUB || hub_card != card_id) c_notsent_reg <= c_notsent_reg + 1'b1;
+            // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
           end else begin
             pend_reg <= P_EXPORT_REPL;
@@ -1065,7 +1065,7 @@ module bp_sync #(
           txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
           if (ev_op != OP_DEL) txbuf[1][H_VERSION+:64] <= ev_hdr_reg[H_AUX+:64];
           if ((ev_mode_dest | ev_writer_dest) == '0) begin
-            if (mode != MODE_HUB || hub_card != card_id) c_notsent_reg <= c_notsent_reg + 1'b1;
+            // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
           end else begin
             c_delsent_reg <= c_delsent_reg + 1'b1;
