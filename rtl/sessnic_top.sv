@@ -9,9 +9,14 @@
 // command port is shared by the host and bp_sync (whole commands, bp_sync first); a
 // FIFO of the command sources routes each table response back to whoever asked. Host
 // responses merge the table's answers and bp_sync's TRANSFER results (whole packets).
-// A stored host PUT (OK/EVICTED) is handed to bp_sync for replication when control.bp_mode
-// is replicate. control.bp_enable = 0 (reset) keeps bp_sync silent: RX frames that pass
-// the checks are drained and counted in bp_rx_unhandled.
+// Card rules (docs/rtl.md "Card rules"): every host response that changes what the
+// cluster must know - a stored PUT, a DEL that wrote a versioned tombstone, a TAKE or a
+// GET that consumed a single-use entry - is handed to bp_sync, which sends UPDATE or
+// DELETE to the destinations of control.bp_mode (replicate: every member; hub: bp_hub;
+// transfer: none, except a consumed single-use entry's writer). The epoch, hub card,
+// retransmit timeout, retries and HELLO interval are registers (spec/regs.rdl).
+// control.bp_enable = 0 (reset) or bp_epoch = 0 keeps bp_sync silent: RX frames that
+// pass the checks are drained and counted in bp_rx_unhandled.
 `resetall
 `default_nettype none
 module sessnic_top #(
@@ -19,7 +24,8 @@ module sessnic_top #(
     parameter int WAYS = 4,
     parameter int SLOT_BYTES = 256,
     parameter BLOB_RAM_STYLE = "ultra",
-    parameter logic [31:0] BP_EPOCH = 32'd1,  // nonzero; larger after every restart of the card
+    // Defaults of the bp_rto / bp_max_retries / bp_hello registers (used while they read
+    // 0). The epoch is the bp_epoch register: a restart must change it.
     parameter int BP_RTO_CYCLES = 2000,  // retransmit timeout (cycles)
     parameter int BP_MAX_RETRIES = 6,
     parameter int BP_HELLO_CYCLES = 16384
@@ -78,6 +84,8 @@ module sessnic_top #(
     // (sess_table and bp_sync check the rest of their parameters themselves)
     if (SETS_LOG2 < 1 || SETS_LOG2 > 20) $fatal(1, "sessnic_top: SETS_LOG2 must be 1..20");
     if (WAYS < 1 || WAYS > 16) $fatal(1, "sessnic_top: WAYS must be 1..16");
+    if (BP_RTO_CYCLES < 1 || BP_HELLO_CYCLES < 1) $fatal(1, "sessnic_top: BP_RTO_CYCLES and BP_HELLO_CYCLES must be >= 1");
+    if (BP_MAX_RETRIES < 0 || BP_MAX_RETRIES > 255) $fatal(1, "sessnic_top: BP_MAX_RETRIES must be 0..255");
   end
 
   // Package names aliased (Yosys 0.23 has no `import`).
@@ -120,11 +128,30 @@ module sessnic_top #(
   logic [STATS_WORDS*64-1:0] stats_flat, snapshot_reg;
   logic flushing;
 
+  // Configuration registers, resolved (0 = the synthesis default) and registered so the
+  // compares are not in front of bp_sync's timers. Epoch 0 keeps the engine silent.
+  logic [31:0] cfg_rto_reg, cfg_hello_reg;
+  logic [7:0] cfg_retries_reg;
+  logic cfg_enable_reg;
+  always_ff @(posedge clk) begin
+    cfg_rto_reg <= hwif_out.bp_rto.cycles.value != 0 ? hwif_out.bp_rto.cycles.value : 32'(BP_RTO_CYCLES);
+    cfg_hello_reg <= hwif_out.bp_hello.cycles.value != 0 ? hwif_out.bp_hello.cycles.value : 32'(BP_HELLO_CYCLES);
+    cfg_retries_reg <= hwif_out.bp_max_retries.count.value != 0 ? hwif_out.bp_max_retries.count.value : 8'(BP_MAX_RETRIES);
+    cfg_enable_reg <= hwif_out.control.bp_enable.value && hwif_out.bp_epoch.epoch.value != 32'h0;
+    if (rst) cfg_enable_reg <= 1'b0;
+  end
+
+
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
+  localparam logic [7:0] OP_GET = 8'(sessnic_wire_pkg::OPCODE_GET);
+  localparam logic [7:0] OP_TAKE = 8'(sessnic_wire_pkg::OPCODE_TAKE);
+  localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
+  localparam logic [7:0] ST_MISS = 8'(sessnic_wire_pkg::STATUS_MISS);
+  localparam int FL_TOMBSTONE = 0;  // bit of spec/wire.toml [flags] TOMBSTONE
+  localparam int FL_SINGLE_USE = 1;  // bit of [flags] SINGLE_USE
   localparam logic [7:0] OP_TRANSFER = 8'(sessnic_wire_pkg::OPCODE_TRANSFER);
   localparam logic [7:0] ST_OK = 8'(sessnic_wire_pkg::STATUS_OK);
   localparam logic [7:0] ST_EVICTED = 8'(sessnic_wire_pkg::STATUS_EVICTED);
-  localparam logic [1:0] MODE_REPLICATE = 2'(sessnic_wire_pkg::BP_MODE_REPLICATE);
 
   // ---- host command split: TRANSFER -> bp_sync, the rest -> table ------------------
   logic host_first_reg, host_to_bp_reg;
@@ -152,13 +179,20 @@ module sessnic_top #(
   logic srcq[1 << SRCQ_LOG2];  // 1 = the command came from bp_sync
   logic [SRCQ_LOG2:0] srcq_wr_reg, srcq_rd_reg;
   wire srcq_full = (srcq_wr_reg - srcq_rd_reg) == (SRCQ_LOG2 + 1)'(1 << SRCQ_LOG2);
+  // A new host command enters the table only while bp_sync's event queue has room for
+  // the events of every command in the table (+4: ev_room and this compare are registered), so no
+  // replication event is ever dropped: the host is held back instead.
+  localparam int EVQ_LOG2 = SRCQ_LOG2 + 1;
+  logic [EVQ_LOG2:0] ev_room;
+  logic ev_room_ok_reg;
+  always_ff @(posedge clk) ev_room_ok_reg <= (EVQ_LOG2 + 1)'(srcq_wr_reg - srcq_rd_reg) + 4 <= ev_room;
   wire arb_bp = arb_busy_reg ? arb_bp_reg : bpt_cmd_tvalid;
   wire arb_ok = arb_busy_reg || !srcq_full;
   assign tbl_cmd_tdata = arb_bp ? bpt_cmd_tdata : s_cmd_tdata;
   assign tbl_cmd_tlast = arb_bp ? bpt_cmd_tlast : s_cmd_tlast;
-  assign tbl_cmd_tvalid = arb_ok && (arb_bp ? bpt_cmd_tvalid : (s_cmd_tvalid && !host_to_bp));
+  assign tbl_cmd_tvalid = arb_ok && (arb_bp ? bpt_cmd_tvalid : (s_cmd_tvalid && !host_to_bp && (arb_busy_reg || ev_room_ok_reg)));
   assign bpt_cmd_tready = arb_ok && arb_bp && tbl_cmd_tready;
-  assign host_tbl_tready = arb_ok && !arb_bp && tbl_cmd_tready;
+  assign host_tbl_tready = arb_ok && !arb_bp && tbl_cmd_tready && (arb_busy_reg || ev_room_ok_reg);
   always_ff @(posedge clk) begin
     if (tbl_cmd_tvalid && tbl_cmd_tready) begin
       if (!arb_busy_reg) begin
@@ -188,11 +222,21 @@ module sessnic_top #(
   assign m_rsp_tlast = hrsp_bp ? 1'b1 : tbl_rsp_tlast;
   assign m_rsp_tvalid = hrsp_bp ? 1'b1 : (tbl_rsp_tvalid && !rsp_to_bp);
   assign bp_res_tready = hrsp_bp && m_rsp_tready;
-  // A stored host PUT is replicated (bp_sync exports it and sends UPDATEs).
+  // Card-rule events (bp_sync decides the destinations by mode): a stored host PUT
+  // (UPDATE), a DEL that wrote or found a versioned tombstone (DELETE), a TAKE or a GET
+  // that consumed a single-use entry (DELETE with the tombstone version in aux).
   wire host_rsp_beat = tbl_rsp_tvalid && tbl_rsp_tready && !rsp_to_bp;
-  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && tbl_rsp_tdata[7:0] == OP_PUT &&
-                  (tbl_rsp_tdata[15:8] == ST_OK || tbl_rsp_tdata[15:8] == ST_EVICTED) &&
-                  hwif_out.control.bp_enable.value && hwif_out.control.bp_mode.value == MODE_REPLICATE;
+  wire [7:0] ev_op = tbl_rsp_tdata[7:0];
+  wire [7:0] ev_st = tbl_rsp_tdata[15:8];
+  wire [7:0] ev_flags = tbl_rsp_tdata[sessnic_wire_pkg::HEADER_FLAGS_LSB+:8];
+  wire ev_put = ev_op == OP_PUT && (ev_st == ST_OK || ev_st == ST_EVICTED);
+  wire ev_del = ev_op == OP_DEL && (ev_st == ST_OK || (ev_st == ST_MISS && ev_flags[FL_TOMBSTONE] &&
+                tbl_rsp_tdata[sessnic_wire_pkg::HEADER_VERSION_LSB+:64] != 64'h0));
+  wire ev_consume = ev_st == ST_OK && (ev_op == OP_TAKE || (ev_op == OP_GET && ev_flags[FL_SINGLE_USE]));
+  // (transfer mode sends no UPDATE/DELETE, only a consumed ticket's DELETE to its writer)
+  wire ev_mode_sends = hwif_out.control.bp_mode.value != 2'(sessnic_wire_pkg::BP_MODE_TRANSFER);
+  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && (((ev_put || ev_del) && ev_mode_sends) || ev_consume) &&
+                  cfg_enable_reg;
   always_ff @(posedge clk) begin
     if (host_rsp_beat) hrsp_busy_reg <= !tbl_rsp_tlast;
     if (rst) hrsp_busy_reg <= 1'b0;
@@ -303,17 +347,20 @@ module sessnic_top #(
   bp_sync #(
       .CARDS(32),
       .SLOT_BYTES(SLOT_BYTES),
-      .EPOCH(BP_EPOCH),
-      .RTO_CYCLES(BP_RTO_CYCLES),
-      .MAX_RETRIES(BP_MAX_RETRIES),
-      .HELLO_CYCLES(BP_HELLO_CYCLES)
+      .EVQ_LOG2(EVQ_LOG2)
   ) bp_sync_i (
       .clk(clk),
       .rst(rst),
       .card_id(hwif_out.card.card_id.value),
       .peers(hwif_out.bp_peers.members.value),
-      .enable(hwif_out.control.bp_enable.value),
+      .enable(cfg_enable_reg),
       .mode(hwif_out.control.bp_mode.value),
+      .epoch(hwif_out.bp_epoch.epoch.value),
+      .hub_card(hwif_out.bp_hub.hub_card.value),
+      .rto_cycles(cfg_rto_reg),
+      .max_retries(cfg_retries_reg),
+      .hello_cycles(cfg_hello_reg),
+      .now(stats_flat[STATS_NOW*64+:32]),
       .s_host_tdata(s_cmd_tdata),
       .s_host_tlast(s_cmd_tlast),
       .s_host_tvalid(s_cmd_tvalid && host_to_bp),
@@ -323,6 +370,7 @@ module sessnic_top #(
       .m_res_tready(bp_res_tready),
       .ev_tdata(tbl_rsp_tdata),
       .ev_valid(ev_valid),
+      .ev_room(ev_room),
       .m_tbl_tdata(bpt_cmd_tdata),
       .m_tbl_tlast(bpt_cmd_tlast),
       .m_tbl_tvalid(bpt_cmd_tvalid),
@@ -350,7 +398,10 @@ module sessnic_top #(
       .cnt_rx_window(bp_counters[8*32+:32]),
       .cnt_rx_stale_epoch(bp_counters[9*32+:32]),
       .cnt_not_sent(bp_counters[10*32+:32]),
-      .cnt_rx_unhandled(c_unhandled)
+      .cnt_rx_unhandled(c_unhandled),
+      .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next),
+      .cnt_peer_joins(hwif_in.bp_peer_joins.value.next),
+      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
   // The same counters in the register map (spec/regs.rdl).

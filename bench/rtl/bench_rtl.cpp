@@ -19,6 +19,13 @@
 //                            forward: a frame reaches the RX port the cycle after its
 //                            last beat left TX (a cut-through link IP would be faster by
 //                            the frame's beats, once per direction).
+//   rtl_transfer_latency_cycles_relayed  three cards (transfer mode): card C's host
+//                            TRANSFER of a key owned by D to E accepted -> OK at C
+//                            (TRANSFER_REQ C->D, EXPORT at D, TRANSFER D->E, outcome
+//                            ACK, TRANSFER_RESULT D->C), 256-byte entries.
+//   rtl_replicate_puts_per_kcycle  three cards (replicate mode, no loss): 192 PUTs of
+//                            256 B queued at one card; PUTs per 1000 cycles from the first
+//                            command accepted until both peers applied all of them.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -168,6 +175,114 @@ TransferRun transfer_latency() {
   return {lat[lat.size() / 2], lat.front(), lat.back(), static_cast<unsigned>(lat.size())};
 }
 
+using TopCard = sessnic::rtlsim::TopCard<Vsessnic_top_s6w4>;
+
+TableCommand put_cmd(std::mt19937_64& rng, uint32_t tag) {
+  TableCommand p;
+  p.op = static_cast<uint8_t>(wire::Opcode::PUT);
+  p.key_len = 32;
+  for (auto& b : p.key) b = static_cast<uint8_t>(rng());
+  p.expiry = 100000;
+  p.payload.assign(256, static_cast<uint8_t>(tag));
+  p.blob_len = 256;
+  p.tag = tag;
+  return p;
+}
+
+// Three cards 1, 2, 3 (transfer mode): card 3 asks owner 1 to move a key to card 2.
+TransferRun relayed_latency() {
+  namespace rs = sessnic::rtlsim;
+  const uint32_t members = (1u << 1) | (1u << 2) | (1u << 3);
+  std::vector<std::unique_ptr<TopCard>> cards;
+  rs::Cluster net(7);
+  for (uint8_t id : {1, 2, 3}) {
+    cards.push_back(std::make_unique<TopCard>(rs::CardConfig{.card = id, .members = members, .mode = wire::BpMode::TRANSFER}));
+    net.add(cards.back().get());
+  }
+  TopCard& owner = *cards[0];
+  TopCard& asker = *cards[2];
+  auto answer = [&](TopCard& c, const TableCommand& cmd) {
+    c.responses().clear();
+    c.header_cycles().clear();
+    c.response_cycles().clear();
+    c.send(sessnic::rtlsim::encode(cmd));
+    if (!net.run_until([&] { return !c.responses().empty(); }, 1000000)) {
+      std::fprintf(stderr, "bench_rtl: card %u stopped answering\n", unsigned(c.card()));
+      std::exit(1);
+    }
+    return wire::get_field(c.responses().front()[0].data, wire::header::status);
+  };
+  TableCommand t;
+  t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
+  t.aux = 10;
+  for (auto& c : cards) answer(*c, t);
+  net.run(400);  // HELLOs
+  std::mt19937_64 rng(11);
+  std::vector<double> lat;
+  for (unsigned i = 0; i < 32; ++i) {
+    const TableCommand p = put_cmd(rng, 2 * i + 1);
+    if (answer(owner, p) != 0) std::exit(1);
+    net.run(50);
+    TableCommand x = p;
+    x.op = static_cast<uint8_t>(wire::Opcode::TRANSFER);
+    x.payload.clear();
+    x.blob_len = 0;
+    x.expiry = 0;
+    x.tag = 2 * i + 2;
+    x.aux = 2 | (uint64_t{1} << 8);  // sync_cmd.dest = card 2, owner = card 1
+    if (answer(asker, x) != 0) {
+      std::fprintf(stderr, "bench_rtl: relayed transfer %u did not answer OK\n", i);
+      std::exit(1);
+    }
+    lat.push_back(static_cast<double>(asker.response_cycles().front() - asker.header_cycles().front()));
+    net.run(50);
+  }
+  std::sort(lat.begin(), lat.end());
+  return {lat[lat.size() / 2], lat.front(), lat.back(), static_cast<unsigned>(lat.size())};
+}
+
+// Sustained replication: PUTs per 1000 cycles, until both peers applied every one.
+double replicate_puts_per_kcycle(unsigned n) {
+  namespace rs = sessnic::rtlsim;
+  constexpr unsigned kApplied = 3;  // bp_counters index (docs/rtl.md)
+  constexpr unsigned kNotSent = 10;
+  const uint32_t members = (1u << 1) | (1u << 2) | (1u << 3);
+  std::vector<std::unique_ptr<TopCard>> cards;
+  rs::Cluster net(7);
+  for (uint8_t id : {1, 2, 3}) {
+    cards.push_back(std::make_unique<TopCard>(rs::CardConfig{.card = id, .members = members, .mode = wire::BpMode::REPLICATE}));
+    net.add(cards.back().get());
+  }
+  TableCommand t;
+  t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
+  t.aux = 10;
+  for (auto& c : cards) c->send(sessnic::rtlsim::encode(t));
+  net.run(400);  // HELLOs
+  std::mt19937_64 rng(12);
+  TopCard& src = *cards[0];
+  src.header_cycles().clear();
+  src.responses().clear();
+  // keys spread over the sets (n <= 3 x 64): no eviction, every PUT is replicated
+  auto keys = with_op(keys_by_set(n, rng), wire::Opcode::PUT, 256);
+  for (unsigned i = 0; i < n; ++i) {
+    keys[i].tag = 100 + i;
+    keys[i].expiry = 100000;
+    src.send(sessnic::rtlsim::encode(keys[i]));
+  }
+  const uint64_t start = src.cycle();
+  const bool done = net.run_until(
+      [&] { return cards[1]->bp_counter(kApplied) >= n && cards[2]->bp_counter(kApplied) >= n; }, 100ull * 1000 * n);
+  if (!done || src.bp_counter(kNotSent) != 0) {
+    std::fprintf(stderr, "bench_rtl: replication incomplete (applied %u / %u of %u, not_sent %u)\n",
+                 cards[1]->bp_counter(kApplied), cards[2]->bp_counter(kApplied), n, src.bp_counter(kNotSent));
+    std::exit(1);
+  }
+  for (const auto& r : src.responses())
+    if (wire::get_field(r[0].data, wire::header::status) != 0) std::exit(1);
+  const uint64_t first = src.header_cycles().empty() ? start : src.header_cycles().front();
+  return 1000.0 * n / static_cast<double>(src.cycle() - first);
+}
+
 }  // namespace
 
 int main() {
@@ -204,6 +319,9 @@ int main() {
   const double get_latency = static_cast<double>(last_beat - accepted);
 
   const TransferRun xfer = transfer_latency();
+  const TransferRun relayed = relayed_latency();
+  constexpr unsigned kReplPuts = 192;
+  const double repl = replicate_puts_per_kcycle(kReplPuts);
 
   const unsigned bad = put256.bad + get256.bad + put64.bad + get64.bad + miss.bad;
   std::printf("rtl sess_table (64 sets x 4 ways x 256 B), %u commands per stream, consecutive sets differ\n", kCmds);
@@ -220,6 +338,10 @@ int main() {
               xfer.n);
   std::printf("  TRANSFER latency %.0f cycles median (min %.0f, max %.0f): host command accepted -> OK at D\n",
               xfer.median, xfer.min, xfer.max);
+  std::printf("  relayed TRANSFER latency %.0f cycles median (min %.0f, max %.0f): C's command -> OK at C, D -> E\n",
+              relayed.median, relayed.min, relayed.max);
+  std::printf("rtl backplane (3 x sessnic_top, replicate mode, no loss): %u PUTs of 256 B at one card\n", kReplPuts);
+  std::printf("  %.2f replicated PUTs per 1000 cycles (until both peers applied all)\n", repl);
   if (bad != 0) {
     std::fprintf(stderr, "bench_rtl: %u responses had an unexpected status\n", bad);
     return 1;
@@ -230,6 +352,8 @@ int main() {
     f << "{\n  \"rtl_get_cmds_per_cycle\": " << get256.cmds_per_cycle << ",\n  \"rtl_put_cmds_per_cycle\": "
       << put256.cmds_per_cycle << ",\n  \"rtl_get_latency_cycles\": " << get_latency
       << ",\n  \"rtl_transfer_latency_cycles\": " << xfer.median
+      << ",\n  \"rtl_transfer_latency_cycles_relayed\": " << relayed.median
+      << ",\n  \"rtl_replicate_puts_per_kcycle\": " << repl
       << ",\n  \"rtl_miss_cmds_per_cycle\": " << miss.cmds_per_cycle << "\n}\n";
   }
   return 0;

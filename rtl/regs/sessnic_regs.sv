@@ -232,6 +232,11 @@ module sessnic_regs (
         logic status;
         logic now;
         logic bp_peers;
+        logic bp_epoch;
+        logic bp_hub;
+        logic bp_rto;
+        logic bp_max_retries;
+        logic bp_hello;
         logic bp_rx_frames;
         logic bp_rx_bad_version;
         logic bp_rx_bad_len;
@@ -249,6 +254,9 @@ module sessnic_regs (
         logic bp_rx_window;
         logic bp_rx_stale_epoch;
         logic bp_not_sent;
+        logic bp_deletes_sent;
+        logic bp_peer_joins;
+        logic bp_rx_busy;
         struct {
             logic lo;
             logic hi;
@@ -328,7 +336,6 @@ module sessnic_regs (
         logic cmd_head;
         logic rsp_tail;
         logic build_id;
-        logic epoch;
     } decoded_reg_strb_t;
     decoded_reg_strb_t decoded_reg_strb;
     logic decoded_err;
@@ -350,6 +357,11 @@ module sessnic_regs (
         decoded_reg_strb.status = cpuif_req_masked & (cpuif_addr == 9'h10) & !cpuif_req_is_wr;
         decoded_reg_strb.now = cpuif_req_masked & (cpuif_addr == 9'h14) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_peers = cpuif_req_masked & (cpuif_addr == 9'h18);
+        decoded_reg_strb.bp_epoch = cpuif_req_masked & (cpuif_addr == 9'h1c);
+        decoded_reg_strb.bp_hub = cpuif_req_masked & (cpuif_addr == 9'h20);
+        decoded_reg_strb.bp_rto = cpuif_req_masked & (cpuif_addr == 9'h24);
+        decoded_reg_strb.bp_max_retries = cpuif_req_masked & (cpuif_addr == 9'h28);
+        decoded_reg_strb.bp_hello = cpuif_req_masked & (cpuif_addr == 9'h2c);
         decoded_reg_strb.bp_rx_frames = cpuif_req_masked & (cpuif_addr == 9'h40) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_bad_version = cpuif_req_masked & (cpuif_addr == 9'h44) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_bad_len = cpuif_req_masked & (cpuif_addr == 9'h48) & !cpuif_req_is_wr;
@@ -367,6 +379,9 @@ module sessnic_regs (
         decoded_reg_strb.bp_rx_window = cpuif_req_masked & (cpuif_addr == 9'h78) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_stale_epoch = cpuif_req_masked & (cpuif_addr == 9'h7c) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_not_sent = cpuif_req_masked & (cpuif_addr == 9'h80) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_deletes_sent = cpuif_req_masked & (cpuif_addr == 9'h84) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_peer_joins = cpuif_req_masked & (cpuif_addr == 9'h88) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_rx_busy = cpuif_req_masked & (cpuif_addr == 9'h8c) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.lo = cpuif_req_masked & (cpuif_addr == 9'h100) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.hi = cpuif_req_masked & (cpuif_addr == 9'h104) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_tombstones.lo = cpuif_req_masked & (cpuif_addr == 9'h108) & !cpuif_req_is_wr;
@@ -414,7 +429,6 @@ module sessnic_regs (
         decoded_reg_strb.cmd_head = cpuif_req_masked & (cpuif_addr == 9'h1b0) & !cpuif_req_is_wr;
         decoded_reg_strb.rsp_tail = cpuif_req_masked & (cpuif_addr == 9'h1b4) & !cpuif_req_is_wr;
         decoded_reg_strb.build_id = cpuif_req_masked & (cpuif_addr == 9'h1b8) & !cpuif_req_is_wr;
-        decoded_reg_strb.epoch = cpuif_req_masked & (cpuif_addr == 9'h1bc);
         decoded_err = '0;
     end
 
@@ -461,6 +475,36 @@ module sessnic_regs (
         } bp_peers;
         struct {
             struct {
+                logic [31:0] next;
+                logic load_next;
+            } epoch;
+        } bp_epoch;
+        struct {
+            struct {
+                logic [7:0] next;
+                logic load_next;
+            } hub_card;
+        } bp_hub;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } cycles;
+        } bp_rto;
+        struct {
+            struct {
+                logic [7:0] next;
+                logic load_next;
+            } count;
+        } bp_max_retries;
+        struct {
+            struct {
+                logic [31:0] next;
+                logic load_next;
+            } cycles;
+        } bp_hello;
+        struct {
+            struct {
                 logic next;
                 logic load_next;
             } enable;
@@ -537,12 +581,6 @@ module sessnic_regs (
                 logic load_next;
             } rsp_head;
         } rsp_doorbell;
-        struct {
-            struct {
-                logic [31:0] next;
-                logic load_next;
-            } epoch;
-        } epoch;
     } field_combo_t;
     field_combo_t field_combo;
 
@@ -571,6 +609,31 @@ module sessnic_regs (
                 logic [31:0] value;
             } members;
         } bp_peers;
+        struct {
+            struct {
+                logic [31:0] value;
+            } epoch;
+        } bp_epoch;
+        struct {
+            struct {
+                logic [7:0] value;
+            } hub_card;
+        } bp_hub;
+        struct {
+            struct {
+                logic [31:0] value;
+            } cycles;
+        } bp_rto;
+        struct {
+            struct {
+                logic [7:0] value;
+            } count;
+        } bp_max_retries;
+        struct {
+            struct {
+                logic [31:0] value;
+            } cycles;
+        } bp_hello;
         struct {
             struct {
                 logic value;
@@ -635,11 +698,6 @@ module sessnic_regs (
                 logic [31:0] value;
             } rsp_head;
         } rsp_doorbell;
-        struct {
-            struct {
-                logic [31:0] value;
-            } epoch;
-        } epoch;
     } field_storage_t;
     field_storage_t field_storage;
 
@@ -784,6 +842,121 @@ module sessnic_regs (
         end
     end
     assign hwif_out.bp_peers.members.value = field_storage.bp_peers.members.value;
+    // Field: sessnic_regs.bp_epoch.epoch
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.bp_epoch.epoch.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.bp_epoch && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.bp_epoch.epoch.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.bp_epoch.epoch.next = next_c;
+        field_combo.bp_epoch.epoch.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.bp_epoch.epoch.value <= 32'h1;
+        end else begin
+            if(field_combo.bp_epoch.epoch.load_next) begin
+                field_storage.bp_epoch.epoch.value <= field_combo.bp_epoch.epoch.next;
+            end
+        end
+    end
+    assign hwif_out.bp_epoch.epoch.value = field_storage.bp_epoch.epoch.value;
+    // Field: sessnic_regs.bp_hub.hub_card
+    always_comb begin
+        automatic logic [7:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.bp_hub.hub_card.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.bp_hub && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.bp_hub.hub_card.value & ~decoded_wr_biten[7:0]) | (decoded_wr_data[7:0] & decoded_wr_biten[7:0]);
+            load_next_c = '1;
+        end
+        field_combo.bp_hub.hub_card.next = next_c;
+        field_combo.bp_hub.hub_card.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.bp_hub.hub_card.value <= 8'h0;
+        end else begin
+            if(field_combo.bp_hub.hub_card.load_next) begin
+                field_storage.bp_hub.hub_card.value <= field_combo.bp_hub.hub_card.next;
+            end
+        end
+    end
+    assign hwif_out.bp_hub.hub_card.value = field_storage.bp_hub.hub_card.value;
+    // Field: sessnic_regs.bp_rto.cycles
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.bp_rto.cycles.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.bp_rto && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.bp_rto.cycles.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.bp_rto.cycles.next = next_c;
+        field_combo.bp_rto.cycles.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.bp_rto.cycles.value <= 32'h0;
+        end else begin
+            if(field_combo.bp_rto.cycles.load_next) begin
+                field_storage.bp_rto.cycles.value <= field_combo.bp_rto.cycles.next;
+            end
+        end
+    end
+    assign hwif_out.bp_rto.cycles.value = field_storage.bp_rto.cycles.value;
+    // Field: sessnic_regs.bp_max_retries.count
+    always_comb begin
+        automatic logic [7:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.bp_max_retries.count.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.bp_max_retries && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.bp_max_retries.count.value & ~decoded_wr_biten[7:0]) | (decoded_wr_data[7:0] & decoded_wr_biten[7:0]);
+            load_next_c = '1;
+        end
+        field_combo.bp_max_retries.count.next = next_c;
+        field_combo.bp_max_retries.count.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.bp_max_retries.count.value <= 8'h0;
+        end else begin
+            if(field_combo.bp_max_retries.count.load_next) begin
+                field_storage.bp_max_retries.count.value <= field_combo.bp_max_retries.count.next;
+            end
+        end
+    end
+    assign hwif_out.bp_max_retries.count.value = field_storage.bp_max_retries.count.value;
+    // Field: sessnic_regs.bp_hello.cycles
+    always_comb begin
+        automatic logic [31:0] next_c;
+        automatic logic load_next_c;
+        next_c = field_storage.bp_hello.cycles.value;
+        load_next_c = '0;
+        if(decoded_reg_strb.bp_hello && decoded_req_is_wr) begin // SW write
+            next_c = (field_storage.bp_hello.cycles.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
+            load_next_c = '1;
+        end
+        field_combo.bp_hello.cycles.next = next_c;
+        field_combo.bp_hello.cycles.load_next = load_next_c;
+    end
+    always_ff @(posedge clk) begin
+        if(rst) begin
+            field_storage.bp_hello.cycles.value <= 32'h0;
+        end else begin
+            if(field_combo.bp_hello.cycles.load_next) begin
+                field_storage.bp_hello.cycles.value <= field_combo.bp_hello.cycles.next;
+            end
+        end
+    end
+    assign hwif_out.bp_hello.cycles.value = field_storage.bp_hello.cycles.value;
     // Field: sessnic_regs.ring_ctrl.enable
     always_comb begin
         automatic logic [0:0] next_c;
@@ -1111,29 +1284,6 @@ module sessnic_regs (
     end
     assign hwif_out.rsp_doorbell.rsp_head.value = field_storage.rsp_doorbell.rsp_head.value;
     assign hwif_out.rsp_doorbell.rsp_head.swmod = decoded_reg_strb.rsp_doorbell && decoded_req_is_wr && |(decoded_wr_biten[31:0]);
-    // Field: sessnic_regs.epoch.epoch
-    always_comb begin
-        automatic logic [31:0] next_c;
-        automatic logic load_next_c;
-        next_c = field_storage.epoch.epoch.value;
-        load_next_c = '0;
-        if(decoded_reg_strb.epoch && decoded_req_is_wr) begin // SW write
-            next_c = (field_storage.epoch.epoch.value & ~decoded_wr_biten[31:0]) | (decoded_wr_data[31:0] & decoded_wr_biten[31:0]);
-            load_next_c = '1;
-        end
-        field_combo.epoch.epoch.next = next_c;
-        field_combo.epoch.epoch.load_next = load_next_c;
-    end
-    always_ff @(posedge clk) begin
-        if(rst) begin
-            field_storage.epoch.epoch.value <= 32'h0;
-        end else begin
-            if(field_combo.epoch.epoch.load_next) begin
-                field_storage.epoch.epoch.value <= field_combo.epoch.epoch.next;
-            end
-        end
-    end
-    assign hwif_out.epoch.epoch.value = field_storage.epoch.epoch.value;
 
     //--------------------------------------------------------------------------
     // Write response
@@ -1181,6 +1331,21 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h18) begin
             readback_data_var[31:0] = field_storage.bp_peers.members.value;
+        end
+        if(rd_mux_addr == 9'h1c) begin
+            readback_data_var[31:0] = field_storage.bp_epoch.epoch.value;
+        end
+        if(rd_mux_addr == 9'h20) begin
+            readback_data_var[7:0] = field_storage.bp_hub.hub_card.value;
+        end
+        if(rd_mux_addr == 9'h24) begin
+            readback_data_var[31:0] = field_storage.bp_rto.cycles.value;
+        end
+        if(rd_mux_addr == 9'h28) begin
+            readback_data_var[7:0] = field_storage.bp_max_retries.count.value;
+        end
+        if(rd_mux_addr == 9'h2c) begin
+            readback_data_var[31:0] = field_storage.bp_hello.cycles.value;
         end
         if(rd_mux_addr == 9'h40) begin
             readback_data_var[31:0] = hwif_in.bp_rx_frames.value.next;
@@ -1232,6 +1397,15 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h80) begin
             readback_data_var[31:0] = hwif_in.bp_not_sent.value.next;
+        end
+        if(rd_mux_addr == 9'h84) begin
+            readback_data_var[31:0] = hwif_in.bp_deletes_sent.value.next;
+        end
+        if(rd_mux_addr == 9'h88) begin
+            readback_data_var[31:0] = hwif_in.bp_peer_joins.value.next;
+        end
+        if(rd_mux_addr == 9'h8c) begin
+            readback_data_var[31:0] = hwif_in.bp_rx_busy.value.next;
         end
         if(rd_mux_addr == 9'h100) begin
             readback_data_var[31:0] = hwif_in.stat_live.lo.value.next;
@@ -1377,9 +1551,6 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h1b8) begin
             readback_data_var[31:0] = hwif_in.build_id.build_id.next;
-        end
-        if(rd_mux_addr == 9'h1bc) begin
-            readback_data_var[31:0] = field_storage.epoch.epoch.value;
         end
         readback_data = readback_data_var;
         readback_done = decoded_req & ~decoded_req_is_wr;

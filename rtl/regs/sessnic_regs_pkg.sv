@@ -5,7 +5,7 @@ package sessnic_regs_pkg;
 
     localparam SESSNIC_REGS_DATA_WIDTH = 32;
     localparam SESSNIC_REGS_MIN_ADDR_WIDTH = 9;
-    localparam SESSNIC_REGS_SIZE = 'h1c0;
+    localparam SESSNIC_REGS_SIZE = 'h1bc;
 
     typedef struct {
         logic next;
@@ -119,6 +119,9 @@ package sessnic_regs_pkg;
         sessnic_regs__bp_count_t__in_t bp_rx_window;
         sessnic_regs__bp_count_t__in_t bp_rx_stale_epoch;
         sessnic_regs__bp_count_t__in_t bp_not_sent;
+        sessnic_regs__bp_count_t__in_t bp_deletes_sent;
+        sessnic_regs__bp_count_t__in_t bp_peer_joins;
+        sessnic_regs__bp_count_t__in_t bp_rx_busy;
         sessnic_regs__stat_t__in_t stat_live;
         sessnic_regs__stat_t__in_t stat_tombstones;
         sessnic_regs__stat_t__in_t stat_puts;
@@ -179,6 +182,46 @@ package sessnic_regs_pkg;
     typedef struct {
         sessnic_regs__bp_peers__members__out_t members;
     } sessnic_regs__bp_peers__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_epoch__epoch__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_epoch__epoch__out_t epoch;
+    } sessnic_regs__bp_epoch__out_t;
+
+    typedef struct {
+        logic [7:0] value;
+    } sessnic_regs__bp_hub__hub_card__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_hub__hub_card__out_t hub_card;
+    } sessnic_regs__bp_hub__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_rto__cycles__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_rto__cycles__out_t cycles;
+    } sessnic_regs__bp_rto__out_t;
+
+    typedef struct {
+        logic [7:0] value;
+    } sessnic_regs__bp_max_retries__count__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_max_retries__count__out_t count;
+    } sessnic_regs__bp_max_retries__out_t;
+
+    typedef struct {
+        logic [31:0] value;
+    } sessnic_regs__bp_hello__cycles__out_t;
+
+    typedef struct {
+        sessnic_regs__bp_hello__cycles__out_t cycles;
+    } sessnic_regs__bp_hello__out_t;
 
     typedef struct {
         logic value;
@@ -246,17 +289,14 @@ package sessnic_regs_pkg;
     } sessnic_regs__rsp_doorbell__out_t;
 
     typedef struct {
-        logic [31:0] value;
-    } sessnic_regs__epoch__epoch__out_t;
-
-    typedef struct {
-        sessnic_regs__epoch__epoch__out_t epoch;
-    } sessnic_regs__epoch__out_t;
-
-    typedef struct {
         sessnic_regs__card__out_t card;
         sessnic_regs__control__out_t control;
         sessnic_regs__bp_peers__out_t bp_peers;
+        sessnic_regs__bp_epoch__out_t bp_epoch;
+        sessnic_regs__bp_hub__out_t bp_hub;
+        sessnic_regs__bp_rto__out_t bp_rto;
+        sessnic_regs__bp_max_retries__out_t bp_max_retries;
+        sessnic_regs__bp_hello__out_t bp_hello;
         sessnic_regs__ring_ctrl__out_t ring_ctrl;
         sessnic_regs__ring_lo_t__out_t cmd_ring_base_lo;
         sessnic_regs__ring_hi_t__out_t cmd_ring_base_hi;
@@ -268,6 +308,5 @@ package sessnic_regs_pkg;
         sessnic_regs__ring_hi_t__out_t status_base_hi;
         sessnic_regs__cmd_doorbell__out_t cmd_doorbell;
         sessnic_regs__rsp_doorbell__out_t rsp_doorbell;
-        sessnic_regs__epoch__out_t epoch;
     } sessnic_regs__out_t;
 endpackage

@@ -54,6 +54,10 @@ struct CardConfig {
   wire::BpMode mode = wire::BpMode::TRANSFER;
   bool bp_enable = true;
   bool sweep = false;
+  uint32_t epoch = 1;   // bp_epoch: nonzero, larger after every restart of the card
+  uint8_t hub = 0;      // bp_hub: the hub card in mode hub
+  uint32_t rto = 0;     // bp_rto cycles (0 = the synthesis default)
+  uint8_t max_retries = 0;  // bp_max_retries (0 = the synthesis default)
 };
 
 template <class V>
@@ -80,13 +84,32 @@ class TopCard final : public Node {
     top_->s_axil_arvalid = 0;
     top_->s_axil_bready = 0;
     top_->s_axil_rready = 0;
+    restart(c.epoch);
+  }
+  // Reset (the card loses its table and sequence state) and write the registers again
+  // with `epoch` (nonzero; larger than before, as the driver does on every open).
+  // Commands, frames and responses queued around the card are dropped, as on a reboot.
+  void restart(uint32_t epoch) {
+    cfg_.epoch = epoch;
+    cmd_in_.clear();
+    rx_.clear();
+    partial_.clear();
+    tx_partial_.clear();
+    at_header_ = true;
+    top_->s_cmd_tvalid = 0;
+    top_->s_bp_rx_tvalid = 0;
     top_->rst = 1;
     for (int i = 0; i < 3; ++i) tick();
     top_->rst = 0;
     for (int i = 0; i < (1 << 14) && (read(0x10) & 1); ++i) tick();  // status.flushing
     if (read(0x10) & 1) throw std::runtime_error("sessnic_top: flush never finished");
+    const CardConfig& c = cfg_;
     write(0x08, c.card);
     write(0x18, c.members);
+    write(0x1C, c.epoch);
+    write(0x20, c.hub);
+    write(0x24, c.rto);
+    write(0x28, c.max_retries);
     write(0x0C, (c.sweep ? 1u : 0u) | (c.bp_enable ? 0x100u : 0u) | (static_cast<uint32_t>(c.mode) << 9));
   }
   ~TopCard() override {
@@ -112,6 +135,7 @@ class TopCard final : public Node {
   uint32_t bp_counter(unsigned i) const { return top_->bp_counters[i]; }
   V& top() { return *top_; }
 
+  size_t rx_backlog() const { return rx_.size(); }  // beats waiting for the RX port
   void deliver(const Frame& f) override {
     for (const Beat& b : f) rx_.push_back(b);
   }

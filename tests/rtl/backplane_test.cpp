@@ -15,6 +15,7 @@
 #include "backplane_sync.hpp"
 #include "session_table.hpp"
 #include "table_command.hpp"
+#include "top_card_ports.hpp"
 #include "top_cluster_sim.hpp"
 
 namespace sessnic {
@@ -86,7 +87,7 @@ std::optional<std::vector<Beat>> await(Cluster& net, Card& c, uint32_t tag, uint
 
 std::vector<Beat> exec(Cluster& net, Card& c, const TableCommand& tc) {
   c.send(rtlsim::encode(tc));
-  auto r = await(net, c, tc.tag, 200000);
+  auto r = await(net, c, tc.tag, 600000);  // > a transfer's worst case (7 RTOs with backoff)
   if (!r) ADD_FAILURE() << "card " << unsigned(c.card()) << " never answered tag " << tc.tag;
   return r ? *r : std::vector<Beat>{Beat{}};
 }
@@ -118,12 +119,31 @@ TableCommand transfer_cmd(unsigned k, unsigned dest) {
   return t;
 }
 
+std::vector<Beat> put_flags(Cluster& net, Card& c, unsigned k, unsigned len, uint8_t flags) {
+  TableCommand p = cmd(wire::Opcode::PUT, k, g_tag++);
+  p.expiry = 5000;
+  p.flags = flags;
+  p.payload = blob_of(k, len);
+  p.blob_len = static_cast<uint16_t>(len);
+  return exec(net, c, p);
+}
+
+std::vector<Beat> take(Cluster& net, Card& c, unsigned k) { return exec(net, c, cmd(wire::Opcode::TAKE, k, g_tag++)); }
+
+std::vector<Beat> del(Cluster& net, Card& c, unsigned k) {
+  TableCommand d = cmd(wire::Opcode::DEL, k, g_tag++);
+  d.expiry = 5000;
+  return exec(net, c, d);
+}
+
+constexpr uint8_t kSingleUse = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+
 struct Rig {
-  explicit Rig(std::vector<uint8_t> ids, wire::BpMode mode, uint64_t seed) : net(seed) {
+  explicit Rig(std::vector<uint8_t> ids, wire::BpMode mode, uint64_t seed, uint8_t hub = 0) : net(seed) {
     uint32_t members = 0;
     for (uint8_t id : ids) members |= 1u << id;
     for (uint8_t id : ids) {
-      cards[id] = std::make_unique<Card>(CardConfig{.card = id, .members = members, .mode = mode});
+      cards[id] = std::make_unique<Card>(CardConfig{.card = id, .members = members, .mode = mode, .hub = hub});
       net.add(cards[id].get());
     }
     for (auto& [id, c] : cards) set_time(net, *c, 100);
@@ -182,6 +202,9 @@ TEST(RtlBackplane, TransfersSurviveLossAndDelay) {
   for (uint64_t seed : {11u, 12u, 13u}) {
     std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
     Rig r({1, 2}, wire::BpMode::TRANSFER, seed);
+    // 30% loss each way fails half the attempts: 12 retries (the kernel's default) make a
+    // give-up (peer down) improbable; 6 (the synthesis default) happen to give up once.
+    for (uint8_t c : {1, 2}) r[c].write(0x28, 12);  // bp_max_retries
     r.net.set_all_links({.drop = 0.3, .delay = 20, .jitter = 30});
     std::mt19937 rng(static_cast<unsigned>(seed));
     for (unsigned k = 0; k < 8; ++k) {
@@ -189,7 +212,8 @@ TEST(RtlBackplane, TransfersSurviveLossAndDelay) {
       const uint8_t from = (k % 2) ? 1 : 2, to = (k % 2) ? 2 : 1;
       ASSERT_EQ(field(put(r.net, r[from], k, len), wire::header::status), u(wire::Status::OK));
       const auto t = exec(r.net, r[from], transfer_cmd(k, to));
-      ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK)) << "key " << k << " seed " << seed;
+      ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK))
+          << "key " << k << " seed " << seed << " giveups " << r[from].bp_counter(GIVEUP) << " rtx " << r[from].bp_counter(RTX);
       const auto g = get(r.net, r[to], k);
       ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
       EXPECT_EQ(blob_bytes(g), blob_of(k, len));
@@ -205,7 +229,8 @@ TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
   r.net.set_link(1, 2, {.drop = 1.0});
   TableCommand t = transfer_cmd(4, 2);
   r[1].send(rtlsim::encode(t));
-  const uint64_t bound = (kMaxRetries + 2) * uint64_t{kRto} + 2000;
+  // Each timeout doubles the rto (backoff, capped at 64x): 1 + 2 + ... + 64 RTOs.
+  const uint64_t bound = 128 * uint64_t{kRto} + 2000;
   const auto res = await(r.net, r[1], t.tag, bound);
   ASSERT_TRUE(res.has_value()) << "no answer within " << bound << " cycles";
   EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
@@ -216,10 +241,107 @@ TEST(RtlBackplane, TransferOverADeadLinkAnswersFailed) {
   EXPECT_EQ(r[1].read(0x60), 1u);           // bp_giveups
   EXPECT_EQ(r[1].read(0x70), 1u);           // bp_transfers_failed
   EXPECT_EQ(field(get(r.net, r[2], 4), wire::header::status), u(wire::Status::MISS));
-  // The link comes back: the next transfer works (the receiver skips the abandoned seq).
+  // Card 2 is down for card 1 now: a transfer fails at once, without a frame.
+  const uint32_t tx_before = r[1].bp_counter(TX);
+  EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(4, 2)), wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(TX), tx_before);
+  const uint32_t joins = r[1].read(0x88);  // bp_peer_joins
+  // The link comes back: card 2's next HELLO brings it up, the next transfer works (the
+  // receiver skips the abandoned seq).
   r.net.set_link(1, 2, {});
+  r.net.run(2 * 16384 + 1000);
+  EXPECT_EQ(r[1].read(0x88), joins + 1) << "card 2 came up again";
   EXPECT_EQ(field(exec(r.net, r[1], transfer_cmd(4, 2)), wire::header::status), u(wire::Status::OK));
   EXPECT_EQ(blob_bytes(get(r.net, r[2], 4)), blob_of(4, 200));
+}
+
+TableCommand relayed_cmd(unsigned k, unsigned dest, unsigned owner) {
+  TableCommand t = cmd(wire::Opcode::TRANSFER, k, g_tag++);
+  t.aux = dest | (uint64_t{owner} << 8);  // sync_cmd.dest, sync_cmd.owner = the card holding it
+  return t;
+}
+
+TEST(RtlBackplane, RelayedTransferMovesTheEntryBetweenTwoOtherCards) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 7);
+  r.net.set_all_links({.drop = 0.15, .delay = 10, .jitter = 20});
+  for (uint8_t c : {1, 2, 3}) r[c].write(0x28, 12);  // bp_max_retries
+  const auto p = put(r.net, r[1], 50, 200);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  // card 3 asks owner 1 to move key 50 to card 2
+  const auto t = exec(r.net, r[3], relayed_cmd(50, 2, 1));
+  EXPECT_EQ(field(t, wire::header::op), u(wire::Opcode::TRANSFER));
+  ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::sync_cmd::dest), 2u);
+  const auto g = get(r.net, r[2], 50);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(50, 200));
+  EXPECT_EQ(field(get(r.net, r[3], 50), wire::header::status), u(wire::Status::MISS)) << "the requester only asked";
+  // to the requester itself; a key the owner does not hold is a MISS
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(50, 3, 1)), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(get(r.net, r[3], 50), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(51, 2, 1)), wire::header::status), u(wire::Status::MISS));
+  // several in a row, with table commands in between that answer first
+  for (unsigned k = 60; k < 64; ++k) ASSERT_EQ(field(put(r.net, r[2], k, 64), wire::header::status), u(wire::Status::OK));
+  for (unsigned k = 60; k < 64; ++k) {
+    TableCommand rc = relayed_cmd(k, 1, 2);
+    r[3].send(rtlsim::encode(rc));
+    const auto m = get(r.net, r[3], 99);
+    EXPECT_EQ(field(m, wire::header::status), u(wire::Status::MISS));
+    const auto res = await(r.net, r[3], rc.tag, 600000);
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::OK)) << k;
+    EXPECT_EQ(field(get(r.net, r[1], k), wire::header::status), u(wire::Status::OK)) << k;
+  }
+}
+
+TEST(RtlBackplane, RelayedTransferFailsWhenTheOwnerIsUnreachable) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 8);
+  ASSERT_EQ(field(put(r.net, r[1], 52, 64), wire::header::status), u(wire::Status::OK));
+  r.net.set_link(3, 1, {.drop = 1.0});
+  TableCommand rc = relayed_cmd(52, 2, 1);
+  r[3].send(rtlsim::encode(rc));
+  const auto res = await(r.net, r[3], rc.tag, 128 * uint64_t{kRto} + 2000);
+  ASSERT_TRUE(res.has_value()) << "answered after the TRANSFER_REQ was given up";
+  EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(field(get(r.net, r[2], 52), wire::header::status), u(wire::Status::MISS));
+  // an owner outside the cluster: FAILED at once
+  EXPECT_EQ(field(exec(r.net, r[3], relayed_cmd(52, 2, 9)), wire::header::status), u(wire::Status::FAILED));
+}
+
+TEST(RtlBackplane, RetransmitTimeoutFollowsTheRoundTrip) {
+  // A round trip of ~6000 cycles against a 2000-cycle floor: the first frames time out
+  // (backoff), the RTT estimate then keeps later frames from being resent.
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 5);
+  r.net.set_all_links({.delay = 3000});
+  for (unsigned k = 0; k < 3; ++k) {
+    ASSERT_EQ(field(put(r.net, r[1], k, 64), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(k, 2)), wire::header::status), u(wire::Status::OK));
+  }
+  const uint32_t warm = r[1].bp_counter(RTX);
+  EXPECT_GT(warm, 0u) << "the 2000-cycle floor is shorter than the round trip";
+  for (unsigned k = 3; k < 8; ++k) {
+    ASSERT_EQ(field(put(r.net, r[1], k, 64), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(k, 2)), wire::header::status), u(wire::Status::OK));
+  }
+  EXPECT_EQ(r[1].bp_counter(RTX), warm) << "no spurious resends once the RTT is known";
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u);
+}
+
+TEST(RtlBackplane, TransferDeadlineFromTheCommand) {
+  Rig r({1, 2}, wire::BpMode::TRANSFER, 6);
+  ASSERT_EQ(field(put(r.net, r[1], 4, 100), wire::header::status), u(wire::Status::OK));
+  r.net.set_link(1, 2, {.drop = 1.0});
+  TableCommand t = transfer_cmd(4, 2);
+  t.expiry = 101;  // deadline on the card clock (set to 100 by the rig)
+  r[1].send(rtlsim::encode(t));
+  r.net.run(3000);
+  EXPECT_TRUE(r[1].responses().empty()) << "still trying before the deadline";
+  set_time(r.net, r[1], 101);
+  const auto res = await(r.net, r[1], t.tag, 2000);
+  ASSERT_TRUE(res.has_value()) << "the card answers at its deadline";
+  EXPECT_EQ(field(*res, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u) << "before max retries";
 }
 
 TEST(RtlBackplane, SessionHopsAcrossThreeCards) {
@@ -273,6 +395,200 @@ TEST(RtlBackplane, ReplicateConvergesAcrossThreeCardsWithLoss) {
   for (uint8_t c : {1, 2, 3}) giveups += r[c].bp_counter(GIVEUP);
   EXPECT_EQ(giveups, 0u);
   EXPECT_GT(r.net.frames_dropped(), 0u);
+}
+
+// ---- card rules (card contract, docs/rtl.md "Card rules") ---------------------------
+TEST(RtlBackplane, DeleteReplicatesToEveryCard) {
+  Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 41);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  ASSERT_EQ(field(put(r.net, r[1], 7, 100), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  ASSERT_EQ(field(get(r.net, r[3], 7), wire::header::status), u(wire::Status::OK));
+  const auto d = del(r.net, r[2], 7);
+  ASSERT_EQ(field(d, wire::header::status), u(wire::Status::OK));
+  // A DEL of a key this card never saw writes a tombstone and replicates it as well.
+  const auto d2 = del(r.net, r[3], 8);
+  ASSERT_EQ(field(d2, wire::header::status), u(wire::Status::MISS));
+  ASSERT_NE(field(d2, wire::header::version), 0u);
+  r.settle(400000);
+  for (uint8_t c : {1, 2, 3}) {
+    const auto g = get(r.net, r[c], 7);
+    EXPECT_EQ(field(g, wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+  // The tombstone for key 8 reached card 1: a PUT carrying an older version is STALE.
+  TableCommand old = cmd(wire::Opcode::PUT, 8, g_tag++);
+  old.expiry = 5000;
+  old.version = field(d2, wire::header::version) - 256;
+  old.payload = blob_of(8, 10);
+  old.blob_len = 10;
+  EXPECT_EQ(field(exec(r.net, r[1], old), wire::header::status), u(wire::Status::STALE));
+  EXPECT_EQ(r[2].read(0x84), 1u);  // bp_deletes_sent
+  EXPECT_EQ(r[3].read(0x84), 1u);
+}
+
+TEST(RtlBackplane, UsedTicketIsAMissOnEveryCardInEveryMode) {
+  // replicate: the consume's tombstone goes everywhere
+  {
+    Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 42);
+    r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+    ASSERT_EQ(field(put_flags(r.net, r[1], 9, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    const auto t = take(r.net, r[2], 9);
+    ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+    EXPECT_GT(field(t, wire::header::aux), field(t, wire::header::version)) << "aux = the tombstone's (newer) version";
+    EXPECT_EQ(field(t, wire::header::aux) & 0xff, 2u) << "written by the consuming card";
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 9), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+    // a GET consumes a single-use entry too
+    ASSERT_EQ(field(put_flags(r.net, r[3], 10, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    ASSERT_EQ(field(get(r.net, r[1], 10), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 10), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+  // transfer: the writer still holds the ticket after a TRANSFER; the consumer tombstones it there
+  {
+    Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 43);
+    ASSERT_EQ(field(put_flags(r.net, r[1], 11, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(11, 2)), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(take(r.net, r[2], 11), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 11), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+    // a reusable entry consumed by TAKE is not chased to its writer in transfer mode
+    ASSERT_EQ(field(put(r.net, r[1], 12, 50), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(exec(r.net, r[1], transfer_cmd(12, 2)), wire::header::status), u(wire::Status::OK));
+    ASSERT_EQ(field(take(r.net, r[2], 12), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    EXPECT_EQ(field(get(r.net, r[1], 12), wire::header::status), u(wire::Status::OK));
+  }
+  // hub: a ticket written by card 1 lives at 1 and at the hub 0; consumed at the hub
+  {
+    Rig r({0, 1, 2}, wire::BpMode::HUB, 44, /*hub=*/0);
+    ASSERT_EQ(field(put_flags(r.net, r[1], 13, 80, kSingleUse), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    ASSERT_EQ(field(take(r.net, r[0], 13), wire::header::status), u(wire::Status::OK));
+    r.settle(400000);
+    for (uint8_t c : {0, 1, 2}) EXPECT_EQ(field(get(r.net, r[c], 13), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  }
+}
+
+TEST(RtlBackplane, ReplicationKeepsUpWithAStreamOfPuts) {
+  // More PUTs queued at once than bp_sync's event queue holds: the card holds host
+  // commands back instead of dropping replication events. (A key evicted at card 1
+  // before its UPDATE left is not sent: the UPDATE carries the entry as exported.)
+  Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 47);
+  constexpr unsigned kPuts = 120;
+  for (unsigned k = 0; k < kPuts; ++k) {
+    TableCommand p = cmd(wire::Opcode::PUT, 1000 + k, g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(k, 256);
+    p.blob_len = 256;
+    r[1].send(rtlsim::encode(p));
+  }
+  ASSERT_TRUE(r.net.run_until([&] { return r[1].responses().size() == kPuts; }, 2'000'000));
+  r.settle(2'000'000);
+  EXPECT_EQ(r[1].bp_counter(NOT_SENT), 0u) << "no replication event dropped";
+  unsigned held = 0;
+  for (unsigned k = 0; k < kPuts; ++k) {
+    const auto g1 = get(r.net, r[1], 1000 + k);
+    if (field(g1, wire::header::status) != u(wire::Status::OK)) continue;  // evicted at card 1
+    ++held;
+    for (uint8_t c : {2, 3}) {
+      const auto g = get(r.net, r[c], 1000 + k);
+      EXPECT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "key " << k << " card " << unsigned(c);
+      EXPECT_EQ(field(g, wire::header::version), field(g1, wire::header::version)) << "key " << k;
+    }
+  }
+  EXPECT_GT(held, kPuts / 2);
+}
+
+TEST(RtlBackplane, HubModeSendsLocalWritesToTheHubOnly) {
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 45, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[1], 20, 120);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(put(r.net, r[0], 21, 120), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  const auto g = get(r.net, r[0], 20);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(20, 120));
+  EXPECT_EQ(field(get(r.net, r[2], 20), wire::header::status), u(wire::Status::MISS)) << "not to the other spokes";
+  EXPECT_EQ(field(get(r.net, r[1], 21), wire::header::status), u(wire::Status::MISS)) << "the hub keeps its own writes";
+  ASSERT_EQ(field(del(r.net, r[1], 20), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  EXPECT_EQ(field(get(r.net, r[0], 20), wire::header::status), u(wire::Status::MISS));
+}
+
+TEST(RtlBackplane, RestartWithALargerEpochFromTheRegister) {
+  Rig r({1, 2}, wire::BpMode::REPLICATE, 46);
+  for (unsigned k = 0; k < 4; ++k) ASSERT_EQ(field(put(r.net, r[1], 30 + k, 64), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  EXPECT_EQ(r[2].read(0x1C), 1u);  // bp_epoch
+  r[2].restart(2);
+  EXPECT_EQ(r[2].read(0x1C), 2u);
+  EXPECT_EQ(field(get(r.net, r[2], 30), wire::header::status), u(wire::Status::MISS)) << "the restart lost the table";
+  r.net.run(20000);  // card 1 hears the new epoch (HELLO) and starts the sequence again
+  // Writes after the restart reach the restarted card (with the old epoch they would be
+  // taken for duplicates of the old sequence numbers and dropped).
+  for (unsigned k = 0; k < 4; ++k) ASSERT_EQ(field(put(r.net, r[1], 40 + k, 64), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(field(get(r.net, r[2], 40 + k), wire::header::status), u(wire::Status::OK)) << k;
+  EXPECT_GE(r[1].bp_counter(STALE), 1u) << "card 1 saw the epoch change";
+}
+
+// ---- the contract's BackplanePorts: a transport pump moves whole frames ------------
+TEST(RtlBackplane, PortsCarryTheProtocolThroughAFramePump) {
+  // Two cards joined only by take_frame / give_frame / service, as the host's UDP pump
+  // joins them (no Cluster): the pump drops 20% of the frames and refuses nothing else.
+  const uint32_t members = (1u << 1) | (1u << 2);
+  Card a(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  Card b(CardConfig{.card = 2, .members = members, .mode = wire::BpMode::REPLICATE});
+  rtlsim::TopCardPorts<Vsessnic_top_s6w4> pa(a, 10), pb(b, 10);
+  std::mt19937 rng(5);
+  uint64_t now_us = 0, dropped = 0, moved = 0;
+  auto pump = [&](uint64_t us) {
+    for (uint64_t end = now_us + us; now_us < end; now_us += 10) {
+      pa.service(now_us);
+      pb.service(now_us);
+      std::vector<Beat> f;
+      while (pa.take_frame(f)) (rng() % 5 == 0) ? ++dropped : (pb.give_frame(f) ? ++moved : ++dropped);
+      while (pb.take_frame(f)) (rng() % 5 == 0) ? ++dropped : (pa.give_frame(f) ? ++moved : ++dropped);
+    }
+  };
+  auto run = [&](Card& c, const TableCommand& tc) {
+    c.send(rtlsim::encode(tc));
+    for (int i = 0; i < 2000 && c.responses().empty(); ++i) pump(10);
+    EXPECT_FALSE(c.responses().empty());
+    auto r = c.responses().empty() ? std::vector<Beat>{Beat{}} : c.responses().front();
+    c.responses().clear();
+    return r;
+  };
+  TableCommand t;
+  t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
+  t.aux = 100;
+  run(a, t);
+  run(b, t);
+  pump(2000);
+  for (unsigned k = 0; k < 6; ++k) {
+    TableCommand p = cmd(wire::Opcode::PUT, 70 + k, g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(k, 100);
+    p.blob_len = 100;
+    ASSERT_EQ(field(run(a, p), wire::header::status), u(wire::Status::OK));
+  }
+  pump(20000);
+  for (unsigned k = 0; k < 6; ++k) {
+    const auto g = run(b, cmd(wire::Opcode::GET, 70 + k, g_tag++));
+    EXPECT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << k;
+    EXPECT_EQ(blob_bytes(g), blob_of(k, 100)) << k;
+  }
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(moved, 0u);
+  // A frame without TLAST on its last beat is refused.
+  std::vector<Beat> bad(1);
+  bad[0].last = false;
+  EXPECT_FALSE(pb.give_frame(bad));
 }
 
 // ---- interop: the HLS backplane kernel + table kernel as a cluster node ------------

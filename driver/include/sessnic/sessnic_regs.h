@@ -72,6 +72,36 @@ extern "C" {
 #define SESSNIC_REGS__BP_PEERS__MEMBERS_bw 32
 #define SESSNIC_REGS__BP_PEERS__MEMBERS_reset 0x0
 
+// reg - sessnic_regs::bp_epoch
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bm 0xffffffff
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bp 0
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_bw 32
+#define SESSNIC_REGS__BP_EPOCH__EPOCH_reset 0x1
+
+// reg - sessnic_regs::bp_hub
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bm 0xff
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bp 0
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_bw 8
+#define SESSNIC_REGS__BP_HUB__HUB_CARD_reset 0x0
+
+// reg - sessnic_regs::bp_rto
+#define SESSNIC_REGS__BP_RTO__CYCLES_bm 0xffffffff
+#define SESSNIC_REGS__BP_RTO__CYCLES_bp 0
+#define SESSNIC_REGS__BP_RTO__CYCLES_bw 32
+#define SESSNIC_REGS__BP_RTO__CYCLES_reset 0x0
+
+// reg - sessnic_regs::bp_max_retries
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bm 0xff
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bp 0
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_bw 8
+#define SESSNIC_REGS__BP_MAX_RETRIES__COUNT_reset 0x0
+
+// reg - sessnic_regs::bp_hello
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bm 0xffffffff
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bp 0
+#define SESSNIC_REGS__BP_HELLO__CYCLES_bw 32
+#define SESSNIC_REGS__BP_HELLO__CYCLES_reset 0x0
+
 // reg - sessnic_regs::bp_count_t
 #define SESSNIC_REGS__BP_COUNT_T__VALUE_bm 0xffffffff
 #define SESSNIC_REGS__BP_COUNT_T__VALUE_bp 0
@@ -164,12 +194,6 @@ typedef struct __attribute__ ((__packed__)) {
 #define SESSNIC_REGS__BUILD_ID__BUILD_ID_bp 0
 #define SESSNIC_REGS__BUILD_ID__BUILD_ID_bw 32
 
-// reg - sessnic_regs::epoch
-#define SESSNIC_REGS__EPOCH__EPOCH_bm 0xffffffff
-#define SESSNIC_REGS__EPOCH__EPOCH_bp 0
-#define SESSNIC_REGS__EPOCH__EPOCH_bw 32
-#define SESSNIC_REGS__EPOCH__EPOCH_reset 0x0
-
 // addrmap - sessnic_regs
 typedef struct __attribute__ ((__packed__)) {
     uint32_t id;
@@ -179,7 +203,12 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t status;
     uint32_t now;
     uint32_t bp_peers;
-    uint8_t RESERVED_1c_3f[0x24];
+    uint32_t bp_epoch;
+    uint32_t bp_hub;
+    uint32_t bp_rto;
+    uint32_t bp_max_retries;
+    uint32_t bp_hello;
+    uint8_t RESERVED_30_3f[0x10];
     uint32_t bp_rx_frames;
     uint32_t bp_rx_bad_version;
     uint32_t bp_rx_bad_len;
@@ -197,7 +226,10 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t bp_rx_window;
     uint32_t bp_rx_stale_epoch;
     uint32_t bp_not_sent;
-    uint8_t RESERVED_84_ff[0x7c];
+    uint32_t bp_deletes_sent;
+    uint32_t bp_peer_joins;
+    uint32_t bp_rx_busy;
+    uint8_t RESERVED_90_ff[0x70];
     sessnic_regs__stat_t_t stat_live;
     sessnic_regs__stat_t_t stat_tombstones;
     sessnic_regs__stat_t_t stat_puts;
@@ -229,11 +261,10 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t cmd_head;
     uint32_t rsp_tail;
     uint32_t build_id;
-    uint32_t epoch;
 } sessnic_regs_t;
 
 
-static_assert(sizeof(sessnic_regs_t) == 0x1c0, "Packing error");
+static_assert(sizeof(sessnic_regs_t) == 0x1bc, "Packing error");
 
 #ifdef __cplusplus
 }
