@@ -5,25 +5,17 @@
 // equivalence test in tests/rtl/ checks that beat for beat. The kernel's header comment
 // lists the rules; this file only explains how the hardware schedules them.
 //
-// Pipeline (one command in flight in the execute stage "ex"):
-//   accept  The header beat is decoded, the set index is hashed straight from tdata and
-//           every way's metadata and blob slot of that set are read in parallel
-//           (one simple dual-port RAM per way, synchronous read).
-//   payload PUT payload beats are staged in ex (up to one slot, the rest drained and
-//           counted so the framing can be checked against blob_len).
-//   execute One cycle: tag compare across all ways, expiry, victim choice, Lamport
-//           version, counters; writes the metadata of up to two ways and the whole
-//           blob slot (one wide write); queues the response header. The next header
-//           is accepted in the same cycle, so GETs to different sets run at one
-//           command per cycle until the response stream (one beat per cycle) is the
-//           limit.
-//   respond Header and blob beats go through a small FIFO with registered outputs.
-// Same-set hazard: the RAMs return old data when read and written in the same cycle,
-// so a header accepted while the previous command writes its set is re-read one cycle
-// later (a one-cycle stall, never stale data).
+// Pipeline: seven register stages, s0 (input skid) .. s6 (decided, fires); the stage
+// list is below ("pipeline overview") and in docs/rtl.md. No stage does more than one of
+// hash, RAM read, compare, select, decide, write: the deepest path is about 5 LUT levels
+// (Yosys synth_xilinx -family xcup, scripts/synth/lut_levels.py).
+// Hazards: the RAMs return old data when a set is read in the cycle it is written, so a
+// command waits in s1 while an earlier command that may write its set is in s2..s6;
+// SET_TIME and FLUSH are global-state hazards (below). Different sets run one command
+// per cycle; responses with blobs are bound by the response stream (one beat per cycle).
 //
-// The idle sweep (sweep_enable) uses the same execute stage: when no command is waiting
-// it reads one set and frees its expired ways, like the kernel's sweep_step().
+// The idle sweep (sweep_enable) enters s1 when no command is waiting: it reads one set
+// and frees its expired ways, like the kernel's sweep_step().
 // FLUSH (and reset) clear one set per cycle; no command is accepted until done.
 `resetall
 `default_nettype none
