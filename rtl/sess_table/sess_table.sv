@@ -5,25 +5,16 @@
 // equivalence test in tests/rtl/ checks that beat for beat. The kernel's header comment
 // lists the rules; this file only explains how the hardware schedules them.
 //
-// Pipeline (one command in flight in the execute stage "ex"):
-//   accept  The header beat is decoded, the set index is hashed straight from tdata and
-//           every way's metadata and blob slot of that set are read in parallel
-//           (one simple dual-port RAM per way, synchronous read).
-//   payload PUT payload beats are staged in ex (up to one slot, the rest drained and
-//           counted so the framing can be checked against blob_len).
-//   execute One cycle: tag compare across all ways, expiry, victim choice, Lamport
-//           version, counters; writes the metadata of up to two ways and the whole
-//           blob slot (one wide write); queues the response header. The next header
-//           is accepted in the same cycle, so GETs to different sets run at one
-//           command per cycle until the response stream (one beat per cycle) is the
-//           limit.
-//   respond Header and blob beats go through a small FIFO with registered outputs.
-// Same-set hazard: the RAMs return old data when read and written in the same cycle,
-// so a header accepted while the previous command writes its set is re-read one cycle
-// later (a one-cycle stall, never stale data).
+// Pipeline: seven register stages, s0 (input skid) .. s6 (decided, fires); the stage
+// list is below ("pipeline overview") and in docs/rtl.md. The deepest path is 7 LUT
+// levels (Yosys synth_xilinx -family xcup, scripts/synth/lut_levels.py; docs/rtl.md).
+// Hazards: the RAMs return old data when a set is read in the cycle it is written, so a
+// command waits in s1 while an earlier command that may write its set is in s2..s6;
+// SET_TIME and FLUSH are global-state hazards (below). Different sets run one command
+// per cycle; responses with blobs are bound by the response stream (one beat per cycle).
 //
-// The idle sweep (sweep_enable) uses the same execute stage: when no command is waiting
-// it reads one set and frees its expired ways, like the kernel's sweep_step().
+// The idle sweep (sweep_enable) enters s1 when no command is waiting: it reads one set
+// and frees its expired ways, like the kernel's sweep_step().
 // FLUSH (and reset) clear one set per cycle; no command is accepted until done.
 `resetall
 `default_nettype none
@@ -153,40 +144,233 @@ module sess_table #(
     set_of = h[SETS_LOG2-1:0];
   endfunction
 
+  // Counter changes are popcounts of way masks, not chains of adders.
+  function automatic logic [6:0] popcount(input logic [63:0] bits);
+    logic [6:0] n;
+    n = '0;
+    for (int i = 0; i < 64; i++) n = n + 7'(bits[i]);
+    popcount = n;
+  endfunction
+
   function automatic logic [GOT_BITS-1:0] beats_for(input logic [15:0] len);
     beats_for = GOT_BITS'((17'(len) + 17'd63) >> 6);
   endfunction
 
-  // ---------------------------------------------------------------- state
-  logic ex_valid_reg, ex_complete_reg, ex_rd_ok_reg, ex_sweep_reg;
-  logic [511:0] ex_hdr_reg;  // command header beat
-  logic [255:0] ex_key_reg;
-  logic [SETS_LOG2-1:0] ex_set_reg;
-  logic [GOT_BITS-1:0] ex_got_reg;
-  logic [SLOT_BITS-1:0] ex_stage_reg;
+  // ---------------------------------------------------------------- pipeline overview
+  // Stage registers are named sN_*; a command moves one stage per cycle when `adv`
+  // (the whole pipeline s2..s6 advances together; only s1 can hold while the rest moves).
+  //   s0  input register (skid): TREADY from a flip-flop, TDATA/TLAST registered.
+  //   s1  header decoded, key masked, set hashed (the RAM read address is this register);
+  //       a PUT waits here for its payload beats, which go into a slot buffer.
+  //   s2  metadata RAM read (issued on the s1 -> s2 move), RAM output latch
+  //   s3  metadata RAM output register
+  //   s4  per-way precompute: tag compare, expiry against now, victim rank, pairwise
+  //       expiry order, request version and expiry against each way
+  //   s5  select: hit way, victim way, the hit way's fields and flags (blob RAM read is
+  //       issued on the s4 -> s5 move, so its output register is ready in s6)
+  //   s6  decide: status, Lamport version and compare, writes, counter changes and the
+  //       response header are registered; s6 writes the RAMs, queues the header and
+  //       loads the blob or STATS beats for the sender ("fire").
+  localparam int NSLOT = 4;  // PUT payload slots in flight (a PUT takes >= 2 input beats)
+  localparam int VKEY_RANK_TOMB = 2;  // victim rank of an occupied, unexpired way it may take
 
+  // ---------------------------------------------------------------- global state
   logic [31:0] now_reg;
-  logic [63:0] lamport_reg;
-  // Counters are updated one cycle late so their 64-bit adders are not at the end of
-  // the execute stage's decision logic: the value of counter i is always
-  // cnt_reg[i] + delta_reg[i] (the last fired command's change, not yet added).
+  logic [63:0] lamport_reg, lamport_inc_reg;  // the clock and clock + 1 (next local version)
   logic [NCNT*64-1:0] cnt_reg;  // counter i at [i*64 +: 64]
-  logic [NCNT*8-1:0] delta_reg;  // signed change of counter i at [i*8 +: 8]
-  logic [NCNT*64-1:0] cnt_now;  // cnt_reg + delta_reg
   logic [SETS_LOG2-1:0] sweep_set_reg;
   logic flush_active_reg;
   logic [SETS_LOG2-1:0] flush_idx_reg;
   logic [BUF_BITS-1:0] snd_buf_reg;
   logic [15:0] snd_left_reg;
+  logic snd_busy_reg;  // snd_left_reg != 0
+
+  // ---------------------------------------------------------------- s0: input register
+  // A two-entry skid buffer (main + skid register): s_cmd_tready is a flip-flop, so the
+  // pipeline's stall logic never reaches the command port combinationally.
+  logic s0_valid_reg, s0_last_reg, sk_valid_reg, sk_last_reg, s0_ready_reg;
+  logic [511:0] s0_data_reg, sk_data_reg;
+  logic s0_take;  // s1 consumes the beat in s0_data_reg this cycle
+  logic s0_out_free;  // s0_data_reg takes a new beat this cycle
+  assign s_cmd_tready = s0_ready_reg;
+  assign s0_out_free = !s0_valid_reg || s0_take;
+  always_ff @(posedge clk) begin
+    if (s0_ready_reg) begin
+      if (s0_out_free) begin
+        s0_valid_reg <= s_cmd_tvalid;
+        s0_data_reg <= s_cmd_tdata;
+        s0_last_reg <= s_cmd_tlast;
+      end else begin
+        sk_valid_reg <= s_cmd_tvalid;  // s0 is busy: park the beat
+        sk_data_reg <= s_cmd_tdata;
+        sk_last_reg <= s_cmd_tlast;
+      end
+    end else if (s0_take) begin
+      s0_valid_reg <= sk_valid_reg;
+      s0_data_reg <= sk_data_reg;
+      s0_last_reg <= sk_last_reg;
+      sk_valid_reg <= 1'b0;
+    end
+    // Ready next cycle if s0 is taken now or the skid register stays empty.
+    s0_ready_reg <= s0_take || (!sk_valid_reg && (!s0_valid_reg || !s_cmd_tvalid));
+    if (rst) begin
+      s0_valid_reg <= 1'b0;
+      sk_valid_reg <= 1'b0;
+      s0_ready_reg <= 1'b0;
+    end
+  end
+
+  // ---------------------------------------------------------------- s1: header, payload
+  logic s1_valid_reg, s1_complete_reg, s1_sweep_reg;
+  logic [511:0] s1_hdr_reg;  // the header with the key masked past key_len
+  logic [SETS_LOG2-1:0] s1_set_reg;
+  logic [GOT_BITS-1:0] s1_got_reg, s1_need_reg;  // payload beats received / expected
+  logic s1_bad_reg, s1_large_reg;  // header-only checks: BAD_CMD, TOO_LARGE
+  logic s1_keyed_reg, s1_settime_reg, s1_flush_reg;
+  logic s1_slot_en_reg;  // the command has payload beats in slot s1_slot_reg
+  logic [1:0] s1_slot_reg;
+  logic [SLOT_BEATS-1:0] s1_beat_lt_reg, s1_beat_eq_reg;  // beat < / == the blob's last beat
+  logic [63:0] s1_tail_reg;  // bytes kept of the last beat
+
+  logic s0_is_hdr_reg;  // the beat in s0 starts a command
+  logic [NSLOT*SLOT_BITS-1:0] slots_reg;  // PUT payloads, slot s at [s*SLOT_BITS +: SLOT_BITS]
+  logic [1:0] slot_wr_reg;
+  logic [2:0] slots_used_reg;
+
+  // Decode of the header in s0.
+  logic [511:0] in_hdr;
+  logic [7:0] in_op, in_klen;
+  logic [15:0] in_blen, in_blen_m1;
+  logic in_is_put, in_keyed;
+  logic [SETS_LOG2-1:0] in_set;
+  always_comb begin
+    in_hdr = s0_data_reg;
+    in_op = in_hdr[H_OP+:W_OP];
+    in_klen = in_hdr[H_KEY_LEN+:W_KEY_LEN];
+    in_blen = in_hdr[H_BLOB_LEN+:W_BLOB_LEN];
+    in_blen_m1 = in_blen - 16'd1;
+    in_is_put = in_op == OPCODE_PUT;
+    in_keyed = in_op == OPCODE_PUT || in_op == OPCODE_GET || in_op == OPCODE_TAKE || in_op == OPCODE_DEL ||
+               in_op == OPCODE_EXPORT;
+    in_hdr[H_KEY+:W_KEY] = mask_key(s0_data_reg[H_KEY+:W_KEY], in_klen);
+    in_set = set_of(in_hdr[H_KEY+:W_KEY], in_klen, in_hdr[H_CTX+:W_CTX]);
+  end
+
+  // Pipeline control (defined below with the later stages).
+  logic adv, s1_go, s1_hazard;
+  logic s1_free;  // s1 can take a new header or sweep step this cycle
+  logic hdr_load, pay_take, sweep_go;
+  assign s1_free = !s1_valid_reg || s1_go;
+  assign hdr_load = s0_valid_reg && s0_is_hdr_reg && s1_free && (s0_last_reg || slots_used_reg != 3'(NSLOT));
+  assign pay_take = s0_valid_reg && !s0_is_hdr_reg && s1_valid_reg && !s1_complete_reg;
+  assign s0_take = hdr_load || pay_take;
+  assign sweep_go = sweep_enable && !flush_active_reg && !s1_valid_reg && !s0_valid_reg && !sk_valid_reg;
+
+  always_ff @(posedge clk) begin
+    if (s0_take) s0_is_hdr_reg <= s0_last_reg;
+    if (hdr_load) begin
+      s1_valid_reg <= 1'b1;
+      s1_complete_reg <= s0_last_reg;
+      s1_sweep_reg <= 1'b0;
+      s1_hdr_reg <= in_hdr;
+      s1_set_reg <= in_set;
+      s1_got_reg <= '0;
+      s1_need_reg <= beats_for(in_blen);
+      s1_bad_reg <= in_op >= OPCODE_TRANSFER || (!in_is_put && in_blen != 0) ||
+                    (in_keyed && (in_klen == 0 || in_klen > 8'(KEY_MAX_BYTES))) || (in_is_put && in_blen == 0);
+      s1_large_reg <= in_is_put && in_blen > SLOT_BYTES16;
+      s1_keyed_reg <= in_keyed;
+      s1_settime_reg <= in_op == OPCODE_SET_TIME;
+      s1_flush_reg <= in_op == OPCODE_FLUSH;
+      s1_slot_en_reg <= !s0_last_reg;
+      s1_slot_reg <= slot_wr_reg;
+      for (int b = 0; b < SLOT_BEATS; b++) begin
+        s1_beat_lt_reg[b] <= 16'(b) < (in_blen_m1 >> 6);
+        s1_beat_eq_reg[b] <= 16'(b) == (in_blen_m1 >> 6);
+      end
+      s1_tail_reg <= 64'hFFFF_FFFF_FFFF_FFFF >> (6'd63 - in_blen_m1[5:0]);
+      if (!s0_last_reg) slot_wr_reg <= slot_wr_reg + 1'b1;
+    end else if (sweep_go) begin
+      s1_valid_reg <= 1'b1;
+      s1_complete_reg <= 1'b1;
+      s1_sweep_reg <= 1'b1;
+      s1_set_reg <= sweep_set_reg;
+      s1_got_reg <= '0;
+      s1_need_reg <= '0;
+      s1_bad_reg <= 1'b0;
+      s1_large_reg <= 1'b0;
+      s1_keyed_reg <= 1'b0;
+      s1_settime_reg <= 1'b0;
+      s1_flush_reg <= 1'b0;
+      s1_slot_en_reg <= 1'b0;
+      sweep_set_reg <= sweep_set_reg + 1'b1;
+    end else if (s1_go) begin
+      s1_valid_reg <= 1'b0;
+    end else if (pay_take) begin
+      for (int s = 0; s < NSLOT; s++)
+        for (int b = 0; b < SLOT_BEATS; b++)
+          if (s1_slot_reg == 2'(s) && s1_got_reg == GOT_BITS'(b)) slots_reg[s*SLOT_BITS+b*512+:512] <= s0_data_reg;
+      if (s1_got_reg != '1) s1_got_reg <= s1_got_reg + 1'b1;
+      if (s0_last_reg) s1_complete_reg <= 1'b1;
+    end
+    if (rst) begin
+      s1_valid_reg <= 1'b0;
+      s0_is_hdr_reg <= 1'b1;
+      slot_wr_reg <= '0;
+      sweep_set_reg <= '0;
+    end
+  end
+
+  // ---------------------------------------------------------------- s2..s6 command state
+  // Fields every stage carries.
+  logic s2_valid_reg, s3_valid_reg, s4_valid_reg, s5_valid_reg, s6_valid_reg;
+  logic s2_sweep_reg, s3_sweep_reg, s4_sweep_reg, s5_sweep_reg, s6_sweep_reg;
+  logic [511:0] s2_hdr_reg, s3_hdr_reg, s4_hdr_reg, s5_hdr_reg;
+  logic [SETS_LOG2-1:0] s2_set_reg, s3_set_reg, s4_set_reg, s5_set_reg, s6_set_reg;
+  logic [7:0] s2_pre_reg, s3_pre_reg, s4_pre_reg, s5_pre_reg;  // validation outcome
+  logic s2_mw_reg, s3_mw_reg, s4_mw_reg, s5_mw_reg, s6_mw_reg;  // may write the set
+  logic s2_settime_reg, s3_settime_reg;
+  logic s2_flush_reg, s3_flush_reg, s4_flush_reg, s5_flush_reg, s6_flush_reg;
+  logic s2_slot_en_reg, s3_slot_en_reg, s4_slot_en_reg, s5_slot_en_reg, s6_slot_en_reg;
+  logic [1:0] s2_slot_reg, s3_slot_reg, s4_slot_reg, s5_slot_reg, s6_slot_reg;
+  logic [SLOT_BEATS-1:0] s2_lt_reg, s3_lt_reg, s4_lt_reg, s5_lt_reg, s6_lt_reg;
+  logic [SLOT_BEATS-1:0] s2_eq_reg, s3_eq_reg, s4_eq_reg, s5_eq_reg, s6_eq_reg;
+  logic [63:0] s2_tail_reg, s3_tail_reg, s4_tail_reg, s5_tail_reg, s6_tail_reg;
+
+  // Hazards of the command (or sweep step) in s1 against everything in flight:
+  //  * same set: the RAMs return old data when a set is read in the cycle it is written,
+  //    so s1 waits while any stage that may write its set (s2..s6) holds a command;
+  //  * time: s4 compares expiries against now_reg, which a SET_TIME changes when it
+  //    moves s5 -> s6; s1 waits while a SET_TIME is in s2 or s3 (from s4 on, it is
+  //    decided before the waiting command reaches its s3 -> s4 compare);
+  //  * FLUSH: nothing follows a FLUSH until every set is cleared.
+  // The Lamport clock, the counters and the response sender live in one stage each
+  // (s5 -> s6 and s6), so they need no hazard check.
+  logic s6_fire;
+  always_comb begin
+    s1_hazard = (s2_mw_reg && s2_set_reg == s1_set_reg) || (s3_mw_reg && s3_set_reg == s1_set_reg) ||
+                (s4_mw_reg && s4_set_reg == s1_set_reg) || (s5_mw_reg && s5_set_reg == s1_set_reg) ||
+                (s6_mw_reg && s6_set_reg == s1_set_reg) || s2_settime_reg || s3_settime_reg ||
+                s2_flush_reg || s3_flush_reg || s4_flush_reg || s5_flush_reg || s6_flush_reg || flush_active_reg;
+  end
+  assign adv = !s6_valid_reg || s6_fire;
+  assign s1_go = s1_valid_reg && s1_complete_reg && adv && !s1_hazard;
+
+  // s1 -> s2: the validation outcome needs the payload beat count.
+  logic [7:0] s1_pre;
+  always_comb begin
+    if (s1_got_reg != s1_need_reg || s1_bad_reg) s1_pre = STATUS_BAD_CMD;
+    else if (s1_large_reg) s1_pre = STATUS_TOO_LARGE;
+    else s1_pre = STATUS_OK;
+  end
 
   // ---------------------------------------------------------------- memories
-  logic rd_en;
-  logic [SETS_LOG2-1:0] rd_addr, wr_addr;
-  logic [WAYS-1:0] m_we, b_we;  // what the command in ex would write
-  logic [WAYS-1:0] m_we_q, b_we_q;  // what is written this cycle
+  logic [WAYS-1:0] wr_meta_en, wr_blob_en;
+  logic [SETS_LOG2-1:0] wr_addr;
   logic [WAYS*META_W-1:0] rd_meta, wr_meta;  // way w at [w*META_W +: META_W]
   logic [WAYS*SLOT_BITS-1:0] rd_blob;
   logic [SLOT_BITS-1:0] wr_blob;
+  logic blob_rd;
 
   for (genvar w = 0; w < WAYS; w++) begin : g_way
     sess_ram_sdp #(
@@ -194,11 +378,11 @@ module sess_table #(
         .ADDR_BITS(SETS_LOG2)
     ) meta_ram (
         .clk(clk),
-        .wr_en(m_we_q[w]),
+        .wr_en(wr_meta_en[w]),
         .wr_addr(wr_addr),
         .wr_data(wr_meta[w*META_W+:META_W]),
-        .rd_en(rd_en),
-        .rd_addr(rd_addr),
+        .rd_en(s1_go),
+        .rd_addr(s1_set_reg),
         .rd_data(rd_meta[w*META_W+:META_W])
     );
     sess_ram_sdp #(
@@ -207,34 +391,383 @@ module sess_table #(
         .RAM_STYLE(BLOB_RAM_STYLE)
     ) blob_ram (
         .clk(clk),
-        .wr_en(b_we_q[w]),
+        .wr_en(wr_blob_en[w]),
         .wr_addr(wr_addr),
         .wr_data(wr_blob),
-        .rd_en(rd_en),
-        .rd_addr(rd_addr),
+        .rd_en(blob_rd),
+        .rd_addr(s4_set_reg),
         .rd_data(rd_blob[w*SLOT_BITS+:SLOT_BITS])
     );
   end
+  assign blob_rd = adv && s4_valid_reg;
 
-  // Metadata fields of the set read for ex (info = key_len | flags | ctx | blob_len).
-  logic [WAYS*256-1:0] rd_key;
-  logic [WAYS*64-1:0] rd_ver;
-  logic [WAYS*32-1:0] rd_exp;
-  logic [WAYS*6-1:0] rd_klen;
-  logic [WAYS*2-1:0] rd_flags;
-  logic [WAYS*8-1:0] rd_ctx;
-  logic [WAYS*16-1:0] rd_blen;
+  // RAM output registers (s3 metadata, s6 blob).
+  logic [WAYS*META_W-1:0] s3_meta_reg;
+  logic [WAYS*SLOT_BITS-1:0] s6_blob_reg;
+
+  // ---------------------------------------------------------------- s3 -> s4 precompute
+  logic [7:0] s3_op, s3_klen;
+  logic s3_is_put;
+  logic [WAYS-1:0] p_match, p_empty, p_expired, p_tomb, p_single, p_req_lt, p_req_eq, p_hdr_gt;
+  logic [WAYS*2-1:0] p_rank;
+  logic [WAYS*WAYS-1:0] p_egt;  // [w*WAYS+v]: way w's expiry orders after way v's (ties: higher way)
+  logic p_hdr_expired;  // the command's own expiry <= now
+  logic [WAYS*64-1:0] p_ver;
+  logic [WAYS*32-1:0] p_exp;
+  logic [WAYS*16-1:0] p_blen;
   always_comb begin
+    s3_op = s3_hdr_reg[H_OP+:W_OP];
+    s3_klen = s3_hdr_reg[H_KEY_LEN+:W_KEY_LEN];
+    s3_is_put = s3_op == OPCODE_PUT;
+    p_hdr_expired = s3_hdr_reg[H_EXPIRY+:W_EXPIRY] <= now_reg;
     for (int w = 0; w < WAYS; w++) begin
-      rd_key[w*256+:256] = rd_meta[w*META_W+:256];
-      rd_ver[w*64+:64] = rd_meta[w*META_W+256+:64];
-      rd_exp[w*32+:32] = rd_meta[w*META_W+320+:32];
-      rd_klen[w*6+:6] = rd_meta[w*META_W+352+:6];
-      rd_flags[w*2+:2] = rd_meta[w*META_W+358+:2];
-      rd_ctx[w*8+:8] = rd_meta[w*META_W+360+:8];
-      rd_blen[w*16+:16] = rd_meta[w*META_W+368+:16];
+      // info = key_len | flags | ctx | blob_len
+      p_ver[w*64+:64] = s3_meta_reg[w*META_W+256+:64];
+      p_exp[w*32+:32] = s3_meta_reg[w*META_W+320+:32];
+      p_blen[w*16+:16] = s3_meta_reg[w*META_W+368+:16];
+      p_match[w] = {2'b0, s3_meta_reg[w*META_W+352+:6]} == s3_klen &&
+                   s3_meta_reg[w*META_W+360+:8] == s3_hdr_reg[H_CTX+:W_CTX] &&
+                   s3_meta_reg[w*META_W+:256] == s3_hdr_reg[H_KEY+:W_KEY];
+      p_empty[w] = s3_meta_reg[w*META_W+352+:6] == 6'd0;
+      p_expired[w] = now_reg >= p_exp[w*32+:32];
+      p_tomb[w] = s3_meta_reg[w*META_W+358];
+      p_single[w] = s3_meta_reg[w*META_W+359];
+      p_req_lt[w] = s3_hdr_reg[H_VERSION+:W_VERSION] < p_ver[w*64+:64];
+      p_req_eq[w] = s3_hdr_reg[H_VERSION+:W_VERSION] == p_ver[w*64+:64];
+      p_hdr_gt[w] = s3_hdr_reg[H_EXPIRY+:W_EXPIRY] > p_exp[w*32+:32];
+      // Victim rank: free, else expired, else one it may take (a tombstone insert never
+      // displaces a live entry), else none.
+      if (p_empty[w]) p_rank[w*2+:2] = 2'd0;
+      else if (p_expired[w]) p_rank[w*2+:2] = 2'd1;
+      else if (s3_is_put || p_tomb[w]) p_rank[w*2+:2] = 2'(VKEY_RANK_TOMB);
+      else p_rank[w*2+:2] = 2'd3;
+    end
+    for (int w = 0; w < WAYS; w++) begin
+      for (int v = 0; v < WAYS; v++)
+        p_egt[w*WAYS+v] = w > v ? p_exp[w*32+:32] >= p_exp[v*32+:32] : p_exp[w*32+:32] > p_exp[v*32+:32];
     end
   end
+
+  logic [WAYS-1:0] s4_match_reg, s4_empty_reg, s4_expired_reg, s4_tomb_reg, s4_single_reg;
+  logic [WAYS-1:0] s4_req_lt_reg, s4_req_eq_reg, s4_hdr_gt_reg;
+  logic [WAYS*2-1:0] s4_rank_reg;
+  logic [WAYS*WAYS-1:0] s4_egt_reg;
+  logic s4_hdr_expired_reg;
+  logic [WAYS*64-1:0] s4_ver_reg;
+  logic [WAYS*32-1:0] s4_exp_reg;
+  logic [WAYS*16-1:0] s4_blen_reg;
+
+  // ---------------------------------------------------------------- s4 -> s5 select
+  logic [7:0] s4_op;
+  logic s4_keyed, s4_is_put;
+  logic [WAYS-1:0] q_fw, q_vw_norm, q_vw_free, q_vw, q_occ_after, q_sweep_free;
+  logic q_found, q_free_fw, q_vict_ok_norm, q_vict_ok, q_evicts, q_f_expired;
+  logic q_req_lt, q_req_eq, q_hdr_gt, q_f_tomb, q_f_single;
+  logic [63:0] q_f_ver;
+  logic [31:0] q_f_exp;
+  logic [15:0] q_f_blen;
+  logic [WAYS*WAYS-1:0] q_vgt;  // [w*WAYS+v]: victim key of way w > that of way v
+  always_comb begin
+    s4_op = s4_hdr_reg[H_OP+:W_OP];
+    s4_is_put = s4_op == OPCODE_PUT;
+    s4_keyed = s4_op == OPCODE_PUT || s4_op == OPCODE_GET || s4_op == OPCODE_TAKE || s4_op == OPCODE_DEL ||
+               s4_op == OPCODE_EXPORT;
+    // Hit: the lowest matching way.
+    q_fw = s4_match_reg & (~s4_match_reg + 1'b1);
+    q_found = |s4_match_reg;
+    q_f_ver = '0;
+    q_f_exp = '0;
+    q_f_blen = '0;
+    for (int w = 0; w < WAYS; w++) begin
+      if (q_fw[w]) begin
+        q_f_ver = s4_ver_reg[w*64+:64];
+        q_f_exp = s4_exp_reg[w*32+:32];
+        q_f_blen = s4_blen_reg[w*16+:16];
+      end
+    end
+    q_f_expired = |(q_fw & s4_expired_reg);
+    q_f_tomb = |(q_fw & s4_tomb_reg);
+    q_f_single = |(q_fw & s4_single_reg);
+    q_req_lt = |(q_fw & s4_req_lt_reg);
+    q_req_eq = |(q_fw & s4_req_eq_reg);
+    q_hdr_gt = |(q_fw & s4_hdr_gt_reg);
+    // An expired entry protects nothing: a keyed command frees it first (not a PUT
+    // that is itself already expired: that one answers EXPIRED before any lookup).
+    q_free_fw = !s4_sweep_reg && s4_pre_reg == STATUS_OK && s4_keyed && q_found && q_f_expired &&
+                !(s4_is_put && s4_hdr_expired_reg);
+    // Victim on the set as it is after that free: with the hit way freed, the lowest
+    // free way (the freed one or a lower empty one); otherwise the smallest victim key
+    // {rank, expiry if rank 2, way}, all pairs compared at once.
+    q_vw_free = (s4_empty_reg | q_fw) & (~(s4_empty_reg | q_fw) + 1'b1);
+    for (int w = 0; w < WAYS; w++)
+      for (int v = 0; v < WAYS; v++)
+        q_vgt[w*WAYS+v] = s4_rank_reg[w*2+:2] > s4_rank_reg[v*2+:2] ||
+                          (s4_rank_reg[w*2+:2] == s4_rank_reg[v*2+:2] &&
+                           (s4_rank_reg[w*2+:2] == 2'(VKEY_RANK_TOMB) ? s4_egt_reg[w*WAYS+v] : w > v));
+    q_vict_ok_norm = 1'b0;
+    for (int w = 0; w < WAYS; w++) begin
+      q_vw_norm[w] = 1'b1;
+      for (int v = 0; v < WAYS; v++)
+        if (v != w && q_vgt[w*WAYS+v]) q_vw_norm[w] = 1'b0;
+      if (q_vw_norm[w] && s4_rank_reg[w*2+:2] != 2'd3) q_vict_ok_norm = 1'b1;
+    end
+    if (!q_vict_ok_norm) q_vw_norm = '0;
+    q_vw = q_free_fw ? q_vw_free : q_vw_norm;
+    q_vict_ok = q_free_fw || q_vict_ok_norm;
+    // Displacing a tombstone is no eviction; only a live entry counts.
+    q_evicts = !q_free_fw && |(q_vw_norm & ~s4_empty_reg & ~s4_tomb_reg & ~s4_expired_reg);
+    q_occ_after = ~s4_empty_reg & ~(q_free_fw ? q_fw : '0);
+    q_sweep_free = ~s4_empty_reg & s4_expired_reg;
+  end
+
+  logic [WAYS-1:0] s5_fw_reg, s5_vw_reg, s5_occ_after_reg, s5_tomb_reg, s5_sweep_free_reg;
+  logic s5_found_reg, s5_free_fw_reg, s5_vict_ok_reg, s5_evicts_reg, s5_f_expired_reg;
+  logic s5_req_lt_reg, s5_req_eq_reg, s5_hdr_gt_reg, s5_f_tomb_reg, s5_f_single_reg, s5_hdr_expired_reg;
+  logic [63:0] s5_f_ver_reg;
+  logic [31:0] s5_f_exp_reg;
+  logic [15:0] s5_f_blen_reg;
+
+  // ---------------------------------------------------------------- s5 -> s6 decide
+  logic [7:0] op;
+  logic [5:0] key_len6;  // stored key_len (a keyed command's is 1..32)
+  logic [15:0] blob_len;
+  logic [31:0] hdr_exp;
+  logic [63:0] req_ver, req_hi, req_hi_inc;
+  logic [63:0] ver_local, ver;
+  logic local_lt, local_eq, ver_lt, ver_eq, ver_local_sel;
+
+  logic [WAYS-1:0] m_we, m_new, b_we, tw_oh, rsp_way_oh;
+  logic [63:0] new_ver, mo_ver, lamport_n, lamport_inc_n;
+  logic [63:0] mo_aux;  // response aux: the card id, or a consume's tombstone version
+  logic [31:0] new_exp, mo_exp, now_n;
+  logic [1:0] new_flags, mo_flags;
+  logic [15:0] new_blen, rsp_len;
+  logic [7:0] st;
+  logic [NCNT-1:0] inc1;  // counters that count this command (one each)
+  logic [4:0] live_up, live_down, tomb_up, tomb_down;  // popcounts of the live/tombstone changes
+  logic [4:0] swept_n;
+  logic found_live, need_ver, do_write, tomb_new, consume, rsp_stats, flush_go;
+  always_comb begin
+    op = s5_hdr_reg[H_OP+:W_OP];
+    key_len6 = s5_hdr_reg[H_KEY_LEN+:6];
+    blob_len = s5_hdr_reg[H_BLOB_LEN+:W_BLOB_LEN];
+    hdr_exp = s5_hdr_reg[H_EXPIRY+:W_EXPIRY];
+    req_ver = s5_hdr_reg[H_VERSION+:W_VERSION];
+    req_hi = {8'h0, req_ver[63:CARD_BITS]};
+    req_hi_inc = req_hi + 64'd1;
+    // The next local version and its order against the hit entry's.
+    ver_local = {lamport_inc_reg[63-CARD_BITS:0], card_id};
+    local_lt = ver_local < s5_f_ver_reg;
+    local_eq = ver_local == s5_f_ver_reg;
+
+    m_we = '0;
+    m_new = '0;
+    b_we = '0;
+    tw_oh = '0;
+    new_ver = '0;
+    new_exp = '0;
+    new_flags = '0;
+    new_blen = '0;
+    inc1 = '0;
+    swept_n = '0;
+    lamport_n = lamport_reg;
+    lamport_inc_n = lamport_inc_reg;
+    now_n = now_reg;
+    st = STATUS_OK;
+    mo_ver = '0;
+    mo_aux = {56'h0, card_id};
+    mo_exp = '0;
+    mo_flags = '0;
+    rsp_len = '0;
+    rsp_stats = 1'b0;
+    rsp_way_oh = '0;
+    flush_go = 1'b0;
+    do_write = 1'b0;
+    need_ver = 1'b0;
+    tomb_new = 1'b0;
+    consume = 1'b0;
+    found_live = s5_found_reg && !s5_free_fw_reg;
+
+    if (s5_sweep_reg) begin
+      // Idle sweep: free every expired way of this set.
+      m_we = s5_sweep_free_reg;
+      swept_n = 5'(popcount(64'(s5_sweep_free_reg)));
+    end else if (s5_pre_reg != STATUS_OK) begin
+      st = s5_pre_reg;
+      if (s5_pre_reg == STATUS_TOO_LARGE) inc1[STATS_TOO_LARGE] = 1'b1;
+      else inc1[STATS_BAD_CMD] = 1'b1;
+    end else begin
+      case (op)
+        OPCODE_SET_TIME: now_n = s5_hdr_reg[H_AUX+:32];
+        OPCODE_FLUSH: flush_go = 1'b1;
+        OPCODE_STATS: begin
+          rsp_len = 16'(STATS_WORDS * 8);
+          rsp_stats = 1'b1;
+        end
+        OPCODE_PUT: begin
+          if (s5_hdr_expired_reg) begin
+            st = STATUS_EXPIRED;
+            inc1[STATS_EXPIRED] = 1'b1;
+          end else begin
+            need_ver = 1'b1;
+            if (found_live) begin
+              tw_oh = s5_fw_reg;
+              mo_ver = s5_f_ver_reg;
+              mo_exp = s5_f_exp_reg;
+              mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+            end else begin
+              tw_oh = s5_vw_reg;
+              if (s5_evicts_reg) begin
+                st = STATUS_EVICTED;
+                inc1[STATS_EVICTIONS] = 1'b1;
+              end
+            end
+          end
+        end
+        OPCODE_DEL: need_ver = 1'b1;
+        OPCODE_GET, OPCODE_TAKE, OPCODE_EXPORT: begin
+          inc1[STATS_GETS] = 1'b1;
+          if (!s5_found_reg || s5_f_tomb_reg) begin
+            inc1[STATS_MISSES] = 1'b1;
+            st = STATUS_MISS;
+          end else if (s5_f_expired_reg) begin
+            inc1[STATS_EXPIRED] = 1'b1;
+            st = STATUS_EXPIRED;
+          end else begin
+            inc1[STATS_HITS] = 1'b1;
+            mo_ver = s5_f_ver_reg;
+            mo_exp = s5_f_exp_reg;
+            mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+            consume = op == OPCODE_TAKE || (op == OPCODE_GET && s5_f_single_reg);
+            rsp_len = s5_f_blen_reg;
+            rsp_way_oh = s5_fw_reg;
+            need_ver = consume;
+          end
+        end
+        default: ;  // NOP
+      endcase
+    end
+
+    // Lamport clock: local writes (and consumes) take the next version; remote ones
+    // advance the clock.
+    ver_local_sel = consume || req_ver == 64'd0;
+    ver = ver_local_sel ? ver_local : req_ver;
+    ver_lt = ver_local_sel ? local_lt : s5_req_lt_reg;
+    ver_eq = ver_local_sel ? local_eq : s5_req_eq_reg;
+    if (need_ver) begin
+      if (ver_local_sel) begin
+        lamport_n = lamport_inc_reg;
+        lamport_inc_n = lamport_inc_reg + 64'd1;
+      end else if (req_hi > lamport_reg) begin
+        lamport_n = req_hi;
+        lamport_inc_n = req_hi_inc;
+      end
+    end
+
+    if (!s5_sweep_reg && s5_pre_reg == STATUS_OK) begin
+      if (op == OPCODE_PUT && need_ver) begin
+        if (found_live && ver_lt) begin
+          st = STATUS_STALE;
+          inc1[STATS_STALE] = 1'b1;
+        end else if (found_live && ver_eq) begin
+          st = STATUS_OK;  // duplicate delivery of the same write
+        end else begin
+          do_write = 1'b1;
+          new_ver = ver;
+          new_exp = hdr_exp;
+          new_flags = s5_hdr_reg[H_FLAGS+:2] & 2'b10;  // only SINGLE_USE is taken from the caller
+          new_blen = blob_len;
+          inc1[STATS_PUTS] = 1'b1;
+          b_we = tw_oh;
+        end
+      end else if (op == OPCODE_DEL) begin
+        st = STATUS_MISS;
+        if (found_live) begin
+          mo_ver = s5_f_ver_reg;
+          mo_exp = s5_f_exp_reg;
+          mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+          if (ver_lt || ver_eq) begin
+            if (ver_eq && s5_f_tomb_reg) st = STATUS_MISS;  // duplicate delete
+            else begin
+              st = STATUS_STALE;
+              inc1[STATS_STALE] = 1'b1;
+            end
+          end else begin
+            do_write = 1'b1;
+            tw_oh = s5_fw_reg;
+            tomb_new = 1'b1;
+            new_ver = ver;
+            new_exp = s5_hdr_gt_reg ? hdr_exp : s5_f_exp_reg;
+            new_flags = 2'b01;
+            if (!s5_f_tomb_reg) begin
+              inc1[STATS_DELETES] = 1'b1;
+              st = STATUS_OK;
+            end
+          end
+        end else if (!s5_hdr_expired_reg && s5_vict_ok_reg) begin
+          // Unknown key: remember the delete so a reordered older PUT cannot revive it.
+          do_write = 1'b1;
+          tw_oh = s5_vw_reg;
+          tomb_new = 1'b1;
+          new_ver = ver;
+          new_exp = hdr_exp;
+          new_flags = 2'b01;
+        end
+      end else if (consume) begin
+        do_write = 1'b1;
+        tw_oh = s5_fw_reg;
+        tomb_new = 1'b1;
+        new_ver = ver;
+        mo_aux = ver;  // card contract: a consume answers the tombstone's version in aux
+        new_exp = s5_f_exp_reg;
+        new_flags = 2'b01;
+        inc1[STATS_DELETES] = 1'b1;
+      end
+    end
+
+    // Frees (the expired hit, the way a write replaces, the sweep's) and the new entry,
+    // counted as popcounts of way masks, not a chain of adders.
+    if (s5_free_fw_reg) m_we = m_we | s5_fw_reg;
+    if (do_write) begin
+      m_we = m_we | tw_oh;
+      m_new = tw_oh;
+      if (op == OPCODE_PUT || op == OPCODE_DEL) begin  // consume reports the entry as it was
+        mo_ver = new_ver;
+        mo_exp = new_exp;
+        mo_flags = new_flags;
+      end
+    end
+    live_down = 5'(popcount(64'({{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & ~s5_tomb_reg,
+                                 {WAYS{s5_free_fw_reg}} & s5_fw_reg & ~s5_tomb_reg,
+                                 {WAYS{do_write}} & tw_oh & s5_occ_after_reg & ~s5_tomb_reg})));
+    tomb_down = 5'(popcount(64'({{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & s5_tomb_reg,
+                                 {WAYS{s5_free_fw_reg}} & s5_fw_reg & s5_tomb_reg,
+                                 {WAYS{do_write}} & tw_oh & s5_occ_after_reg & s5_tomb_reg})));
+    live_up = {4'b0, do_write && !tomb_new};
+    tomb_up = {4'b0, do_write && tomb_new};
+  end
+
+  // Response header.
+  logic [511:0] rsp_hdr;
+  always_comb begin
+    rsp_hdr = s5_hdr_reg;
+    rsp_hdr[H_STATUS+:W_STATUS] = st;
+    rsp_hdr[H_BLOB_LEN+:W_BLOB_LEN] = rsp_len;
+    rsp_hdr[H_AUX+:W_AUX] = mo_aux;
+    rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
+    rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
+    rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};
+  end
+
+  // s6: the decision, applied when it fires.
+  logic [511:0] s6_rsp_reg;
+  logic [15:0] s6_rsp_len_reg;
+  logic s6_rsp_stats_reg, s6_flush_go_reg, s6_rsp_last_reg;
+  logic [WAYS-1:0] s6_rsp_way_reg, s6_m_we_reg, s6_m_new_reg, s6_b_we_reg;
+  logic [META_W-1:0] s6_new_meta_reg;
+  logic [NCNT-1:0] s6_inc1_reg;
+  logic [4:0] s6_live_up_reg, s6_live_down_reg, s6_tomb_up_reg, s6_tomb_down_reg;
+  logic [4:0] s6_swept_reg;
 
   // ---------------------------------------------------------------- response FIFO
   logic fifo_full, fifo_push;
@@ -256,491 +789,244 @@ module sess_table #(
       .m_tready(m_rsp_tready)
   );
 
-  // ---------------------------------------------------------------- STATS blob
+  assign s6_fire = s6_valid_reg && (s6_sweep_reg || (!fifo_full && !snd_busy_reg));
+  assign fifo_push = (s6_fire && !s6_sweep_reg) || snd_busy_reg;
+  assign fifo_data = snd_busy_reg ? snd_buf_reg[511:0] : s6_rsp_reg;
+  assign fifo_last = snd_busy_reg ? snd_left_reg == 16'd1 : s6_rsp_last_reg;
+
+  // Writes: the flush clears one set per cycle (nothing else is in flight then).
+  logic [SLOT_BITS-1:0] slot_data;
+  always_comb begin
+    slot_data = '0;
+    for (int s = 0; s < NSLOT; s++) if (s6_slot_reg == 2'(s)) slot_data = slots_reg[s*SLOT_BITS+:SLOT_BITS];
+    wr_addr = flush_active_reg ? flush_idx_reg : s6_set_reg;
+    for (int w = 0; w < WAYS; w++)
+      wr_meta[w*META_W+:META_W] = (!flush_active_reg && s6_m_new_reg[w]) ? s6_new_meta_reg : '0;
+    wr_meta_en = flush_active_reg ? '1 : (s6_fire ? s6_m_we_reg : '0);
+    wr_blob_en = (s6_fire && !flush_active_reg) ? s6_b_we_reg : '0;
+    // Bytes past blob_len are zeroed so a stored slot never holds caller junk: beats
+    // before the last are kept whole, the last keeps a thermometer of bytes, later
+    // beats are zero.
+    for (int b = 0; b < SLOT_BEATS; b++)
+      for (int i = 0; i < 64; i++)
+        wr_blob[(b*64+i)*8+:8] = (s6_lt_reg[b] || (s6_eq_reg[b] && s6_tail_reg[i])) ?
+                                 slot_data[(b*64+i)*8+:8] : 8'h00;
+  end
+
+  // STATS blob / register view: counters as they stand after every fired command.
   always_comb begin
     for (int i = 0; i < STATS_WORDS; i++) stats_flat[i*64+:64] = 64'h0;
-    for (int i = 0; i < NCNT; i++) begin
-      cnt_now[i*64+:64] = cnt_reg[i*64+:64] + {{56{delta_reg[i*8+7]}}, delta_reg[i*8+:8]};
-      stats_flat[i*64+:64] = cnt_now[i*64+:64];
-    end
+    for (int i = 0; i < NCNT; i++) stats_flat[i*64+:64] = cnt_reg[i*64+:64];
     stats_flat[STATS_LAMPORT*64+:64] = lamport_reg;
     stats_flat[STATS_NOW*64+:64] = {32'h0, now_reg};
     stats_flat[STATS_CARD*64+:64] = {56'h0, card_id};
   end
   assign flushing = flush_active_reg;
 
-  // ---------------------------------------------------------------- execute stage
-  logic [7:0] op, key_len;
-  logic [15:0] blob_len;
-  logic is_put, keyed;
-  logic [7:0] pre;  // validation outcome (OK, BAD_CMD, TOO_LARGE)
-
-  always_comb begin
-    op = ex_hdr_reg[H_OP+:W_OP];
-    key_len = ex_hdr_reg[H_KEY_LEN+:W_KEY_LEN];
-    blob_len = ex_hdr_reg[H_BLOB_LEN+:W_BLOB_LEN];
-    is_put = op == OPCODE_PUT;
-    keyed = op == OPCODE_PUT || op == OPCODE_GET || op == OPCODE_TAKE || op == OPCODE_DEL || op == OPCODE_EXPORT;
-    if (ex_got_reg != beats_for(blob_len)) pre = STATUS_BAD_CMD;
-    else if (op >= OPCODE_TRANSFER) pre = STATUS_BAD_CMD;  // TRANSFER belongs to backplane_sync
-    else if (!is_put && blob_len != 0) pre = STATUS_BAD_CMD;
-    else if (keyed && (key_len == 0 || key_len > 8'(KEY_MAX_BYTES))) pre = STATUS_BAD_CMD;
-    else if (is_put && blob_len == 0) pre = STATUS_BAD_CMD;
-    else if (is_put && blob_len > SLOT_BYTES16) pre = STATUS_TOO_LARGE;
-    else pre = STATUS_OK;
-  end
-
-  // Decisions of the command in ex; applied only in the cycle it fires.
-  logic [WAYS-1:0] m_new;  // way gets the new entry (else a write frees the way)
-  logic [63:0] new_ver;
-  logic [31:0] new_exp;
-  logic [1:0] new_flags;
-  logic [15:0] new_blen;
-  logic signed [7:0] live_d, tomb_d;
-  logic [NCNT*5-1:0] inc;  // increment of counter i at [i*5 +: 5]
-  logic [63:0] lamport_n;
-  logic [31:0] now_n;
-  logic [7:0] st;
-  logic [63:0] mo_ver;
-  logic [63:0] mo_aux;  // response aux: the card id, or a consume's tombstone version
-  logic [31:0] mo_exp;
-  logic [1:0] mo_flags;
-  logic [15:0] rsp_len;
-  logic rsp_stats, flush_go;
-  logic [WAYS-1:0] rsp_way_oh;
-
-  // Scratch of the procedural block below.
-  logic [WAYS*6-1:0] v_klen;  // key_len of each way after this command's frees
-  logic found, free_fw, found_live, do_write, need_ver, vict_ok, live_ok, tomb_new, consume;
-  logic [WAYS-1:0] fw_oh, vw_oh, tw_oh;
-  logic [63:0] f_ver, req_ver, ver;
-  logic [31:0] f_exp;
-  logic [1:0] f_flags, rank;
-  localparam int VKEY_W = 2 + 32 + 5;  // victim key: rank | expiry | way
-  logic [WAYS*VKEY_W-1:0] vkey;
-  logic [15:0] f_blen;
-
-  always_comb begin
-    m_we = '0;
-    m_new = '0;
-    b_we = '0;
-    new_ver = '0;
-    new_exp = '0;
-    new_flags = '0;
-    new_blen = '0;
-    live_d = '0;
-    tomb_d = '0;
-    inc = '0;
-    lamport_n = lamport_reg;
-    now_n = now_reg;
-    st = STATUS_OK;
-    mo_ver = '0;
-    mo_aux = {56'h0, card_id};
-    mo_exp = '0;
-    mo_flags = '0;
-    rsp_len = '0;
-    rsp_stats = 1'b0;
-    rsp_way_oh = '0;
-    flush_go = 1'b0;
-    v_klen = rd_klen;
-    do_write = 1'b0;
-    need_ver = 1'b0;
-    req_ver = ex_hdr_reg[H_VERSION+:W_VERSION];
-    ver = '0;
-    tomb_new = 1'b0;
-    consume = 1'b0;
-    tw_oh = '0;
-
-    // Tag compare across every way at once; the lowest matching way wins.
-    found = 1'b0;
-    fw_oh = '0;
-    for (int w = 0; w < WAYS; w++) begin
-      if (!found && {2'b0, rd_klen[w*6+:6]} == key_len && rd_ctx[w*8+:8] == ex_hdr_reg[H_CTX+:W_CTX] && rd_key[w*256+:256] == ex_key_reg) begin
-        found = 1'b1;
-        fw_oh[w] = 1'b1;
-      end
-    end
-    f_ver = '0;
-    f_exp = '0;
-    f_flags = '0;
-    f_blen = '0;
-    for (int w = 0; w < WAYS; w++) begin
-      if (fw_oh[w]) begin
-        f_ver = rd_ver[w*64+:64];
-        f_exp = rd_exp[w*32+:32];
-        f_flags = rd_flags[w*2+:2];
-        f_blen = rd_blen[w*16+:16];
-      end
-    end
-    // An expired entry protects nothing: a keyed command frees it first (not a PUT
-    // that is itself already expired: that one answers EXPIRED before any lookup).
-    free_fw = ex_valid_reg && !ex_sweep_reg && pre == STATUS_OK && keyed && found && now_reg >= f_exp &&
-              !(is_put && ex_hdr_reg[H_EXPIRY+:W_EXPIRY] <= now_reg);
-    found_live = found && !free_fw;
-
-    if (free_fw) begin
-      for (int w = 0; w < WAYS; w++) begin
-        if (fw_oh[w]) begin
-          if (f_flags[0]) tomb_d = tomb_d - 8'sd1;
-          else live_d = live_d - 8'sd1;
-          v_klen[w*6+:6] = '0;
-          m_we[w] = 1'b1;
-        end
-      end
-    end
-
-    // Victim for an insert, on the set as it is after the free above: a free way, else
-    // an expired one, else the earliest expiry (lowest way on ties); a tombstone insert
-    // (live_ok = 0) never displaces a live entry. Every way gets a unique key
-    // {rank, expiry if evictable, way}; the smallest wins. All pairs are compared at
-    // once (one compare deep) instead of way after way.
-    live_ok = is_put;
-    for (int w = 0; w < WAYS; w++) begin
-      if (v_klen[w*6+:6] == 0) rank = 2'd0;
-      else if (now_reg >= rd_exp[w*32+:32]) rank = 2'd1;
-      else if (live_ok || rd_flags[w*2]) rank = 2'd2;
-      else rank = 2'd3;
-      vkey[w*VKEY_W+:VKEY_W] = {rank, rank == 2'd2 ? rd_exp[w*32+:32] : 32'h0, 5'(w)};
-    end
-    vict_ok = 1'b0;
-    for (int w = 0; w < WAYS; w++) begin
-      vw_oh[w] = 1'b1;
-      for (int v = 0; v < WAYS; v++)
-        if (v != w && vkey[w*VKEY_W+:VKEY_W] > vkey[v*VKEY_W+:VKEY_W]) vw_oh[w] = 1'b0;
-      if (vw_oh[w] && vkey[w*VKEY_W+VKEY_W-2+:2] != 2'd3) vict_ok = 1'b1;
-    end
-    if (!vict_ok) vw_oh = '0;
-
-    if (ex_sweep_reg) begin
-      // Idle sweep: free every expired way of this set.
-      for (int w = 0; w < WAYS; w++) begin
-        if (rd_klen[w*6+:6] != 0 && now_reg >= rd_exp[w*32+:32]) begin
-          m_we[w] = 1'b1;
-          if (rd_flags[w*2]) tomb_d = tomb_d - 8'sd1;
-          else live_d = live_d - 8'sd1;
-          inc[STATS_SWEPT*5+:5] = inc[STATS_SWEPT*5+:5] + 5'd1;
-        end
-      end
-    end else if (pre != STATUS_OK) begin
-      st = pre;
-      if (pre == STATUS_TOO_LARGE) inc[STATS_TOO_LARGE*5+:5] = 5'd1;
-      else inc[STATS_BAD_CMD*5+:5] = 5'd1;
-    end else begin
-      case (op)
-        OPCODE_SET_TIME: now_n = ex_hdr_reg[H_AUX+:32];
-        OPCODE_FLUSH: flush_go = 1'b1;
-        OPCODE_STATS: begin
-          rsp_len = 16'(STATS_WORDS * 8);
-          rsp_stats = 1'b1;
-        end
-        OPCODE_PUT: begin
-          if (ex_hdr_reg[H_EXPIRY+:W_EXPIRY] <= now_reg) begin
-            st = STATUS_EXPIRED;
-            inc[STATS_EXPIRED*5+:5] = 5'd1;
-          end else begin
-            need_ver = 1'b1;
-            if (found_live) begin
-              tw_oh = fw_oh;
-              mo_ver = f_ver;
-              mo_exp = f_exp;
-              mo_flags = f_flags;
-              // STALE if older, duplicate (OK, no change) if equal; the version is
-              // compared below once it is known.
-            end else begin
-              tw_oh = vw_oh;
-              for (int w = 0; w < WAYS; w++) begin
-                // Displacing a tombstone is no eviction; only a live entry counts.
-                if (vw_oh[w] && v_klen[w*6+:6] != 0 && !rd_flags[w*2] && now_reg < rd_exp[w*32+:32]) begin
-                  st = STATUS_EVICTED;
-                  inc[STATS_EVICTIONS*5+:5] = 5'd1;
-                end
-              end
-            end
-          end
-        end
-        OPCODE_DEL: need_ver = 1'b1;
-        OPCODE_GET, OPCODE_TAKE, OPCODE_EXPORT: begin
-          inc[STATS_GETS*5+:5] = 5'd1;
-          if (!found || f_flags[0]) begin
-            inc[STATS_MISSES*5+:5] = 5'd1;
-            st = STATUS_MISS;
-          end else if (now_reg >= f_exp) begin
-            inc[STATS_EXPIRED*5+:5] = 5'd1;
-            st = STATUS_EXPIRED;
-          end else begin
-            inc[STATS_HITS*5+:5] = 5'd1;
-            mo_ver = f_ver;
-            mo_exp = f_exp;
-            mo_flags = f_flags;
-            consume = op == OPCODE_TAKE || (op == OPCODE_GET && f_flags[1]);
-            rsp_len = f_blen;
-            rsp_way_oh = fw_oh;
-            if (consume) begin
-              need_ver = 1'b1;
-              req_ver = '0;
-            end
-          end
-        end
-        default: ;  // NOP
-      endcase
-    end
-
-    // Lamport clock: local writes take the next version; remote ones advance the clock.
-    if (need_ver) begin
-      if (req_ver == 0) begin
-        lamport_n = lamport_reg + 64'd1;
-        ver = {lamport_n[63-CARD_BITS:0], card_id};
-      end else begin
-        if ({8'h0, req_ver[63:CARD_BITS]} > lamport_reg) lamport_n = {8'h0, req_ver[63:CARD_BITS]};
-        ver = req_ver;
-      end
-    end
-
-    if (!ex_sweep_reg && pre == STATUS_OK) begin
-      if (op == OPCODE_PUT && need_ver) begin
-        if (found_live && ver < f_ver) begin
-          st = STATUS_STALE;
-          inc[STATS_STALE*5+:5] = 5'd1;
-        end else if (found_live && ver == f_ver) begin
-          st = STATUS_OK;  // duplicate delivery of the same write
-        end else begin
-          do_write = 1'b1;
-          new_ver = ver;
-          new_exp = ex_hdr_reg[H_EXPIRY+:W_EXPIRY];
-          new_flags = ex_hdr_reg[H_FLAGS+:2] & 2'b10;  // only SINGLE_USE is taken from the caller
-          new_blen = blob_len;
-          inc[STATS_PUTS*5+:5] = 5'd1;
-          b_we = tw_oh;
-        end
-      end else if (op == OPCODE_DEL) begin
-        st = STATUS_MISS;
-        if (found_live) begin
-          mo_ver = f_ver;
-          mo_exp = f_exp;
-          mo_flags = f_flags;
-          if (ver <= f_ver) begin
-            if (ver == f_ver && f_flags[0]) st = STATUS_MISS;  // duplicate delete
-            else begin
-              st = STATUS_STALE;
-              inc[STATS_STALE*5+:5] = 5'd1;
-            end
-          end else begin
-            do_write = 1'b1;
-            tw_oh = fw_oh;
-            tomb_new = 1'b1;
-            new_ver = ver;
-            new_exp = ex_hdr_reg[H_EXPIRY+:W_EXPIRY] > f_exp ? ex_hdr_reg[H_EXPIRY+:W_EXPIRY] : f_exp;
-            new_flags = 2'b01;
-            if (!f_flags[0]) begin
-              inc[STATS_DELETES*5+:5] = 5'd1;
-              st = STATUS_OK;
-            end
-          end
-        end else if (ex_hdr_reg[H_EXPIRY+:W_EXPIRY] > now_reg && vict_ok) begin
-          // Unknown key: remember the delete so a reordered older PUT cannot revive it.
-          do_write = 1'b1;
-          tw_oh = vw_oh;
-          tomb_new = 1'b1;
-          new_ver = ver;
-          new_exp = ex_hdr_reg[H_EXPIRY+:W_EXPIRY];
-          new_flags = 2'b01;
-        end
-      end else if (consume) begin
-        do_write = 1'b1;
-        tw_oh = fw_oh;
-        tomb_new = 1'b1;
-        new_ver = ver;
-        mo_aux = ver;  // card contract: TAKE answers the tombstone's version in aux
-        new_exp = f_exp;
-        new_flags = 2'b01;
-        inc[STATS_DELETES*5+:5] = 5'd1;
-      end
-    end
-
-    // write_meta: frees whatever the target way held, then stores the new entry.
-    if (do_write) begin
-      for (int w = 0; w < WAYS; w++) begin
-        if (tw_oh[w]) begin
-          if (v_klen[w*6+:6] != 0) begin
-            if (rd_flags[w*2]) tomb_d = tomb_d - 8'sd1;
-            else live_d = live_d - 8'sd1;
-          end
-          m_we[w] = 1'b1;
-          m_new[w] = 1'b1;
-        end
-      end
-      if (tomb_new) tomb_d = tomb_d + 8'sd1;
-      else live_d = live_d + 8'sd1;
-      if (op == OPCODE_PUT || op == OPCODE_DEL) begin  // consume reports the entry as it was
-        mo_ver = new_ver;
-        mo_exp = new_exp;
-        mo_flags = new_flags;
-      end
-    end
-  end
-
-  // ---------------------------------------------------------------- handshakes
-  logic ex_fire, hdr_slot, hdr_accept, pay_accept, sweep_go, reread, any_write;
-  logic [511:0] hdr_in;
-  logic [255:0] in_key;
-  logic [SETS_LOG2-1:0] in_set;
-
-  assign hdr_in = s_cmd_tdata;
-  assign in_key = mask_key(hdr_in[H_KEY+:W_KEY], hdr_in[H_KEY_LEN+:W_KEY_LEN]);
-  assign in_set = set_of(in_key, hdr_in[H_KEY_LEN+:W_KEY_LEN], hdr_in[H_CTX+:W_CTX]);
-
-  assign ex_fire = ex_valid_reg && ex_complete_reg && ex_rd_ok_reg && !flush_active_reg &&
-                   (ex_sweep_reg || (!fifo_full && snd_left_reg == 0));
-  // A FLUSH blocks the next header until every set is cleared.
-  assign hdr_slot = !flush_active_reg &&
-                    (!ex_valid_reg || (ex_fire && !(ex_sweep_reg == 1'b0 && pre == STATUS_OK && op == OPCODE_FLUSH)));
-  assign hdr_accept = s_cmd_tvalid && hdr_slot;
-  assign pay_accept = s_cmd_tvalid && ex_valid_reg && !ex_complete_reg;
-  assign s_cmd_tready = hdr_slot || (ex_valid_reg && !ex_complete_reg);
-  assign sweep_go = sweep_enable && !flush_active_reg && !ex_valid_reg && !s_cmd_tvalid;
-  assign reread = ex_valid_reg && !ex_rd_ok_reg;
-  assign any_write = ex_fire && (|m_we);
-
-  assign rd_en = hdr_accept || reread || sweep_go;
-  assign rd_addr = hdr_accept ? in_set : (reread ? ex_set_reg : sweep_set_reg);
-  assign wr_addr = flush_active_reg ? flush_idx_reg : ex_set_reg;
-
-  // Last payload beat of a stored blob (blob_len >= 1) and the bytes kept in it.
-  logic [15:0] blob_len_m1, last_beat;
-  logic [63:0] tail_keep;
-  always_comb begin
-    blob_len_m1 = blob_len - 16'd1;
-    last_beat = blob_len_m1 >> 6;
-    tail_keep = 64'hFFFF_FFFF_FFFF_FFFF >> (6'd63 - blob_len_m1[5:0]);
-  end
-
-  // Write data: the new entry, or a freed way (info = 0: key_len 0 means empty).
-  always_comb begin
-    for (int w = 0; w < WAYS; w++) begin
-      if (flush_active_reg) wr_meta[w*META_W+:META_W] = '0;
-      else if (m_new[w]) wr_meta[w*META_W+:META_W] = {new_blen, ex_hdr_reg[H_CTX+:W_CTX], new_flags, key_len[5:0], new_exp, new_ver, ex_key_reg};
-      else wr_meta[w*META_W+:META_W] = {32'h0, rd_exp[w*32+:32], rd_ver[w*64+:64], rd_key[w*256+:256]};
-    end
-    // Bytes past blob_len are zeroed so a stored slot never holds caller junk: beats
-    // before the last are kept whole, the last keeps a thermometer of bytes, later
-    // beats (never sent) are zero. Per beat, not per byte, to keep the logic small.
-    for (int b = 0; b < SLOT_BEATS; b++)
-      for (int i = 0; i < 64; i++)
-        wr_blob[(b*64+i)*8+:8] = (16'(b) < last_beat || (16'(b) == last_beat && tail_keep[i])) ?
-                                 ex_stage_reg[(b*64+i)*8+:8] : 8'h00;
-  end
-
-  // Write enables are qualified here so the decision logic above stays readable.
-  always_comb begin
-    m_we_q = flush_active_reg ? '1 : (ex_fire ? m_we : '0);
-    b_we_q = (ex_fire && !flush_active_reg) ? b_we : '0;
-  end
-
-  // ---------------------------------------------------------------- response
-  logic [511:0] rsp_hdr;
   logic [SLOT_BITS-1:0] rsp_blob;
   always_comb begin
-    rsp_hdr = ex_hdr_reg;
-    rsp_hdr[H_STATUS+:W_STATUS] = st;
-    rsp_hdr[H_BLOB_LEN+:W_BLOB_LEN] = rsp_len;
-    rsp_hdr[H_AUX+:W_AUX] = mo_aux;
-    rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
-    rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
-    rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};
-    rsp_hdr[H_KEY+:W_KEY] = ex_key_reg;
     rsp_blob = '0;
-    for (int w = 0; w < WAYS; w++) if (rsp_way_oh[w]) rsp_blob = rd_blob[w*SLOT_BITS+:SLOT_BITS];
+    for (int w = 0; w < WAYS; w++) if (s6_rsp_way_reg[w]) rsp_blob = s6_blob_reg[w*SLOT_BITS+:SLOT_BITS];
   end
-
-  assign fifo_push = (ex_fire && !ex_sweep_reg) || snd_left_reg != 0;
-  assign fifo_data = (ex_fire && !ex_sweep_reg) ? rsp_hdr : snd_buf_reg[511:0];
-  assign fifo_last = (ex_fire && !ex_sweep_reg) ? (rsp_len == 0) : (snd_left_reg == 16'd1);
 
   // ---------------------------------------------------------------- registers
   always_ff @(posedge clk) begin
-    // ex stage
-    if (hdr_accept) begin
-      ex_valid_reg <= 1'b1;
-      ex_complete_reg <= s_cmd_tlast;
-      ex_rd_ok_reg <= !(any_write && ex_set_reg == in_set);
-      ex_sweep_reg <= 1'b0;
-      ex_hdr_reg <= hdr_in;
-      ex_key_reg <= in_key;
-      ex_set_reg <= in_set;
-      ex_got_reg <= '0;
-    end else if (sweep_go) begin
-      ex_valid_reg <= 1'b1;
-      ex_complete_reg <= 1'b1;
-      ex_rd_ok_reg <= 1'b1;
-      ex_sweep_reg <= 1'b1;
-      ex_set_reg <= sweep_set_reg;
-    end else if (ex_fire) begin
-      ex_valid_reg <= 1'b0;
-    end else begin
-      if (pay_accept) begin
-        for (int b = 0; b < SLOT_BEATS; b++)
-          if (ex_got_reg == GOT_BITS'(b)) ex_stage_reg[b*512+:512] <= s_cmd_tdata;
-        if (ex_got_reg != '1) ex_got_reg <= ex_got_reg + 1'b1;
-        if (s_cmd_tlast) ex_complete_reg <= 1'b1;
+    if (adv) begin
+      // s1 -> s2
+      s2_valid_reg <= s1_go;
+      s2_sweep_reg <= s1_sweep_reg;
+      s2_hdr_reg <= s1_hdr_reg;
+      s2_set_reg <= s1_set_reg;
+      s2_pre_reg <= s1_pre;
+      s2_mw_reg <= s1_go && (s1_sweep_reg || (s1_keyed_reg && s1_pre == STATUS_OK));
+      s2_settime_reg <= s1_go && s1_settime_reg;
+      s2_flush_reg <= s1_go && s1_flush_reg;
+      s2_slot_en_reg <= s1_go && s1_slot_en_reg;
+      s2_slot_reg <= s1_slot_reg;
+      s2_lt_reg <= s1_beat_lt_reg;
+      s2_eq_reg <= s1_beat_eq_reg;
+      s2_tail_reg <= s1_tail_reg;
+      // s2 -> s3
+      s3_valid_reg <= s2_valid_reg;
+      s3_sweep_reg <= s2_sweep_reg;
+      s3_hdr_reg <= s2_hdr_reg;
+      s3_set_reg <= s2_set_reg;
+      s3_pre_reg <= s2_pre_reg;
+      s3_mw_reg <= s2_mw_reg;
+      s3_settime_reg <= s2_settime_reg;
+      s3_flush_reg <= s2_flush_reg;
+      s3_slot_en_reg <= s2_slot_en_reg;
+      s3_slot_reg <= s2_slot_reg;
+      s3_lt_reg <= s2_lt_reg;
+      s3_eq_reg <= s2_eq_reg;
+      s3_tail_reg <= s2_tail_reg;
+      s3_meta_reg <= rd_meta;
+      // s3 -> s4
+      s4_valid_reg <= s3_valid_reg;
+      s4_sweep_reg <= s3_sweep_reg;
+      s4_hdr_reg <= s3_hdr_reg;
+      s4_set_reg <= s3_set_reg;
+      s4_pre_reg <= s3_pre_reg;
+      s4_mw_reg <= s3_mw_reg;
+      s4_flush_reg <= s3_flush_reg;
+      s4_slot_en_reg <= s3_slot_en_reg;
+      s4_slot_reg <= s3_slot_reg;
+      s4_lt_reg <= s3_lt_reg;
+      s4_eq_reg <= s3_eq_reg;
+      s4_tail_reg <= s3_tail_reg;
+      s4_match_reg <= p_match;
+      s4_empty_reg <= p_empty;
+      s4_expired_reg <= p_expired;
+      s4_tomb_reg <= p_tomb;
+      s4_single_reg <= p_single;
+      s4_req_lt_reg <= p_req_lt;
+      s4_req_eq_reg <= p_req_eq;
+      s4_hdr_gt_reg <= p_hdr_gt;
+      s4_rank_reg <= p_rank;
+      s4_egt_reg <= p_egt;
+      s4_hdr_expired_reg <= p_hdr_expired;
+      s4_ver_reg <= p_ver;
+      s4_exp_reg <= p_exp;
+      s4_blen_reg <= p_blen;
+      // s4 -> s5
+      s5_valid_reg <= s4_valid_reg;
+      s5_sweep_reg <= s4_sweep_reg;
+      s5_hdr_reg <= s4_hdr_reg;
+      s5_set_reg <= s4_set_reg;
+      s5_pre_reg <= s4_pre_reg;
+      s5_mw_reg <= s4_mw_reg;
+      s5_flush_reg <= s4_flush_reg;
+      s5_slot_en_reg <= s4_slot_en_reg;
+      s5_slot_reg <= s4_slot_reg;
+      s5_lt_reg <= s4_lt_reg;
+      s5_eq_reg <= s4_eq_reg;
+      s5_tail_reg <= s4_tail_reg;
+      s5_fw_reg <= q_fw;
+      s5_vw_reg <= q_vw;
+      s5_occ_after_reg <= q_occ_after;
+      s5_tomb_reg <= s4_tomb_reg;
+      s5_sweep_free_reg <= q_sweep_free;
+      s5_found_reg <= q_found;
+      s5_free_fw_reg <= s4_valid_reg && q_free_fw;
+      s5_vict_ok_reg <= q_vict_ok;
+      s5_evicts_reg <= q_evicts;
+      s5_f_expired_reg <= q_f_expired;
+      s5_req_lt_reg <= q_req_lt;
+      s5_req_eq_reg <= q_req_eq;
+      s5_hdr_gt_reg <= q_hdr_gt;
+      s5_f_tomb_reg <= q_f_tomb;
+      s5_f_single_reg <= q_f_single;
+      s5_hdr_expired_reg <= s4_hdr_expired_reg;
+      s5_f_ver_reg <= q_f_ver;
+      s5_f_exp_reg <= q_f_exp;
+      s5_f_blen_reg <= q_f_blen;
+      // s5 -> s6
+      s6_valid_reg <= s5_valid_reg;
+      s6_sweep_reg <= s5_sweep_reg;
+      s6_set_reg <= s5_set_reg;
+      s6_mw_reg <= s5_mw_reg;
+      s6_flush_reg <= s5_flush_reg;
+      s6_slot_en_reg <= s5_slot_en_reg;
+      s6_slot_reg <= s5_slot_reg;
+      s6_lt_reg <= s5_lt_reg;
+      s6_eq_reg <= s5_eq_reg;
+      s6_tail_reg <= s5_tail_reg;
+      s6_rsp_reg <= rsp_hdr;
+      s6_rsp_len_reg <= rsp_len;
+      s6_rsp_last_reg <= rsp_len == 16'd0;
+      s6_rsp_stats_reg <= rsp_stats;
+      s6_rsp_way_reg <= rsp_way_oh;
+      s6_flush_go_reg <= flush_go;
+      s6_m_we_reg <= m_we;
+      s6_m_new_reg <= m_new;
+      s6_b_we_reg <= b_we;
+      s6_new_meta_reg <= {new_blen, s5_hdr_reg[H_CTX+:W_CTX], new_flags, key_len6, new_exp, new_ver,
+                          s5_hdr_reg[H_KEY+:W_KEY]};
+      s6_inc1_reg <= inc1;
+      s6_swept_reg <= swept_n;
+      s6_live_up_reg <= live_up;
+      s6_live_down_reg <= live_down;
+      s6_tomb_up_reg <= tomb_up;
+      s6_tomb_down_reg <= tomb_down;
+      s6_blob_reg <= rd_blob;
+      // global state decided with the command that moves s5 -> s6
+      if (s5_valid_reg) begin
+        now_reg <= now_n;
+        lamport_reg <= lamport_n;
+        lamport_inc_reg <= lamport_inc_n;
       end
-      if (reread) ex_rd_ok_reg <= 1'b1;
     end
 
-    // table state changed by the command (or sweep step) that fires
-    if (ex_fire) begin
-      now_reg <= now_n;
-      lamport_reg <= lamport_n;
-      if (ex_sweep_reg) sweep_set_reg <= sweep_set_reg + 1'b1;
-    end
-
-    // counters: fold in the previous change, record this cycle's
-    cnt_reg <= cnt_now;
-    delta_reg <= '0;
-    if (ex_fire) begin
+    // s6 fires: counters, slot release, flush start, response sender.
+    if (s6_fire) begin
       for (int i = 0; i < NCNT; i++) begin
-        if (i == STATS_LIVE) delta_reg[i*8+:8] <= live_d;
-        else if (i == STATS_TOMBSTONES) delta_reg[i*8+:8] <= tomb_d;
-        else delta_reg[i*8+:8] <= {3'b0, inc[i*5+:5]};
-      end
-      if (flush_go) begin  // FLUSH empties the table: both counts restart at zero
-        cnt_reg[STATS_LIVE*64+:64] <= '0;
-        cnt_reg[STATS_TOMBSTONES*64+:64] <= '0;
+        if (i == STATS_LIVE)
+          cnt_reg[i*64+:64] <= s6_flush_go_reg ? 64'h0 :
+                               cnt_reg[i*64+:64] + 64'(s6_live_up_reg) - 64'(s6_live_down_reg);
+        else if (i == STATS_TOMBSTONES)
+          cnt_reg[i*64+:64] <= s6_flush_go_reg ? 64'h0 :
+                               cnt_reg[i*64+:64] + 64'(s6_tomb_up_reg) - 64'(s6_tomb_down_reg);
+        else if (i == STATS_SWEPT) cnt_reg[i*64+:64] <= cnt_reg[i*64+:64] + 64'(s6_swept_reg);
+        else cnt_reg[i*64+:64] <= cnt_reg[i*64+:64] + 64'(s6_inc1_reg[i]);
       end
     end
+    if (hdr_load && !s0_last_reg && !(s6_fire && s6_slot_en_reg)) slots_used_reg <= slots_used_reg + 1'b1;
+    else if (!(hdr_load && !s0_last_reg) && s6_fire && s6_slot_en_reg) slots_used_reg <= slots_used_reg - 1'b1;
 
     // flush: one set per cycle
     if (flush_active_reg) begin
       flush_idx_reg <= flush_idx_reg + 1'b1;
       if (flush_idx_reg == SETS_LOG2'(SETS - 1)) flush_active_reg <= 1'b0;
-    end else if (ex_fire && flush_go) begin
+    end else if (s6_fire && s6_flush_go_reg) begin
       flush_active_reg <= 1'b1;
       flush_idx_reg <= '0;
     end
 
     // response sender: blob beats after the header
-    if (ex_fire && !ex_sweep_reg) begin
-      snd_left_reg <= 16'(beats_for(rsp_len));
+    if (s6_fire && !s6_sweep_reg) begin
+      snd_left_reg <= 16'(beats_for(s6_rsp_len_reg));
+      snd_busy_reg <= s6_rsp_len_reg != 0;
       snd_buf_reg <= '0;
-      if (rsp_stats) snd_buf_reg[STATS_BITS-1:0] <= stats_flat;
+      if (s6_rsp_stats_reg) snd_buf_reg[STATS_BITS-1:0] <= stats_flat;
       else snd_buf_reg[SLOT_BITS-1:0] <= rsp_blob;
-    end else if (snd_left_reg != 0 && !fifo_full) begin
+    end else if (snd_busy_reg && !fifo_full) begin
       snd_left_reg <= snd_left_reg - 1'b1;
+      snd_busy_reg <= snd_left_reg != 16'd1;
       snd_buf_reg <= snd_buf_reg >> 512;
     end
 
     if (rst) begin
-      ex_valid_reg <= 1'b0;
-      ex_complete_reg <= 1'b0;
-      ex_rd_ok_reg <= 1'b0;
-      ex_sweep_reg <= 1'b0;
+      s2_valid_reg <= 1'b0;
+      s3_valid_reg <= 1'b0;
+      s4_valid_reg <= 1'b0;
+      s5_valid_reg <= 1'b0;
+      s6_valid_reg <= 1'b0;
+      s2_mw_reg <= 1'b0;
+      s3_mw_reg <= 1'b0;
+      s4_mw_reg <= 1'b0;
+      s5_mw_reg <= 1'b0;
+      s6_mw_reg <= 1'b0;
+      s2_settime_reg <= 1'b0;
+      s3_settime_reg <= 1'b0;
+      s2_flush_reg <= 1'b0;
+      s3_flush_reg <= 1'b0;
+      s4_flush_reg <= 1'b0;
+      s5_flush_reg <= 1'b0;
+      s6_flush_reg <= 1'b0;
+      s2_slot_en_reg <= 1'b0;
+      s3_slot_en_reg <= 1'b0;
+      s4_slot_en_reg <= 1'b0;
+      s5_slot_en_reg <= 1'b0;
+      s6_slot_en_reg <= 1'b0;
+      slots_used_reg <= '0;
       now_reg <= '0;
       lamport_reg <= '0;
+      lamport_inc_reg <= 64'd1;
       cnt_reg <= '0;
-      delta_reg <= '0;
-      sweep_set_reg <= '0;
       flush_active_reg <= 1'b1;  // power-on: clear every set before the first command
       flush_idx_reg <= '0;
       snd_left_reg <= '0;
+      snd_busy_reg <= 1'b0;
     end
   end
 endmodule

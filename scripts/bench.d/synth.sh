@@ -38,13 +38,25 @@ write_json $OUT/flat.json
 tee -q -o $OUT/stat.txt stat
 YS
 
-echo "synth: yosys synth_xilinx -family xcup, sessnic_top SETS_LOG2=$SETS_LOG2 WAYS=$WAYS (log: $OUT/yosys.log)"
-start=$(date +%s)
-if ! yosys -q -l "$OUT/yosys.log" "$OUT/sessnic_top.ys" >/dev/null 2>&1; then
-  tail -20 "$OUT/yosys.log"
-  echo "synth: FAILED (a latch, or a Yosys error above)"
-  exit 1
+# The netlists depend only on the sources, the script and the Yosys version: when none
+# changed since the last successful run, its netlists are reused (a `make bench` after a
+# software-only change skips the several CPU-minutes of synthesis).
+# SESSNIC_SYNTH_FORCE=1 runs Yosys anyway.
+inputs_hash=$( { cat $SRC "$OUT/sessnic_top.ys"; yosys -V; } | sha256sum | cut -d' ' -f1)
+if [ "${SESSNIC_SYNTH_FORCE:-0}" != 1 ] && [ -s "$OUT/hier.json" ] && [ -s "$OUT/flat.json" ] &&
+   [ "$(cat "$OUT/inputs.sha256" 2>/dev/null)" = "$inputs_hash" ]; then
+  echo "synth: sources, script and Yosys unchanged since the last run: reusing $OUT/hier.json, flat.json"
+else
+  rm -f "$OUT/inputs.sha256"
+  echo "synth: yosys synth_xilinx -family xcup, sessnic_top SETS_LOG2=$SETS_LOG2 WAYS=$WAYS (log: $OUT/yosys.log)"
+  start=$(date +%s)
+  if ! yosys -q -l "$OUT/yosys.log" "$OUT/sessnic_top.ys" >/dev/null 2>&1; then
+    tail -20 "$OUT/yosys.log"
+    echo "synth: FAILED (a latch, or a Yosys error above)"
+    exit 1
+  fi
+  echo "synth: $(( $(date +%s) - start ))s wall, latches 0"
+  echo "$inputs_hash" > "$OUT/inputs.sha256"
 fi
-echo "synth: $(( $(date +%s) - start ))s wall, latches 0"
 python3 scripts/synth/report.py "$OUT/hier.json" "$OUT/flat.json" sessnic_top \
   ${SESSNIC_BENCH_PARTS:+"$SESSNIC_BENCH_PARTS/synth.json"}

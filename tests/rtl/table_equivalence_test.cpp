@@ -137,6 +137,9 @@ class CommandStream {
     switch (pick(7)) {
       case 0:  // unknown opcode (or TRANSFER, which the table never takes)
         c.op = static_cast<uint8_t>(pick(2) ? 9 + pick(247) : 9);
+        // SCAN is a valid table opcode in the HLS table, not yet in the RTL one
+        // (docs/rtl.md, "What still differs"): keep it out of the comparison.
+        if (c.op == static_cast<uint8_t>(wire::Opcode::SCAN)) c.op = 12;
         break;
       case 1:  // key length 0 or > 32 on a keyed opcode
         c.op = static_cast<uint8_t>(1 + pick(5));
