@@ -71,3 +71,10 @@ install: build
 cocotb: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) --target sessnic_ref
 	@SIM=$(or $(SIM),icarus) SESSNIC_COCOTB_ALL=1 ./scripts/run_pytest.sh $(BUILD)
+
+# Line and toggle coverage of the RTL (verilator --coverage) over the module cocotb
+# benches, per module (sim/coverage/, docs/verification.md).
+.PHONY: coverage
+coverage: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) --target sessnic_ref
+	@./sim/coverage/run_coverage.sh $(BUILD)

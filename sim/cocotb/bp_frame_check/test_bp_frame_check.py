@@ -18,7 +18,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 import sessnic_wire as wire
 from frame_stimulus import FAULTS, random_frame
-from sessnic_tb import (Scoreboard, from_beats, load_ref, param, random_pause, recv, reset, run_bench, send,
+from sessnic_tb import (Scoreboard, ci_sample, from_beats, load_ref, param, random_pause, recv, reset, run_bench, send,
                         start_clock, stream_pair, wait_until)
 
 CARD = 1
@@ -101,4 +101,5 @@ import pytest  # noqa: E402
 
 @pytest.mark.parametrize("cards", [8, 16])
 def test_bp_frame_check(cards):
+    ci_sample(os.environ.get("SIM", "icarus"), cards == 8)
     run_bench(__file__, "bp_frame_check", "SESSNIC_RTL_BP_FRAME_CHECK_SV", {"CARDS": cards, "SLOT_BYTES": 256})
