@@ -297,8 +297,8 @@ async def transfer_from_kernel(dut, loss, idle, stall, seed):
 ICARUS_XFER_RX = "Icarus 11: received TRANSFER entry beat reads X in bp_sync (docs/verification.md)"
 ON_ICARUS = "icarus" in cocotb.SIM_NAME.lower() if cocotb.SIM_NAME else False
 
-for test in (transfer_to_kernel, replicate_to_kernel):
-    factory = TestFactory(test)
+for _scenario in (transfer_to_kernel, replicate_to_kernel):  # (a name pytest does not collect)
+    factory = TestFactory(_scenario)
     factory.add_option(("loss", "idle", "stall", "seed"), [(0.0, 0.0, 0.0, 31), (0.1, 0.3, 0.3, 32)])
     factory.generate_tests()
 
