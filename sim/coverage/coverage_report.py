@@ -36,7 +36,8 @@ def main(out_json, dats):
         for fields, count in points(dat):
             page = fields.get("page", "")
             kind, _, module = page.partition("/")
-            ident = (fields.get("f"), fields.get("l"), fields.get("n"), fields.get("o"), page)
+            module = module.split("__")[0]  # Verilator's per-parameter copies (sess_ram_sdp__W180_A4)
+            ident = (fields.get("f"), fields.get("l"), fields.get("n"), fields.get("o"), kind, module)
             hits[ident] = hits.get(ident, 0) + count
             kind_of[ident] = (kind, module)
     total = defaultdict(lambda: [0, 0])  # (module, "line"/"toggle") -> [covered, points]
