@@ -78,3 +78,10 @@ cocotb: deps $(BUILD)/build.ninja
 .PHONY: xclbin
 xclbin:
 	@PLATFORM=$(PLATFORM) TARGET=$(or $(TARGET),hw) NET_XO=$(NET_XO) ./scripts/vitis/build_xclbin.sh
+
+# Line and toggle coverage of the RTL (verilator --coverage) over the module cocotb
+# benches, per module (sim/coverage/, docs/verification.md).
+.PHONY: coverage
+coverage: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) --target sessnic_ref
+	@./sim/coverage/run_coverage.sh $(BUILD)

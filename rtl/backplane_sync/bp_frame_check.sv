@@ -111,23 +111,25 @@ module bp_frame_check #(
       .crc_out(crc_next)
   );
 
-  // version, length and membership of the frame whose last beat is in stage B
-  logic [15:0] plen;
-  logic [7:0] src, dst, ftype;
-  logic src_member, bad_version, bad_len, not_mine;
-  always_comb begin
-    plen = hdr_reg[47:32];
-    src = hdr_reg[63:56];
-    dst = hdr_reg[55:48];
-    ftype = hdr_reg[71:64];
-    src_member = 1'b0;
-    for (int p = 0; p < CARDS; p++) if (src == 8'(p) && 8'(p) != card_id && peers[p]) src_member = 1'b1;
-    bad_version = hdr_reg[79:72] != FRAME_VERSION;
-    bad_len = in_beats_reg > 17'(MAX_BEATS) || 17'(plen) > 17'(MAX_PAYLOAD) ||
-              in_beats_reg != 17'd1 + ((17'(plen) + 17'd63) >> 6);
-    not_mine = !src_member || (dst != card_id && dst != BROADCAST) || ftype == 8'd0 || ftype > TYPE_LAST ||
-               (dst == BROADCAST && ftype != TYPE_HELLO);
-  end
+  // version, length and membership of the frame whose last beat is in stage B. Continuous
+  // assignments, not an always_comb that writes then reads its own variables: Icarus 11
+  // re-triggers such a block on its own writes and loops at time 0.
+  // src is a member: a peer in the bitmap, not this card (out-of-range ids are not members)
+  function automatic logic is_member(input logic [7:0] s, input logic [7:0] self, input logic [CARDS-1:0] map);
+    is_member = 1'b0;
+    for (int p = 0; p < CARDS; p++) if (s == 8'(p) && 8'(p) != self && map[p]) is_member = 1'b1;
+  endfunction
+
+  wire [15:0] plen = hdr_reg[47:32];
+  wire [7:0] src = hdr_reg[63:56];
+  wire [7:0] dst = hdr_reg[55:48];
+  wire [7:0] ftype = hdr_reg[71:64];
+  wire src_member = is_member(src, card_id, peers);
+  wire bad_version = hdr_reg[79:72] != FRAME_VERSION;
+  wire bad_len = in_beats_reg > 17'(MAX_BEATS) || 17'(plen) > 17'(MAX_PAYLOAD) ||
+                 in_beats_reg != 17'd1 + ((17'(plen) + 17'd63) >> 6);
+  wire not_mine = !src_member || (dst != card_id && dst != BROADCAST) || ftype == 8'd0 || ftype > TYPE_LAST ||
+                  (dst == BROADCAST && ftype != TYPE_HELLO);
 
   // ---- stage C: the kernel's order of checks
   logic [2:0] check;

@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Checks a FORMAL wrapper of sim/formal/ with Yosys 0.23: bounded model check of every
-# assert for DEPTH (default 24) cycles from an arbitrary initial state, with the reset
-# asserted at any point (the wrapper only checks after a reset). Exits non-zero when a
-# property fails; FORMAL_LOG=<file> keeps Yosys's log with the counterexample.
+# Checks a FORMAL wrapper of sim/formal/ with Yosys 0.23. Exits non-zero when a property
+# fails; FORMAL_LOG=<file> keeps Yosys's log with the counterexample.
 #   run_formal.sh <wrapper module> <dut files...>
+# FORMAL_MODE=bmc (default): bounded model check of every assert for FORMAL_DEPTH (24)
+#   cycles from an arbitrary initial state, the reset asserted at any point (the wrappers
+#   only check after a reset): `sat -seq N`.
+# FORMAL_MODE=prove: unbounded proof by temporal induction (`sat -tempinduct`): the
+#   asserts hold in every reachable state, for any number of cycles.
+# FORMAL_PROBES="probe=dut.signal ...": wrapper wires named probe_* are connected to the
+#   DUT's internal signals after flattening (Yosys 0.23 reads no hierarchical references),
+#   so an induction invariant can name a pointer without editing rtl/.
 set -euo pipefail
 top=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 depth=${FORMAL_DEPTH:-24}
-yosys -q -p "read_verilog -formal -sv $* $here/$top.sv; prep -top $top; flatten; memory; opt_clean;
-             sat -seq $depth -prove-asserts -set-init-undef -set-def-inputs -verify -show-ports $top" \
+connect=""
+for p in ${FORMAL_PROBES:-}; do
+  connect+="connect -set ${p%%=*} ${p#*=}; "
+done
+case ${FORMAL_MODE:-bmc} in
+  bmc) check="sat -seq $depth -prove-asserts -set-init-undef -set-def-inputs -verify -show-ports $top"
+       what="holds for $depth cycles from any reset (sat -seq $depth, bounded)" ;;
+  prove) check="sat -tempinduct -prove-asserts -set-init-undef -set-def-inputs -verify -show-ports $top"
+         what="proven for every reachable state (sat -tempinduct, unbounded)" ;;
+  *) echo "formal: FORMAL_MODE is bmc or prove" >&2; exit 2 ;;
+esac
+yosys -q -p "read_verilog -formal -sv $* $here/$top.sv; prep -top $top; flatten; $connect memory; opt_clean;
+             $check" \
   > "${FORMAL_LOG:-/dev/null}" 2>&1 || { echo "formal: $top FAILED (log: ${FORMAL_LOG:-rerun with FORMAL_LOG=file})"; exit 1; }
-echo "formal: $top holds for $depth cycles from any reset (sat -seq $depth)"
+echo "formal: $top $what"

@@ -1,7 +1,7 @@
 // FORMAL wrapper of rtl/common/sess_axis_fifo.sv: instantiates the FIFO unchanged and
-// checks its ports against a reference occupancy counter. Checked by bounded model checking
-// (Yosys `sat -seq`, run_formal.sh) for every input sequence of that many cycles after a
-// reset; not an unbounded proof (induction needs the FIFO's internal pointers).
+// checks its ports against a reference occupancy counter. Proven by temporal induction
+// (run_formal.sh, FORMAL_MODE=prove): the induction invariant ties the counter to the
+// FIFO's pointers, which the probe_* wires reach (FORMAL_PROBES, connected after flatten).
 module sess_axis_fifo_props #(
     parameter int WIDTH = 8,
     parameter int DEPTH_LOG2 = 2
@@ -30,6 +30,11 @@ module sess_axis_fifo_props #(
     end else count <= count + (s_valid && !s_full) - (m_tvalid && m_tready);
   end
 
+  // The FIFO's state, for the induction invariant only (connected by run_formal.sh).
+  logic [DEPTH_LOG2:0] probe_wr_ptr, probe_rd_ptr;
+  logic probe_out_valid;
+  wire [DEPTH_LOG2:0] stored = probe_wr_ptr - probe_rd_ptr;  // beats in the RAM
+
   logic [WIDTH-1:0] last_data;
   logic last_tlast, last_stalled = 1'b0;
   always_ff @(posedge clk) begin
@@ -47,6 +52,10 @@ module sess_axis_fifo_props #(
       assert (m_tvalid == (count != 0));
       // Valid held until ready, data stable while stalled.
       if (last_stalled) assert (m_tvalid && m_tdata == last_data && m_tlast == last_tlast);
+      // Induction invariant: the counter is the RAM's beats plus the output register's.
+      assert (stored <= DEPTH);
+      assert (count == stored + probe_out_valid);
+      assert (probe_out_valid == m_tvalid);
     end
   end
 endmodule

@@ -142,6 +142,15 @@ class Scoreboard:
         self.checked += 1
 
 
+def ci_sample(sim, first):
+    """make test samples Verilator (a build per parameter set costs about a minute): only
+    the first parameter set runs there unless SESSNIC_COCOTB_ALL (make cocotb) is set."""
+    import pytest
+
+    if sim == "verilator" and not first and not os.environ.get("SESSNIC_COCOTB_ALL"):
+        pytest.skip("CI sample: Verilator runs the first parameter set (make cocotb runs all)")
+
+
 def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None):
     """pytest entry: build `toplevel` with cocotb-test on SIM (icarus/verilator) and run
     test_<toplevel>.py's cocotb tests (all, or `testcase`)."""
@@ -160,6 +169,12 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
     else:
         compile_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast",
                         "-O2", str(REPO / "rtl" / "lint.vlt")]
+        if os.environ.get("SESSNIC_COVERAGE") == "1":
+            # make coverage (sim/coverage/): the model writes sim_build/.../coverage.dat at exit
+            # toggle points on signals up to 64 bits: the 512-bit data paths would add
+            # thousands of points (and minutes of C++ compile) that say nothing about control
+            compile_args += ["--coverage-line", "--coverage-toggle", "--coverage-max-width", "64"]
+            tag += "-cov"
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
     env["SESSNIC_PYREF"] = os.environ.get("SESSNIC_PYREF", str(REPO / "build" / "python"))
     run(

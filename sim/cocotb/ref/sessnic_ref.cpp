@@ -8,6 +8,8 @@
 //   sessnic_ref.crc32_update(crc, b)  # one 64-byte beat through the kernel's CRC step
 //   rx = sessnic_ref.FrameCheck(card=1, peers=0x0F)
 //   rx.verdict(beats)                 # which receive check the backplane kernel counted
+//   k = sessnic_ref.Peer(card=4, peers=0x12, mode=0, rto=300, hello=2000)
+//   k.deliver(frame); k.tick(); k.take_tx()   # a whole kernel card on the other end of a link
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -144,6 +146,80 @@ class FrameCheck {
   uint64_t now_ = 1;
 };
 
+// A whole kernel card (BackplaneSync + its SessionTable<6, 4>), ticked by the bench: the
+// far end of the link for the bp_sync bench, as KernelNode is in tests/rtl/backplane_test.
+class Peer {
+ public:
+  using Bp = BackplaneSync<8, 16>;
+
+  Peer(uint8_t card, uint64_t peers, unsigned mode, uint64_t rto, uint64_t hello, uint32_t epoch)
+      : table_(std::make_unique<SessionTable<6, 4>>(card)) {
+    BackplaneConfig cfg;
+    cfg.card = card;
+    cfg.epoch = epoch;
+    cfg.mode = static_cast<wire::BpMode>(mode);
+    cfg.rto = rto;
+    cfg.hello_interval = hello;
+    cfg.peers[0] = peers;
+    bp_->configure(cfg);
+  }
+
+  // One tick of the card's clock: the engine and its table run until idle, then timers.
+  void tick() {
+    for (int guard = 0; guard < 1000; ++guard) {
+      const bool did = bp_->step(now_, io_);
+      bool tbl = false;
+      while (table_->step(tbl_cmd_, tbl_rsp_)) tbl = true;
+      if (!did && !tbl) break;
+    }
+    bp_->service_timers(now_, io_);
+    while (!rsp_out_.empty()) {
+      const Beat r = rsp_out_.read();
+      if (wire::get_field(r.data, wire::header::op) != static_cast<uint64_t>(wire::Opcode::NOP))
+        results_.push_back(from_beat(r));
+    }
+    while (!frame_out_.empty()) tx_.push_back(read_msg(frame_out_));
+    ++now_;
+  }
+  void deliver(const std::vector<PyBeat>& frame) {
+    for (const PyBeat& b : frame) frame_in_.write(to_beat(b));
+  }
+  // Host side of the engine (TRANSFER commands, replicate events).
+  void command(const std::vector<PyBeat>& beats) {
+    for (const PyBeat& b : beats) cmd_in_.write(to_beat(b));
+  }
+  std::vector<std::vector<PyBeat>> take_tx() { return std::exchange(tx_, {}); }
+  std::vector<PyBeat> take_results() { return std::exchange(results_, {}); }
+  // A command straight to this card's table (PUT to seed, GET to check).
+  std::vector<PyBeat> table_op(const std::vector<PyBeat>& beats) {
+    for (const PyBeat& b : beats) tbl_cmd_.write(to_beat(b));
+    while (table_->step(tbl_cmd_, tbl_rsp_)) {
+    }
+    return drain(tbl_rsp_);
+  }
+  uint64_t counter(unsigned i) const { return bp_->counter(i); }
+  bool peer_up(unsigned card) const { return bp_->peer_up(card); }
+
+ private:
+  static std::vector<PyBeat> read_msg(hls::stream<Beat>& s) {
+    std::vector<PyBeat> m;
+    Beat b;
+    do {
+      b = s.read();
+      m.push_back(from_beat(b));
+    } while (!b.last);
+    return m;
+  }
+
+  std::unique_ptr<Bp> bp_ = std::make_unique<Bp>();
+  std::unique_ptr<SessionTable<6, 4>> table_;
+  hls::stream<Beat> cmd_in_, rsp_out_, tbl_cmd_, tbl_rsp_, frame_in_, frame_out_;
+  Bp::Io io_{cmd_in_, rsp_out_, tbl_cmd_, tbl_rsp_, frame_in_, frame_out_};
+  std::vector<std::vector<PyBeat>> tx_;
+  std::vector<PyBeat> results_;
+  uint64_t now_ = 1;
+};
+
 }  // namespace
 }  // namespace sessnic
 
@@ -183,4 +259,16 @@ PYBIND11_MODULE(sessnic_ref, m) {
       .def("verdict", &FrameCheck::verdict, py::arg("frame"),
            "0 passed, 1 bad version, 2 bad length, 3 bad CRC, 4 not mine (as counted by the kernel)")
       .def("counter", &FrameCheck::counter, py::arg("index"));
+
+  py::class_<Peer>(m, "Peer")
+      .def(py::init<uint8_t, uint64_t, unsigned, uint64_t, uint64_t, uint32_t>(), py::arg("card"), py::arg("peers"),
+           py::arg("mode"), py::arg("rto"), py::arg("hello"), py::arg("epoch") = 1)
+      .def("tick", &Peer::tick, "One clock tick: run the engine and its table until idle, then the timers")
+      .def("deliver", &Peer::deliver, py::arg("frame"), "A received frame (list of (beat, last))")
+      .def("command", &Peer::command, py::arg("beats"), "A host command to the engine (TRANSFER, replicate event)")
+      .def("take_tx", &Peer::take_tx, "Frames sent since the last call")
+      .def("take_results", &Peer::take_results, "Host result beats (non-NOP) since the last call")
+      .def("table_op", &Peer::table_op, py::arg("beats"), "A command straight to this card's table")
+      .def("counter", &Peer::counter, py::arg("index"))
+      .def("peer_up", &Peer::peer_up, py::arg("card"));
 }

@@ -148,6 +148,10 @@ import pytest  # noqa: E402
 
 def test_sessnic_top():
     if os.environ.get("SIM", "icarus") == "icarus":
-        pytest.skip("Icarus 11 cannot elaborate the PeakRDL register block (unpacked structs): Verilator only")
+        # Icarus 11 aborts (elab_type.cc:86, "failed assertion scope") on a package-qualified
+        # struct type with struct members (sessnic_regs_pkg::sessnic_regs__in_t); made packed
+        # and imported it elaborates, but then rejects nested member writes on struct ports
+        # (hwif_out.card.card_id.value). docs/verification.md, "Icarus limits".
+        pytest.skip("Icarus 11 cannot elaborate the PeakRDL register block's nested struct ports: Verilator only")
     run_bench(__file__, "sessnic_top", "SESSNIC_RTL_TOP_SV",
               {"SETS_LOG2": 4, "WAYS": 2, "SLOT_BYTES": 256, "BLOB_RAM_STYLE": '"block"'})

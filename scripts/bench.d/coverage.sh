@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# make bench step: RTL line/toggle coverage of the module cocotb benches on Verilator
+# (sim/coverage/run_coverage.sh); writes $SESSNIC_BENCH_PARTS/rtl_coverage.json with
+# rtl_line_coverage_<module> and rtl_toggle_coverage_<module>.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${1:-build}
+exec ./sim/coverage/run_coverage.sh "$BUILD"
