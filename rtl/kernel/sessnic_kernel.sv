@@ -22,7 +22,6 @@ module sessnic_kernel #(
     parameter int WAYS = 4,
     parameter int SLOT_BYTES = 256,
     parameter BLOB_RAM_STYLE = "ultra",
-    parameter logic [31:0] BP_EPOCH = 32'd1,
     parameter logic [31:0] BUILD_ID = 32'h0001_0000,  // [31:16] ring contract (spec/wire.toml [ring] CONTRACT)
     parameter int NET_RX_DEPTH_LOG2 = 6
 ) (
@@ -339,8 +338,7 @@ module sessnic_kernel #(
       .SETS_LOG2(SETS_LOG2),
       .WAYS(WAYS),
       .SLOT_BYTES(SLOT_BYTES),
-      .BLOB_RAM_STYLE(BLOB_RAM_STYLE),
-      .BP_EPOCH(BP_EPOCH)
+      .BLOB_RAM_STYLE(BLOB_RAM_STYLE)
   ) card (
       .clk(ap_clk),
       .rst(rst_reg),

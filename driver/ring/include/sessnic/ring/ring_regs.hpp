@@ -24,7 +24,7 @@ inline constexpr uint32_t kRspDoorbell = offsetof(sessnic_regs_t, rsp_doorbell);
 inline constexpr uint32_t kCmdHead = offsetof(sessnic_regs_t, cmd_head);
 inline constexpr uint32_t kRspTail = offsetof(sessnic_regs_t, rsp_tail);
 inline constexpr uint32_t kBuildId = offsetof(sessnic_regs_t, build_id);
-inline constexpr uint32_t kEpoch = offsetof(sessnic_regs_t, bp_epoch)  // the card's one epoch register (bp_epoch);
+inline constexpr uint32_t kEpoch = offsetof(sessnic_regs_t, bp_epoch);  // the card's one epoch register
 static_assert(offsetof(sessnic_regs_t, cmd_ring_base_hi) == kCmdRingBaseLo + 4);
 static_assert(offsetof(sessnic_regs_t, rsp_ring_base_hi) == kRspRingBaseLo + 4);
 static_assert(offsetof(sessnic_regs_t, status_base_hi) == kStatusBaseLo + 4);
