@@ -1,4 +1,5 @@
 // VerilatorCluster (see verilator_cluster.hpp).
+#include <algorithm>
 #include "verilator_cluster.hpp"
 
 #include <chrono>
@@ -57,6 +58,10 @@ class ClusterCardDevice final : public Device {
       Command c = cmds[i];
       if (c.op == wire::Opcode::TRANSFER) {
         c.aux = (c.aux & 0xFF) | (uint64_t{0xFF} << 8);  // owner = this card
+        // Device::transfer puts a relative deadline in microseconds in `expiry` (the HLS
+        // card's ticks); the RTL card compares an absolute deadline with its clock in
+        // seconds. Round up so a deadline never ends before it was meant to.
+        if (c.expiry != 0) c.expiry = c_.clock() + static_cast<uint32_t>(std::max<uint64_t>(1, (uint64_t{c.expiry} + 999999u) / 1000000u));
         ++transfers;
       }
       codec::encode(c, beats);
