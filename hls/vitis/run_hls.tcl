@@ -1,5 +1,5 @@
 # Vitis HLS (classic `vitis_hls`, 2022.1+) script for the session-table kernel, or the
-# card kernel (table + backplane, sessnic_card_top in hls/card_top.cpp).
+# card kernel (table + backplane, sessnic_card in hls/card_top.cpp).
 #   vitis_hls -f run_hls.tcl            C-sim, synthesis, export of a Vitis .xo
 #   SESSNIC_HLS_STEPS="csim" vitis_hls -f run_hls.tcl    only the C simulation
 #   SESSNIC_HLS_KERNEL=card vitis_hls -f run_hls.tcl     the card kernel (synth, export)
@@ -11,8 +11,8 @@ set kernel [expr {[info exists ::env(SESSNIC_HLS_KERNEL)] ? $::env(SESSNIC_HLS_K
 if {$kernel eq "card"} {
   # No C testbench here: the card kernel is tested in ctest against the model.
   set steps [expr {[info exists ::env(SESSNIC_HLS_STEPS)] ? $::env(SESSNIC_HLS_STEPS) : "synth export"}]
-  set top sessnic_card_top
-  open_project -reset sessnic_card_top_prj
+  set top sessnic_card
+  open_project -reset sessnic_card_prj
   set_top $top
   add_files $here/../card_top.cpp -cflags "-I$here/.. -std=c++14"
 } else {
