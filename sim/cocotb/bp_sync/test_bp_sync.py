@@ -111,6 +111,13 @@ class SyncBench:
         dut.peers.value = MEMBERS
         dut.enable.value = 0
         dut.mode.value = int(self.mode)
+        # Run-time settings are registers on the card (spec/regs.rdl bp_*), inputs here.
+        dut.epoch.value = 1
+        dut.hub_card.value = 0
+        dut.rto_cycles.value = param("RTO_CYCLES", 300)
+        dut.max_retries.value = param("MAX_RETRIES", 12)
+        dut.hello_cycles.value = param("HELLO_CYCLES", 2000)
+        dut.now.value = 0  # no TRANSFER deadlines in this bench (expiry 0)
         dut.ev_valid.value = 0
         dut.ev_tdata.value = 0
         dut.m_res_tready.value = 0
@@ -321,4 +328,4 @@ import pytest  # noqa: E402
 def test_bp_sync(cards):
     ci_sample(os.environ.get("SIM", "icarus"), cards == 4)
     run_bench(__file__, "bp_sync", "SESSNIC_RTL_BP_SYNC_SV",
-              {"CARDS": cards, "SLOT_BYTES": 256, "RTO_CYCLES": 300, "MAX_RETRIES": 12, "HELLO_CYCLES": 2000})
+              {"CARDS": cards, "SLOT_BYTES": 256})
