@@ -114,6 +114,10 @@ def service_restart(c, victim="n2"):
     check(answered == STEPS, f"card service {victim} down: {answered}/{STEPS} connections answered "
                              f"({on_victim} by {victim}, full handshakes)")
     c.start_card(victim)
+    # The restarted card has a new epoch: until its HELLO exchange with the other cards and
+    # the dispatcher's card is done, a transfer to or from it answers FAILED (a full
+    # handshake, docs/backplane.md). Give that exchange a moment on a loaded machine.
+    time.sleep(1.0)
     print(f"     card service {victim} restarted")
 
 
