@@ -85,3 +85,12 @@ xclbin:
 coverage: deps $(BUILD)/build.ninja
 	@cmake --build $(BUILD) --target sessnic_ref
 	@./sim/coverage/run_coverage.sh $(BUILD)
+
+# The peer benchmark (docs/benchmarks.md, "Peers"): HAProxy -> nginx, HAProxy -> Apache +
+# memcached, sessnic-dispatch -> sessnic-server and HAProxy -> sessnic-server side by side on
+# loopback; figures in build/bench/peers/peers.json, charts in build/bench/peers_*.png.
+# Also part of `make bench` (scripts/bench.d/peers.sh). Longer: PEERS_ARGS="--reps 5 --sat-seconds 20".
+.PHONY: bench-peers
+bench-peers: deps $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS) --target peer_client sessnic sessnic-server sessnic-dispatch
+	@./scripts/bench.d/peers.sh $(BUILD)

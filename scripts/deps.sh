@@ -18,6 +18,8 @@ APT_PACKAGES=(
   nginx-dev nginx-core
   libxrt-dev uuid-dev
   libhiredis-dev redis-server redis-tools
+  # make bench-peers: apache2-bin is httpd + its modules without the system service
+  haproxy apache2-bin memcached
 )
 
 missing=()

@@ -1,0 +1,144 @@
+"""Figures of the peer benchmark from peer_client's raw samples (docs/benchmarks.md, "Peers").
+
+compute(results) -> (figures: {name: number}, table: str). Standard library only.
+"""
+import csv
+
+SYSTEMS = {
+    "nginx": "HAProxy -> 3 nginx (no sharing)",
+    "apache": "HAProxy -> 3 Apache mod_ssl + memcached",
+    "sessnic": "sessnic transfer (sessnic-dispatch)",
+    "sessnic_replicate": "HAProxy (send-proxy-v2) -> sessnic, replicate",
+}
+VERSIONS = {"1.2": "tls12", "1.3": "tls13"}
+# A front end adds at least this much (µs) in the ratio's denominator, so a noise-sized
+# HAProxy figure cannot turn the ratio into a division by ~0.
+MIN_ADDED_US = 1.0
+
+
+def quantile(xs, q):
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not xs:
+        return 0.0
+    s = sorted(xs)
+    pos = q * (len(s) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _ratio(a, b):
+    return a / b if b else 0.0
+
+
+def compute(r):
+    f = {}
+    change, sat, added = r.get("change", {}), r.get("saturation", {}), r.get("added", {})
+    totals = {}  # system -> [resumed, offered] over both measurements and versions
+    for sys_name in SYSTEMS:
+        for v, tag in VERSIONS.items():
+            c = change.get(sys_name, {}).get(v)
+            if c is None:
+                continue
+            us, res = c["change_us"], c["change_resumed"]
+            f[f"peer_change_p50_us_{sys_name}_{tag}"] = quantile(us, 0.5)
+            f[f"peer_change_p99_us_{sys_name}_{tag}"] = quantile(us, 0.99)
+            f[f"peer_full_p50_us_{sys_name}_{tag}"] = quantile(c["full_us"], 0.5)
+            f[f"peer_change_resume_rate_{sys_name}_{tag}"] = _ratio(sum(res), len(res))
+            reps = sat.get(sys_name, {}).get(v, [])
+            hs = [x["hs_per_s"] for x in reps]
+            f[f"peer_hs_per_s_{sys_name}_{tag}"] = sum(hs) / len(hs) if hs else 0.0
+            offered = sum(x["offered"] for x in reps)
+            resumed = sum(x["resumed"] for x in reps)
+            f[f"peer_sat_resume_rate_{sys_name}_{tag}"] = _ratio(resumed, offered)
+            f[f"peer_failures_{sys_name}_{tag}"] = c["failures"] + sum(x["failures"] for x in reps)
+            t = totals.setdefault(sys_name, [0, 0])
+            t[0] += sum(res) + resumed
+            t[1] += len(res) + offered
+    for sys_name, (resumed, offered) in totals.items():
+        f[f"peer_resume_rate_{sys_name}"] = _ratio(resumed, offered)
+
+    for v, tag in VERSIONS.items():
+        def g(name, sys_name):
+            return f.get(f"{name}_{sys_name}_{tag}", 0.0)
+        if f"peer_change_p50_us_sessnic_{tag}" in f and f"peer_change_p50_us_apache_{tag}" in f:
+            f[f"peer_change_p50_ratio_apache_{tag}"] = _ratio(g("peer_change_p50_us", "sessnic"),
+                                                              g("peer_change_p50_us", "apache"))
+            f[f"peer_hs_per_s_ratio_apache_{tag}"] = _ratio(g("peer_hs_per_s", "sessnic"), g("peer_hs_per_s", "apache"))
+            f[f"peer_replicate_change_p50_ratio_apache_{tag}"] = _ratio(g("peer_change_p50_us", "sessnic_replicate"),
+                                                                        g("peer_change_p50_us", "apache"))
+            f[f"peer_replicate_hs_per_s_ratio_apache_{tag}"] = _ratio(g("peer_hs_per_s", "sessnic_replicate"),
+                                                                      g("peer_hs_per_s", "apache"))
+        for sys_name in SYSTEMS:
+            if f"peer_change_p50_us_{sys_name}_{tag}" in f and f"peer_change_p50_us_nginx_{tag}" in f:
+                f[f"peer_change_p50_vs_nginx_{sys_name}_{tag}"] = _ratio(g("peer_change_p50_us", sys_name),
+                                                                         g("peer_change_p50_us", "nginx"))
+                f[f"peer_hs_per_s_vs_nginx_{sys_name}_{tag}"] = _ratio(g("peer_hs_per_s", sys_name),
+                                                                       g("peer_hs_per_s", "nginx"))
+
+    # Front-end added latency: the same resumed handshake on the same server, through the front
+    # end minus directly; the binding ratio is the worse of the two TLS versions.
+    worst = {}
+    for v, tag in VERSIONS.items():
+        d = added.get("direct", {}).get(v)
+        h = added.get("haproxy", {}).get(v)
+        s = added.get("dispatch", {}).get(v)
+        if not (d and h and s and d["us"] and h["us"] and s["us"]):
+            continue
+        for q, qn in ((0.5, "p50"), (0.99, "p99")):
+            direct = quantile(d["us"], q)
+            hap = quantile(h["us"], q) - direct
+            disp = quantile(s["us"], q) - direct
+            f[f"peer_direct_{qn}_us_{tag}"] = direct
+            f[f"peer_added_{qn}_us_haproxy_{tag}"] = hap
+            f[f"peer_added_{qn}_us_dispatch_{tag}"] = disp
+            ratio = disp / max(hap, MIN_ADDED_US)
+            f[f"peer_dispatch_added_{qn}_ratio_haproxy_{tag}"] = ratio
+            worst[qn] = max(worst.get(qn, ratio), ratio)
+    for qn, ratio in worst.items():
+        f[f"peer_dispatch_added_{qn}_ratio_haproxy"] = ratio
+    return f, table(f)
+
+
+def table(f):
+    def pair(fmt, name, sys_name):
+        vals = [f.get(f"{name}_{sys_name}_{t}") for t in VERSIONS.values()]
+        return " / ".join("-" if x is None else fmt.format(x) for x in vals)
+
+    lines = ["| system | resumed on server change | change setup p50 µs (1.2 / 1.3) | vs nginx | "
+             "handshakes/s at saturation (1.2 / 1.3) | vs nginx |",
+             "|---|---|---|---|---|---|"]
+    for sys_name, label in SYSTEMS.items():
+        if f"peer_resume_rate_{sys_name}" not in f:
+            continue
+        lines.append(f"| {label} | {100 * f[f'peer_resume_rate_{sys_name}']:.1f}% | "
+                     f"{pair('{:.0f}', 'peer_change_p50_us', sys_name)} | "
+                     f"{pair('{:.2f}', 'peer_change_p50_vs_nginx', sys_name)} | "
+                     f"{pair('{:.0f}', 'peer_hs_per_s', sys_name)} | "
+                     f"{pair('{:.2f}', 'peer_hs_per_s_vs_nginx', sys_name)} |")
+    if "peer_dispatch_added_p50_ratio_haproxy" in f:
+        lines.append("")
+        lines.append("| front end | added p50 µs (1.2 / 1.3) | added p99 µs (1.2 / 1.3) |")
+        lines.append("|---|---|---|")
+        for fe, label in (("haproxy", "HAProxy (send-proxy-v2)"), ("dispatch", "sessnic-dispatch")):
+            p50 = " / ".join(f"{f.get(f'peer_added_p50_us_{fe}_{t}', 0):.0f}" for t in VERSIONS.values())
+            p99 = " / ".join(f"{f.get(f'peer_added_p99_us_{fe}_{t}', 0):.0f}" for t in VERSIONS.values())
+            lines.append(f"| {label} | {p50} | {p99} |")
+    return "\n".join(lines)
+
+
+def write_samples_csv(r, path):
+    """One row per timed connection: measurement, system/path, TLS version, µs, resumed."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["measurement", "system", "tls", "us", "resumed"])
+        for sys_name, per in r.get("change", {}).items():
+            for v, c in per.items():
+                for us in c["full_us"]:
+                    w.writerow(["full", sys_name, v, f"{us:.1f}", 0])
+                for us, res in zip(c["change_us"], c["change_resumed"]):
+                    w.writerow(["change", sys_name, v, f"{us:.1f}", res])
+        for path_name, per in r.get("added", {}).items():
+            for v, a in per.items():
+                for us in a["us"]:
+                    w.writerow(["added", path_name, v, f"{us:.1f}", 1])
