@@ -353,22 +353,35 @@ int run(const Options& o) {
       CtxPtr ctx = make_ctx(v);
       const char* tn = tls_name(v);
       // Change latency: one sample per system per round, the systems in turn.
+      std::vector<size_t> samples_before;
+      std::vector<int> failures_before;
+      for (const auto& e : o.systems) {
+        samples_before.push_back(change[e.name][tn]["change_us"].size());
+        failures_before.push_back(change[e.name][tn]["failures"].get<int>());
+      }
       for (int i = 0; i < o.change_samples; ++i)
         for (const auto& e : o.systems) change_sample(ctx.get(), o, e, rep * o.change_samples + i, change[e.name][tn]);
-      for (const auto& e : o.systems) {
-        const auto& r = change[e.name][tn];
+      for (size_t k = 0; k < o.systems.size(); ++k) {
+        const auto& r = change[o.systems[k].name][tn];
         long resumed = 0;
-        for (const auto& x : r["change_resumed"]) resumed += x.get<int>();
-        std::printf("rep %d TLS %s change     %-18s %4zu samples, %4ld resumed, %d failures\n", rep + 1, tn,
-                    e.name.c_str(), r["change_us"].size(), resumed, r["failures"].get<int>());
+        for (size_t x = samples_before[k]; x < r["change_resumed"].size(); ++x) resumed += r["change_resumed"][x].get<int>();
+        std::printf("rep %d TLS %s change     %-18s %4zu server changes, %4ld resumed, %d failures\n", rep + 1, tn,
+                    o.systems[k].name.c_str(), r["change_us"].size() - samples_before[k], resumed,
+                    r["failures"].get<int>() - failures_before[k]);
       }
       std::fflush(stdout);
 
       // Front-end added latency: a session of server 1, resumed on server 1 by every path in turn
-      // (the order rotates so no path always goes first after a pause).
+      // (the order rotates so no path always goes first after a pause). One round = one sample
+      // per path, back to back, kept together so the figures can pair them (rounds[tls]).
       if (!o.added.empty()) {
         std::vector<SessionPtr> sessions(o.added.size());
+        json& rounds = result["added_rounds"][tn];
+        if (rounds.is_null()) rounds = json::array();
+        size_t rounds_before = rounds.size();
         for (int i = 0; i < o.added_samples; ++i) {
+          json row = json::array();
+          for (size_t p = 0; p < o.added.size(); ++p) row.push_back(nullptr);
           for (size_t j = 0; j < o.added.size(); ++j) {
             size_t p = (j + static_cast<size_t>(i)) % o.added.size();
             const auto& e = o.added[p];
@@ -389,17 +402,22 @@ int run(const Options& o) {
             }
             if (!r.resumed) {
               // Not the measurement (a full handshake); start from this new session.
+              rec["not_resumed"] = rec.value("not_resumed", 0) + 1;
               sessions[p] = std::move(r.session);
               continue;
             }
             rec["us"].push_back(r.setup_us);
             rec["resumed"] = rec["resumed"].get<int>() + 1;
+            row[p] = r.setup_us;
             if (r.session) sessions[p] = std::move(r.session);
           }
+          rounds.push_back(std::move(row));
         }
-        for (const auto& e : o.added)
-          std::printf("rep %d TLS %s added      %-18s %4zu samples, %d failures\n", rep + 1, tn, e.name.c_str(),
-                      added[e.name][tn]["us"].size(), added[e.name][tn]["failures"].get<int>());
+        for (size_t p = 0; p < o.added.size(); ++p) {
+          size_t n = 0;
+          for (size_t k = rounds_before; k < rounds.size(); ++k) n += rounds[k][p].is_null() ? 0 : 1;
+          std::printf("rep %d TLS %s added      %-18s %4zu resumed samples\n", rep + 1, tn, o.added[p].name.c_str(), n);
+        }
         std::fflush(stdout);
       }
 

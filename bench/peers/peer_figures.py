@@ -3,6 +3,7 @@
 compute(results) -> (figures: {name: number}, table: str). Standard library only.
 """
 import csv
+import re
 
 SYSTEMS = {
     "nginx": "HAProxy -> 3 nginx (no sharing)",
@@ -76,20 +77,28 @@ def compute(r):
                 f[f"peer_hs_per_s_vs_nginx_{sys_name}_{tag}"] = _ratio(g("peer_hs_per_s", sys_name),
                                                                        g("peer_hs_per_s", "nginx"))
 
-    # Front-end added latency: the same resumed handshake on the same server, through the front
-    # end minus directly; the binding ratio is the worse of the two TLS versions.
+    # Front-end added latency: in each round the client resumed the same session on the same
+    # server directly and through each front end, back to back; a round's "added" is the path's
+    # setup time minus the direct one of that round (pairing cancels most of the machine's load
+    # swings). The binding ratio is the worse of the two TLS versions.
+    names = r.get("config", {}).get("added", [])
     worst = {}
     for v, tag in VERSIONS.items():
-        d = added.get("direct", {}).get(v)
-        h = added.get("haproxy", {}).get(v)
-        s = added.get("dispatch", {}).get(v)
-        if not (d and h and s and d["us"] and h["us"] and s["us"]):
+        rounds = r.get("added_rounds", {}).get(v, [])
+        if "direct" not in names or not rounds:
+            continue
+        di = names.index("direct")
+        f[f"peer_direct_p50_us_{tag}"] = quantile([x[di] for x in rounds if x[di] is not None], 0.5)
+        diffs = {}
+        for fe in ("haproxy", "dispatch"):
+            if fe in names:
+                k = names.index(fe)
+                diffs[fe] = [x[k] - x[di] for x in rounds if x[k] is not None and x[di] is not None]
+        if not diffs.get("haproxy") or not diffs.get("dispatch"):
             continue
         for q, qn in ((0.5, "p50"), (0.99, "p99")):
-            direct = quantile(d["us"], q)
-            hap = quantile(h["us"], q) - direct
-            disp = quantile(s["us"], q) - direct
-            f[f"peer_direct_{qn}_us_{tag}"] = direct
+            hap = quantile(diffs["haproxy"], q)
+            disp = quantile(diffs["dispatch"], q)
             f[f"peer_added_{qn}_us_haproxy_{tag}"] = hap
             f[f"peer_added_{qn}_us_dispatch_{tag}"] = disp
             ratio = disp / max(hap, MIN_ADDED_US)
@@ -98,6 +107,15 @@ def compute(r):
     for qn, ratio in worst.items():
         f[f"peer_dispatch_added_{qn}_ratio_haproxy"] = ratio
     return f, table(f)
+
+
+def transfer_outcomes(metrics_text):
+    """peer_sessnic_transfers_<outcome>: sessnic-dispatch's transfer outcomes over the whole run
+    (change, saturation and added measurements), from its /metrics text."""
+    out = {}
+    for m in re.finditer(r'^sessnic_dispatch_transfers_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', metrics_text, re.M):
+        out[f"peer_sessnic_transfers_{m.group(1)}"] = float(m.group(2))
+    return out
 
 
 def table(f):

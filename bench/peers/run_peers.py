@@ -251,7 +251,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--change-samples", type=int, default=150, help="per system, TLS version and repetition")
     ap.add_argument("--added-samples", type=int, default=200, help="per path, TLS version and repetition")
-    ap.add_argument("--sat-seconds", type=float, default=6, help="per system, TLS version and repetition")
+    ap.add_argument("--sat-seconds", type=float, default=8, help="per system, TLS version and repetition")
     ap.add_argument("--sat-clients", type=int, default=32)
     ap.add_argument("--tls", default="1.2,1.3")
     args = ap.parse_args()
@@ -365,7 +365,8 @@ def main():
         if rc != 0:
             die(f"peer_client failed ({rc})")
         print(f"peers: measured in {time.monotonic() - t1:.0f} s", flush=True)
-        # The dispatcher's own view of the transfers, for the record (why a change did not resume).
+        # The dispatcher's own view of the transfers (why a change did not resume).
+        (root / "dispatch_metrics.txt").unlink(missing_ok=True)
         try:
             import urllib.request
             with urllib.request.urlopen(f"http://127.0.0.1:{tr_metrics}/metrics", timeout=5) as r:
@@ -376,6 +377,9 @@ def main():
         procs.stop()
 
     figures, table = peer_figures.compute(json.loads(results.read_text()))
+    metrics = root / "dispatch_metrics.txt"
+    if metrics.exists():
+        figures.update(peer_figures.transfer_outcomes(metrics.read_text()))
     peer_figures.write_samples_csv(json.loads(results.read_text()), root / "samples.csv")
     print(table)
     for k in sorted(figures):
