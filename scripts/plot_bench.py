@@ -38,7 +38,9 @@ def grouped_bars(ax, systems, values, ylabel, extra=None):
         bars = ax.bar(xs, ys, width * 0.95, color=[COLORS.get(s, "#333333") for s in systems],
                       alpha=0.55 if v == "1.2" else 0.95, edgecolor="black", linewidth=0.5)
         for b, y in zip(bars, ys):
-            ax.annotate(f"{y:.0f}\nTLS {v}", (b.get_x() + b.get_width() / 2, y), ha="center", va="bottom", fontsize=7)
+            # Inside the bar's foot, so the markers drawn above the bars stay readable.
+            ax.annotate(f"TLS {v}\n{y:.0f}", (b.get_x() + b.get_width() / 2, 0), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7)
         if extra:
             extra(ax, xs, systems, v, width)
     ax.set_xticks(range(len(systems)))
