@@ -152,9 +152,35 @@ TEST_F(RedisResume, AResumptionRacingTheWriteThroughStillResumesAndStaysSingleUs
   RedisProcess redis(dir.path() / "redis", 0);
   start(redis_table({redis.address()}, false));
   using cluster_test::visit;
+  Connection redis_cli(redis.address(), RedisOptions{});
   for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
     auto client = testtls::make_client_ctx(version);
+    // The window made wide open: Redis has nothing when the client comes to cars (the
+    // write landed, then Redis lost it - as a master restarted empty). Only the card
+    // that made the session can serve it.
+    {
+      auto first = visit(client.get(), port(Server::flights), "flights.travel.test", {.request = false, .close_notify = false});
+      ASSERT_TRUE(first.ok && first.session) << first.error << cluster->logs();
+      std::this_thread::sleep_for(50ms);
+      redis_cli.run(RespCommand{"FLUSHALL"});
+      auto again = visit(client.get(), port(Server::cars), "cars.travel.test", {.session = first.session.get(), .request = false});
+      ASSERT_TRUE(again.ok) << again.error;
+      EXPECT_TRUE(again.reused) << cluster->logs();
+      if (version == TLS1_3_VERSION) {
+        // Used once: not again on a third server (Redis holds its tombstone now), nor on
+        // the server that made it (its card was told).
+        auto third = visit(client.get(), port(Server::hotels), "hotels.travel.test", {.session = first.session.get(), .request = false});
+        ASSERT_TRUE(third.ok) << third.error;
+        EXPECT_FALSE(third.reused);
+        auto home = visit(client.get(), port(Server::flights), "flights.travel.test", {.session = first.session.get(), .request = false});
+        ASSERT_TRUE(home.ok) << home.error;
+        EXPECT_FALSE(home.reused);
+      }
+    }
+    // The real race: straight to cars the moment the session is there (the write-through
+    // lands before or after cars asks Redis, run by run). A TLS 1.3 ticket cars used is
+    // never used again: hotels, after the write has surely landed, gets a full handshake.
     constexpr int kRounds = 30;
     int resumed = 0, replayed = 0;
     for (int i = 0; i < kRounds; ++i) {
@@ -163,16 +189,17 @@ TEST_F(RedisResume, AResumptionRacingTheWriteThroughStillResumesAndStaysSingleUs
       auto again = visit(client.get(), port(Server::cars), "cars.travel.test", {.session = first.session.get(), .request = false});
       ASSERT_TRUE(again.ok) << again.error;
       resumed += again.reused;
-      if (version == TLS1_3_VERSION) {
-        // Used once: after the write-through has surely landed, a third server must not
-        // resume the same ticket from Redis.
+      if (version == TLS1_3_VERSION && again.reused) {
         std::this_thread::sleep_for(20ms);
         auto third = visit(client.get(), port(Server::hotels), "hotels.travel.test", {.session = first.session.get(), .request = false});
         ASSERT_TRUE(third.ok) << third.error;
         replayed += third.reused;
       }
     }
-    EXPECT_EQ(resumed, kRounds) << cluster->logs();
+    // One full handshake in 30 is tolerated: on a loaded machine a Redis command can
+    // outlast io_timeout_ms, and then the card decides alone (as documented). The window
+    // itself is covered above, deterministically.
+    EXPECT_GE(resumed, kRounds - 1) << cluster->logs();
     EXPECT_EQ(replayed, 0);
   }
 }
