@@ -152,6 +152,19 @@ class CardTop {
   // An idle cycle of the table's expiry sweep.
   void sweep_step() { table_.sweep_step(); }
 
+  // Earliest card time at which step() has work without new input (~0 = none): the sync
+  // engine's retransmit/HELLO timers, a request deadline, or now while the catch-up walk
+  // can go on. For a software top that sleeps between steps (the host pump); the card
+  // itself runs every cycle and never asks.
+  uint64_t next_deadline() const {
+    uint64_t d = sync_.next_deadline();
+    if (walking_ && walk_ready()) d = now_;
+    if (pend_count_ == 0) return d;
+    for (unsigned i = 0; i < PENDING; ++i)
+      if (pend_[i].valid && pend_[i].deadline < d) d = pend_[i].deadline;
+    return d;
+  }
+
  private:
   enum class ReqKind : uint8_t { TRANSFER, PULL, HUB_PULL };
   struct Req {
@@ -513,6 +526,17 @@ class CardTop {
     walking_ = true;
     walk_idx_ = 0;
     ++catchup_walks_;
+  }
+
+  // Would walk_step() do anything now? (A target went down, or every target has window
+  // room; otherwise the walk waits for acks, which come as frames.)
+  bool walk_ready() const {
+    for (unsigned p = 0; p < CARDS; ++p) {
+      if (!((walk_to_[p / 64] >> (p % 64)) & 1)) continue;
+      if (!sync_.peer_up(p)) return true;
+      if (!sync_.can_take_event_for(p)) return false;
+    }
+    return true;
   }
 
   // One SCAN of the walk, when every target still up has window room; a target that

@@ -65,7 +65,15 @@ double takes_per_s(const std::vector<rd::RedisAddress>& addresses) {
     r.flags = 1;
     r.expiry = expiry;
     r.blob = sealer.seal(std::vector<uint8_t>(180, 0x30), {keys.back().bytes(), 0x42}, expiry);
-    if (store.put(keys.back(), r) != rd::StoreStatus::ok) return 0;
+    // A cluster formed a moment ago (or a loaded machine) may fail a write once: said, and
+    // retried a few times, so one hiccup does not turn the figure into 0.
+    rd::StoreStatus st = store.put(keys.back(), r);
+    for (int retry = 0; st != rd::StoreStatus::ok && retry < 5; ++retry) {
+      fmt::print(stderr, "bench_redis: writing ticket {} failed ({}), retrying\n", i, rd::to_string(st));
+      std::this_thread::sleep_for(100ms);
+      st = store.put(keys.back(), r);
+    }
+    if (st != rd::StoreStatus::ok) return 0;
   }
   std::atomic<int> taken{0};
   const auto t0 = Clock::now();

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +21,8 @@ constexpr std::size_t kRecvBatch = 256;  // datagrams taken per wake-up
 // Frames handed to the card between two service() calls: the card acks when its input
 // runs dry, so a chunk's acks leave before the next chunk and the sender's window moves.
 constexpr std::size_t kAckChunk = 48;
+// Longest idle sleep when the card names its next deadline (see idle_wait()).
+constexpr uint64_t kMaxIdleSleepUs = 1'000'000;
 
 // Slot of a frame type in NodeStats::*_frames_by_type (0 = unknown type).
 std::size_t type_slot(const Beat& header) {
@@ -68,6 +72,7 @@ struct BackplaneNode::Counters {
   mutable std::mutex mu;
   uint64_t rx_datagrams = 0, rx_truncated = 0, rx_too_long = 0, rx_bad_mac = 0, rx_bad_length = 0, rx_refused = 0;
   uint64_t tx_datagrams = 0, tx_bytes = 0;
+  std::atomic<uint64_t> sleeps{0};
   std::array<uint64_t, kFrameTypeSlots> tx_by_type{}, rx_by_type{};
 };
 
@@ -122,13 +127,11 @@ void BackplaneNode::run() {
   std::vector<Datagram> outbound;
   std::vector<Beat> beats;
   Counters& c = *counters_;
-  // Idle: sleep in the transport at most this long, so the card's timers (retransmit,
-  // HELLO, request deadlines) run even when nothing arrives.
-  const auto poll = std::chrono::microseconds(std::clamp<int64_t>(cfg_.rto.count() / 2, 100, 1000));
   bool busy = true;
   while (!stop_.load(std::memory_order_acquire)) {
     inbound.clear();
-    transport_->receive(inbound, kRecvBatch, busy ? std::chrono::microseconds(0) : poll);
+    if (!busy) c.sleeps.fetch_add(1, std::memory_order_relaxed);
+    transport_->receive(inbound, kRecvBatch, busy ? std::chrono::microseconds(0) : idle_wait());
     for (std::size_t first = 0; first < inbound.size(); first += kAckChunk) {
       const std::size_t end = std::min(inbound.size(), first + kAckChunk);
       for (std::size_t i = first; i < end; ++i) {
@@ -167,6 +170,22 @@ void BackplaneNode::run() {
     pump_out(outbound);
     busy = !inbound.empty() || worked || sent != 0;
   }
+}
+
+// Idle: how long the transport may sleep (a datagram or a wake() from the device ends it
+// early). Until the card's next timer when the device tells it; else a poll, so the
+// card's timers (retransmit, HELLO, request deadlines) run even when nothing arrives.
+std::chrono::microseconds BackplaneNode::idle_wait() const {
+  const std::optional<uint64_t> due = ports_->next_deadline_us();
+  const auto poll = std::chrono::microseconds(std::clamp<int64_t>(cfg_.rto.count() / 2, 100, 1000));
+  if (!due) return poll;
+  const uint64_t now = host_time_us();
+  // Due already, yet service() found nothing to do (e.g. work that waits for a peer's
+  // acks): poll rather than spin.
+  if (*due <= now) return poll;
+  // The card always has a HELLO timer; the cap only bounds a sleep should a device
+  // fail to wake the pump.
+  return std::chrono::microseconds(std::min<uint64_t>(*due - now, kMaxIdleSleepUs));
 }
 
 // Every frame the card has on frame_out, MAC'd, to the transport.
@@ -234,6 +253,7 @@ NodeStats BackplaneNode::stats() const {
     s.tx_bytes = c.tx_bytes;
   }
   s.tx_errors = transport_->send_errors();
+  s.pump_sleeps = counters_->sleeps.load(std::memory_order_relaxed);
   return s;
 }
 

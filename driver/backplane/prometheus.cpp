@@ -64,6 +64,9 @@ std::string prometheus_text(const NodeStats& s) {
   e.sample("sessnic_backplane_send_errors_total", s.tx_errors);
   e.family("sessnic_backplane_datagrams_received_total", "counter", "UDP datagrams received (before any check).");
   e.sample("sessnic_backplane_datagrams_received_total", s.rx_datagrams);
+  e.family("sessnic_backplane_pump_sleeps_total", "counter",
+           "Times the pump thread went idle until a datagram, a host command or the card's next timer.");
+  e.sample("sessnic_backplane_pump_sleeps_total", s.pump_sleeps);
 
   e.family("sessnic_backplane_retransmits_total", "counter", "Reliable frames sent again (timeout or fast retransmit).");
   e.sample("sessnic_backplane_retransmits_total", s[wire::BP_STATS_RETRANSMITS]);

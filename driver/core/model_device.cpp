@@ -17,6 +17,7 @@
 #include <ctime>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -94,7 +95,7 @@ class ModelDevice final : public Device, public BackplanePorts {
       (void)wait_answer(lock, time_tag, give_up, ignored);
     }
     for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
-    wake_if_frames();
+    wake_pump_if_needed();
   }
 
   // ---- BackplanePorts ------------------------------------------------------------
@@ -146,6 +147,12 @@ class ModelDevice final : public Device, public BackplanePorts {
   void on_frame_ready(std::function<void()> wake) override {
     std::lock_guard lock(mu_);
     wake_ = std::move(wake);
+  }
+
+  std::optional<uint64_t> next_deadline_us() override {
+    std::lock_guard lock(mu_);
+    told_deadline_ = card_->next_deadline();
+    return told_deadline_;
   }
 
  private:
@@ -221,14 +228,20 @@ class ModelDevice final : public Device, public BackplanePorts {
         abandoned_.insert(tag);
         return false;
       }
-      wake_if_frames();
+      wake_pump_if_needed();
       cv_.wait_for(lock, std::chrono::microseconds(200));
       drive(host_time_us());
     }
   }
 
-  void wake_if_frames() {
-    if (!fout_.empty() && wake_) wake_();
+  // After a host command ran the card: the pump sends the frames it made, and re-reads
+  // the deadline if the command armed a timer earlier than the one the pump sleeps on.
+  void wake_pump_if_needed() {
+    if (!wake_) return;
+    const uint64_t d = card_->next_deadline();
+    if (fout_.empty() && d >= told_deadline_) return;
+    told_deadline_ = d;
+    wake_();
   }
 
   mutable std::mutex mu_;
@@ -243,6 +256,7 @@ class ModelDevice final : public Device, public BackplanePorts {
   unsigned sweep_steps_;
   CardClockSync clock_sync_;
   std::function<void()> wake_;
+  uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)
 };
 
 }  // namespace

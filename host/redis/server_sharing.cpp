@@ -8,6 +8,7 @@
 
 #include "redis_options.hpp"
 #include "sessnic/attach.hpp"
+#include "sessnic/session_identity.hpp"
 
 namespace sessnic::redis {
 
@@ -16,6 +17,7 @@ ServerSharing::ServerSharing(const config::ClusterConfig& cfg, Device& card)
       ctx_id_(session_id_context(cfg.tls.session_context)[0]),
       session_timeout_s_(cfg.tls.session_timeout_s) {
   RedisOptions o = redis_options(*cfg.redis);
+  pull_deadline_ = o.io_timeout;
   store_ = std::make_unique<RedisStore>(o);
   std::vector<std::string> where;
   for (const auto& a : o.addresses) where.push_back(a.str());
@@ -49,7 +51,7 @@ void ServerSharing::fetch(const HelloLookupRequest& req, std::function<void()> d
     card_hits_.fetch_add(1, std::memory_order_relaxed);
     return done();
   }
-  const bool queued = workers_->submit([this, key, tls13 = req.tls13, done] {
+  const bool queued = workers_->submit([this, key, id = req.session_id, tls13 = req.tls13, done] {
     const StoreResult r = tls13 ? store_->take(key) : store_->get(key);
     if (r.status == StoreStatus::ok) {
       // A versioned import: the card keeps whichever version is newer; not written back.
@@ -60,8 +62,7 @@ void ServerSharing::fetch(const HelloLookupRequest& req, std::function<void()> d
       taken_elsewhere_.fetch_add(1, std::memory_order_relaxed);
       card_.del(key, static_cast<uint32_t>(std::time(nullptr)) + session_timeout_s_);
     } else if (r.status == StoreStatus::miss) {
-      // Not written through (yet), expired, or lost by Redis: the card decides alone.
-      not_in_redis_.fetch_add(1, std::memory_order_relaxed);
+      on_redis_miss(key, id, tls13);
     } else {
       unavailable_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -70,6 +71,32 @@ void ServerSharing::fetch(const HelloLookupRequest& req, std::function<void()> d
   if (!queued) {
     busy_.fetch_add(1, std::memory_order_relaxed);
     done();
+  }
+}
+
+// Redis has nothing: not written through yet (the client came here the moment it had
+// its session), expired, or lost by Redis. The card that made the session may hold it.
+void ServerSharing::on_redis_miss(const SessionKey& key, const std::vector<uint8_t>& session_id, bool tls13) {
+  Response have = card_.export_entry(key);  // a look without consuming
+  const std::optional<uint8_t> owner = identity::owner_hint(session_id);
+  if (!have.ok() && owner && identity::valid_card(*owner) && *owner != card_.card_id()) {
+    // A copy over the backplane; an owner that is down or not a member answers at once.
+    if (card_.pull(key, *owner, pull_deadline_).ok()) {
+      pulled_from_owner_.fetch_add(1, std::memory_order_relaxed);
+      have = card_.export_entry(key);
+    }
+  }
+  if (!have.ok()) {
+    not_in_redis_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // A TLS 1.3 ticket this card is about to use: its tombstone in Redis, same version, so
+  // the write-through still in flight lands as stale instead of offering the ticket again.
+  // Had the write landed in between, the tombstone of the same version changes nothing:
+  // the take after it turns that copy into the tombstone.
+  if (tls13 && have.version != 0 && store_->tombstone(key, have.version, have.expiry) == StoreStatus::ok) {
+    (void)store_->take(key);
+    fenced_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -99,7 +126,9 @@ std::string ServerSharing::metrics_text() const {
   counter("sessnic_redis_lookups_total", "ClientHello lookups",
           {{"result=\"card_hit\"", card_hits_.load()}, {"result=\"fetched\"", fetched_.load()},
            {"result=\"not_in_redis\"", not_in_redis_.load()}, {"result=\"deleted\"", taken_elsewhere_.load()}, {"result=\"unavailable\"", unavailable_.load()},
-           {"result=\"busy\"", busy_.load()}});
+           {"result=\"busy\"", busy_.load()}, {"result=\"pulled_from_owner\"", pulled_from_owner_.load()}});
+  counter("sessnic_redis_tickets_fenced_total",
+          "TLS 1.3 tickets Redis did not have yet, tombstoned there before this card used them", {{"", fenced_.load()}});
   uint64_t deferred = 0;
   for (const auto& l : lookups_) deferred += l->counters().deferred;
   counter("sessnic_redis_handshakes_deferred_total", "handshakes paused (SSL_CLIENT_HELLO_RETRY) for a fetch", {{"", deferred}});

@@ -7,8 +7,13 @@
 //      TLS 1.3 ticket: always TAKEN from Redis (GETDEL leaving a tombstone), whether the
 //      card holds a copy or not, so a ticket is used once cluster-wide: one Redis says was
 //      taken (or any session it says was removed) is tombstoned on the card too (full
-//      handshake). Not in Redis at all (write-through still in flight, or Redis lost it)
-//      or Redis unreachable: the card alone decides.
+//      handshake).
+//      Not in Redis (yet): the creating server's write-through may still be in flight
+//      when a client moves the moment it has its session. The session is pulled over
+//      the backplane from the card that made it (the id's owner hint) unless this card
+//      holds it; a TLS 1.3 ticket the card is about to use gets its tombstone written to
+//      Redis first, so the late write-through lands as stale and the ticket cannot be
+//      taken a second time elsewhere. Redis unreachable: the card alone decides.
 // Start-up: on_unreachable = fail refuses to start when Redis does not answer; degraded
 // starts anyway (logged) and uses Redis once it answers.
 #pragma once
@@ -42,16 +47,19 @@ class ServerSharing {
 
  private:
   void fetch(const HelloLookupRequest& req, std::function<void()> done);
+  void on_redis_miss(const SessionKey& key, const std::vector<uint8_t>& session_id, bool tls13);
 
   Device& card_;
   uint8_t ctx_id_;
   uint32_t session_timeout_s_;
+  std::chrono::milliseconds pull_deadline_;  // a pull from the owner card: one Redis command's bound
   std::unique_ptr<RedisStore> store_;
   std::unique_ptr<Workers> workers_;
   std::unique_ptr<WriteThroughDevice> write_through_;
   std::vector<std::unique_ptr<HelloLookup>> lookups_;
   std::string description_;
   std::atomic<uint64_t> card_hits_{0}, fetched_{0}, not_in_redis_{0}, taken_elsewhere_{0}, unavailable_{0}, busy_{0};
+  std::atomic<uint64_t> pulled_from_owner_{0}, fenced_{0};
 };
 
 }  // namespace sessnic::redis

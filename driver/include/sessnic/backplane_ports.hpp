@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -42,8 +43,16 @@ class BackplanePorts {
   // Reads counters and peer liveness; false = not available.
   virtual bool read_status(CardStatus&) { return false; }
   // `wake` is called (from any thread, possibly under the device's lock: it must only
-  // signal) when frame_out got a frame outside service(), so the pump need not poll.
+  // signal) when frame_out got a frame outside service() - or the card's next deadline
+  // moved earlier (next_deadline_us()) - so the pump need not poll.
   virtual void on_frame_ready(std::function<void()> wake) { (void)wake; }
+  // Host time (us, as service()) by which service() must run again when no frame
+  // arrives: the card's earliest timer (retransmit, HELLO, request deadline; now while
+  // it has background work it can do). Asked after service(), so the pump can sleep until
+  // then. A device that answers must also call the on_frame_ready() wake when a host
+  // command moves its deadline earlier than its last answer (an armed timer without a
+  // frame out). nullopt = the device cannot tell: the pump polls.
+  virtual std::optional<uint64_t> next_deadline_us() { return std::nullopt; }
 };
 
 // Host time for service(): microseconds of the steady clock.

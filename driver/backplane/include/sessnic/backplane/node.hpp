@@ -52,6 +52,7 @@ struct NodeStats {
   uint64_t tx_bytes = 0;  // datagram bytes handed to the transport (frames + tags)
   uint64_t tx_errors = 0;
   uint64_t catchup_pushed = 0;  // frames the card's catch-up walks queued (bp_stats)
+  uint64_t pump_sleeps = 0;     // times the pump thread went idle (slept in the transport)
   // Frames by type (index: wire::FrameType): sent = every frame handed to the transport
   // (retransmits and acks included); received = authenticated frames given to the card.
   std::array<uint64_t, kFrameTypeSlots> tx_frames_by_type{};
@@ -90,6 +91,7 @@ class BackplaneNode {
  private:
   void run();
   void pump_out(std::vector<Datagram>& outbound);
+  std::chrono::microseconds idle_wait() const;
 
   NodeConfig cfg_;
   BackplanePorts* ports_;
