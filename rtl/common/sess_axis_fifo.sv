@@ -1,6 +1,6 @@
 // Small synchronous AXI4-Stream FIFO with registered outputs: m_tdata/m_tlast/m_tvalid
 // come straight from flip-flops (an output register in front of the LUT-RAM storage), and
-// s_full depends only on registered pointers, so a producer can decide to push without a
+// s_full is a flip-flop (computed from the next pointers), so a producer can decide to push without a
 // combinational path from the consumer's tready, and the consumer sees no RAM read delay.
 // Holds 2^DEPTH_LOG2 beats in the RAM plus one in the output register. A beat pushed into
 // an empty FIFO goes straight to the output register: it is visible the next cycle.
@@ -39,8 +39,11 @@ module sess_axis_fifo #(
   wire direct = push && mem_empty && out_free;  // bypass the RAM when it is empty
   wire load = !mem_empty && out_free;
 
-  assign s_full = (wr_ptr_reg[DEPTH_LOG2-1:0] == rd_ptr_reg[DEPTH_LOG2-1:0]) &&
-                  (wr_ptr_reg[DEPTH_LOG2] != rd_ptr_reg[DEPTH_LOG2]);
+  logic full_reg;
+  logic [DEPTH_LOG2:0] wr_ptr_next, rd_ptr_next;
+  assign wr_ptr_next = (push && !direct) ? wr_ptr_reg + 1'b1 : wr_ptr_reg;
+  assign rd_ptr_next = load ? rd_ptr_reg + 1'b1 : rd_ptr_reg;
+  assign s_full = full_reg;
   assign m_tvalid = out_valid_reg;
   assign m_tdata = out_data_reg;
   assign m_tlast = out_last_reg;
@@ -53,9 +56,12 @@ module sess_axis_fifo #(
       wr_ptr_reg <= '0;
       rd_ptr_reg <= '0;
       out_valid_reg <= 1'b0;
+      full_reg <= 1'b0;
     end else begin
-      if (push && !direct) wr_ptr_reg <= wr_ptr_reg + 1'b1;
-      if (load) rd_ptr_reg <= rd_ptr_reg + 1'b1;
+      wr_ptr_reg <= wr_ptr_next;
+      rd_ptr_reg <= rd_ptr_next;
+      full_reg <= (wr_ptr_next[DEPTH_LOG2-1:0] == rd_ptr_next[DEPTH_LOG2-1:0]) &&
+                  (wr_ptr_next[DEPTH_LOG2] != rd_ptr_next[DEPTH_LOG2]);
       if (direct || load) out_valid_reg <= 1'b1;
       else if (m_tready) out_valid_reg <= 1'b0;
     end

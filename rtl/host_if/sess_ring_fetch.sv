@@ -96,7 +96,8 @@ module sess_ring_fetch #(
   localparam logic [7:0] E_BAD_BLOB_LEN = 8'd3;
   localparam logic [7:0] E_PAST_TAIL = 8'd4;
 
-  wire [31:0] mask = (32'd1 << size_log2) - 32'd1;
+  logic [31:0] mask_reg;  // ring slots - 1 (size_log2 is configuration: registered)
+  always_ff @(posedge clk) mask_reg <= (32'd1 << size_log2) - 32'd1;
 
   // ---- fetch: AR bursts ------------------------------------------------------------
   logic [31:0] fetch_reg;  // next slot to request
@@ -106,11 +107,20 @@ module sess_ring_fetch #(
   logic [ADDR_WIDTH-1:0] araddr_reg;
   logic [7:0] arlen_reg;
 
+  // The next burst (slots published and not requested, cut at the burst boundary) is
+  // registered: it lags fetch_reg and tail by a cycle, which is safe because a burst
+  // holds arvalid_reg for at least the cycle after it is issued (no issue then), and
+  // tail only grows (a stale tail asks for fewer slots, never for unpublished ones).
   wire [31:0] want = tail - fetch_reg;
   wire [BL2:0] to_boundary = (BL2 + 1)'(BURST_BEATS) - {1'b0, fetch_reg[BL2-1:0]};
-  wire [BL2:0] burst = (want < 32'(to_boundary)) ? want[BL2:0] : to_boundary;
-  wire can_issue = run && !arvalid_reg && want != 0 &&
-                   (32'(credit_reg) + 32'(burst)) <= 32'(CAP);
+  logic [BL2:0] burst_reg;
+  always_ff @(posedge clk) begin
+    burst_reg <= (want < 32'(to_boundary)) ? want[BL2:0] : to_boundary;
+    if (rst) burst_reg <= '0;
+  end
+  wire [BL2:0] burst = burst_reg;
+  wire can_issue = run && !arvalid_reg && burst_reg != '0 &&
+                   ((FIFO_LOG2 + 2)'(credit_reg) + (FIFO_LOG2 + 2)'(burst_reg)) <= (FIFO_LOG2 + 2)'(CAP);
   logic pop;  // a beat leaves the FIFO (forwarded or skipped)
   wire r_beat = m_axi_rvalid && m_axi_rready;
 
@@ -121,7 +131,7 @@ module sess_ring_fetch #(
   always_ff @(posedge clk) begin
     if (can_issue) begin
       arvalid_reg <= 1'b1;
-      araddr_reg <= {base[ADDR_WIDTH-1:12], 12'd0} + ({{(ADDR_WIDTH - 32) {1'b0}}, fetch_reg & mask} << 6);
+      araddr_reg <= {base[ADDR_WIDTH-1:12], 12'd0} + ({{(ADDR_WIDTH - 32) {1'b0}}, fetch_reg & mask_reg} << 6);
       arlen_reg <= 8'(burst) - 8'd1;
       fetch_reg <= fetch_reg + 32'(burst);
     end else if (m_axi_arready) begin
@@ -140,27 +150,49 @@ module sess_ring_fetch #(
   end
 
   // ---- R beats into the FIFO (room is guaranteed by the credits) ---------------------
+  // Every beat is checked as if it were a header on its way in (the checks are then
+  // flip-flops when the parser needs them, so the parser's pop stays shallow): the
+  // header checks of the parse below and the message's blob beats travel with the beat.
+  // `fits` is judged against cmd_tail as it is when the beat arrives: a message must be
+  // published whole (spec/wire.toml [ring]), and the header's slot was published then.
+  localparam int CHK_W = 4 + 11;  // {blob_bad, past_tail, bad_op, bad_key_len}, blob beats
   logic fifo_full;
+  logic [DATA_WIDTH+CHK_W-1:0] f_word;
   logic [DATA_WIDTH-1:0] f_data;
   logic f_valid, f_last_unused;
+  logic [31:0] rslot_reg;  // slot index of the next R beat (R returns bursts in order)
   assign m_axi_rready = !fifo_full;
   assign read_error = r_beat && m_axi_rresp[1];
 
+  wire [7:0] r_op = m_axi_rdata[H_OP+:8];
+  wire [7:0] r_key_len = m_axi_rdata[H_KEY_LEN+:8];
+  wire [15:0] r_blob_len = m_axi_rdata[H_BLOB_LEN+:16];
+  wire [10:0] r_blob_beats = 11'((17'(r_blob_len) + 17'd63) >> 6);
+  wire r_keyed = r_op == OP_PUT || r_op == OP_GET || r_op == OP_TAKE || r_op == OP_DEL || r_op == OP_EXPORT ||
+                 r_op == OP_TRANSFER;
+  wire [3:0] r_chk = {32'(r_blob_len) > 32'(SLOT_BYTES), !(32'(r_blob_beats) < tail - rslot_reg),
+                      r_op > OP_TRANSFER, r_key_len > 8'(KEY_MAX) || (r_keyed && r_key_len == 8'd0)};
+  always_ff @(posedge clk) begin
+    if (r_beat) rslot_reg <= rslot_reg + 32'd1;
+    if (rst) rslot_reg <= '0;
+  end
+
   sess_axis_fifo #(
-      .WIDTH(DATA_WIDTH),
+      .WIDTH(DATA_WIDTH + CHK_W),
       .DEPTH_LOG2(FIFO_LOG2)
   ) rfifo (
       .clk(clk),
       .rst(rst),
       .s_valid(m_axi_rvalid),
-      .s_data(m_axi_rdata),
+      .s_data({r_chk, r_blob_beats, m_axi_rdata}),
       .s_last(m_axi_rlast),
       .s_full(fifo_full),
-      .m_tdata(f_data),
+      .m_tdata(f_word),
       .m_tlast(f_last_unused),
       .m_tvalid(f_valid),
       .m_tready(pop)
   );
+  assign f_data = f_word[DATA_WIDTH-1:0];
 
   // ---- parse: check headers, forward or skip ------------------------------------------
   typedef enum logic [1:0] {
@@ -174,24 +206,20 @@ module sess_ring_fetch #(
   logic badv_reg;
   logic [DATA_WIDTH-1:0] badh_reg;
 
-  wire [7:0] op = f_data[H_OP+:8];
-  wire [7:0] key_len = f_data[H_KEY_LEN+:8];
-  wire [15:0] blob_len = f_data[H_BLOB_LEN+:16];
-  wire [10:0] blob_beats = 11'((17'(blob_len) + 17'd63) >> 6);
-  wire [31:0] avail = tail - head_reg;  // slots of this message the host published
-  wire keyed = op == OP_PUT || op == OP_GET || op == OP_TAKE || op == OP_DEL || op == OP_EXPORT ||
-               op == OP_TRANSFER;
-  wire fits = 32'(blob_beats) < avail;  // header + blob beats <= avail
-  wire blob_bad = 32'(blob_len) > 32'(SLOT_BYTES);
+  // The header checks, computed on the way into the FIFO (above).
+  wire [10:0] blob_beats = f_word[DATA_WIDTH+:11];
+  wire blob_bad = f_word[DATA_WIDTH+14];
+  wire fits = !f_word[DATA_WIDTH+13];  // header + blob beats <= the slots published
+  wire [31:0] avail = tail - head_reg;  // slots the host published from this one on
   logic [7:0] code;
   always_comb begin
     if (blob_bad) code = E_BAD_BLOB_LEN;
     else if (!fits) code = E_PAST_TAIL;
-    else if (op > OP_TRANSFER) code = E_BAD_OPCODE;
-    else if (key_len > 8'(KEY_MAX) || (keyed && key_len == 8'd0)) code = E_BAD_KEY_LEN;
+    else if (f_word[DATA_WIDTH+12]) code = E_BAD_OPCODE;
+    else if (f_word[DATA_WIDTH+11]) code = E_BAD_KEY_LEN;
     else code = 8'd0;
   end
-  wire bad = code != 8'd0;
+  wire bad = |f_word[DATA_WIDTH+11+:4];
   // Slots to drop after the header: the message, or everything up to cmd_tail.
   wire [16:0] skip_after = (blob_bad || !fits) ? 17'(avail - 32'd1) : 17'(blob_beats);
 

@@ -100,20 +100,25 @@ module sess_ring_writer #(
   assign bad_ready = take_bad && !fifo_full;
   assign s_rsp_tready = !take_bad && !fifo_full;
 
+  // A beat carries the slots of the message it would head (header + blob beats),
+  // computed on the way in so the write FSM compares flip-flops.
+  logic [DATA_WIDTH+5-1:0] f_word;
   logic [DATA_WIDTH-1:0] f_data;
   logic f_valid, f_last;
   logic pop;
+  wire [15:0] in_blob_len = in_data[H_BLOB_LEN+:16];
+  wire [4:0] in_msg_beats = 5'd1 + 5'((17'(in_blob_len) + 17'd63) >> 6);
   sess_axis_fifo #(
-      .WIDTH(DATA_WIDTH),
+      .WIDTH(DATA_WIDTH + 5),
       .DEPTH_LOG2(FIFO_LOG2)
   ) wfifo (
       .clk(clk),
       .rst(rst),
       .s_valid(in_valid),
-      .s_data(in_data),
+      .s_data({in_msg_beats, in_data}),
       .s_last(in_last),
       .s_full(fifo_full),
-      .m_tdata(f_data),
+      .m_tdata(f_word),
       .m_tlast(f_last),
       .m_tvalid(f_valid),
       .m_tready(pop)
@@ -133,8 +138,13 @@ module sess_ring_writer #(
     W_ST_B
   } wstate_e;
   wstate_e st_reg;
-  wire [31:0] mask = (32'd1 << size_log2) - 32'd1;
-  wire [31:0] size = 32'd1 << size_log2;
+  assign f_data = f_word[DATA_WIDTH-1:0];
+  // size_log2 is configuration: mask and size are registered.
+  logic [31:0] mask, size;
+  always_ff @(posedge clk) begin
+    mask <= (32'd1 << size_log2) - 32'd1;
+    size <= 32'd1 << size_log2;
+  end
   logic [31:0] tail_wr_reg;  // slots written (B may be outstanding)
   logic [31:0] slot_reg;  // next slot of the current message
   logic [4:0] left_reg;  // beats of the current message still to write
@@ -149,9 +159,11 @@ module sess_ring_writer #(
   logic [ADDR_WIDTH-1:0] awaddr_reg;
   logic [7:0] awlen_reg;
 
-  wire [15:0] blob_len = f_data[H_BLOB_LEN+:16];
-  wire [4:0] msg_beats = 5'd1 + 5'((17'(blob_len) + 17'd63) >> 6);
-  wire msg_ready = msgs_reg != '0 && f_valid && (tail_wr_reg - rsp_head) + 32'(msg_beats) <= size;
+  wire [4:0] msg_beats = f_word[DATA_WIDTH+:5];
+  // Free response slots, registered from the tail as it will be after this cycle and the
+  // host's rsp_head as it is (a cycle late, it only grows: never more room than there is).
+  logic [31:0] room_reg;
+  wire msg_ready = msgs_reg != '0 && f_valid && 32'(msg_beats) <= room_reg;
   wire dirty = pub_head_reg != cmd_head || pub_tail_reg != tail_wr_reg || pub_err_reg != error_code ||
                pub_bad_reg != bad_descs || pub_resets_reg != resets;
   wire [BL2:0] to_boundary = (BL2 + 1)'(BURST_BEATS) - {1'b0, slot_reg[BL2-1:0]};
@@ -254,12 +266,14 @@ module sess_ring_writer #(
       end
     endcase
     msgs_reg <= msgs_reg + (FIFO_LOG2 + 2)'(push && in_last) - (FIFO_LOG2 + 2)'(msg_done);
+    room_reg <= size - (((st_reg == W_DATA && w_beat && left_reg == 5'd1) ? slot_reg + 32'd1 : tail_wr_reg) - rsp_head);
     bout_reg <= bout_reg + 6'(aw_done) - 6'(b_beat);
     if (push) mid_reg <= !take_bad && !in_last;
     if (rst) begin
       st_reg <= W_IDLE;
       mid_reg <= 1'b0;
       msgs_reg <= '0;
+      room_reg <= '0;
       tail_wr_reg <= '0;
       slot_reg <= '0;
       left_reg <= '0;

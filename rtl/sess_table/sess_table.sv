@@ -80,6 +80,7 @@ module sess_table #(
   localparam logic [7:0] OPCODE_FLUSH = 8'(sessnic_wire_pkg::OPCODE_FLUSH);
   localparam logic [7:0] OPCODE_GET = 8'(sessnic_wire_pkg::OPCODE_GET);
   localparam logic [7:0] OPCODE_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
+  localparam logic [7:0] OPCODE_SCAN = 8'(sessnic_wire_pkg::OPCODE_SCAN);
   localparam logic [7:0] OPCODE_SET_TIME = 8'(sessnic_wire_pkg::OPCODE_SET_TIME);
   localparam logic [7:0] OPCODE_STATS = 8'(sessnic_wire_pkg::OPCODE_STATS);
   localparam logic [7:0] OPCODE_TAKE = 8'(sessnic_wire_pkg::OPCODE_TAKE);
@@ -118,6 +119,9 @@ module sess_table #(
   localparam int GOT_BITS = 17;  // payload beat counter, saturating (blob_len needs <= 1024 beats)
   localparam int NCNT = STATS_LAMPORT;  // counters 0..12 are counted; 13..15 are state
   localparam logic [15:0] SLOT_BYTES16 = 16'(SLOT_BYTES);
+  // SCAN slot index: set = idx / WAYS, way = idx % WAYS, idx < CAPACITY.
+  localparam int CAPACITY = SETS * WAYS;
+  localparam int IDX_BITS = $clog2(CAPACITY) + 1;
 
   initial begin
     if (SLOT_BYTES % BEAT_BYTES != 0 || SLOT_BYTES >= 65536) $fatal(1, "SLOT_BYTES: whole beats, < 64 KiB");
@@ -127,13 +131,6 @@ module sess_table #(
   end
 
   // ---------------------------------------------------------------- helpers
-  // Bytes past key_len are forced to zero so padding cannot split a key.
-  function automatic logic [255:0] mask_key(input logic [255:0] key, input logic [7:0] key_len);
-    logic [255:0] k;
-    for (int i = 0; i < 32; i++) k[i*8+:8] = (8'(i) < key_len) ? key[i*8+:8] : 8'h00;
-    mask_key = k;  // (no `return`: Yosys 0.23)
-  endfunction
-
   // XOR fold of the zero-padded id, its length and ctx (SessionTable::set_index).
   function automatic logic [SETS_LOG2-1:0] set_of(input logic [255:0] key, input logic [7:0] key_len,
                                                   input logic [7:0] ctx);
@@ -190,24 +187,44 @@ module sess_table #(
   // pipeline's stall logic never reaches the command port combinationally.
   logic s0_valid_reg, s0_last_reg, sk_valid_reg, sk_last_reg, s0_ready_reg;
   logic [511:0] s0_data_reg, sk_data_reg;
+  logic [31:0] s0_keep_reg, sk_keep_reg, in_keep;  // key bytes below key_len (a header's)
+  logic [SETS_LOG2-1:0] s0_set_reg, sk_set_reg, port_set;  // a header's set, hashed on the way in
+  logic [255:0] port_key;
+  logic [IDX_BITS-1:0] port_scan_idx;
   logic s0_take;  // s1 consumes the beat in s0_data_reg this cycle
   logic s0_out_free;  // s0_data_reg takes a new beat this cycle
   assign s_cmd_tready = s0_ready_reg;
   assign s0_out_free = !s0_valid_reg || s0_take;
+  always_comb begin
+    for (int i = 0; i < 32; i++) begin
+      in_keep[i] = 8'(i) < s_cmd_tdata[H_KEY_LEN+:W_KEY_LEN];
+      port_key[i*8+:8] = in_keep[i] ? s_cmd_tdata[H_KEY+i*8+:8] : 8'h00;
+    end
+    port_scan_idx = s_cmd_tdata[H_AUX+:IDX_BITS];
+    // A SCAN's set is its slot index / WAYS (power-of-two WAYS: a bit select).
+    port_set = s_cmd_tdata[H_OP+:W_OP] == OPCODE_SCAN ? SETS_LOG2'(port_scan_idx / IDX_BITS'(WAYS)) :
+               set_of(port_key, s_cmd_tdata[H_KEY_LEN+:W_KEY_LEN], s_cmd_tdata[H_CTX+:W_CTX]);
+  end
   always_ff @(posedge clk) begin
     if (s0_ready_reg) begin
       if (s0_out_free) begin
         s0_valid_reg <= s_cmd_tvalid;
         s0_data_reg <= s_cmd_tdata;
+        s0_keep_reg <= in_keep;
+        s0_set_reg <= port_set;
         s0_last_reg <= s_cmd_tlast;
       end else begin
         sk_valid_reg <= s_cmd_tvalid;  // s0 is busy: park the beat
         sk_data_reg <= s_cmd_tdata;
+        sk_keep_reg <= in_keep;
+        sk_set_reg <= port_set;
         sk_last_reg <= s_cmd_tlast;
       end
     end else if (s0_take) begin
       s0_valid_reg <= sk_valid_reg;
       s0_data_reg <= sk_data_reg;
+      s0_keep_reg <= sk_keep_reg;
+      s0_set_reg <= sk_set_reg;
       s0_last_reg <= sk_last_reg;
       sk_valid_reg <= 1'b0;
     end
@@ -227,6 +244,8 @@ module sess_table #(
   logic [GOT_BITS-1:0] s1_got_reg, s1_need_reg;  // payload beats received / expected
   logic s1_bad_reg, s1_large_reg;  // header-only checks: BAD_CMD, TOO_LARGE
   logic s1_keyed_reg, s1_settime_reg, s1_flush_reg;
+  logic s1_scan_reg;  // SCAN: reads way s1_sway_reg of set s1_set_reg, changes nothing
+  logic [WAYS-1:0] s1_sway_reg;
   logic s1_slot_en_reg;  // the command has payload beats in slot s1_slot_reg
   logic [1:0] s1_slot_reg;
   logic [SLOT_BEATS-1:0] s1_beat_lt_reg, s1_beat_eq_reg;  // beat < / == the blob's last beat
@@ -241,8 +260,10 @@ module sess_table #(
   logic [511:0] in_hdr;
   logic [7:0] in_op, in_klen;
   logic [15:0] in_blen, in_blen_m1;
-  logic in_is_put, in_keyed;
+  logic in_is_put, in_keyed, in_is_scan, in_scan_oor;
   logic [SETS_LOG2-1:0] in_set;
+  logic [IDX_BITS-1:0] in_scan_idx;
+  logic [WAYS-1:0] in_scan_way;
   always_comb begin
     in_hdr = s0_data_reg;
     in_op = in_hdr[H_OP+:W_OP];
@@ -252,8 +273,13 @@ module sess_table #(
     in_is_put = in_op == OPCODE_PUT;
     in_keyed = in_op == OPCODE_PUT || in_op == OPCODE_GET || in_op == OPCODE_TAKE || in_op == OPCODE_DEL ||
                in_op == OPCODE_EXPORT;
-    in_hdr[H_KEY+:W_KEY] = mask_key(s0_data_reg[H_KEY+:W_KEY], in_klen);
-    in_set = set_of(in_hdr[H_KEY+:W_KEY], in_klen, in_hdr[H_CTX+:W_CTX]);
+    for (int i = 0; i < 32; i++) in_hdr[H_KEY+i*8+:8] = s0_keep_reg[i] ? s0_data_reg[H_KEY+i*8+:8] : 8'h00;
+    in_set = s0_set_reg;  // the key hash, or a SCAN's slot set (computed on the way in)
+    // SCAN reads the slot named by aux: range check and way here, set at the port.
+    in_is_scan = in_op == OPCODE_SCAN;
+    in_scan_oor = in_hdr[H_AUX+:W_AUX] >= 64'(CAPACITY);
+    in_scan_idx = in_hdr[H_AUX+:IDX_BITS];
+    in_scan_way = WAYS'(1) << (in_scan_idx % IDX_BITS'(WAYS));
   end
 
   // Pipeline control (defined below with the later stages).
@@ -276,8 +302,12 @@ module sess_table #(
       s1_set_reg <= in_set;
       s1_got_reg <= '0;
       s1_need_reg <= beats_for(in_blen);
-      s1_bad_reg <= in_op >= OPCODE_TRANSFER || (!in_is_put && in_blen != 0) ||
+      // TRANSFER, PULL and unknown opcodes are never the table's; SCAN past the end.
+      s1_bad_reg <= (in_op >= OPCODE_TRANSFER && !in_is_scan) || (in_is_scan && in_scan_oor) ||
+                    (!in_is_put && in_blen != 0) ||
                     (in_keyed && (in_klen == 0 || in_klen > 8'(KEY_MAX_BYTES))) || (in_is_put && in_blen == 0);
+      s1_scan_reg <= in_is_scan;
+      s1_sway_reg <= in_scan_way;
       s1_large_reg <= in_is_put && in_blen > SLOT_BYTES16;
       s1_keyed_reg <= in_keyed;
       s1_settime_reg <= in_op == OPCODE_SET_TIME;
@@ -302,6 +332,7 @@ module sess_table #(
       s1_keyed_reg <= 1'b0;
       s1_settime_reg <= 1'b0;
       s1_flush_reg <= 1'b0;
+      s1_scan_reg <= 1'b0;
       s1_slot_en_reg <= 1'b0;
       sweep_set_reg <= sweep_set_reg + 1'b1;
     end else if (s1_go) begin
@@ -336,6 +367,8 @@ module sess_table #(
   logic [SLOT_BEATS-1:0] s2_lt_reg, s3_lt_reg, s4_lt_reg, s5_lt_reg, s6_lt_reg;
   logic [SLOT_BEATS-1:0] s2_eq_reg, s3_eq_reg, s4_eq_reg, s5_eq_reg, s6_eq_reg;
   logic [63:0] s2_tail_reg, s3_tail_reg, s4_tail_reg, s5_tail_reg, s6_tail_reg;
+  logic s2_scan_reg, s3_scan_reg;
+  logic [WAYS-1:0] s2_sway_reg, s3_sway_reg;
 
   // Hazards of the command (or sweep step) in s1 against everything in flight:
   //  * same set: the RAMs return old data when a set is read in the cycle it is written,
@@ -346,13 +379,41 @@ module sess_table #(
   //  * FLUSH: nothing follows a FLUSH until every set is cleared.
   // The Lamport clock, the counters and the response sender live in one stage each
   // (s5 -> s6 and s6), so they need no hazard check.
+  // The same-set check is kept as registered flags (hz_reg[k-2]: stage k may write s1's
+  // set), computed when a command enters s1 against the stages as they will be, and
+  // shifted with the pipeline, so s1's go signal is one OR away from flip-flops.
   logic s6_fire;
+  logic [4:0] hz_reg;
+  logic [5:0] cmp_s0, cmp_sw;  // [k-1]: stage k (1..6) may write the set of s0's header / the sweep's
   always_comb begin
-    s1_hazard = (s2_mw_reg && s2_set_reg == s1_set_reg) || (s3_mw_reg && s3_set_reg == s1_set_reg) ||
-                (s4_mw_reg && s4_set_reg == s1_set_reg) || (s5_mw_reg && s5_set_reg == s1_set_reg) ||
-                (s6_mw_reg && s6_set_reg == s1_set_reg) || s2_settime_reg || s3_settime_reg ||
-                s2_flush_reg || s3_flush_reg || s4_flush_reg || s5_flush_reg || s6_flush_reg || flush_active_reg;
+    cmp_s0[0] = s1_valid_reg && (s1_sweep_reg || s1_keyed_reg) && s1_set_reg == s0_set_reg;
+    cmp_s0[1] = s2_mw_reg && s2_set_reg == s0_set_reg;
+    cmp_s0[2] = s3_mw_reg && s3_set_reg == s0_set_reg;
+    cmp_s0[3] = s4_mw_reg && s4_set_reg == s0_set_reg;
+    cmp_s0[4] = s5_mw_reg && s5_set_reg == s0_set_reg;
+    cmp_s0[5] = s6_mw_reg && s6_set_reg == s0_set_reg;
+    cmp_sw[0] = 1'b0;  // a sweep step enters only an empty s1
+    cmp_sw[1] = s2_mw_reg && s2_set_reg == sweep_set_reg;
+    cmp_sw[2] = s3_mw_reg && s3_set_reg == sweep_set_reg;
+    cmp_sw[3] = s4_mw_reg && s4_set_reg == sweep_set_reg;
+    cmp_sw[4] = s5_mw_reg && s5_set_reg == sweep_set_reg;
+    cmp_sw[5] = s6_mw_reg && s6_set_reg == sweep_set_reg;
+    s1_hazard = (|hz_reg) || s2_settime_reg || s3_settime_reg || s2_flush_reg || s3_flush_reg || s4_flush_reg ||
+                s5_flush_reg || s6_flush_reg || flush_active_reg;
   end
+  always_ff @(posedge clk) begin
+    if (hdr_load || sweep_go) begin
+      for (int k = 0; k < 5; k++)
+        hz_reg[k] <= adv ? (hdr_load ? cmp_s0[k] : cmp_sw[k]) : (hdr_load ? cmp_s0[k+1] : cmp_sw[k+1]);
+    end else if (adv) begin
+      hz_reg <= {hz_reg[3:0], 1'b0};  // s1 stays: a bubble enters s2
+    end
+    if (rst) hz_reg <= '0;
+  end
+  // (No run-time `$fatal` cross-check of the flags against s1_set_reg here: a `$fatal`
+  // in a clocked block makes Verilator 5.006 deadlock when a second model is destroyed,
+  // which hung the two-card tests; RtlTableTeardown guards it. A missed hazard reads
+  // stale metadata, which the same-set streams of RtlTableEquivalence would show.)
   assign adv = !s6_valid_reg || s6_fire;
   assign s1_go = s1_valid_reg && s1_complete_reg && adv && !s1_hazard;
 
@@ -406,12 +467,17 @@ module sess_table #(
   logic [WAYS*SLOT_BITS-1:0] s6_blob_reg;
 
   // ---------------------------------------------------------------- s3 -> s4 precompute
+  localparam int NCHUNK = 5;  // per way: 4 x 64 key bits, then key_len + ctx
   logic [7:0] s3_op, s3_klen;
   logic s3_is_put;
-  logic [WAYS-1:0] p_match, p_empty, p_expired, p_tomb, p_single, p_req_lt, p_req_eq, p_hdr_gt;
+  logic [WAYS-1:0] p_empty, p_expired, p_tomb, p_single, p_req_lt, p_req_eq, p_hdr_gt, p_blen_nz;
+  logic [WAYS*NCHUNK-1:0] p_chunk_eq;  // tag compare in chunks, ANDed in s4 -> s5
   logic [WAYS*2-1:0] p_rank;
   logic [WAYS*WAYS-1:0] p_egt;  // [w*WAYS+v]: way w's expiry orders after way v's (ties: higher way)
   logic p_hdr_expired;  // the command's own expiry <= now
+  logic [255:0] p_skey;  // SCAN: the slot's key, key_len and ctx (for an OK answer)
+  logic [5:0] p_sklen;
+  logic [7:0] p_sctx;
   logic [WAYS*64-1:0] p_ver;
   logic [WAYS*32-1:0] p_exp;
   logic [WAYS*16-1:0] p_blen;
@@ -425,13 +491,18 @@ module sess_table #(
       p_ver[w*64+:64] = s3_meta_reg[w*META_W+256+:64];
       p_exp[w*32+:32] = s3_meta_reg[w*META_W+320+:32];
       p_blen[w*16+:16] = s3_meta_reg[w*META_W+368+:16];
-      p_match[w] = {2'b0, s3_meta_reg[w*META_W+352+:6]} == s3_klen &&
-                   s3_meta_reg[w*META_W+360+:8] == s3_hdr_reg[H_CTX+:W_CTX] &&
-                   s3_meta_reg[w*META_W+:256] == s3_hdr_reg[H_KEY+:W_KEY];
+      for (int c = 0; c < 4; c++)
+        p_chunk_eq[w*NCHUNK+c] = s3_meta_reg[w*META_W+c*64+:64] == s3_hdr_reg[H_KEY+c*64+:64];
+      p_chunk_eq[w*NCHUNK+4] = {2'b0, s3_meta_reg[w*META_W+352+:6]} == s3_klen &&
+                               s3_meta_reg[w*META_W+360+:8] == s3_hdr_reg[H_CTX+:W_CTX];
       p_empty[w] = s3_meta_reg[w*META_W+352+:6] == 6'd0;
+      // A SCAN "hits" the slot it names if that slot is occupied.
+      if (s3_scan_reg)
+        for (int c = 0; c < NCHUNK; c++) p_chunk_eq[w*NCHUNK+c] = s3_sway_reg[w] && !p_empty[w];
       p_expired[w] = now_reg >= p_exp[w*32+:32];
       p_tomb[w] = s3_meta_reg[w*META_W+358];
       p_single[w] = s3_meta_reg[w*META_W+359];
+      p_blen_nz[w] = p_blen[w*16+:16] != 16'd0;
       p_req_lt[w] = s3_hdr_reg[H_VERSION+:W_VERSION] < p_ver[w*64+:64];
       p_req_eq[w] = s3_hdr_reg[H_VERSION+:W_VERSION] == p_ver[w*64+:64];
       p_hdr_gt[w] = s3_hdr_reg[H_EXPIRY+:W_EXPIRY] > p_exp[w*32+:32];
@@ -442,27 +513,41 @@ module sess_table #(
       else if (s3_is_put || p_tomb[w]) p_rank[w*2+:2] = 2'(VKEY_RANK_TOMB);
       else p_rank[w*2+:2] = 2'd3;
     end
+    p_skey = '0;
+    p_sklen = '0;
+    p_sctx = '0;
+    for (int w = 0; w < WAYS; w++) begin
+      if (s3_sway_reg[w]) begin
+        p_skey = s3_meta_reg[w*META_W+:256];
+        p_sklen = s3_meta_reg[w*META_W+352+:6];
+        p_sctx = s3_meta_reg[w*META_W+360+:8];
+      end
+    end
     for (int w = 0; w < WAYS; w++) begin
       for (int v = 0; v < WAYS; v++)
         p_egt[w*WAYS+v] = w > v ? p_exp[w*32+:32] >= p_exp[v*32+:32] : p_exp[w*32+:32] > p_exp[v*32+:32];
     end
   end
 
-  logic [WAYS-1:0] s4_match_reg, s4_empty_reg, s4_expired_reg, s4_tomb_reg, s4_single_reg;
+  logic [WAYS*NCHUNK-1:0] s4_chunk_eq_reg;
+  logic [WAYS-1:0] s4_empty_reg, s4_expired_reg, s4_tomb_reg, s4_single_reg, s4_blen_nz_reg;
   logic [WAYS-1:0] s4_req_lt_reg, s4_req_eq_reg, s4_hdr_gt_reg;
   logic [WAYS*2-1:0] s4_rank_reg;
   logic [WAYS*WAYS-1:0] s4_egt_reg;
-  logic s4_hdr_expired_reg;
+  logic s4_hdr_expired_reg, s4_req_zero_reg;
   logic [WAYS*64-1:0] s4_ver_reg;
   logic [WAYS*32-1:0] s4_exp_reg;
   logic [WAYS*16-1:0] s4_blen_reg;
+  logic [255:0] s4_skey_reg, s5_skey_reg;
+  logic [5:0] s4_sklen_reg, s5_sklen_reg;
+  logic [7:0] s4_sctx_reg, s5_sctx_reg;
 
   // ---------------------------------------------------------------- s4 -> s5 select
   logic [7:0] s4_op;
   logic s4_keyed, s4_is_put;
-  logic [WAYS-1:0] q_fw, q_vw_norm, q_vw_free, q_vw, q_occ_after, q_sweep_free;
-  logic q_found, q_free_fw, q_vict_ok_norm, q_vict_ok, q_evicts, q_f_expired;
-  logic q_req_lt, q_req_eq, q_hdr_gt, q_f_tomb, q_f_single;
+  logic [WAYS-1:0] q_match, q_fw, q_vw_norm, q_vw_free;
+  logic q_found, q_free_fw, q_vict_ok_norm, q_evicts_norm, q_f_expired;
+  logic q_req_lt, q_req_eq, q_hdr_gt, q_f_tomb, q_f_single, q_f_blen_nz;
   logic [63:0] q_f_ver;
   logic [31:0] q_f_exp;
   logic [15:0] q_f_blen;
@@ -473,8 +558,9 @@ module sess_table #(
     s4_keyed = s4_op == OPCODE_PUT || s4_op == OPCODE_GET || s4_op == OPCODE_TAKE || s4_op == OPCODE_DEL ||
                s4_op == OPCODE_EXPORT;
     // Hit: the lowest matching way.
-    q_fw = s4_match_reg & (~s4_match_reg + 1'b1);
-    q_found = |s4_match_reg;
+    for (int w = 0; w < WAYS; w++) q_match[w] = &s4_chunk_eq_reg[w*NCHUNK+:NCHUNK];
+    q_fw = q_match & (~q_match + 1'b1);
+    q_found = |q_match;
     q_f_ver = '0;
     q_f_exp = '0;
     q_f_blen = '0;
@@ -488,47 +574,46 @@ module sess_table #(
     q_f_expired = |(q_fw & s4_expired_reg);
     q_f_tomb = |(q_fw & s4_tomb_reg);
     q_f_single = |(q_fw & s4_single_reg);
+    q_f_blen_nz = |(q_fw & s4_blen_nz_reg);
     q_req_lt = |(q_fw & s4_req_lt_reg);
     q_req_eq = |(q_fw & s4_req_eq_reg);
     q_hdr_gt = |(q_fw & s4_hdr_gt_reg);
     // An expired entry protects nothing: a keyed command frees it first (not a PUT
     // that is itself already expired: that one answers EXPIRED before any lookup).
-    q_free_fw = !s4_sweep_reg && s4_pre_reg == STATUS_OK && s4_keyed && q_found && q_f_expired &&
+    q_free_fw = s4_valid_reg && !s4_sweep_reg && s4_pre_reg == STATUS_OK && s4_keyed && q_found && q_f_expired &&
                 !(s4_is_put && s4_hdr_expired_reg);
     // Victim on the set as it is after that free: with the hit way freed, the lowest
     // free way (the freed one or a lower empty one); otherwise the smallest victim key
-    // {rank, expiry if rank 2, way}, all pairs compared at once.
+    // {rank, expiry if rank 2, way}, all pairs compared at once. Both are registered;
+    // the decide stage picks one.
     q_vw_free = (s4_empty_reg | q_fw) & (~(s4_empty_reg | q_fw) + 1'b1);
     for (int w = 0; w < WAYS; w++)
       for (int v = 0; v < WAYS; v++)
         q_vgt[w*WAYS+v] = s4_rank_reg[w*2+:2] > s4_rank_reg[v*2+:2] ||
                           (s4_rank_reg[w*2+:2] == s4_rank_reg[v*2+:2] &&
                            (s4_rank_reg[w*2+:2] == 2'(VKEY_RANK_TOMB) ? s4_egt_reg[w*WAYS+v] : w > v));
-    q_vict_ok_norm = 1'b0;
+    q_vict_ok_norm = 1'b0;  // some way it may take (the smallest key is then one)
     for (int w = 0; w < WAYS; w++) begin
       q_vw_norm[w] = 1'b1;
       for (int v = 0; v < WAYS; v++)
         if (v != w && q_vgt[w*WAYS+v]) q_vw_norm[w] = 1'b0;
-      if (q_vw_norm[w] && s4_rank_reg[w*2+:2] != 2'd3) q_vict_ok_norm = 1'b1;
+      if (s4_rank_reg[w*2+:2] != 2'd3) q_vict_ok_norm = 1'b1;
     end
-    if (!q_vict_ok_norm) q_vw_norm = '0;
-    q_vw = q_free_fw ? q_vw_free : q_vw_norm;
-    q_vict_ok = q_free_fw || q_vict_ok_norm;
     // Displacing a tombstone is no eviction; only a live entry counts.
-    q_evicts = !q_free_fw && |(q_vw_norm & ~s4_empty_reg & ~s4_tomb_reg & ~s4_expired_reg);
-    q_occ_after = ~s4_empty_reg & ~(q_free_fw ? q_fw : '0);
-    q_sweep_free = ~s4_empty_reg & s4_expired_reg;
+    q_evicts_norm = |(q_vw_norm & ~s4_empty_reg & ~s4_tomb_reg & ~s4_expired_reg);
   end
 
-  logic [WAYS-1:0] s5_fw_reg, s5_vw_reg, s5_occ_after_reg, s5_tomb_reg, s5_sweep_free_reg;
-  logic s5_found_reg, s5_free_fw_reg, s5_vict_ok_reg, s5_evicts_reg, s5_f_expired_reg;
+  logic [WAYS-1:0] s5_fw_reg, s5_vw_norm_reg, s5_vw_free_reg, s5_empty_reg, s5_tomb_reg, s5_sweep_free_reg;
+  logic s5_found_reg, s5_free_fw_reg, s5_vict_ok_norm_reg, s5_evicts_norm_reg, s5_f_expired_reg, s5_f_blen_nz_reg;
   logic s5_req_lt_reg, s5_req_eq_reg, s5_hdr_gt_reg, s5_f_tomb_reg, s5_f_single_reg, s5_hdr_expired_reg;
+  logic s5_req_zero_reg, s5_pre_ok_reg, s5_hit_reg;
+  logic s5_is_put_reg, s5_is_del_reg, s5_is_get_reg, s5_is_take_reg, s5_is_export_reg, s5_is_settime_reg,
+      s5_is_flush_reg, s5_is_stats_reg, s5_is_scan_reg;
   logic [63:0] s5_f_ver_reg;
   logic [31:0] s5_f_exp_reg;
   logic [15:0] s5_f_blen_reg;
 
   // ---------------------------------------------------------------- s5 -> s6 decide
-  logic [7:0] op;
   logic [5:0] key_len6;  // stored key_len (a keyed command's is 1..32)
   logic [15:0] blob_len;
   logic [31:0] hdr_exp;
@@ -536,7 +621,7 @@ module sess_table #(
   logic [63:0] ver_local, ver;
   logic local_lt, local_eq, ver_lt, ver_eq, ver_local_sel;
 
-  logic [WAYS-1:0] m_we, m_new, b_we, tw_oh, rsp_way_oh;
+  logic [WAYS-1:0] m_we, m_new, b_we, tw_oh, vw_oh, rsp_way_oh, occ_after;
   logic [63:0] new_ver, mo_ver, lamport_n, lamport_inc_n;
   logic [63:0] mo_aux;  // response aux: the card id, or a consume's tombstone version
   logic [31:0] new_exp, mo_exp, now_n;
@@ -544,11 +629,13 @@ module sess_table #(
   logic [15:0] new_blen, rsp_len;
   logic [7:0] st;
   logic [NCNT-1:0] inc1;  // counters that count this command (one each)
-  logic [4:0] live_up, live_down, tomb_up, tomb_down;  // popcounts of the live/tombstone changes
-  logic [4:0] swept_n;
-  logic found_live, need_ver, do_write, tomb_new, consume, rsp_stats, flush_go;
+  // Live/tombstone changes as way masks: {sweep frees, the expired hit's free, the way a
+  // write replaces}; counted (popcount) when the command fires.
+  logic [3*WAYS-1:0] live_dn, tomb_dn;
+  logic live_up, tomb_up;
+  logic found_live, need_ver, do_write, tomb_new, consume, rsp_stats, rsp_last, flush_go, vict_ok, evicts, lookup;
+  logic scan_hit;  // SCAN answers OK with the slot's key
   always_comb begin
-    op = s5_hdr_reg[H_OP+:W_OP];
     key_len6 = s5_hdr_reg[H_KEY_LEN+:6];
     blob_len = s5_hdr_reg[H_BLOB_LEN+:W_BLOB_LEN];
     hdr_exp = s5_hdr_reg[H_EXPIRY+:W_EXPIRY];
@@ -559,6 +646,13 @@ module sess_table #(
     ver_local = {lamport_inc_reg[63-CARD_BITS:0], card_id};
     local_lt = ver_local < s5_f_ver_reg;
     local_eq = ver_local == s5_f_ver_reg;
+    vw_oh = s5_free_fw_reg ? s5_vw_free_reg : s5_vw_norm_reg;
+    vict_ok = s5_free_fw_reg || s5_vict_ok_norm_reg;
+    evicts = !s5_free_fw_reg && s5_evicts_norm_reg;
+    occ_after = ~s5_empty_reg & ~(s5_free_fw_reg ? s5_fw_reg : '0);
+    found_live = s5_found_reg && !s5_free_fw_reg;
+    lookup = s5_is_get_reg || s5_is_take_reg || s5_is_export_reg;
+    consume = s5_pre_ok_reg && s5_hit_reg && (s5_is_take_reg || (s5_is_get_reg && s5_f_single_reg));
 
     m_we = '0;
     m_new = '0;
@@ -569,7 +663,6 @@ module sess_table #(
     new_flags = '0;
     new_blen = '0;
     inc1 = '0;
-    swept_n = '0;
     lamport_n = lamport_reg;
     lamport_inc_n = lamport_inc_reg;
     now_n = now_reg;
@@ -585,72 +678,80 @@ module sess_table #(
     do_write = 1'b0;
     need_ver = 1'b0;
     tomb_new = 1'b0;
-    consume = 1'b0;
-    found_live = s5_found_reg && !s5_free_fw_reg;
+    scan_hit = 1'b0;
+    rsp_last = !(s5_pre_ok_reg && (s5_is_stats_reg || (lookup && s5_hit_reg && s5_f_blen_nz_reg) ||
+                                   (s5_is_scan_reg && s5_found_reg && !s5_f_expired_reg && !s5_f_tomb_reg)));
 
     if (s5_sweep_reg) begin
       // Idle sweep: free every expired way of this set.
       m_we = s5_sweep_free_reg;
-      swept_n = 5'(popcount(64'(s5_sweep_free_reg)));
-    end else if (s5_pre_reg != STATUS_OK) begin
+      rsp_last = 1'b1;
+    end else if (!s5_pre_ok_reg) begin
       st = s5_pre_reg;
       if (s5_pre_reg == STATUS_TOO_LARGE) inc1[STATS_TOO_LARGE] = 1'b1;
       else inc1[STATS_BAD_CMD] = 1'b1;
-    end else begin
-      case (op)
-        OPCODE_SET_TIME: now_n = s5_hdr_reg[H_AUX+:32];
-        OPCODE_FLUSH: flush_go = 1'b1;
-        OPCODE_STATS: begin
-          rsp_len = 16'(STATS_WORDS * 8);
-          rsp_stats = 1'b1;
-        end
-        OPCODE_PUT: begin
-          if (s5_hdr_expired_reg) begin
-            st = STATUS_EXPIRED;
-            inc1[STATS_EXPIRED] = 1'b1;
-          end else begin
-            need_ver = 1'b1;
-            if (found_live) begin
-              tw_oh = s5_fw_reg;
-              mo_ver = s5_f_ver_reg;
-              mo_exp = s5_f_exp_reg;
-              mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
-            end else begin
-              tw_oh = s5_vw_reg;
-              if (s5_evicts_reg) begin
-                st = STATUS_EVICTED;
-                inc1[STATS_EVICTIONS] = 1'b1;
-              end
-            end
+    end else if (s5_is_settime_reg) begin
+      now_n = s5_hdr_reg[H_AUX+:32];
+    end else if (s5_is_flush_reg) begin
+      flush_go = 1'b1;
+    end else if (s5_is_stats_reg) begin
+      rsp_len = 16'(STATS_WORDS * 8);
+      rsp_stats = 1'b1;
+    end else if (s5_is_put_reg) begin
+      if (s5_hdr_expired_reg) begin
+        st = STATUS_EXPIRED;
+        inc1[STATS_EXPIRED] = 1'b1;
+      end else begin
+        need_ver = 1'b1;
+        if (found_live) begin
+          tw_oh = s5_fw_reg;
+          mo_ver = s5_f_ver_reg;
+          mo_exp = s5_f_exp_reg;
+          mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+          // STALE if older, duplicate (OK, no change) if equal: below.
+        end else begin
+          tw_oh = vw_oh;
+          if (evicts) begin
+            st = STATUS_EVICTED;
+            inc1[STATS_EVICTIONS] = 1'b1;
           end
         end
-        OPCODE_DEL: need_ver = 1'b1;
-        OPCODE_GET, OPCODE_TAKE, OPCODE_EXPORT: begin
-          inc1[STATS_GETS] = 1'b1;
-          if (!s5_found_reg || s5_f_tomb_reg) begin
-            inc1[STATS_MISSES] = 1'b1;
-            st = STATUS_MISS;
-          end else if (s5_f_expired_reg) begin
-            inc1[STATS_EXPIRED] = 1'b1;
-            st = STATUS_EXPIRED;
-          end else begin
-            inc1[STATS_HITS] = 1'b1;
-            mo_ver = s5_f_ver_reg;
-            mo_exp = s5_f_exp_reg;
-            mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
-            consume = op == OPCODE_TAKE || (op == OPCODE_GET && s5_f_single_reg);
-            rsp_len = s5_f_blen_reg;
-            rsp_way_oh = s5_fw_reg;
-            need_ver = consume;
-          end
-        end
-        default: ;  // NOP
-      endcase
-    end
+      end
+    end else if (s5_is_del_reg) begin
+      need_ver = 1'b1;
+    end else if (s5_is_scan_reg) begin
+      // The slot as it is: no consume, no free on expiry, no counter.
+      if (!s5_found_reg || s5_f_expired_reg) st = STATUS_MISS;
+      else begin
+        scan_hit = 1'b1;
+        mo_ver = s5_f_ver_reg;
+        mo_exp = s5_f_exp_reg;
+        mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+        rsp_len = s5_f_tomb_reg ? 16'd0 : s5_f_blen_reg;
+        rsp_way_oh = s5_fw_reg;
+      end
+    end else if (lookup) begin
+      inc1[STATS_GETS] = 1'b1;
+      if (!s5_found_reg || s5_f_tomb_reg) begin
+        inc1[STATS_MISSES] = 1'b1;
+        st = STATUS_MISS;
+      end else if (s5_f_expired_reg) begin
+        inc1[STATS_EXPIRED] = 1'b1;
+        st = STATUS_EXPIRED;
+      end else begin
+        inc1[STATS_HITS] = 1'b1;
+        mo_ver = s5_f_ver_reg;
+        mo_exp = s5_f_exp_reg;
+        mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+        rsp_len = s5_f_blen_reg;
+        rsp_way_oh = s5_fw_reg;
+        need_ver = consume;
+      end
+    end  // else NOP
 
     // Lamport clock: local writes (and consumes) take the next version; remote ones
     // advance the clock.
-    ver_local_sel = consume || req_ver == 64'd0;
+    ver_local_sel = consume || s5_req_zero_reg;
     ver = ver_local_sel ? ver_local : req_ver;
     ver_lt = ver_local_sel ? local_lt : s5_req_lt_reg;
     ver_eq = ver_local_sel ? local_eq : s5_req_eq_reg;
@@ -664,8 +765,8 @@ module sess_table #(
       end
     end
 
-    if (!s5_sweep_reg && s5_pre_reg == STATUS_OK) begin
-      if (op == OPCODE_PUT && need_ver) begin
+    if (!s5_sweep_reg && s5_pre_ok_reg) begin
+      if (s5_is_put_reg && need_ver) begin
         if (found_live && ver_lt) begin
           st = STATUS_STALE;
           inc1[STATS_STALE] = 1'b1;
@@ -680,7 +781,7 @@ module sess_table #(
           inc1[STATS_PUTS] = 1'b1;
           b_we = tw_oh;
         end
-      end else if (op == OPCODE_DEL) begin
+      end else if (s5_is_del_reg) begin
         st = STATUS_MISS;
         if (found_live) begin
           mo_ver = s5_f_ver_reg;
@@ -704,10 +805,10 @@ module sess_table #(
               st = STATUS_OK;
             end
           end
-        end else if (!s5_hdr_expired_reg && s5_vict_ok_reg) begin
+        end else if (!s5_hdr_expired_reg && vict_ok) begin
           // Unknown key: remember the delete so a reordered older PUT cannot revive it.
           do_write = 1'b1;
-          tw_oh = s5_vw_reg;
+          tw_oh = vw_oh;
           tomb_new = 1'b1;
           new_ver = ver;
           new_exp = hdr_exp;
@@ -725,26 +826,23 @@ module sess_table #(
       end
     end
 
-    // Frees (the expired hit, the way a write replaces, the sweep's) and the new entry,
-    // counted as popcounts of way masks, not a chain of adders.
+    // Frees (the expired hit, the way a write replaces, the sweep's) and the new entry.
     if (s5_free_fw_reg) m_we = m_we | s5_fw_reg;
     if (do_write) begin
       m_we = m_we | tw_oh;
       m_new = tw_oh;
-      if (op == OPCODE_PUT || op == OPCODE_DEL) begin  // consume reports the entry as it was
+      if (s5_is_put_reg || s5_is_del_reg) begin  // consume reports the entry as it was
         mo_ver = new_ver;
         mo_exp = new_exp;
         mo_flags = new_flags;
       end
     end
-    live_down = 5'(popcount(64'({{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & ~s5_tomb_reg,
-                                 {WAYS{s5_free_fw_reg}} & s5_fw_reg & ~s5_tomb_reg,
-                                 {WAYS{do_write}} & tw_oh & s5_occ_after_reg & ~s5_tomb_reg})));
-    tomb_down = 5'(popcount(64'({{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & s5_tomb_reg,
-                                 {WAYS{s5_free_fw_reg}} & s5_fw_reg & s5_tomb_reg,
-                                 {WAYS{do_write}} & tw_oh & s5_occ_after_reg & s5_tomb_reg})));
-    live_up = {4'b0, do_write && !tomb_new};
-    tomb_up = {4'b0, do_write && tomb_new};
+    live_dn = {{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & ~s5_tomb_reg, {WAYS{s5_free_fw_reg}} & s5_fw_reg & ~s5_tomb_reg,
+               {WAYS{do_write}} & tw_oh & occ_after & ~s5_tomb_reg};
+    tomb_dn = {{WAYS{s5_sweep_reg}} & s5_sweep_free_reg & s5_tomb_reg, {WAYS{s5_free_fw_reg}} & s5_fw_reg & s5_tomb_reg,
+               {WAYS{do_write}} & tw_oh & occ_after & s5_tomb_reg};
+    live_up = do_write && !tomb_new;
+    tomb_up = do_write && tomb_new;
   end
 
   // Response header.
@@ -757,17 +855,22 @@ module sess_table #(
     rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
     rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
     rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};
+    if (scan_hit) begin
+      rsp_hdr[H_KEY+:W_KEY] = s5_skey_reg;
+      rsp_hdr[H_KEY_LEN+:W_KEY_LEN] = W_KEY_LEN'(s5_sklen_reg);
+      rsp_hdr[H_CTX+:W_CTX] = s5_sctx_reg;
+    end
   end
 
   // s6: the decision, applied when it fires.
   logic [511:0] s6_rsp_reg;
   logic [15:0] s6_rsp_len_reg;
   logic s6_rsp_stats_reg, s6_flush_go_reg, s6_rsp_last_reg;
-  logic [WAYS-1:0] s6_rsp_way_reg, s6_m_we_reg, s6_m_new_reg, s6_b_we_reg;
+  logic [WAYS-1:0] s6_rsp_way_reg, s6_m_we_reg, s6_m_new_reg, s6_b_we_reg, s6_sweep_free_reg;
   logic [META_W-1:0] s6_new_meta_reg;
   logic [NCNT-1:0] s6_inc1_reg;
-  logic [4:0] s6_live_up_reg, s6_live_down_reg, s6_tomb_up_reg, s6_tomb_down_reg;
-  logic [4:0] s6_swept_reg;
+  logic [3*WAYS-1:0] s6_live_dn_reg, s6_tomb_dn_reg;
+  logic s6_live_up_reg, s6_tomb_up_reg;
 
   // ---------------------------------------------------------------- response FIFO
   logic fifo_full, fifo_push;
@@ -846,6 +949,8 @@ module sess_table #(
       s2_lt_reg <= s1_beat_lt_reg;
       s2_eq_reg <= s1_beat_eq_reg;
       s2_tail_reg <= s1_tail_reg;
+      s2_scan_reg <= s1_scan_reg;
+      s2_sway_reg <= s1_sway_reg;
       // s2 -> s3
       s3_valid_reg <= s2_valid_reg;
       s3_sweep_reg <= s2_sweep_reg;
@@ -860,6 +965,8 @@ module sess_table #(
       s3_lt_reg <= s2_lt_reg;
       s3_eq_reg <= s2_eq_reg;
       s3_tail_reg <= s2_tail_reg;
+      s3_scan_reg <= s2_scan_reg;
+      s3_sway_reg <= s2_sway_reg;
       s3_meta_reg <= rd_meta;
       // s3 -> s4
       s4_valid_reg <= s3_valid_reg;
@@ -874,7 +981,12 @@ module sess_table #(
       s4_lt_reg <= s3_lt_reg;
       s4_eq_reg <= s3_eq_reg;
       s4_tail_reg <= s3_tail_reg;
-      s4_match_reg <= p_match;
+      s4_skey_reg <= p_skey;
+      s4_sklen_reg <= p_sklen;
+      s4_sctx_reg <= p_sctx;
+      s4_chunk_eq_reg <= p_chunk_eq;
+      s4_blen_nz_reg <= p_blen_nz;
+      s4_req_zero_reg <= s3_hdr_reg[H_VERSION+:W_VERSION] == 64'd0;
       s4_empty_reg <= p_empty;
       s4_expired_reg <= p_expired;
       s4_tomb_reg <= p_tomb;
@@ -901,22 +1013,39 @@ module sess_table #(
       s5_lt_reg <= s4_lt_reg;
       s5_eq_reg <= s4_eq_reg;
       s5_tail_reg <= s4_tail_reg;
+      s5_skey_reg <= s4_skey_reg;
+      s5_sklen_reg <= s4_sklen_reg;
+      s5_sctx_reg <= s4_sctx_reg;
       s5_fw_reg <= q_fw;
-      s5_vw_reg <= q_vw;
-      s5_occ_after_reg <= q_occ_after;
+      s5_vw_norm_reg <= q_vw_norm;
+      s5_vw_free_reg <= q_vw_free;
+      s5_empty_reg <= s4_empty_reg;
       s5_tomb_reg <= s4_tomb_reg;
-      s5_sweep_free_reg <= q_sweep_free;
+      s5_sweep_free_reg <= ~s4_empty_reg & s4_expired_reg;
       s5_found_reg <= q_found;
-      s5_free_fw_reg <= s4_valid_reg && q_free_fw;
-      s5_vict_ok_reg <= q_vict_ok;
-      s5_evicts_reg <= q_evicts;
+      s5_free_fw_reg <= q_free_fw;
+      s5_vict_ok_norm_reg <= q_vict_ok_norm;
+      s5_evicts_norm_reg <= q_evicts_norm;
       s5_f_expired_reg <= q_f_expired;
+      s5_f_blen_nz_reg <= q_f_blen_nz;
       s5_req_lt_reg <= q_req_lt;
       s5_req_eq_reg <= q_req_eq;
       s5_hdr_gt_reg <= q_hdr_gt;
       s5_f_tomb_reg <= q_f_tomb;
       s5_f_single_reg <= q_f_single;
       s5_hdr_expired_reg <= s4_hdr_expired_reg;
+      s5_req_zero_reg <= s4_req_zero_reg;
+      s5_pre_ok_reg <= s4_pre_reg == STATUS_OK;
+      s5_hit_reg <= q_found && !q_f_tomb && !q_f_expired;
+      s5_is_put_reg <= s4_op == OPCODE_PUT;
+      s5_is_del_reg <= s4_op == OPCODE_DEL;
+      s5_is_get_reg <= s4_op == OPCODE_GET;
+      s5_is_take_reg <= s4_op == OPCODE_TAKE;
+      s5_is_export_reg <= s4_op == OPCODE_EXPORT;
+      s5_is_settime_reg <= s4_op == OPCODE_SET_TIME;
+      s5_is_flush_reg <= s4_op == OPCODE_FLUSH;
+      s5_is_stats_reg <= s4_op == OPCODE_STATS;
+      s5_is_scan_reg <= s4_op == OPCODE_SCAN;
       s5_f_ver_reg <= q_f_ver;
       s5_f_exp_reg <= q_f_exp;
       s5_f_blen_reg <= q_f_blen;
@@ -933,7 +1062,7 @@ module sess_table #(
       s6_tail_reg <= s5_tail_reg;
       s6_rsp_reg <= rsp_hdr;
       s6_rsp_len_reg <= rsp_len;
-      s6_rsp_last_reg <= rsp_len == 16'd0;
+      s6_rsp_last_reg <= rsp_last;
       s6_rsp_stats_reg <= rsp_stats;
       s6_rsp_way_reg <= rsp_way_oh;
       s6_flush_go_reg <= flush_go;
@@ -943,11 +1072,11 @@ module sess_table #(
       s6_new_meta_reg <= {new_blen, s5_hdr_reg[H_CTX+:W_CTX], new_flags, key_len6, new_exp, new_ver,
                           s5_hdr_reg[H_KEY+:W_KEY]};
       s6_inc1_reg <= inc1;
-      s6_swept_reg <= swept_n;
+      s6_sweep_free_reg <= s5_sweep_reg ? s5_sweep_free_reg : '0;
       s6_live_up_reg <= live_up;
-      s6_live_down_reg <= live_down;
+      s6_live_dn_reg <= live_dn;
       s6_tomb_up_reg <= tomb_up;
-      s6_tomb_down_reg <= tomb_down;
+      s6_tomb_dn_reg <= tomb_dn;
       s6_blob_reg <= rd_blob;
       // global state decided with the command that moves s5 -> s6
       if (s5_valid_reg) begin
@@ -962,11 +1091,11 @@ module sess_table #(
       for (int i = 0; i < NCNT; i++) begin
         if (i == STATS_LIVE)
           cnt_reg[i*64+:64] <= s6_flush_go_reg ? 64'h0 :
-                               cnt_reg[i*64+:64] + 64'(s6_live_up_reg) - 64'(s6_live_down_reg);
+                               cnt_reg[i*64+:64] + 64'(s6_live_up_reg) - 64'(popcount(64'(s6_live_dn_reg)));
         else if (i == STATS_TOMBSTONES)
           cnt_reg[i*64+:64] <= s6_flush_go_reg ? 64'h0 :
-                               cnt_reg[i*64+:64] + 64'(s6_tomb_up_reg) - 64'(s6_tomb_down_reg);
-        else if (i == STATS_SWEPT) cnt_reg[i*64+:64] <= cnt_reg[i*64+:64] + 64'(s6_swept_reg);
+                               cnt_reg[i*64+:64] + 64'(s6_tomb_up_reg) - 64'(popcount(64'(s6_tomb_dn_reg)));
+        else if (i == STATS_SWEPT) cnt_reg[i*64+:64] <= cnt_reg[i*64+:64] + 64'(popcount(64'(s6_sweep_free_reg)));
         else cnt_reg[i*64+:64] <= cnt_reg[i*64+:64] + 64'(s6_inc1_reg[i]);
       end
     end
