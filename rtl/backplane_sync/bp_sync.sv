@@ -19,8 +19,8 @@
 //     srtt/rttvar per peer, floor `rto_cycles`, doubled per timeout up to 64x until a
 //     clean sample, Karn). After `max_retries` resends the peer is down (its frames are
 //     abandoned: `una` tells the receiver) until it is heard again.
-//   * Receive window of WIN seqs per peer: out-of-order frames within [base, base+WIN)
-//     are applied once and sacked (entries carry versions; the table is LWW); lower or
+//   * Receive window of RXW (64) seqs per peer, as many as the HLS card keeps in flight:
+//     out-of-order frames within [base, base+RXW) are applied once and sacked (entries carry versions; the table is LWW); lower or
 //     already received seqs are duplicates (re-acked; a TRANSFER is re-applied to answer
 //     its outcome again); beyond the window = dropped (rx_window, the sender resends).
 //   * Host TRANSFER (header beat, sync_cmd dest/owner, deadline in `expiry`): local
@@ -40,7 +40,8 @@ module bp_sync #(
     parameter int CARDS = 32,
     parameter int SLOT_BYTES = 256,
     parameter int EVQ_LOG2 = 4,
-    parameter int WIN_LOG2 = 4  // reliable frames in flight per peer = 2^WIN_LOG2 (>= 16 by the card contract)
+    parameter int WIN_LOG2 = 4,  // reliable frames in flight per peer = 2^WIN_LOG2 (>= 16 by the card contract)
+    parameter int RXW_LOG2 = 6   // receive window per peer = 2^RXW_LOG2 seqs (>= the HLS card's 64 slots)
 ) (
     input wire logic clk,
     input wire logic rst,
@@ -114,6 +115,7 @@ module bp_sync #(
     if (SLOT_BYTES < 64 || SLOT_BYTES % 64 != 0) $fatal(1, "bp_sync: SLOT_BYTES must be whole 64-byte beats");
     if (EVQ_LOG2 < 1 || EVQ_LOG2 > 8) $fatal(1, "bp_sync: EVQ_LOG2 must be 1..8");
     if (WIN_LOG2 < 4 || WIN_LOG2 > 7) $fatal(1, "bp_sync: WIN_LOG2 must be 4..7 (the sack field holds 192 bits)");
+    if (RXW_LOG2 < WIN_LOG2 || RXW_LOG2 > 7) $fatal(1, "bp_sync: RXW_LOG2 must be WIN_LOG2..7 (the sack field holds 192 bits)");
   end
 
   // ---- wire constants (package-qualified: Yosys 0.23 has no `import`) ----------------
@@ -178,6 +180,8 @@ module bp_sync #(
   localparam int EVQ = 1 << EVQ_LOG2;
   localparam int WIN = 1 << WIN_LOG2;
   localparam int WB = WIN_LOG2 + 1;           // 0..WIN
+  localparam int RXW = 1 << RXW_LOG2;
+  localparam int RB = RXW_LOG2 + 1;           // 0..RXW
   localparam int BW = $clog2(MAX_BEATS);      // beat index inside a retransmit slot
   localparam int RTX_AW = CW + WIN_LOG2 + BW; // frame RAM: {peer, seq % WIN, beat}
 
@@ -231,7 +235,9 @@ module bp_sync #(
 
   // per peer. out_map / rsnt_map are relative to tx_una (bit j = seq tx_una + j):
   // outstanding (sent, not acked) / resent at least once (Karn: no RTT sample).
-  // rx_map is relative to rx_base (bit j = seq rx_base + j received; bit 0 is 0).
+  // rx_map is relative to rx_base (bit j = seq rx_base + j received; bit 0 is 0); it is
+  // the `sack` sent to that peer. No frame is buffered on receive: an accepted frame is
+  // applied at once (entries carry versions), so the map is all the window costs.
   logic [31:0] peer_epoch[CARDS];
   logic [31:0] tx_next[CARDS];
   logic [31:0] tx_una[CARDS];
@@ -241,7 +247,7 @@ module bp_sync #(
   logic [7:0] una_retries[CARDS];  // resends of the oldest unacked frame
   logic [CARDS-1:0] fast_done_reg; // the oldest frame was fast-retransmitted already
   logic [31:0] rx_base[CARDS];
-  logic [WIN-1:0] rx_map[CARDS];
+  logic [RXW-1:0] rx_map[CARDS];
   logic [CARDS-1:0] win_full_reg;  // tx_next - tx_una == WIN (registered)
 
   // Retransmit timing (the kernel's rto_of / rtt_sample): a free-running cycle count and
@@ -384,6 +390,15 @@ module bp_sync #(
     shr = n[WB-1] ? '0 : v >> n[WB-2:0];
   endfunction
 
+  // the same for the receive map
+  function automatic logic [RB-1:0] ctz_rx(input logic [RXW-1:0] v);
+    ctz_rx = RB'(RXW);
+    for (int i = RXW - 1; i >= 0; i--) if (v[i]) ctz_rx = RB'(i);
+  endfunction
+  function automatic logic [RXW-1:0] shr_rx(input logic [RXW-1:0] v, input logic [RB-1:0] n);
+    shr_rx = n[RB-1] ? '0 : v >> n[RB-2:0];
+  endfunction
+
   // member with a known epoch (the kernel's up_ without the down state)
   function automatic logic known(input logic [7:0] p, input logic [CARDS-1:0] pe_known);
     known = 1'b0;
@@ -426,7 +441,8 @@ module bp_sync #(
   wire [CW-1:0] rs = rx_src[CW-1:0];
   // S_RX_LOOK: the sender's state
   logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg;
-  logic [WIN-1:0] rxm_src_reg, outm_src_reg, rsnt_src_reg;
+  logic [RXW-1:0] rxm_src_reg;
+  logic [WIN-1:0] outm_src_reg, rsnt_src_reg;
   logic fd_src_reg;
   // S_RX_CMP: the compares
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_xpeer_reg;
@@ -434,36 +450,38 @@ module bp_sync #(
   logic [WB-1:0] offa_reg, nout_reg;
   logic [WIN_LOG2-1:0] xoff_reg;
   logic sack_ok_reg, rtt_ok_reg, una_gt_reg, gap_big_reg;
-  logic [WIN_LOG2-1:0] gap_reg;
+  logic [RXW_LOG2-1:0] gap_reg;
   logic [31:0] off_b_reg, off_u_reg;
   // S_RX_ACK
-  logic [WIN-1:0] outn_reg, map1_reg;
+  logic [WIN-1:0] outn_reg;
+  logic [RXW-1:0] map1_reg;
   logic [31:0] base1_reg;
   logic rtt_ok2_reg, xdone_reg, neg_reg, inwin_reg, fast_cand_reg;
-  logic [WIN_LOG2-1:0] offw_reg;
+  logic [RXW_LOG2-1:0] offw_reg;
   // S_RX_UNA
   logic [WB-1:0] adv_reg;
-  logic [WIN-1:0] outsh_reg, rsntsh_reg, m1_reg;
+  logic [WIN-1:0] outsh_reg, rsntsh_reg;
+  logic [RXW-1:0] m1_reg;
   logic dup_reg, fast_reg;
   // S_RX_DO: the receive window after this frame
-  logic [WB-1:0] rx_t;
+  logic [RB-1:0] rx_t;
   logic [31:0] base_new;
-  logic [WIN-1:0] map_new;
+  logic [RXW-1:0] map_new;
   always_comb begin
-    rx_t = ctz(~m1_reg);
+    rx_t = ctz_rx(~m1_reg);
     base_new = base1_reg + 32'(rx_t);
-    map_new = shr(m1_reg, rx_t);
+    map_new = shr_rx(m1_reg, rx_t);
   end
   wire [31:0] una_new = una_src_reg + 32'(adv_reg);
 
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
   logic [31:0] d_dep_reg, d_ack_reg, d_una_reg;
-  logic [WIN-1:0] d_sack_reg;
+  logic [RXW-1:0] d_sack_reg;
 
   // Per-transmission header fields, as the kernel's transmit() fills them.
   function automatic logic [511:0] stamp(input logic [511:0] h, input logic [7:0] me, input logic [31:0] dep,
-                                         input logic [31:0] ack, input logic [31:0] una, input logic [WIN-1:0] sack,
+                                         input logic [31:0] ack, input logic [31:0] una, input logic [RXW-1:0] sack,
                                          input logic [31:0] ep);
     logic uni;
     stamp = h;
@@ -475,7 +493,7 @@ module bp_sync #(
     stamp[F_ACK+:32] = uni ? ack : 32'h0;
     stamp[F_UNA+:32] = uni ? una : 32'h0;
     stamp[F_SACK+:192] = '0;
-    stamp[F_SACK+:WIN] = uni ? sack : '0;
+    stamp[F_SACK+:RXW] = uni ? sack : '0;
     stamp[F_CRC+:32] = 32'h0;
   endfunction
 
@@ -868,8 +886,8 @@ module bp_sync #(
         // the receive base after the sender's una is max(una, base) (the kernel's
         // skip_abandoned); seq is compared with both here, S_RX_ACK picks
         una_gt_reg <= rx_una > rxb_src_reg;
-        gap_big_reg <= rx_una - rxb_src_reg >= 32'(WIN);
-        gap_reg <= WIN_LOG2'(rx_una - rxb_src_reg);
+        gap_big_reg <= rx_una - rxb_src_reg >= 32'(RXW);
+        gap_reg <= RXW_LOG2'(rx_una - rxb_src_reg);
         off_b_reg <= rx_seq - rxb_src_reg;
         off_u_reg <= rx_seq - rx_una;
         f_busy_reg <= rx_type == T_TRANSFER_REQ && (xfer_valid_reg || bcast_todo_reg != '0);
@@ -905,8 +923,8 @@ module bp_sync #(
         base1_reg <= una_gt_reg ? rx_una : rxb_src_reg;
         map1_reg <= !una_gt_reg ? rxm_src_reg : (gap_big_reg ? '0 : rxm_src_reg >> gap_reg);
         neg_reg <= una_gt_reg ? off_u_reg[31] : off_b_reg[31];
-        inwin_reg <= una_gt_reg ? (off_u_reg < 32'(WIN)) : (off_b_reg < 32'(WIN));
-        offw_reg <= una_gt_reg ? off_u_reg[WIN_LOG2-1:0] : off_b_reg[WIN_LOG2-1:0];
+        inwin_reg <= una_gt_reg ? (off_u_reg < 32'(RXW)) : (off_b_reg < 32'(RXW));
+        offw_reg <= una_gt_reg ? off_u_reg[RXW_LOG2-1:0] : off_b_reg[RXW_LOG2-1:0];
         state_reg <= S_RX_UNA;
       end
 
@@ -925,7 +943,7 @@ module bp_sync #(
           dup_reg <= dup;
           acc = !f_ackish_reg && rx_type != T_HELLO && rx_seq != 32'h0 && !f_malformed_reg && !dup && inwin_reg &&
                 !f_busy_reg;
-          m1_reg <= map1_reg | (acc ? (WIN'(1) << offw_reg) : '0);
+          m1_reg <= map1_reg | (acc ? (RXW'(1) << offw_reg) : '0);
         end
         state_reg <= S_RX_DO;
       end
