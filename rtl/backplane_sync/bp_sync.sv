@@ -30,10 +30,11 @@
 //     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
 //     TRANSFER ACK carries the outcome).
 //   * Card rules 1, 2, 4 (events from sessnic_top): UPDATE of a stored PUT, DELETE of a
-//     tombstone, DELETE of a consumed entry (and to its writer), by mode.
+//     tombstone, DELETE of a consumed entry (and to its writer), by mode; replicate mode
+//     skips passive peers (HELLO arg bit 0: a table-less dispatcher node).
 // Not implemented (acked, counted in rx_unhandled, never hanging): PULL / PULL_RESP /
-// DIGEST frames; hub pull, passive members and catch-up (docs/rtl.md "What still
-// differs").
+// DIGEST frames; the hub pull, this card being passive (it always says arg 0) and
+// catch-up (docs/rtl.md "What still differs").
 `resetall
 `default_nettype none
 module bp_sync #(
@@ -261,6 +262,7 @@ module bp_sync #(
   logic rtt_go_reg;
   logic [CW-1:0] rtt_peer_reg;
   logic [CARDS-1:0] peer_up_reg;  // down after max retries, up again when heard
+  logic [CARDS-1:0] passive_reg;  // the peer said (HELLO arg bit 0) it holds no table
   // Timer scan: one peer per cycle, its oldest frame's deadline in registered steps.
   logic [CW-1:0] tm_p0_reg, tm_p1_reg, tm_p2_reg;
   logic tm_out1_reg, tm_out2_reg;
@@ -588,7 +590,7 @@ module bp_sync #(
   logic [CARDS-1:0] ev_mode_dest, ev_writer_dest;
   always_comb begin
     for (int i = 0; i < CARDS; i++) begin
-      ev_mode_dest[i] = member[i] && (mode == MODE_REPLICATE || (mode == MODE_HUB && hub_card == 8'(i)));
+      ev_mode_dest[i] = member[i] && ((mode == MODE_REPLICATE && !passive_reg[i]) || (mode == MODE_HUB && hub_card == 8'(i)));
       ev_writer_dest[i] = member[i] && ev_consumed && ev_single && ev_writer == 8'(i) &&
                           (mode == MODE_TRANSFER || (mode == MODE_HUB && hub_card != 8'(i)));
     end
@@ -950,6 +952,7 @@ module bp_sync #(
 
       S_RX_DO: begin
         state_reg <= S_IDLE;
+        if (rx_type == T_HELLO) passive_reg[rs] <= rh[F_ARG];  // as the kernel: before the epoch checks
         tx_store_reg <= 1'b0;
         tx_from_rt_reg <= 1'b0;
         idx_reg <= '0;
@@ -1469,6 +1472,7 @@ module bp_sync #(
       c_joins_reg <= '0;
       c_busy_reg <= '0;
       peer_up_reg <= '0;
+      passive_reg <= '0;
       xfer_valid_reg <= 1'b0;
       xfer_first_reg <= 1'b0;
       nf_valid_reg <= 1'b0;

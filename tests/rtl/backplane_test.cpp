@@ -659,7 +659,7 @@ TEST(RtlBackplane, PortsCarryTheProtocolThroughAFramePump) {
 class KernelNode final : public rtlsim::Node {
  public:
   using Bp = BackplaneSync<32, 64>;
-  KernelNode(uint8_t card, uint32_t members, wire::BpMode mode) : card_(card) {
+  KernelNode(uint8_t card, uint32_t members, wire::BpMode mode, bool passive = false) : card_(card) {
     BackplaneConfig c;
     c.card = card;
     c.epoch = 7;
@@ -668,6 +668,7 @@ class KernelNode final : public rtlsim::Node {
     c.max_retries = 6;
     c.hello_interval = 16384;
     c.peers[0] = members;
+    c.passive = passive;
     bp.configure(c);
     table.reset(card);
     Beat t;
@@ -878,6 +879,39 @@ TEST_P(RtlBackplaneInterop, BurstsThroughTheWindowsBothWays) {
     EXPECT_GT(w.sacks[1], 0u) << "the RTL card sacked the kernel's out-of-order frames";
     EXPECT_GT(k.bp.counter(wire::BP_STATS_FAST_RETRANSMITS), 0u) << "the kernel read the RTL's sack";
   }
+}
+
+// A passive member (a table-less dispatcher node; HELLO arg bit 0, here the HLS kernel
+// configured passive) is no replication destination: UPDATE and DELETE go to the other
+// card only, and nothing is counted as not sent.
+TEST(RtlBackplanePassive, PassivePeerGetsNoReplication) {
+  const uint32_t members = (1u << 1) | (1u << 2) | (1u << 4);
+  Cluster net(13);
+  Card c1(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  Card c2(CardConfig{.card = 2, .members = members, .mode = wire::BpMode::REPLICATE});
+  KernelNode k(4, members, wire::BpMode::REPLICATE, /*passive=*/true);
+  net.add(&c1);
+  net.add(&c2);
+  net.add(&k);
+  set_time(net, c1, 100);
+  set_time(net, c2, 100);
+  net.run(2000);
+  ASSERT_TRUE(k.bp.peer_up(1));
+  ASSERT_TRUE(k.bp.peer_up(2));
+  const auto p = put(net, c1, 50, 200);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(put(net, c2, 51, 100), wire::header::status), u(wire::Status::OK));
+  net.run(20000);
+  const auto g = get(net, c2, 50);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "the active peer got the UPDATE";
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  ASSERT_EQ(field(del(net, c1, 50), wire::header::status), u(wire::Status::OK));
+  net.run(20000);
+  EXPECT_EQ(field(get(net, c2, 50), wire::header::status), u(wire::Status::MISS)) << "the DELETE reached card 2";
+  EXPECT_EQ(field(k.table_op(cmd(wire::Opcode::GET, 51, 1)), wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_APPLIED), 0u) << "no UPDATE/DELETE reached the passive peer";
+  EXPECT_EQ(c1.bp_counter(NOT_SENT) + c2.bp_counter(NOT_SENT), 0u) << "a passive peer is no destination, not a miss";
+  EXPECT_EQ(c1.bp_counter(APPLIED), 1u) << "card 2's PUT reached card 1";
 }
 
 INSTANTIATE_TEST_SUITE_P(Loss, RtlBackplaneInterop, ::testing::Values(0.0, 0.2),
