@@ -80,6 +80,7 @@ module bp_sync #(
     output logic         m_tbl_tlast,
     output logic         m_tbl_tvalid,
     input  wire logic         m_tbl_tready,
+    output logic         m_tbl_host,   // with m_tbl_*: this command's response goes to the host (hub pull rerun)
     input  wire logic [511:0] s_tbl_tdata,
     input  wire logic         s_tbl_tlast,
     input  wire logic         s_tbl_tvalid,
@@ -156,6 +157,10 @@ module bp_sync #(
   localparam logic [7:0] T_TRANSFER_REQ = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_REQ);
   localparam logic [7:0] T_TRANSFER_RESULT = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_RESULT);
   localparam int F_ARG = sessnic_wire_pkg::FRAME_ARG_LSB;
+  localparam logic [7:0] T_PULL = 8'(sessnic_wire_pkg::FRAME_TYPE_PULL);
+  localparam logic [7:0] T_PULL_RESP = 8'(sessnic_wire_pkg::FRAME_TYPE_PULL_RESP);
+  localparam logic [7:0] OP_PULL = 8'(sessnic_wire_pkg::OPCODE_PULL);
+  localparam logic [7:0] ST_EXPIRED = 8'(sessnic_wire_pkg::STATUS_EXPIRED);
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
   localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
@@ -215,7 +220,10 @@ module bp_sync #(
     P_APPLY,       // UPDATE / DELETE from a peer
     P_APPLY_XFER,  // TRANSFER from a peer
     P_EXPORT_XFER, // host TRANSFER (or one asked for by TRANSFER_REQ)
-    P_EXPORT_REPL  // replicate a local PUT
+    P_EXPORT_REPL, // replicate a local PUT
+    P_EXPORT_PULL, // a peer's PULL: export, answer PULL_RESP
+    P_APPLY_PULL,  // the PULL_RESP of this card's pull: PUT with version
+    P_RERUN        // hub pull brought the entry: the host's GET/TAKE again (answer to the host)
   } pend_t;
 
   state_t state_reg;
@@ -296,6 +304,16 @@ module bp_sync #(
   logic [7:0] fan_type_reg;          // UPDATE or DELETE
   logic [511:0] ev_hdr_reg;          // the event being handled (a host response header)
 
+  // The pull in flight (one at a time): a host PULL (pl_hub 0) or a hub pull after a
+  // GET/TAKE miss (pl_hub 1). Finished by the PULL_RESP from pl_peer with req = pl_req,
+  // the peer going down or restarting, the host deadline (PULL's expiry) or a guard of
+  // 256 x rto cycles (a PULL_RESP the peer could not send). pl_hdr: the host's PULL
+  // header, or the original miss answer (also what a failed hub pull answers).
+  logic pl_valid_reg, pl_hub_reg, pl_kill_reg, pl_timeout_reg;
+  logic [7:0] pl_peer_reg;
+  logic [31:0] pl_req_reg, pl_deadline_reg, pl_start_reg, pr_req_reg;
+  logic [511:0] pl_hdr_reg;
+
   // The next reliable frame to send (S_NEXT_PEER -> S_ALLOC): header without seq.
   logic nf_valid_reg, nf_outcome_reg;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -328,11 +346,14 @@ module bp_sync #(
   // the outcome the deciding state chose; S_RES_BUILD makes the beat from it, so the
   // 512-bit result multiplexer is not behind those states' decisions
   logic res_entry_reg;  // 1: from the transfer's entry beat, 0: from res_reg (host header)
+  logic res_pull_reg;   // the result of a host PULL (op PULL), else TRANSFER
+  logic res_raw_reg;    // a failed hub pull: the original miss answer (pl_hdr) as it was
+  logic res_rx_reg;     // a host PULL that stored the pulled entry: from rxbuf[1]
   logic [31:0] res_tag_reg;
   logic [7:0] res_st_reg, res_dest_reg;
   logic [31:0] host_tag_reg;
   logic [7:0] host_dest_reg;
-  logic host_bad_reg;
+  logic host_bad_reg, host_pull_reg;
 
   logic [31:0] hello_timer_reg;
 
@@ -448,7 +469,7 @@ module bp_sync #(
   logic fd_src_reg;
   // S_RX_CMP: the compares
   logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_xpeer_reg;
-  logic f_req_match_reg, f_malformed_reg, f_up_reg, f_busy_reg, f_relay_match_reg, f_ackish_reg;
+  logic f_req_match_reg, f_malformed_reg, f_up_reg, f_busy_reg, f_relay_match_reg, f_ackish_reg, f_pull_match_reg;
   logic [WB-1:0] offa_reg, nout_reg;
   logic [WIN_LOG2-1:0] xoff_reg;
   logic sack_ok_reg, rtt_ok_reg, una_gt_reg, gap_big_reg;
@@ -509,10 +530,10 @@ module bp_sync #(
   endfunction
 
   // The kernel's host_result(): entry fields kept, host fields replaced.
-  function automatic logic [511:0] result_beat(input logic [511:0] e, input logic [31:0] tag, input logic [7:0] st,
-                                               input logic [7:0] dest, input logic [7:0] me);
+  function automatic logic [511:0] result_beat(input logic [511:0] e, input logic [7:0] op, input logic [31:0] tag,
+                                               input logic [7:0] st, input logic [7:0] dest, input logic [7:0] me);
     result_beat = e;
-    result_beat[H_OP+:8] = OP_TRANSFER;
+    result_beat[H_OP+:8] = op;
     result_beat[H_STATUS+:8] = st;
     result_beat[H_TAG+:32] = tag;
     result_beat[H_BLOB_LEN+:16] = 16'h0;
@@ -554,6 +575,7 @@ module bp_sync #(
   assign m_tbl_tdata = tbl_beat;
   assign m_tbl_tvalid = state_reg == S_TBL_SEND;
   assign m_tbl_tlast = idx_reg == tbl_n_reg;
+  assign m_tbl_host = pend_reg == P_RERUN;
 
   logic [31:0] crc_out;
   bp_crc32 crc_i (
@@ -587,6 +609,8 @@ module bp_sync #(
   wire [7:0] ev_writer = ev_hdr_reg[H_VERSION+:8];
   wire ev_consumed = ev_op == OP_TAKE || ev_op == OP_GET;
   wire ev_single = (ev_hdr_reg[H_FLAGS+:8] & FL_SINGLE_USE) != 8'h0;
+  // a host GET/TAKE miss in hub mode (sessnic_top hands it here instead of to the host)
+  wire ev_pull = ev_consumed && (ev_hdr_reg[H_STATUS+:8] == ST_MISS || ev_hdr_reg[H_STATUS+:8] == ST_EXPIRED);
   logic [CARDS-1:0] ev_mode_dest, ev_writer_dest;
   always_comb begin
     for (int i = 0; i < CARDS; i++) begin
@@ -629,6 +653,8 @@ module bp_sync #(
     end
     deadline_hit_reg <= xfer_valid_reg && xfer_deadline_reg != 32'h0 && now >= xfer_deadline_reg;
     relay_deadline_hit_reg <= relay_valid_reg && relay_deadline_reg != 32'h0 && now >= relay_deadline_reg;
+    pl_timeout_reg <= pl_valid_reg && ((pl_deadline_reg != 32'h0 && now >= pl_deadline_reg) ||
+                                       (cyc_reg - pl_start_reg) > {rto_cycles[23:0], 8'h0});
     if (rtt_go_reg) begin
       rtt_go_reg <= 1'b0;
       backoff[rtt_peer_reg] <= '0;  // a clean sample: the path works at the estimate
@@ -750,7 +776,23 @@ module bp_sync #(
           res_st_reg <= ST_FAILED;
           res_dest_reg <= relay_hdr_reg[C_DEST+:8];
           state_reg <= S_RES_BUILD;
-        end else if (!xfer_valid_reg && !relay_valid_reg && bcast_todo_reg == '0 && s_host_tvalid) begin
+        end else if (pl_valid_reg && (pl_kill_reg || pl_timeout_reg || !known(pl_peer_reg, epoch_known))) begin
+          // the pull's peer went down or restarted, or its time is up: a hub pull answers
+          // the original miss, a host PULL FAILED
+          pl_valid_reg <= 1'b0;
+          pl_kill_reg <= 1'b0;
+          pl_timeout_reg <= 1'b0;
+          res_raw_reg <= pl_hub_reg;
+          res_pull_reg <= 1'b1;
+          res_entry_reg <= 1'b0;
+          res_rx_reg <= 1'b0;
+          res_reg <= pl_hdr_reg;
+          res_origin_reg <= BROADCAST;
+          res_tag_reg <= pl_req_reg;
+          res_st_reg <= ST_FAILED;
+          res_dest_reg <= pl_peer_reg;
+          state_reg <= S_RES_BUILD;
+        end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && bcast_todo_reg == '0 && s_host_tvalid) begin
           // host TRANSFER header
           host_tag_reg <= s_host_tdata[H_TAG+:32];
           host_dest_reg <= s_host_tdata[C_DEST+:8];
@@ -758,11 +800,12 @@ module bp_sync #(
           res_reg <= s_host_tdata;
           host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
                           s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
-                          s_host_tdata[H_OP+:8] != OP_TRANSFER;
+                          (s_host_tdata[H_OP+:8] != OP_TRANSFER && s_host_tdata[H_OP+:8] != OP_PULL);
+          host_pull_reg <= s_host_tdata[H_OP+:8] == OP_PULL;
           host_relay_reg <= s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id;
           xfer_origin_reg <= BROADCAST;
           state_reg <= S_HOST;
-        end else if (bcast_todo_reg == '0 && !evq_empty) begin
+        end else if (bcast_todo_reg == '0 && !pl_valid_reg && !evq_empty) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
           ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
           state_reg <= S_EV_DEST;
@@ -796,13 +839,44 @@ module bp_sync #(
         // first beat was seen in S_IDLE (still on the bus: tready is asserted here)
         if (s_host_tvalid && s_host_tlast) begin
           if (host_bad_reg) begin
-            c_xfail_reg <= c_xfail_reg + 1'b1;
+            if (!host_pull_reg) c_xfail_reg <= c_xfail_reg + 1'b1;
+            res_pull_reg <= host_pull_reg;
             res_entry_reg <= 1'b0;
             res_origin_reg <= BROADCAST;
             res_tag_reg <= host_tag_reg;
             res_st_reg <= ST_BAD_CMD;
             res_dest_reg <= host_dest_reg;
             state_reg <= S_RES_BUILD;
+          end else if (host_pull_reg) begin
+            // PULL: the key to aux.owner, which exports it and answers PULL_RESP
+            if (known(res_reg[C_OWNER+:8], can_send)) begin
+              pl_valid_reg <= 1'b1;
+              pl_hub_reg <= 1'b0;
+              pl_kill_reg <= 1'b0;
+              pl_peer_reg <= res_reg[C_OWNER+:8];
+              pl_req_reg <= host_tag_reg;
+              pl_hdr_reg <= res_reg;
+              pl_deadline_reg <= host_deadline_reg;
+              pl_start_reg <= cyc_reg;
+              txbuf[1] <= export_cmd(res_reg, 32'h0);
+              txbuf[1][H_OP+:8] <= OP_GET;
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b0;
+              nf_peer_reg <= res_reg[C_OWNER+:8];
+              nf_hdr_reg <= ctl_frame(T_PULL, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+              nf_n_reg <= IDX_W'(2);
+              state_reg <= S_NEXT_PEER;
+            end else begin
+              // not a live member (or this card), or its window is full: FAILED
+              res_pull_reg <= 1'b1;
+              res_entry_reg <= 1'b0;
+              res_origin_reg <= BROADCAST;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= res_reg[C_OWNER+:8];
+              state_reg <= S_RES_BUILD;
+            end
           end else if (host_relay_reg) begin
             // relayed: TRANSFER_REQ (the key) to the owner, which answers TRANSFER_RESULT
             if (known(res_reg[C_OWNER+:8], can_send)) begin
@@ -892,10 +966,13 @@ module bp_sync #(
         gap_reg <= RXW_LOG2'(rx_una - rxb_src_reg);
         off_b_reg <= rx_seq - rxb_src_reg;
         off_u_reg <= rx_seq - rx_una;
-        f_busy_reg <= rx_type == T_TRANSFER_REQ && (xfer_valid_reg || bcast_todo_reg != '0);
+        f_busy_reg <= (rx_type == T_TRANSFER_REQ && (xfer_valid_reg || bcast_todo_reg != '0)) ||
+                      (rx_type == T_PULL && bcast_todo_reg != '0);
+        f_pull_match_reg <= pl_valid_reg && pl_peer_reg == rx_src && pl_req_reg == rx_req;
         f_relay_match_reg <= relay_valid_reg && relay_owner_reg == rx_src && relay_hdr_reg[H_TAG+:32] == rx_req;
         f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER ||
-                            rx_type == T_TRANSFER_REQ) &&
+                            rx_type == T_TRANSFER_REQ || rx_type == T_PULL ||
+                            (rx_type == T_PULL_RESP && rx_status == ST_OK)) &&
                            (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
                             rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
         state_reg <= S_RX_ACK;
@@ -976,6 +1053,7 @@ module bp_sync #(
           peer_up_reg[rs] <= 1'b1;
           c_joins_reg <= c_joins_reg + 1'b1;
           if (relay_valid_reg && relay_owner_reg == rx_src) relay_kill_reg <= 1'b1;
+          if (pl_valid_reg && pl_peer_reg == rx_src) pl_kill_reg <= 1'b1;
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_xpeer_reg) begin
             xfer_valid_reg <= 1'b0;
@@ -1121,6 +1199,41 @@ module bp_sync #(
                   res_dest_reg <= rh[F_ARG+:8];
                   tx_ret_reg <= S_RES_BUILD;
                 end
+              end else if (rx_type == T_PULL || rx_type == T_PULL_RESP) begin
+                // ack now; then PULL: export the key, answer PULL_RESP (req = its req);
+                // PULL_RESP: the answer of this card's pull (a stale one is dropped)
+                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_dep_reg <= rx_epoch;
+                d_ack_reg <= base_new;
+                d_sack_reg <= map_new;
+                d_una_reg <= una_new;
+                tx_n_reg <= IDX_W'(1);
+                tx_ret_reg <= S_IDLE;
+                state_reg <= S_STAMP;
+                if (rx_type == T_PULL) begin
+                  pend_reg <= P_EXPORT_PULL;
+                  pr_req_reg <= rx_req;
+                  tx_ret_reg <= S_TBL_SEND;
+                end else if (f_pull_match_reg) begin
+                  pl_valid_reg <= 1'b0;
+                  if (rx_status == ST_OK) begin
+                    pend_reg <= P_APPLY_PULL;  // PUT with the entry's version
+                    tx_ret_reg <= S_TBL_SEND;
+                  end else begin
+                    // the peer has no live entry: a hub pull answers the original miss,
+                    // a host PULL the peer's status
+                    res_raw_reg <= pl_hub_reg;
+                    res_pull_reg <= 1'b1;
+                    res_entry_reg <= 1'b0;
+                    res_rx_reg <= 1'b0;
+                    res_reg <= pl_hdr_reg;
+                    res_origin_reg <= BROADCAST;
+                    res_tag_reg <= pl_req_reg;
+                    res_st_reg <= rx_status;
+                    res_dest_reg <= pl_peer_reg;
+                    tx_ret_reg <= S_RES_BUILD;
+                  end
+                end
               end else begin
                 // reliable types outside the subset: acked, ignored
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
@@ -1147,7 +1260,7 @@ module bp_sync #(
           tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
         end
         tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
-        if (rx_type == T_TRANSFER_REQ) begin
+        if (rx_type == T_TRANSFER_REQ || rx_type == T_PULL) begin
           tbl_hdr_reg <= export_cmd(rx_entry, tbl_tag_reg);
           tbl_n_reg <= '0;
         end
@@ -1158,7 +1271,9 @@ module bp_sync #(
       S_TBL_SEND: begin
         if (m_tbl_tready) begin
           if (m_tbl_tlast) begin
-            state_reg <= S_TBL_WAIT;
+            // a rerun's answer goes to the host (sessnic_top routes it by m_tbl_host)
+            state_reg <= pend_reg == P_RERUN ? S_IDLE : S_TBL_WAIT;
+            if (pend_reg == P_RERUN) pend_reg <= P_NONE;
             tbl_tag_reg <= tbl_tag_reg + 1'b1;
             idx_reg <= '0;
           end else idx_reg <= idx_reg + 1'b1;
@@ -1168,7 +1283,7 @@ module bp_sync #(
       S_TBL_WAIT: begin
         if (s_tbl_tvalid) begin
           if (idx_reg == '0) tbl_st_reg <= tbl_status;
-          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL)) begin
             // the entry beat for the wire: response minus host-only fields
             txbuf[1] <= s_tbl_tdata;
             txbuf[1][H_OP+:8] <= OP_PUT;
@@ -1183,7 +1298,8 @@ module bp_sync #(
               xfer_entry_reg[H_TAG+:32] <= 32'h0;
               xfer_entry_reg[H_AUX+:64] <= 64'h0;
             end
-          end else if (idx_reg <= IDX_W'(SLOT_BEATS) && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+          end else if (idx_reg <= IDX_W'(SLOT_BEATS) &&
+                       (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL)) begin
             txbuf[IDX_W'(idx_reg+IDX_W'(1))] <= s_tbl_tdata;
           end
           if (idx_reg <= IDX_W'(SLOT_BEATS)) idx_reg <= idx_reg + 1'b1;
@@ -1260,6 +1376,46 @@ module bp_sync #(
               fan_type_reg <= T_UPDATE;
               todo_fresh_reg <= 1'b0;
               if ((ev_dest_reg & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
+            end
+          end
+          P_EXPORT_PULL: begin
+            // PULL_RESP to the requester: the entry if the export hit, else just the status
+            if (known(ap_src_reg, can_send)) begin
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b0;
+              nf_peer_reg <= ap_src_reg;
+              nf_hdr_reg <= ctl_frame(T_PULL_RESP, ap_src_reg, pr_req_reg, tbl_st_reg);
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= tbl_st_reg == ST_OK ? 16'd64 + txbuf[1][H_BLOB_LEN+:16] : 16'd0;
+              nf_n_reg <= tbl_st_reg == ST_OK ? IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]) : IDX_W'(1);
+              state_reg <= S_NEXT_PEER;
+            end else c_notsent_reg <= c_notsent_reg + 1'b1;
+          end
+          P_APPLY_PULL: begin
+            if (tbl_stored) c_applied_reg <= c_applied_reg + 1'b1;
+            else c_apfail_reg <= c_apfail_reg + 1'b1;
+            if (tbl_stored && pl_hub_reg) begin
+              // rule 3: the host's GET/TAKE again; its answer goes to the host
+              pend_reg <= P_RERUN;
+              tbl_hdr_reg <= pl_hdr_reg;
+              tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
+              tbl_hdr_reg[H_VERSION+:64] <= 64'h0;
+              tbl_hdr_reg[H_EXPIRY+:32] <= 32'h0;
+              tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
+              tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
+              tbl_hdr_reg[H_AUX+:64] <= 64'h0;
+              tbl_n_reg <= '0;
+              state_reg <= S_TBL_SEND;
+            end else begin
+              res_raw_reg <= pl_hub_reg;  // a hub pull that did not store: the original miss
+              res_pull_reg <= 1'b1;
+              res_entry_reg <= 1'b0;
+              res_rx_reg <= tbl_stored;
+              res_reg <= pl_hdr_reg;
+              res_origin_reg <= BROADCAST;
+              res_tag_reg <= pl_req_reg;
+              res_st_reg <= tbl_stored ? ST_OK : tbl_st_reg;
+              res_dest_reg <= pl_peer_reg;
+              state_reg <= S_RES_BUILD;
             end
           end
           default: ;
@@ -1339,7 +1495,34 @@ module bp_sync #(
         idx_reg <= '0;
         tbl_n_reg <= '0;
         ev_dest_reg <= ev_mode_dest | ev_writer_dest;
-        if (ev_op == OP_PUT) begin
+        if (ev_pull) begin
+          // rule 3: a GET/TAKE miss on a hub-mode spoke pulls from the hub
+          pl_hdr_reg <= ev_hdr_reg;
+          pl_req_reg <= ev_hdr_reg[H_TAG+:32];
+          pl_peer_reg <= hub_card;
+          if (known(hub_card, can_send)) begin
+            pl_valid_reg <= 1'b1;
+            pl_hub_reg <= 1'b1;
+            pl_kill_reg <= 1'b0;
+            pl_deadline_reg <= 32'h0;
+            pl_start_reg <= cyc_reg;
+            txbuf[1] <= export_cmd(ev_hdr_reg, 32'h0);
+            txbuf[1][H_OP+:8] <= OP_GET;
+            nf_valid_reg <= 1'b1;
+            nf_outcome_reg <= 1'b0;
+            nf_peer_reg <= hub_card;
+            nf_hdr_reg <= ctl_frame(T_PULL, hub_card, ev_hdr_reg[H_TAG+:32], 8'h0);
+            nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+            nf_n_reg <= IDX_W'(2);
+            state_reg <= S_NEXT_PEER;
+          end else begin
+            // the hub is down or unknown: the original miss
+            res_raw_reg <= 1'b1;
+            res_reg <= ev_hdr_reg;
+            res_origin_reg <= BROADCAST;
+            state_reg <= S_RES_BUILD;
+          end
+        end else if (ev_op == OP_PUT) begin
           if (ev_mode_dest == '0) begin
             // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
@@ -1417,8 +1600,13 @@ module bp_sync #(
             state_reg <= S_IDLE;
           end
         end else begin
-          res_reg <= result_beat(res_entry_reg ? xfer_entry_reg : (res_relay_reg ? relay_hdr_reg : res_reg), res_tag_reg,
-                                 res_st_reg, res_dest_reg, card_id);
+          res_pull_reg <= 1'b0;
+          res_raw_reg <= 1'b0;
+          res_rx_reg <= 1'b0;
+          if (!res_raw_reg)
+            res_reg <= result_beat(res_entry_reg ? xfer_entry_reg :
+                                   (res_relay_reg ? relay_hdr_reg : (res_rx_reg ? rxbuf[1] : res_reg)),
+                                   res_pull_reg ? OP_PULL : OP_TRANSFER, res_tag_reg, res_st_reg, res_dest_reg, card_id);
           state_reg <= S_RESULT;
         end
       end
@@ -1479,6 +1667,12 @@ module bp_sync #(
       relay_valid_reg <= 1'b0;
       relay_kill_reg <= 1'b0;
       res_relay_reg <= 1'b0;
+      res_pull_reg <= 1'b0;
+      res_raw_reg <= 1'b0;
+      res_rx_reg <= 1'b0;
+      pl_valid_reg <= 1'b0;
+      pl_kill_reg <= 1'b0;
+      pl_timeout_reg <= 1'b0;
       res_origin_reg <= BROADCAST;
       xf_origin_reg <= BROADCAST;
       xfer_origin_reg <= BROADCAST;

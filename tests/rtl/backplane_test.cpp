@@ -577,8 +577,9 @@ TEST(RtlBackplane, HubModeSendsLocalWritesToTheHubOnly) {
   ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
   EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
   EXPECT_EQ(blob_bytes(g), blob_of(20, 120));
-  EXPECT_EQ(field(get(r.net, r[2], 20), wire::header::status), u(wire::Status::MISS)) << "not to the other spokes";
-  EXPECT_EQ(field(get(r.net, r[1], 21), wire::header::status), u(wire::Status::MISS)) << "the hub keeps its own writes";
+  // (a GET on a spoke would pull from the hub: the counters tell what was pushed)
+  EXPECT_EQ(r[2].bp_counter(APPLIED), 0u) << "not to the other spokes";
+  EXPECT_EQ(r[1].bp_counter(APPLIED), 0u) << "the hub keeps its own writes";
   ASSERT_EQ(field(del(r.net, r[1], 20), wire::header::status), u(wire::Status::OK));
   r.settle(400000);
   EXPECT_EQ(field(get(r.net, r[0], 20), wire::header::status), u(wire::Status::MISS));
@@ -599,6 +600,91 @@ TEST(RtlBackplane, RestartWithALargerEpochFromTheRegister) {
   r.settle(400000);
   for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(field(get(r.net, r[2], 40 + k), wire::header::status), u(wire::Status::OK)) << k;
   EXPECT_GE(r[1].bp_counter(STALE), 1u) << "card 1 saw the epoch change";
+}
+
+// ---- PULL and the hub pull (card rule 3) ------------------------------------------------
+TableCommand pull_cmd(unsigned k, unsigned owner) {
+  TableCommand t = cmd(wire::Opcode::PULL, k, g_tag++);
+  t.aux = kBcast | (uint64_t{owner} << 8);  // sync_cmd.dest = none, sync_cmd.owner = the card to pull from
+  return t;
+}
+
+TEST(RtlBackplane, HubPullOnAGetMiss) {
+  // Card 2 writes (its UPDATE goes to the hub 0 only); a GET on spoke 1 misses locally,
+  // pulls from the hub and answers the entry (the same GET run again), which card 1 then
+  // holds; a key the hub does not hold answers the original MISS.
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 51, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[2], 60, 180);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  ASSERT_EQ(r[1].bp_counter(APPLIED), 0u);
+  const auto g = get(r.net, r[1], 60);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::op), u(wire::Opcode::GET));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(60, 180));
+  EXPECT_EQ(r[1].bp_counter(APPLIED), 1u) << "the pulled entry was stored here";
+  r.settle(400000);
+  const uint64_t hub_tx = r[0].bp_counter(TX);
+  EXPECT_EQ(field(get(r.net, r[1], 60), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(r[0].bp_counter(TX), hub_tx) << "a local hit asks nobody";
+  const auto m = get(r.net, r[1], 61);
+  EXPECT_EQ(field(m, wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(field(m, wire::header::op), u(wire::Opcode::GET));
+  EXPECT_EQ(field(get(r.net, r[0], 61), wire::header::status), u(wire::Status::MISS)) << "the hub answers its own misses";
+}
+
+TEST(RtlBackplane, HubPullOnATakeMissAndTheUsedTicketIsAMissEverywhere) {
+  // A single-use ticket written on spoke 2 (at 2 and the hub); spoke 1 TAKEs it: local
+  // miss, pull from the hub, TAKE again -> OK; its DELETE goes to the hub and to the
+  // writer 2, so afterwards the ticket is a MISS on every card (even through pulls).
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 52, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put_flags(r.net, r[2], 62, 90, kSingleUse);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  const auto t = take(r.net, r[1], 62);
+  ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::header::op), u(wire::Opcode::TAKE));
+  EXPECT_EQ(blob_bytes(t), blob_of(62, 90));
+  EXPECT_EQ(field(t, wire::header::version), field(p, wire::header::version));
+  r.settle(400000);
+  for (uint8_t c : {0, 1, 2}) EXPECT_EQ(field(get(r.net, r[c], 62), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  EXPECT_EQ(field(take(r.net, r[1], 62), wire::header::status), u(wire::Status::MISS));
+}
+
+TEST(RtlBackplane, PullCopiesAnEntryFromAnotherCard) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 53);
+  r.net.set_all_links({.drop = 0.2, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[2], 70, 256);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  const auto a = exec(r.net, r[1], pull_cmd(70, 2));
+  ASSERT_EQ(field(a, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(a, wire::header::op), u(wire::Opcode::PULL));
+  EXPECT_EQ(field(a, wire::header::version), field(p, wire::header::version));
+  const auto g = get(r.net, r[1], 70);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(70, 256));
+  EXPECT_EQ(field(get(r.net, r[2], 70), wire::header::status), u(wire::Status::OK)) << "a pull copies, never consumes";
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(71, 2)), wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(70, 9)), wire::header::status), u(wire::Status::FAILED)) << "not a member";
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(70, 1)), wire::header::status), u(wire::Status::FAILED)) << "itself";
+  TableCommand bad = pull_cmd(70, 2);
+  bad.key_len = 0;
+  EXPECT_EQ(field(exec(r.net, r[1], bad), wire::header::status), u(wire::Status::BAD_CMD));
+  // a PULL whose owner never answers ends at its deadline (the command's expiry, card clock)
+  r.net.set_link(1, 3, {.drop = 1.0});
+  TableCommand d = pull_cmd(70, 3);
+  d.expiry = 103;
+  r[1].send(rtlsim::encode(d));
+  r.net.run(1000);
+  set_time(r.net, r[1], 104);
+  const auto late = await(r.net, r[1], d.tag, 20000);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(field(*late, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u) << "the deadline, not the retries";
 }
 
 // ---- the contract's BackplanePorts: a transport pump moves whole frames ------------
