@@ -80,6 +80,7 @@ module sess_table #(
   localparam logic [7:0] OPCODE_FLUSH = 8'(sessnic_wire_pkg::OPCODE_FLUSH);
   localparam logic [7:0] OPCODE_GET = 8'(sessnic_wire_pkg::OPCODE_GET);
   localparam logic [7:0] OPCODE_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
+  localparam logic [7:0] OPCODE_SCAN = 8'(sessnic_wire_pkg::OPCODE_SCAN);
   localparam logic [7:0] OPCODE_SET_TIME = 8'(sessnic_wire_pkg::OPCODE_SET_TIME);
   localparam logic [7:0] OPCODE_STATS = 8'(sessnic_wire_pkg::OPCODE_STATS);
   localparam logic [7:0] OPCODE_TAKE = 8'(sessnic_wire_pkg::OPCODE_TAKE);
@@ -118,6 +119,9 @@ module sess_table #(
   localparam int GOT_BITS = 17;  // payload beat counter, saturating (blob_len needs <= 1024 beats)
   localparam int NCNT = STATS_LAMPORT;  // counters 0..12 are counted; 13..15 are state
   localparam logic [15:0] SLOT_BYTES16 = 16'(SLOT_BYTES);
+  // SCAN slot index: set = idx / WAYS, way = idx % WAYS, idx < CAPACITY.
+  localparam int CAPACITY = SETS * WAYS;
+  localparam int IDX_BITS = $clog2(CAPACITY) + 1;
 
   initial begin
     if (SLOT_BYTES % BEAT_BYTES != 0 || SLOT_BYTES >= 65536) $fatal(1, "SLOT_BYTES: whole beats, < 64 KiB");
@@ -227,6 +231,8 @@ module sess_table #(
   logic [GOT_BITS-1:0] s1_got_reg, s1_need_reg;  // payload beats received / expected
   logic s1_bad_reg, s1_large_reg;  // header-only checks: BAD_CMD, TOO_LARGE
   logic s1_keyed_reg, s1_settime_reg, s1_flush_reg;
+  logic s1_scan_reg;  // SCAN: reads way s1_sway_reg of set s1_set_reg, changes nothing
+  logic [WAYS-1:0] s1_sway_reg;
   logic s1_slot_en_reg;  // the command has payload beats in slot s1_slot_reg
   logic [1:0] s1_slot_reg;
   logic [SLOT_BEATS-1:0] s1_beat_lt_reg, s1_beat_eq_reg;  // beat < / == the blob's last beat
@@ -241,8 +247,10 @@ module sess_table #(
   logic [511:0] in_hdr;
   logic [7:0] in_op, in_klen;
   logic [15:0] in_blen, in_blen_m1;
-  logic in_is_put, in_keyed;
-  logic [SETS_LOG2-1:0] in_set;
+  logic in_is_put, in_keyed, in_is_scan, in_scan_oor;
+  logic [SETS_LOG2-1:0] in_set, in_scan_set;
+  logic [IDX_BITS-1:0] in_scan_idx;
+  logic [WAYS-1:0] in_scan_way;
   always_comb begin
     in_hdr = s0_data_reg;
     in_op = in_hdr[H_OP+:W_OP];
@@ -253,7 +261,13 @@ module sess_table #(
     in_keyed = in_op == OPCODE_PUT || in_op == OPCODE_GET || in_op == OPCODE_TAKE || in_op == OPCODE_DEL ||
                in_op == OPCODE_EXPORT;
     in_hdr[H_KEY+:W_KEY] = mask_key(s0_data_reg[H_KEY+:W_KEY], in_klen);
-    in_set = set_of(in_hdr[H_KEY+:W_KEY], in_klen, in_hdr[H_CTX+:W_CTX]);
+    // SCAN reads the slot named by aux (power-of-two WAYS: a bit select).
+    in_is_scan = in_op == OPCODE_SCAN;
+    in_scan_oor = in_hdr[H_AUX+:W_AUX] >= 64'(CAPACITY);
+    in_scan_idx = in_hdr[H_AUX+:IDX_BITS];
+    in_scan_set = SETS_LOG2'(in_scan_idx / IDX_BITS'(WAYS));
+    in_scan_way = WAYS'(1) << (in_scan_idx % IDX_BITS'(WAYS));
+    in_set = in_is_scan ? in_scan_set : set_of(in_hdr[H_KEY+:W_KEY], in_klen, in_hdr[H_CTX+:W_CTX]);
   end
 
   // Pipeline control (defined below with the later stages).
@@ -276,8 +290,12 @@ module sess_table #(
       s1_set_reg <= in_set;
       s1_got_reg <= '0;
       s1_need_reg <= beats_for(in_blen);
-      s1_bad_reg <= in_op >= OPCODE_TRANSFER || (!in_is_put && in_blen != 0) ||
+      // TRANSFER, PULL and unknown opcodes are never the table's; SCAN past the end.
+      s1_bad_reg <= (in_op >= OPCODE_TRANSFER && !in_is_scan) || (in_is_scan && in_scan_oor) ||
+                    (!in_is_put && in_blen != 0) ||
                     (in_keyed && (in_klen == 0 || in_klen > 8'(KEY_MAX_BYTES))) || (in_is_put && in_blen == 0);
+      s1_scan_reg <= in_is_scan;
+      s1_sway_reg <= in_scan_way;
       s1_large_reg <= in_is_put && in_blen > SLOT_BYTES16;
       s1_keyed_reg <= in_keyed;
       s1_settime_reg <= in_op == OPCODE_SET_TIME;
@@ -302,6 +320,7 @@ module sess_table #(
       s1_keyed_reg <= 1'b0;
       s1_settime_reg <= 1'b0;
       s1_flush_reg <= 1'b0;
+      s1_scan_reg <= 1'b0;
       s1_slot_en_reg <= 1'b0;
       sweep_set_reg <= sweep_set_reg + 1'b1;
     end else if (s1_go) begin
@@ -336,6 +355,8 @@ module sess_table #(
   logic [SLOT_BEATS-1:0] s2_lt_reg, s3_lt_reg, s4_lt_reg, s5_lt_reg, s6_lt_reg;
   logic [SLOT_BEATS-1:0] s2_eq_reg, s3_eq_reg, s4_eq_reg, s5_eq_reg, s6_eq_reg;
   logic [63:0] s2_tail_reg, s3_tail_reg, s4_tail_reg, s5_tail_reg, s6_tail_reg;
+  logic s2_scan_reg, s3_scan_reg;
+  logic [WAYS-1:0] s2_sway_reg, s3_sway_reg;
 
   // Hazards of the command (or sweep step) in s1 against everything in flight:
   //  * same set: the RAMs return old data when a set is read in the cycle it is written,
@@ -412,6 +433,9 @@ module sess_table #(
   logic [WAYS*2-1:0] p_rank;
   logic [WAYS*WAYS-1:0] p_egt;  // [w*WAYS+v]: way w's expiry orders after way v's (ties: higher way)
   logic p_hdr_expired;  // the command's own expiry <= now
+  logic [255:0] p_skey;  // SCAN: the slot's key, key_len and ctx (for an OK answer)
+  logic [5:0] p_sklen;
+  logic [7:0] p_sctx;
   logic [WAYS*64-1:0] p_ver;
   logic [WAYS*32-1:0] p_exp;
   logic [WAYS*16-1:0] p_blen;
@@ -425,10 +449,13 @@ module sess_table #(
       p_ver[w*64+:64] = s3_meta_reg[w*META_W+256+:64];
       p_exp[w*32+:32] = s3_meta_reg[w*META_W+320+:32];
       p_blen[w*16+:16] = s3_meta_reg[w*META_W+368+:16];
-      p_match[w] = {2'b0, s3_meta_reg[w*META_W+352+:6]} == s3_klen &&
-                   s3_meta_reg[w*META_W+360+:8] == s3_hdr_reg[H_CTX+:W_CTX] &&
-                   s3_meta_reg[w*META_W+:256] == s3_hdr_reg[H_KEY+:W_KEY];
       p_empty[w] = s3_meta_reg[w*META_W+352+:6] == 6'd0;
+      // A SCAN "hits" the slot it names if that slot is occupied.
+      if (s3_scan_reg) p_match[w] = s3_sway_reg[w] && !p_empty[w];
+      else
+        p_match[w] = {2'b0, s3_meta_reg[w*META_W+352+:6]} == s3_klen &&
+                     s3_meta_reg[w*META_W+360+:8] == s3_hdr_reg[H_CTX+:W_CTX] &&
+                     s3_meta_reg[w*META_W+:256] == s3_hdr_reg[H_KEY+:W_KEY];
       p_expired[w] = now_reg >= p_exp[w*32+:32];
       p_tomb[w] = s3_meta_reg[w*META_W+358];
       p_single[w] = s3_meta_reg[w*META_W+359];
@@ -441,6 +468,16 @@ module sess_table #(
       else if (p_expired[w]) p_rank[w*2+:2] = 2'd1;
       else if (s3_is_put || p_tomb[w]) p_rank[w*2+:2] = 2'(VKEY_RANK_TOMB);
       else p_rank[w*2+:2] = 2'd3;
+    end
+    p_skey = '0;
+    p_sklen = '0;
+    p_sctx = '0;
+    for (int w = 0; w < WAYS; w++) begin
+      if (s3_sway_reg[w]) begin
+        p_skey = s3_meta_reg[w*META_W+:256];
+        p_sklen = s3_meta_reg[w*META_W+352+:6];
+        p_sctx = s3_meta_reg[w*META_W+360+:8];
+      end
     end
     for (int w = 0; w < WAYS; w++) begin
       for (int v = 0; v < WAYS; v++)
@@ -456,6 +493,9 @@ module sess_table #(
   logic [WAYS*64-1:0] s4_ver_reg;
   logic [WAYS*32-1:0] s4_exp_reg;
   logic [WAYS*16-1:0] s4_blen_reg;
+  logic [255:0] s4_skey_reg, s5_skey_reg;
+  logic [5:0] s4_sklen_reg, s5_sklen_reg;
+  logic [7:0] s4_sctx_reg, s5_sctx_reg;
 
   // ---------------------------------------------------------------- s4 -> s5 select
   logic [7:0] s4_op;
@@ -547,6 +587,7 @@ module sess_table #(
   logic [4:0] live_up, live_down, tomb_up, tomb_down;  // popcounts of the live/tombstone changes
   logic [4:0] swept_n;
   logic found_live, need_ver, do_write, tomb_new, consume, rsp_stats, flush_go;
+  logic scan_hit;  // SCAN answers OK with the slot's key
   always_comb begin
     op = s5_hdr_reg[H_OP+:W_OP];
     key_len6 = s5_hdr_reg[H_KEY_LEN+:6];
@@ -586,6 +627,7 @@ module sess_table #(
     need_ver = 1'b0;
     tomb_new = 1'b0;
     consume = 1'b0;
+    scan_hit = 1'b0;
     found_live = s5_found_reg && !s5_free_fw_reg;
 
     if (s5_sweep_reg) begin
@@ -625,6 +667,18 @@ module sess_table #(
           end
         end
         OPCODE_DEL: need_ver = 1'b1;
+        OPCODE_SCAN: begin
+          // The slot as it is: no consume, no free on expiry, no counter.
+          if (!s5_found_reg || s5_f_expired_reg) st = STATUS_MISS;
+          else begin
+            scan_hit = 1'b1;
+            mo_ver = s5_f_ver_reg;
+            mo_exp = s5_f_exp_reg;
+            mo_flags = {s5_f_single_reg, s5_f_tomb_reg};
+            rsp_len = s5_f_tomb_reg ? 16'd0 : s5_f_blen_reg;
+            rsp_way_oh = s5_fw_reg;
+          end
+        end
         OPCODE_GET, OPCODE_TAKE, OPCODE_EXPORT: begin
           inc1[STATS_GETS] = 1'b1;
           if (!s5_found_reg || s5_f_tomb_reg) begin
@@ -757,6 +811,11 @@ module sess_table #(
     rsp_hdr[H_VERSION+:W_VERSION] = mo_ver;
     rsp_hdr[H_EXPIRY+:W_EXPIRY] = mo_exp;
     rsp_hdr[H_FLAGS+:W_FLAGS] = {6'h0, mo_flags};
+    if (scan_hit) begin
+      rsp_hdr[H_KEY+:W_KEY] = s5_skey_reg;
+      rsp_hdr[H_KEY_LEN+:W_KEY_LEN] = W_KEY_LEN'(s5_sklen_reg);
+      rsp_hdr[H_CTX+:W_CTX] = s5_sctx_reg;
+    end
   end
 
   // s6: the decision, applied when it fires.
@@ -846,6 +905,8 @@ module sess_table #(
       s2_lt_reg <= s1_beat_lt_reg;
       s2_eq_reg <= s1_beat_eq_reg;
       s2_tail_reg <= s1_tail_reg;
+      s2_scan_reg <= s1_scan_reg;
+      s2_sway_reg <= s1_sway_reg;
       // s2 -> s3
       s3_valid_reg <= s2_valid_reg;
       s3_sweep_reg <= s2_sweep_reg;
@@ -860,6 +921,8 @@ module sess_table #(
       s3_lt_reg <= s2_lt_reg;
       s3_eq_reg <= s2_eq_reg;
       s3_tail_reg <= s2_tail_reg;
+      s3_scan_reg <= s2_scan_reg;
+      s3_sway_reg <= s2_sway_reg;
       s3_meta_reg <= rd_meta;
       // s3 -> s4
       s4_valid_reg <= s3_valid_reg;
@@ -874,6 +937,9 @@ module sess_table #(
       s4_lt_reg <= s3_lt_reg;
       s4_eq_reg <= s3_eq_reg;
       s4_tail_reg <= s3_tail_reg;
+      s4_skey_reg <= p_skey;
+      s4_sklen_reg <= p_sklen;
+      s4_sctx_reg <= p_sctx;
       s4_match_reg <= p_match;
       s4_empty_reg <= p_empty;
       s4_expired_reg <= p_expired;
@@ -901,6 +967,9 @@ module sess_table #(
       s5_lt_reg <= s4_lt_reg;
       s5_eq_reg <= s4_eq_reg;
       s5_tail_reg <= s4_tail_reg;
+      s5_skey_reg <= s4_skey_reg;
+      s5_sklen_reg <= s4_sklen_reg;
+      s5_sctx_reg <= s4_sctx_reg;
       s5_fw_reg <= q_fw;
       s5_vw_reg <= q_vw;
       s5_occ_after_reg <= q_occ_after;
