@@ -365,7 +365,8 @@ module sessnic_top #(
   bp_sync #(
       .CARDS(32),
       .SLOT_BYTES(SLOT_BYTES),
-      .EVQ_LOG2(EVQ_LOG2)
+      .EVQ_LOG2(EVQ_LOG2),
+      .CATCHUP_SLOTS((1 << SETS_LOG2) * WAYS)
   ) bp_sync_i (
       .clk(clk),
       .rst(rst),
@@ -420,7 +421,9 @@ module sessnic_top #(
       .cnt_rx_unhandled(c_unhandled),
       .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next),
       .cnt_peer_joins(hwif_in.bp_peer_joins.value.next),
-      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next)
+      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next),
+      .cnt_catchup_pushed(hwif_in.bp_catchup_pushed.value.next),
+      .cnt_catchup_walks(hwif_in.bp_catchup_walks.value.next)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
   // The same counters in the register map (spec/regs.rdl).

@@ -42,7 +42,8 @@ module bp_sync #(
     parameter int SLOT_BYTES = 256,
     parameter int EVQ_LOG2 = 4,
     parameter int WIN_LOG2 = 4,  // reliable frames in flight per peer = 2^WIN_LOG2 (>= 16 by the card contract)
-    parameter int RXW_LOG2 = 6   // receive window per peer = 2^RXW_LOG2 seqs (>= the HLS card's 64 slots)
+    parameter int RXW_LOG2 = 6,  // receive window per peer = 2^RXW_LOG2 seqs (>= the HLS card's 64 slots)
+    parameter int CATCHUP_SLOTS = 0  // slots of the table (SETS x WAYS) a catch-up walk SCANs; 0 = no catch-up
 ) (
     input wire logic clk,
     input wire logic rst,
@@ -110,7 +111,9 @@ module bp_sync #(
     output logic [31:0] cnt_rx_unhandled,
     output logic [31:0] cnt_deletes_sent,
     output logic [31:0] cnt_peer_joins,
-    output logic [31:0] cnt_rx_busy
+    output logic [31:0] cnt_rx_busy,
+    output logic [31:0] cnt_catchup_pushed,  // frames sent by catch-up walks
+    output logic [31:0] cnt_catchup_walks
 );
   initial begin
     if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
@@ -161,6 +164,7 @@ module bp_sync #(
   localparam logic [7:0] T_PULL_RESP = 8'(sessnic_wire_pkg::FRAME_TYPE_PULL_RESP);
   localparam logic [7:0] OP_PULL = 8'(sessnic_wire_pkg::OPCODE_PULL);
   localparam logic [7:0] ST_EXPIRED = 8'(sessnic_wire_pkg::STATUS_EXPIRED);
+  localparam logic [7:0] OP_SCAN = 8'(sessnic_wire_pkg::OPCODE_SCAN);
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
   localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
@@ -215,7 +219,7 @@ module bp_sync #(
     S_RTX_COPY,   // a resend: the slot's beats from the frame RAM into rtbuf
     S_RTX_GO      // a resend: per-peer fields for the stamp
   } state_t;
-  typedef enum logic [2:0] {
+  typedef enum logic [3:0] {
     P_NONE,
     P_APPLY,       // UPDATE / DELETE from a peer
     P_APPLY_XFER,  // TRANSFER from a peer
@@ -223,7 +227,8 @@ module bp_sync #(
     P_EXPORT_REPL, // replicate a local PUT
     P_EXPORT_PULL, // a peer's PULL: export, answer PULL_RESP
     P_APPLY_PULL,  // the PULL_RESP of this card's pull: PUT with version
-    P_RERUN        // hub pull brought the entry: the host's GET/TAKE again (answer to the host)
+    P_RERUN,       // hub pull brought the entry: the host's GET/TAKE again (answer to the host)
+    P_SCAN         // catch-up: one slot of the own table
   } pend_t;
 
   state_t state_reg;
@@ -313,6 +318,18 @@ module bp_sync #(
   logic [7:0] pl_peer_reg;
   logic [31:0] pl_req_reg, pl_deadline_reg, pl_start_reg, pr_req_reg;
   logic [511:0] pl_hdr_reg;
+
+  // Catch-up (card rule 6): a peer that joined (first heard, restarted, or heard again
+  // after it was down) and that this card pushes to (replicate: it is not passive; hub:
+  // it is the hub and this card is not) gets the own table, walked by SCAN 0 ..
+  // CATCHUP_SLOTS-1 in the background (lowest priority, one slot when every target's
+  // window has room): a live entry as UPDATE, a tombstone as DELETE. Joiners that arrive
+  // during a walk wait in cu_pending for a full walk of their own.
+  logic [CARDS-1:0] cu_pending_reg, cu_dest_reg;
+  logic cu_active_reg, cu_ready_reg, cu_fan_reg, scan_tomb_reg;
+  logic [31:0] cu_idx_reg, c_cu_pushed_reg, c_cu_walks_reg;
+  assign cnt_catchup_pushed = c_cu_pushed_reg;
+  assign cnt_catchup_walks = c_cu_walks_reg;
 
   // The next reliable frame to send (S_NEXT_PEER -> S_ALLOC): header without seq.
   logic nf_valid_reg, nf_outcome_reg;
@@ -496,6 +513,10 @@ module bp_sync #(
     map_new = shr_rx(m1_reg, rx_t);
   end
   wire [31:0] una_new = una_src_reg + 32'(adv_reg);
+  // the sender joined: does this card catch it up (rule 6)? (a HELLO says passive itself)
+  wire cu_push = CATCHUP_SLOTS != 0 &&
+                 ((mode == MODE_REPLICATE && !(rx_type == T_HELLO ? rh[F_ARG] : passive_reg[rs])) ||
+                  (mode == MODE_HUB && rx_src == hub_card && card_id != hub_card));
 
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
@@ -630,6 +651,7 @@ module bp_sync #(
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
     cyc_reg <= cyc_reg + 1'b1;
     for (int i = 0; i < CARDS; i++) win_full_reg[i] <= (tx_next[i] - tx_una[i]) >= 32'(WIN);
+    cu_ready_reg <= (cu_dest_reg & epoch_known & win_full_reg) == '0;
     // Retransmit timer scan: one peer per cycle, in registered steps so no compare sits in
     // front of the engine's decisions; a found timeout waits in tmo_* for S_IDLE, which
     // checks that it still holds (the frame was not acked or resent meanwhile).
@@ -809,6 +831,30 @@ module bp_sync #(
           evq_rd_reg <= evq_rd_reg + 1'b1;
           ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
           state_reg <= S_EV_DEST;
+        end else if (bcast_todo_reg == '0 && !cu_active_reg && cu_pending_reg != '0) begin
+          // a catch-up walk for the joiners so far
+          cu_active_reg <= 1'b1;
+          cu_dest_reg <= cu_pending_reg;
+          cu_pending_reg <= '0;
+          cu_idx_reg <= '0;
+          c_cu_walks_reg <= c_cu_walks_reg + 1'b1;
+        end else if (bcast_todo_reg == '0 && cu_active_reg) begin
+          /* verilator lint_off UNSIGNED */  // (constant when CATCHUP_SLOTS = 0: no walk starts)
+          if ((cu_dest_reg & epoch_known) == '0 || cu_idx_reg >= 32'(CATCHUP_SLOTS)) begin
+          /* verilator lint_on UNSIGNED */
+            cu_active_reg <= 1'b0;  // done (a target that went down gets a new walk when back)
+          end else if (cu_ready_reg) begin
+            cu_dest_reg <= cu_dest_reg & epoch_known;
+            pend_reg <= P_SCAN;
+            tbl_hdr_reg <= '0;
+            tbl_hdr_reg[H_OP+:8] <= OP_SCAN;
+            tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
+            tbl_hdr_reg[H_AUX+:64] <= {32'h0, cu_idx_reg};
+            tbl_n_reg <= '0;
+            idx_reg <= '0;
+            cu_idx_reg <= cu_idx_reg + 1'b1;
+            state_reg <= S_TBL_SEND;
+          end
         end
       end
 
@@ -1054,6 +1100,8 @@ module bp_sync #(
           c_joins_reg <= c_joins_reg + 1'b1;
           if (relay_valid_reg && relay_owner_reg == rx_src) relay_kill_reg <= 1'b1;
           if (pl_valid_reg && pl_peer_reg == rx_src) pl_kill_reg <= 1'b1;
+          if (cu_push) cu_pending_reg[rs] <= 1'b1;
+          cu_dest_reg[rs] <= 1'b0;  // a walk running for its old life: a new one follows
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_xpeer_reg) begin
             xfer_valid_reg <= 1'b0;
@@ -1070,6 +1118,7 @@ module bp_sync #(
           if (!f_up_reg) begin  // first heard, or heard again after it was declared down
             peer_up_reg[rs] <= 1'b1;
             c_joins_reg <= c_joins_reg + 1'b1;
+            if (cu_push) cu_pending_reg[rs] <= 1'b1;
           end
           if (rx_type == T_HELLO) begin
             if (f_hello_reply_reg) begin
@@ -1283,7 +1332,9 @@ module bp_sync #(
       S_TBL_WAIT: begin
         if (s_tbl_tvalid) begin
           if (idx_reg == '0) tbl_st_reg <= tbl_status;
-          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL)) begin
+          if (idx_reg == '0 && pend_reg == P_SCAN) scan_tomb_reg <= (s_tbl_tdata[H_FLAGS+:8] & FL_TOMBSTONE) != 8'h0;
+          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
+                                pend_reg == P_SCAN)) begin
             // the entry beat for the wire: response minus host-only fields
             txbuf[1] <= s_tbl_tdata;
             txbuf[1][H_OP+:8] <= OP_PUT;
@@ -1299,7 +1350,8 @@ module bp_sync #(
               xfer_entry_reg[H_AUX+:64] <= 64'h0;
             end
           end else if (idx_reg <= IDX_W'(SLOT_BEATS) &&
-                       (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL)) begin
+                       (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
+                        pend_reg == P_SCAN)) begin
             txbuf[IDX_W'(idx_reg+IDX_W'(1))] <= s_tbl_tdata;
           end
           if (idx_reg <= IDX_W'(SLOT_BEATS)) idx_reg <= idx_reg + 1'b1;
@@ -1370,8 +1422,19 @@ module bp_sync #(
               state_reg <= S_RES_BUILD;
             end
           end
+          P_SCAN: begin
+            // a live entry -> UPDATE, a tombstone -> DELETE (its version), to the targets
+            if (tbl_st_reg == ST_OK) begin
+              bcast_todo_reg <= cu_dest_reg & epoch_known;
+              fan_type_reg <= scan_tomb_reg ? T_DELETE : T_UPDATE;
+              cu_fan_reg <= 1'b1;
+              todo_fresh_reg <= 1'b0;
+              if (scan_tomb_reg) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
+            end
+          end
           P_EXPORT_REPL: begin
             if (tbl_st_reg == ST_OK) begin
+              cu_fan_reg <= 1'b0;
               bcast_todo_reg <= ev_dest_reg & epoch_known;
               fan_type_reg <= T_UPDATE;
               todo_fresh_reg <= 1'b0;
@@ -1443,6 +1506,7 @@ module bp_sync #(
           end else begin
             bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
             todo_fresh_reg <= 1'b0;
+            if (cu_fan_reg) c_cu_pushed_reg <= c_cu_pushed_reg + 1'b1;
             nf_valid_reg <= 1'b1;
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= next_peer_reg;
@@ -1546,6 +1610,7 @@ module bp_sync #(
             state_reg <= S_IDLE;
           end else begin
             c_delsent_reg <= c_delsent_reg + 1'b1;
+            cu_fan_reg <= 1'b0;
             bcast_todo_reg <= (ev_mode_dest | ev_writer_dest) & epoch_known;
             fan_type_reg <= T_DELETE;
             todo_fresh_reg <= 1'b0;
@@ -1673,6 +1738,12 @@ module bp_sync #(
       pl_valid_reg <= 1'b0;
       pl_kill_reg <= 1'b0;
       pl_timeout_reg <= 1'b0;
+      cu_pending_reg <= '0;
+      cu_dest_reg <= '0;
+      cu_active_reg <= 1'b0;
+      cu_fan_reg <= 1'b0;
+      c_cu_pushed_reg <= '0;
+      c_cu_walks_reg <= '0;
       res_origin_reg <= BROADCAST;
       xf_origin_reg <= BROADCAST;
       xfer_origin_reg <= BROADCAST;
