@@ -5,7 +5,7 @@
 // Backplane: RX frames go through bp_frame_check (the kernel's version, length, CRC and
 // membership checks, counted in the bp_rx_* registers), then into bp_sync, the sequence
 // layer (docs/rtl.md, "Backplane engine"), which sends on the TX port. Host commands are
-// split by opcode: TRANSFER goes to bp_sync, everything else to the table. The table's
+// split by opcode: TRANSFER and PULL go to bp_sync, everything else to the table. The table's
 // command port is shared by the host and bp_sync (whole commands, bp_sync first); a
 // FIFO of the command sources routes each table response back to whoever asked. Host
 // responses merge the table's answers and bp_sync's TRANSFER results (whole packets).
@@ -13,7 +13,9 @@
 // cluster must know - a stored PUT, a DEL that wrote a versioned tombstone, a TAKE or a
 // GET that consumed a single-use entry - is handed to bp_sync, which sends UPDATE or
 // DELETE to the destinations of control.bp_mode (replicate: every member; hub: bp_hub;
-// transfer: none, except a consumed single-use entry's writer). The epoch, hub card,
+// transfer: none, except a consumed single-use entry's writer). In mode hub a spoke's
+// GET/TAKE miss goes to bp_sync instead of the host (card rule 3: pull from the hub); a
+// joined or restarted peer is caught up by a SCAN walk (rule 6). The epoch, hub card,
 // retransmit timeout, retries and HELLO interval are registers (spec/regs.rdl).
 // control.bp_enable = 0 (reset) or bp_epoch = 0 keeps bp_sync silent: RX frames that
 // pass the checks are drained and counted in bp_rx_unhandled.

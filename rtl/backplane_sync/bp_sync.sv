@@ -20,21 +20,29 @@
 //     clean sample, Karn). After `max_retries` resends the peer is down (its frames are
 //     abandoned: `una` tells the receiver) until it is heard again.
 //   * Receive window of RXW (64) seqs per peer, as many as the HLS card keeps in flight:
-//     out-of-order frames within [base, base+RXW) are applied once and sacked (entries carry versions; the table is LWW); lower or
-//     already received seqs are duplicates (re-acked; a TRANSFER is re-applied to answer
-//     its outcome again); beyond the window = dropped (rx_window, the sender resends).
+//     out-of-order frames within [base, base+RXW) are applied once and sacked (entries
+//     carry versions; the table is LWW); lower or already received seqs are duplicates
+//     (re-acked; a TRANSFER is re-applied to answer its outcome again); beyond the
+//     window = dropped (rx_window, the sender resends).
 //   * Host TRANSFER (header beat, sync_cmd dest/owner, deadline in `expiry`): local
 //     (EXPORT, TRANSFER frame, finished by the outcome ACK) or relayed (TRANSFER_REQ to
 //     the owner, answered by its TRANSFER_RESULT). Serves TRANSFER_REQ from peers.
+//   * Host PULL (opcode 10, aux.owner, deadline in `expiry`): PULL frame to the owner,
+//     its PULL_RESP entry PUT here with its version; serves PULL from peers (EXPORT,
+//     PULL_RESP). Card rule 3: a host GET/TAKE miss in hub mode on a spoke (handed here
+//     by sessnic_top as an event) pulls from the hub and runs the GET/TAKE again (its
+//     answer goes to the host: m_tbl_host), or answers the original miss.
 //   * Receive: UPDATE / TRANSFER applied as PUT with the entry's version, DELETE as DEL;
 //     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
 //     TRANSFER ACK carries the outcome).
 //   * Card rules 1, 2, 4 (events from sessnic_top): UPDATE of a stored PUT, DELETE of a
 //     tombstone, DELETE of a consumed entry (and to its writer), by mode; replicate mode
 //     skips passive peers (HELLO arg bit 0: a table-less dispatcher node).
-// Not implemented (acked, counted in rx_unhandled, never hanging): PULL / PULL_RESP /
-// DIGEST frames; the hub pull, this card being passive (it always says arg 0) and
-// catch-up (docs/rtl.md "What still differs").
+//   * Card rule 6, catch-up: a joined or restarted peer this card pushes to gets the
+//     own table by a background SCAN walk (UPDATE per entry, DELETE per tombstone),
+//     while its window has room (CATCHUP_SLOTS = SETS x WAYS; 0 = off).
+// Not implemented: this card being passive (it always says HELLO arg 0); DIGEST frames
+// (acked, counted in rx_unhandled). One TRANSFER and one pull in flight per card.
 `resetall
 `default_nettype none
 module bp_sync #(
@@ -1027,7 +1035,7 @@ module bp_sync #(
       S_RX_ACK: begin
         // released: every seq below the ack, and the sacked ones (una-relative), except
         // the TRANSFER in flight, which only its outcome ACK finishes
-        begin
+        begin : rx_ack_release
           logic [WIN-1:0] rel, prot;
           /* verilator lint_off UNUSEDSIGNAL */
           logic [2*WIN-1:0] sk;  // the sack shifted to una-relative; bits past the window drop
@@ -1054,7 +1062,7 @@ module bp_sync #(
       end
 
       S_RX_UNA: begin
-        begin
+        begin : rx_una_window
           logic [WB-1:0] adv;
           logic acc;
           logic dup;
