@@ -5,7 +5,7 @@
 // Backplane: RX frames go through bp_frame_check (the kernel's version, length, CRC and
 // membership checks, counted in the bp_rx_* registers), then into bp_sync, the sequence
 // layer (docs/rtl.md, "Backplane engine"), which sends on the TX port. Host commands are
-// split by opcode: TRANSFER goes to bp_sync, everything else to the table. The table's
+// split by opcode: TRANSFER and PULL go to bp_sync, everything else to the table. The table's
 // command port is shared by the host and bp_sync (whole commands, bp_sync first); a
 // FIFO of the command sources routes each table response back to whoever asked. Host
 // responses merge the table's answers and bp_sync's TRANSFER results (whole packets).
@@ -13,7 +13,9 @@
 // cluster must know - a stored PUT, a DEL that wrote a versioned tombstone, a TAKE or a
 // GET that consumed a single-use entry - is handed to bp_sync, which sends UPDATE or
 // DELETE to the destinations of control.bp_mode (replicate: every member; hub: bp_hub;
-// transfer: none, except a consumed single-use entry's writer). The epoch, hub card,
+// transfer: none, except a consumed single-use entry's writer). In mode hub a spoke's
+// GET/TAKE miss goes to bp_sync instead of the host (card rule 3: pull from the hub); a
+// joined or restarted peer is caught up by a SCAN walk (rule 6). The epoch, hub card,
 // retransmit timeout, retries and HELLO interval are registers (spec/regs.rdl).
 // control.bp_enable = 0 (reset) or bp_epoch = 0 keeps bp_sync silent: RX frames that
 // pass the checks are drained and counted in bp_rx_unhandled.
@@ -150,12 +152,14 @@ module sessnic_top #(
   localparam int FL_TOMBSTONE = 0;  // bit of spec/wire.toml [flags] TOMBSTONE
   localparam int FL_SINGLE_USE = 1;  // bit of [flags] SINGLE_USE
   localparam logic [7:0] OP_TRANSFER = 8'(sessnic_wire_pkg::OPCODE_TRANSFER);
+  localparam logic [7:0] OP_PULL = 8'(sessnic_wire_pkg::OPCODE_PULL);
+  localparam logic [7:0] ST_EXPIRED = 8'(sessnic_wire_pkg::STATUS_EXPIRED);
   localparam logic [7:0] ST_OK = 8'(sessnic_wire_pkg::STATUS_OK);
   localparam logic [7:0] ST_EVICTED = 8'(sessnic_wire_pkg::STATUS_EVICTED);
 
-  // ---- host command split: TRANSFER -> bp_sync, the rest -> table ------------------
+  // ---- host command split: TRANSFER and PULL -> bp_sync, the rest -> table ----------
   logic host_first_reg, host_to_bp_reg;
-  wire host_to_bp = host_first_reg ? s_cmd_tdata[7:0] == OP_TRANSFER : host_to_bp_reg;
+  wire host_to_bp = host_first_reg ? (s_cmd_tdata[7:0] == OP_TRANSFER || s_cmd_tdata[7:0] == OP_PULL) : host_to_bp_reg;
   logic bp_host_tready;
   logic host_tbl_tready;
   assign s_cmd_tready = host_to_bp ? bp_host_tready : host_tbl_tready;
@@ -173,10 +177,11 @@ module sessnic_top #(
   // ---- table command arbiter (whole commands; bp_sync first) ------------------------
   logic [511:0] tbl_cmd_tdata, tbl_rsp_tdata, bpt_cmd_tdata;
   logic tbl_cmd_tlast, tbl_cmd_tvalid, tbl_cmd_tready, tbl_rsp_tlast, tbl_rsp_tvalid, tbl_rsp_tready;
-  logic bpt_cmd_tlast, bpt_cmd_tvalid, bpt_cmd_tready, bpt_rsp_tready;
+  logic bpt_cmd_tlast, bpt_cmd_tvalid, bpt_cmd_tready, bpt_rsp_tready, bpt_cmd_host;
   logic arb_busy_reg, arb_bp_reg;  // mid-command, and whose
   localparam int SRCQ_LOG2 = 5;  // commands in the table at once (pipeline + its FIFO) < 32
-  logic srcq[1 << SRCQ_LOG2];  // 1 = the command came from bp_sync
+  logic srcq[1 << SRCQ_LOG2];     // 1 = the answer goes to bp_sync
+  logic srcq_nr[1 << SRCQ_LOG2];  // 1 = a hub pull's rerun (bp_sync's, answered to the host): no second pull
   logic [SRCQ_LOG2:0] srcq_wr_reg, srcq_rd_reg;
   wire srcq_full = (srcq_wr_reg - srcq_rd_reg) == (SRCQ_LOG2 + 1)'(1 << SRCQ_LOG2);
   // A new host command enters the table only while bp_sync's event queue has room for
@@ -196,7 +201,8 @@ module sessnic_top #(
   always_ff @(posedge clk) begin
     if (tbl_cmd_tvalid && tbl_cmd_tready) begin
       if (!arb_busy_reg) begin
-        srcq[srcq_wr_reg[SRCQ_LOG2-1:0]] <= arb_bp;
+        srcq[srcq_wr_reg[SRCQ_LOG2-1:0]] <= arb_bp && !bpt_cmd_host;
+        srcq_nr[srcq_wr_reg[SRCQ_LOG2-1:0]] <= arb_bp && bpt_cmd_host;
         srcq_wr_reg <= srcq_wr_reg + 1'b1;
       end
       arb_busy_reg <= !tbl_cmd_tlast;
@@ -213,14 +219,28 @@ module sessnic_top #(
 
   // ---- table responses: to bp_sync or to the host; host responses merge bp results --
   wire rsp_to_bp = srcq[srcq_rd_reg[SRCQ_LOG2-1:0]];
+  wire rsp_rerun = srcq_nr[srcq_rd_reg[SRCQ_LOG2-1:0]];
   logic [511:0] bp_res_tdata;
   logic bp_res_tvalid, bp_res_tready;
   logic hrsp_busy_reg;  // mid table packet towards the host
   wire hrsp_bp = !hrsp_busy_reg && bp_res_tvalid;
-  assign tbl_rsp_tready = rsp_to_bp ? bpt_rsp_tready : (!hrsp_bp && m_rsp_tready);
+  // Card rule 3: in mode hub, on a spoke (not the hub, the hub a member), a host GET or
+  // TAKE answered MISS/EXPIRED (one beat) goes to bp_sync instead of the host: it pulls
+  // from the hub and answers later (the same GET/TAKE again, or this miss).
+  wire [7:0] rsp_op = tbl_rsp_tdata[7:0];
+  wire [7:0] rsp_st = tbl_rsp_tdata[15:8];
+  logic hub_spoke_reg;
+  always_ff @(posedge clk)
+    hub_spoke_reg <= cfg_enable_reg && hwif_out.control.bp_mode.value == 2'(sessnic_wire_pkg::BP_MODE_HUB) &&
+                     hwif_out.bp_hub.hub_card.value != hwif_out.card.card_id.value &&
+                     hwif_out.bp_peers.members.value[hwif_out.bp_hub.hub_card.value[4:0]] &&
+                     hwif_out.bp_hub.hub_card.value[7:5] == 3'h0;
+  wire rsp_divert = hub_spoke_reg && !rsp_to_bp && !rsp_rerun && !hrsp_busy_reg && tbl_rsp_tlast &&
+                    (rsp_op == OP_GET || rsp_op == OP_TAKE) && (rsp_st == ST_MISS || rsp_st == ST_EXPIRED);
+  assign tbl_rsp_tready = rsp_to_bp ? bpt_rsp_tready : (rsp_divert || (!hrsp_bp && m_rsp_tready));
   assign m_rsp_tdata = hrsp_bp ? bp_res_tdata : tbl_rsp_tdata;
   assign m_rsp_tlast = hrsp_bp ? 1'b1 : tbl_rsp_tlast;
-  assign m_rsp_tvalid = hrsp_bp ? 1'b1 : (tbl_rsp_tvalid && !rsp_to_bp);
+  assign m_rsp_tvalid = hrsp_bp ? 1'b1 : (tbl_rsp_tvalid && !rsp_to_bp && !rsp_divert);
   assign bp_res_tready = hrsp_bp && m_rsp_tready;
   // Card-rule events (bp_sync decides the destinations by mode): a stored host PUT
   // (UPDATE), a DEL that wrote or found a versioned tombstone (DELETE), a TAKE or a GET
@@ -235,7 +255,7 @@ module sessnic_top #(
   wire ev_consume = ev_st == ST_OK && (ev_op == OP_TAKE || (ev_op == OP_GET && ev_flags[FL_SINGLE_USE]));
   // (transfer mode sends no UPDATE/DELETE, only a consumed ticket's DELETE to its writer)
   wire ev_mode_sends = hwif_out.control.bp_mode.value != 2'(sessnic_wire_pkg::BP_MODE_TRANSFER);
-  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && (((ev_put || ev_del) && ev_mode_sends) || ev_consume) &&
+  wire ev_valid = host_rsp_beat && !hrsp_busy_reg && (((ev_put || ev_del) && ev_mode_sends) || ev_consume || rsp_divert) &&
                   cfg_enable_reg;
   always_ff @(posedge clk) begin
     if (host_rsp_beat) hrsp_busy_reg <= !tbl_rsp_tlast;
@@ -347,7 +367,8 @@ module sessnic_top #(
   bp_sync #(
       .CARDS(32),
       .SLOT_BYTES(SLOT_BYTES),
-      .EVQ_LOG2(EVQ_LOG2)
+      .EVQ_LOG2(EVQ_LOG2),
+      .CATCHUP_SLOTS((1 << SETS_LOG2) * WAYS)
   ) bp_sync_i (
       .clk(clk),
       .rst(rst),
@@ -375,6 +396,7 @@ module sessnic_top #(
       .m_tbl_tlast(bpt_cmd_tlast),
       .m_tbl_tvalid(bpt_cmd_tvalid),
       .m_tbl_tready(bpt_cmd_tready),
+      .m_tbl_host(bpt_cmd_host),
       .s_tbl_tdata(tbl_rsp_tdata),
       .s_tbl_tlast(tbl_rsp_tlast),
       .s_tbl_tvalid(tbl_rsp_tvalid && rsp_to_bp),
@@ -401,7 +423,9 @@ module sessnic_top #(
       .cnt_rx_unhandled(c_unhandled),
       .cnt_deletes_sent(hwif_in.bp_deletes_sent.value.next),
       .cnt_peer_joins(hwif_in.bp_peer_joins.value.next),
-      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next)
+      .cnt_rx_busy(hwif_in.bp_rx_busy.value.next),
+      .cnt_catchup_pushed(hwif_in.bp_catchup_pushed.value.next),
+      .cnt_catchup_walks(hwif_in.bp_catchup_walks.value.next)
   );
   assign bp_counters[11*32+:32] = c_unhandled;
   // The same counters in the register map (spec/regs.rdl).

@@ -1,36 +1,57 @@
-// Backplane sequence layer: the RTL subset of hls/backplane_sync.hpp (docs/rtl.md,
-// "Backplane engine"). Frames are bit-compatible with the kernel (spec/wire.toml
-// `frame`); what is implemented:
-//   * HELLO: broadcast every HELLO_CYCLES (status 1 while a member's epoch is unknown),
-//     a unicast reply when asked or when the sender has this card's epoch wrong.
-//   * Epochs: learned from every frame; a larger epoch resets that peer's sequence
-//     state (a transfer in flight to it answers FAILED); older epochs and frames meant
-//     for another epoch of this card are dropped (the latter answered with a HELLO).
-//   * Reliable frames: per-peer tx seq from 1, ONE retransmit slot (one reliable frame
-//     in flight over all peers), resent every RTO_CYCLES, given up after MAX_RETRIES
-//     (then `una` steps the receiver over it). Receive window of one: only seq ==
-//     next expected is applied; lower seqs are duplicates (re-acked; a TRANSFER is
-//     re-applied to answer its outcome again), higher ones are dropped (the sender
-//     resends). Cumulative ack only: `sack` is always sent zero and ignored on input.
-//   * TRANSFER from the host (a `header` beat, op TRANSFER, sync_cmd.dest = card):
-//     EXPORT from the table, TRANSFER frame, finished by the outcome ACK (req = seq) ->
-//     one result beat to the host (OK / MISS / EXPIRED / FAILED / BAD_CMD), as the
-//     kernel's host_result() builds it.
+// Backplane engine and card rules of the RTL card (docs/rtl.md "Backplane engine and
+// card rules"): the RTL counterpart of hls/backplane_sync.hpp + the card rules of
+// hls/card_top.hpp. Frames are bit-compatible with the kernel (spec/wire.toml `frame`).
+// What it implements:
+//   * HELLO: broadcast every `hello_cycles` while a member is unknown or down (status 1,
+//     "reply wanted"), every 16 x `hello_cycles` once every member is up (the kernel's
+//     kIdleHelloFactor); a unicast reply when asked or when the sender has this card's
+//     epoch wrong.
+//   * Epochs: learned from every frame; a larger epoch resets that peer's sequence state
+//     (a transfer in flight to it answers FAILED) and counts a peer join; older epochs
+//     and frames meant for another epoch of this card are dropped (the latter answered
+//     with a HELLO).
+//   * Reliable frames: per-peer tx seq from 1 and a window of WIN (16) frames in flight
+//     per peer, each kept in its peer's retransmit slot (seq % WIN) of a frame RAM.
+//     Acks: cumulative `ack` plus the `sack` bitmap, both ways, as the kernel sends and
+//     reads them. Only the peer's oldest unacked frame is resent on a timeout (the
+//     kernel's check_timer); an ack whose sack shows a hole at that frame resends it at
+//     once, once (fast retransmit). Timeout: the kernel's rto_of() (Jacobson/Karels
+//     srtt/rttvar per peer, floor `rto_cycles`, doubled per timeout up to 64x until a
+//     clean sample, Karn). After `max_retries` resends the peer is down (its frames are
+//     abandoned: `una` tells the receiver) until it is heard again.
+//   * Receive window of RXW (64) seqs per peer, as many as the HLS card keeps in flight:
+//     out-of-order frames within [base, base+RXW) are applied once and sacked (entries
+//     carry versions; the table is LWW); lower or already received seqs are duplicates
+//     (re-acked; a TRANSFER is re-applied to answer its outcome again); beyond the
+//     window = dropped (rx_window, the sender resends).
+//   * Host TRANSFER (header beat, sync_cmd dest/owner, deadline in `expiry`): local
+//     (EXPORT, TRANSFER frame, finished by the outcome ACK) or relayed (TRANSFER_REQ to
+//     the owner, answered by its TRANSFER_RESULT). Serves TRANSFER_REQ from peers.
+//   * Host PULL (opcode 10, aux.owner, deadline in `expiry`): PULL frame to the owner,
+//     its PULL_RESP entry PUT here with its version; serves PULL from peers (EXPORT,
+//     PULL_RESP). Card rule 3: a host GET/TAKE miss in hub mode on a spoke (handed here
+//     by sessnic_top as an event) pulls from the hub and runs the GET/TAKE again (its
+//     answer goes to the host: m_tbl_host), or answers the original miss.
 //   * Receive: UPDATE / TRANSFER applied as PUT with the entry's version, DELETE as DEL;
 //     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
 //     TRANSFER ACK carries the outcome).
-//   * Replicate: the key of every stored host PUT (ev_*) is exported and sent as UPDATE
-//     to every member whose epoch is known, one peer after the other.
-// Not implemented (answered or counted, never hanging): TRANSFER_REQ / TRANSFER_RESULT /
-// PULL / PULL_RESP / DIGEST are acked and ignored (rx_unhandled); relayed TRANSFER
-// (sync_cmd.owner another card) answers FAILED; DEL replication, hub mode, peer-joined
-// notices, RTT estimation and sack are absent.
+//   * Card rules 1, 2, 4 (events from sessnic_top): UPDATE of a stored PUT, DELETE of a
+//     tombstone, DELETE of a consumed entry (and to its writer), by mode; replicate mode
+//     skips passive peers (HELLO arg bit 0: a table-less dispatcher node).
+//   * Card rule 6, catch-up: a joined or restarted peer this card pushes to gets the
+//     own table by a background SCAN walk (UPDATE per entry, DELETE per tombstone),
+//     while its window has room (CATCHUP_SLOTS = SETS x WAYS; 0 = off).
+// Not implemented: this card being passive (it always says HELLO arg 0); DIGEST frames
+// (acked, counted in rx_unhandled). One TRANSFER and one pull in flight per card.
 `resetall
 `default_nettype none
 module bp_sync #(
     parameter int CARDS = 32,
     parameter int SLOT_BYTES = 256,
-    parameter int EVQ_LOG2 = 4
+    parameter int EVQ_LOG2 = 4,
+    parameter int WIN_LOG2 = 4,  // reliable frames in flight per peer = 2^WIN_LOG2 (>= 16 by the card contract)
+    parameter int RXW_LOG2 = 6,  // receive window per peer = 2^RXW_LOG2 seqs (>= the HLS card's 64 slots)
+    parameter int CATCHUP_SLOTS = 0  // slots of the table (SETS x WAYS) a catch-up walk SCANs; 0 = no catch-up
 ) (
     input wire logic clk,
     input wire logic rst,
@@ -68,6 +89,7 @@ module bp_sync #(
     output logic         m_tbl_tlast,
     output logic         m_tbl_tvalid,
     input  wire logic         m_tbl_tready,
+    output logic         m_tbl_host,   // with m_tbl_*: this command's response goes to the host (hub pull rerun)
     input  wire logic [511:0] s_tbl_tdata,
     input  wire logic         s_tbl_tlast,
     input  wire logic         s_tbl_tvalid,
@@ -97,12 +119,16 @@ module bp_sync #(
     output logic [31:0] cnt_rx_unhandled,
     output logic [31:0] cnt_deletes_sent,
     output logic [31:0] cnt_peer_joins,
-    output logic [31:0] cnt_rx_busy
+    output logic [31:0] cnt_rx_busy,
+    output logic [31:0] cnt_catchup_pushed,  // frames sent by catch-up walks
+    output logic [31:0] cnt_catchup_walks
 );
   initial begin
     if (CARDS < 2 || CARDS > 255) $fatal(1, "bp_sync: CARDS must be 2..255");
     if (SLOT_BYTES < 64 || SLOT_BYTES % 64 != 0) $fatal(1, "bp_sync: SLOT_BYTES must be whole 64-byte beats");
     if (EVQ_LOG2 < 1 || EVQ_LOG2 > 8) $fatal(1, "bp_sync: EVQ_LOG2 must be 1..8");
+    if (WIN_LOG2 < 4 || WIN_LOG2 > 7) $fatal(1, "bp_sync: WIN_LOG2 must be 4..7 (the sack field holds 192 bits)");
+    if (RXW_LOG2 < WIN_LOG2 || RXW_LOG2 > 7) $fatal(1, "bp_sync: RXW_LOG2 must be WIN_LOG2..7 (the sack field holds 192 bits)");
   end
 
   // ---- wire constants (package-qualified: Yosys 0.23 has no `import`) ----------------
@@ -142,6 +168,11 @@ module bp_sync #(
   localparam logic [7:0] T_TRANSFER_REQ = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_REQ);
   localparam logic [7:0] T_TRANSFER_RESULT = 8'(sessnic_wire_pkg::FRAME_TYPE_TRANSFER_RESULT);
   localparam int F_ARG = sessnic_wire_pkg::FRAME_ARG_LSB;
+  localparam logic [7:0] T_PULL = 8'(sessnic_wire_pkg::FRAME_TYPE_PULL);
+  localparam logic [7:0] T_PULL_RESP = 8'(sessnic_wire_pkg::FRAME_TYPE_PULL_RESP);
+  localparam logic [7:0] OP_PULL = 8'(sessnic_wire_pkg::OPCODE_PULL);
+  localparam logic [7:0] ST_EXPIRED = 8'(sessnic_wire_pkg::STATUS_EXPIRED);
+  localparam logic [7:0] OP_SCAN = 8'(sessnic_wire_pkg::OPCODE_SCAN);
   localparam logic [7:0] OP_PUT = 8'(sessnic_wire_pkg::OPCODE_PUT);
   localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
@@ -165,6 +196,12 @@ module bp_sync #(
   localparam int IDX_W = $clog2(MAX_BEATS + 1);
   localparam int CW = $clog2(CARDS);
   localparam int EVQ = 1 << EVQ_LOG2;
+  localparam int WIN = 1 << WIN_LOG2;
+  localparam int WB = WIN_LOG2 + 1;           // 0..WIN
+  localparam int RXW = 1 << RXW_LOG2;
+  localparam int RB = RXW_LOG2 + 1;           // 0..RXW
+  localparam int BW = $clog2(MAX_BEATS);      // beat index inside a retransmit slot
+  localparam int RTX_AW = CW + WIN_LOG2 + BW; // frame RAM: {peer, seq % WIN, beat}
 
   // ---- state ----------------------------------------------------------------------
   typedef enum logic [4:0] {
@@ -172,75 +209,152 @@ module bp_sync #(
     S_RX,         // collecting a frame into rxbuf
     S_RX_LOOK,    // the received header and its peer's state into registers
     S_RX_CMP,     // compares of the received fields against that state
+    S_RX_ACK,     // ack/sack -> released frames; receive window position of the seq
+    S_RX_UNA,     // new oldest unacked frame; the receive map with this seq marked
     S_RX_DO,      // decide on the frame (flags), write peer state, describe the answer
     S_HOST,       // draining a host command's extra beats
     S_TBL_SEND,   // table command beats out
     S_TBL_WAIT,   // table response in
     S_AFTER_TBL,  // act on the table's answer
     S_STAMP,      // per-transmission header fields into tx_hdr_reg
-    S_TX_CRC,     // CRC over the frame to send
+    S_TX_CRC,     // CRC over the frame to send (a new reliable frame is stored meanwhile)
     S_TX_SEND,    // frame beats out
     S_RES_BUILD,  // the result beat into res_reg from the registered outcome
     S_RESULT,     // host result beat out
-    S_NEXT_PEER,  // fan-out: send the entry to the next destination
-    S_EV_DEST     // a card-rule event: its destinations and frame
+    S_NEXT_PEER,  // fan-out: the next destination's frame (nf_*), or the pending one
+    S_ALLOC,      // a new reliable frame takes its peer's next seq and slot
+    S_EV_DEST,    // a card-rule event: its destinations and frame
+    S_RTX_COPY,   // a resend: the slot's beats from the frame RAM into rtbuf
+    S_RTX_GO      // a resend: per-peer fields for the stamp
   } state_t;
-  typedef enum logic [2:0] {
+  typedef enum logic [3:0] {
     P_NONE,
     P_APPLY,       // UPDATE / DELETE from a peer
     P_APPLY_XFER,  // TRANSFER from a peer
-    P_EXPORT_XFER, // host TRANSFER
-    P_EXPORT_REPL  // replicate a local PUT
+    P_EXPORT_XFER, // host TRANSFER (or one asked for by TRANSFER_REQ)
+    P_EXPORT_REPL, // replicate a local PUT
+    P_EXPORT_PULL, // a peer's PULL: export, answer PULL_RESP
+    P_APPLY_PULL,  // the PULL_RESP of this card's pull: PUT with version
+    P_RERUN,       // hub pull brought the entry: the host's GET/TAKE again (answer to the host)
+    P_SCAN         // catch-up: one slot of the own table
   } pend_t;
 
   state_t state_reg;
   pend_t pend_reg;
   logic [511:0] rxbuf[MAX_BEATS];
-  logic [511:0] txbuf[MAX_BEATS];  // the retransmit slot's frame (beat 0 unused: tx_hdr)
+  logic [511:0] txbuf[MAX_BEATS];  // staging of a frame's payload (beat 0 unused: tx_hdr)
+  logic [511:0] rtbuf[MAX_BEATS];  // a resent frame, copied from the frame RAM
   logic [IDX_W-1:0] idx_reg, tx_n_reg;
   logic rx_over_reg;
 
-  // per peer
+  // Retransmit slots: peer p's frame with seq s lives at {p, s % WIN} (its window never
+  // holds more than WIN seqs). Beat 0 is the header without the per-transmission fields.
+  (* ram_style = "block" *) logic [511:0] rtx_ram[1 << RTX_AW];
+  logic [RTX_AW-1:0] rtx_raddr_reg;
+  logic [511:0] rtx_q;
+  logic [31:0] sent_ram[1 << (CW + WIN_LOG2)];  // first transmission (cycle) per slot
+  logic [31:0] sent_q_reg;
+
+  // per peer. out_map / rsnt_map are relative to tx_una (bit j = seq tx_una + j):
+  // outstanding (sent, not acked) / resent at least once (Karn: no RTT sample).
+  // rx_map is relative to rx_base (bit j = seq rx_base + j received; bit 0 is 0); it is
+  // the `sack` sent to that peer. No frame is buffered on receive: an accepted frame is
+  // applied at once (entries carry versions), so the map is all the window costs.
   logic [31:0] peer_epoch[CARDS];
   logic [31:0] tx_next[CARDS];
+  logic [31:0] tx_una[CARDS];
+  logic [WIN-1:0] out_map[CARDS];
+  logic [WIN-1:0] rsnt_map[CARDS];
+  logic [31:0] una_sent[CARDS];    // when the oldest unacked frame was last (re)sent or became oldest
+  logic [7:0] una_retries[CARDS];  // resends of the oldest unacked frame
+  logic [CARDS-1:0] fast_done_reg; // the oldest frame was fast-retransmitted already
   logic [31:0] rx_base[CARDS];
+  logic [RXW-1:0] rx_map[CARDS];
+  logic [CARDS-1:0] win_full_reg;  // tx_next - tx_una == WIN (registered)
 
-  // the retransmit slot
-  logic slot_valid_reg, slot_outcome_reg;
-  logic [7:0] slot_peer_reg;
-  logic [31:0] slot_seq_reg, slot_req_reg;
-  logic [511:0] slot_hdr_reg;  // frame header without the per-transmission fields
-  logic [IDX_W-1:0] slot_n_reg;
-  logic [7:0] slot_retries_reg;
-  // Retransmit timing (the kernel's rto_of / rtt_sample): a free-running cycle count, the
-  // slot's last transmission, and per peer a Jacobson/Karels RTT estimate (srtt x8,
-  // rttvar x4) with an exponential backoff (Karn: only never-resent frames are sampled).
-  logic [31:0] cyc_reg, slot_sent_reg, slot_deadline_reg, host_deadline_reg;
-  logic slot_first_reg, slot_timeout_reg, deadline_hit_reg;
-  logic [1:0] slot_hold_reg;
+  // Retransmit timing (the kernel's rto_of / rtt_sample): a free-running cycle count and
+  // per peer a Jacobson/Karels RTT estimate (srtt x8, rttvar x4) with an exponential
+  // backoff (Karn: only never-resent frames are sampled).
+  logic [31:0] cyc_reg, host_deadline_reg;
   logic [31:0] srtt[CARDS];
   logic [31:0] rttvar[CARDS];
   logic [2:0] backoff[CARDS];
-  logic [31:0] est_reg, slot_rto_reg, elapsed_reg, rtt_m_reg;
-  logic [2:0] bo_reg;
+  logic [31:0] rtt_m_reg;
   logic rtt_go_reg;
   logic [CW-1:0] rtt_peer_reg;
   logic [CARDS-1:0] peer_up_reg;  // down after max retries, up again when heard
+  logic [CARDS-1:0] passive_reg;  // the peer said (HELLO arg bit 0) it holds no table
+  // Timer scan: one peer per cycle, its oldest frame's deadline in registered steps.
+  logic [CW-1:0] tm_p0_reg, tm_p1_reg, tm_p2_reg;
+  logic tm_out1_reg, tm_out2_reg;
+  logic [31:0] tm_sent1_reg, tm_sent2_reg, tm_est1_reg, tm_elapsed2_reg, tm_rto2_reg;
+  logic [2:0] tm_bo1_reg;
+  logic tmo_valid_reg;
+  logic [CW-1:0] tmo_peer_reg;
+  logic [31:0] tmo_sent_reg;
+  // fast retransmit request (from S_RX_DO, served in S_IDLE)
+  logic frx_valid_reg;
+  logic [CW-1:0] frx_peer_reg;
+  // a resend being prepared
+  logic [CW-1:0] rt_peer_reg;
+  logic [WIN_LOG2-1:0] rt_k_reg;
+  logic [IDX_W-1:0] rt_cnt_reg;
+
+  // The TRANSFER in flight (one at a time; later host TRANSFERs wait): finished only by
+  // the outcome ACK whose req = its seq; its deadline is the host command's expiry.
+  logic xfer_valid_reg, xfer_first_reg, deadline_hit_reg;
+  logic [7:0] xfer_peer_reg, xf_origin_reg;
+  logic [31:0] xfer_seq_reg, xfer_req_reg, xfer_deadline_reg, xfer_sent_reg;
+  logic [511:0] xfer_entry_reg;  // the exported entry (for the host result)
   // Relayed TRANSFER: the host TRANSFER waiting for the owner's TRANSFER_RESULT (one at a
-  // time; later host TRANSFERs wait), and who asked for the transfer this card runs.
+  // time), and who asked for the transfer this card runs.
   logic relay_valid_reg, relay_kill_reg, relay_deadline_hit_reg, host_relay_reg, res_relay_reg;
   logic [511:0] relay_hdr_reg;
-  logic [7:0] relay_owner_reg, xfer_origin_reg, slot_origin_reg, res_origin_reg;
+  logic [7:0] relay_owner_reg, xfer_origin_reg, res_origin_reg;
   logic [31:0] relay_deadline_reg;
   logic [CARDS-1:0] bcast_todo_reg;  // fan-out: peers still to send the entry to
   logic [CARDS-1:0] ev_dest_reg;     // the current event's destinations (card rules)
   logic [7:0] fan_type_reg;          // UPDATE or DELETE
   logic [511:0] ev_hdr_reg;          // the event being handled (a host response header)
 
+  // The pull in flight (one at a time): a host PULL (pl_hub 0) or a hub pull after a
+  // GET/TAKE miss (pl_hub 1). Finished by the PULL_RESP from pl_peer with req = pl_req,
+  // the peer going down or restarting, the host deadline (PULL's expiry) or a guard of
+  // 256 x rto cycles (a PULL_RESP the peer could not send). pl_hdr: the host's PULL
+  // header, or the original miss answer (also what a failed hub pull answers).
+  logic pl_valid_reg, pl_hub_reg, pl_kill_reg, pl_timeout_reg;
+  logic [7:0] pl_peer_reg;
+  logic [31:0] pl_req_reg, pl_deadline_reg, pl_start_reg, pr_req_reg;
+  logic [511:0] pl_hdr_reg;
+
+  // Catch-up (card rule 6): a peer that joined (first heard, restarted, or heard again
+  // after it was down) and that this card pushes to (replicate: it is not passive; hub:
+  // it is the hub and this card is not) gets the own table, walked by SCAN 0 ..
+  // CATCHUP_SLOTS-1 in the background (lowest priority, one slot when every target's
+  // window has room): a live entry as UPDATE, a tombstone as DELETE. Joiners that arrive
+  // during a walk wait in cu_pending for a full walk of their own.
+  logic [CARDS-1:0] cu_pending_reg, cu_dest_reg;
+  logic cu_active_reg, cu_ready_reg, cu_fan_reg, scan_tomb_reg;
+  logic [31:0] cu_idx_reg, c_cu_pushed_reg, c_cu_walks_reg;
+  assign cnt_catchup_pushed = c_cu_pushed_reg;
+  assign cnt_catchup_walks = c_cu_walks_reg;
+
+  // The next reliable frame to send (S_NEXT_PEER -> S_ALLOC): header without seq.
+  logic nf_valid_reg, nf_outcome_reg;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [7:0] nf_peer_reg;  // a card id; bits above CW are zero for a member
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [511:0] nf_hdr_reg;
+  logic [IDX_W-1:0] nf_n_reg;
+  logic [31:0] al_next_reg, al_una_reg;
+
   // frame being transmitted
   logic [511:0] tx_hdr_reg;
   logic [31:0] crc_reg;
   state_t tx_ret_reg;
+  logic tx_store_reg;   // a first transmission: store the beats in the slot
+  logic tx_from_rt_reg; // a resend: beats from rtbuf
+  logic [CW+WIN_LOG2-1:0] tx_slot_reg;
 
   // table command
   logic [511:0] tbl_hdr_reg;
@@ -256,12 +370,15 @@ module bp_sync #(
   logic [511:0] res_reg;
   // the outcome the deciding state chose; S_RES_BUILD makes the beat from it, so the
   // 512-bit result multiplexer is not behind those states' decisions
-  logic res_entry_reg;  // 1: from the entry beat txbuf[1], 0: from res_reg (host header)
+  logic res_entry_reg;  // 1: from the transfer's entry beat, 0: from res_reg (host header)
+  logic res_pull_reg;   // the result of a host PULL (op PULL), else TRANSFER
+  logic res_raw_reg;    // a failed hub pull: the original miss answer (pl_hdr) as it was
+  logic res_rx_reg;     // a host PULL that stored the pulled entry: from rxbuf[1]
   logic [31:0] res_tag_reg;
   logic [7:0] res_st_reg, res_dest_reg;
   logic [31:0] host_tag_reg;
   logic [7:0] host_dest_reg;
-  logic host_bad_reg;
+  logic host_bad_reg, host_pull_reg;
 
   logic [31:0] hello_timer_reg;
 
@@ -307,6 +424,28 @@ module bp_sync #(
   function automatic logic [IDX_W-1:0] beats_of(input logic [15:0] len);
     beats_of = IDX_W'((17'(len) + 17'd63) >> 6);
   endfunction
+  // count of trailing zeros (WIN if none)
+  function automatic logic [WB-1:0] ctz(input logic [WIN-1:0] v);
+    ctz = WB'(WIN);
+    for (int i = WIN - 1; i >= 0; i--) if (v[i]) ctz = WB'(i);
+  endfunction
+  // bits [0, n) set
+  function automatic logic [WIN-1:0] below(input logic [WB-1:0] n);
+    for (int i = 0; i < WIN; i++) below[i] = WB'(i) < n;
+  endfunction
+  // v >> n with n in 0..WIN (WIN gives 0)
+  function automatic logic [WIN-1:0] shr(input logic [WIN-1:0] v, input logic [WB-1:0] n);
+    shr = n[WB-1] ? '0 : v >> n[WB-2:0];
+  endfunction
+
+  // the same for the receive map
+  function automatic logic [RB-1:0] ctz_rx(input logic [RXW-1:0] v);
+    ctz_rx = RB'(RXW);
+    for (int i = RXW - 1; i >= 0; i--) if (v[i]) ctz_rx = RB'(i);
+  endfunction
+  function automatic logic [RXW-1:0] shr_rx(input logic [RXW-1:0] v, input logic [RB-1:0] n);
+    shr_rx = n[RB-1] ? '0 : v >> n[RB-2:0];
+  endfunction
 
   // member with a known epoch (the kernel's up_ without the down state)
   function automatic logic known(input logic [7:0] p, input logic [CARDS-1:0] pe_known);
@@ -314,19 +453,22 @@ module bp_sync #(
     for (int i = 0; i < CARDS; i++) if (p == 8'(i)) known = pe_known[i];
   endfunction
 
-  logic [CARDS-1:0] member, epoch_known;
+  logic [CARDS-1:0] member, epoch_known, can_send;
   always_comb begin
     for (int i = 0; i < CARDS; i++) begin
       member[i] = peers[i] && 8'(i) != card_id;
       // live: epoch known and not declared down (the kernel's up_)
       epoch_known[i] = member[i] && peer_epoch[i] != 32'h0 && peer_up_reg[i];
+      can_send[i] = epoch_known[i] && !win_full_reg[i];
     end
   end
   wire any_unknown = (member & ~epoch_known) != '0;
+  logic [31:0] hello_idle;  // hello_cycles x 16 (the kernel's kIdleHelloFactor), saturated
+  always_comb hello_idle = hello_cycles[31:28] != 4'h0 ? 32'hFFFFFFFF : {hello_cycles[27:0], 4'h0};
 
   // The received frame's header fields.
-  // The header of the frame in rxbuf; fver, crc and sack were checked (bp_frame_check)
-  // or are not part of the subset (sack), so some bits are not read here.
+  // The header of the frame in rxbuf; fver and crc were checked (bp_frame_check), so
+  // some bits are not read here.
   /* verilator lint_off UNUSEDSIGNAL */
   logic [511:0] rh_reg;  // rxbuf[0], registered in S_RX_LOOK
   wire [511:0] rh = rh_reg;
@@ -342,23 +484,57 @@ module bp_sync #(
   wire [31:0] rx_req = rh[F_REQ+:32];
   wire [7:0] rx_status = rh[F_STATUS+:8];
   wire [15:0] rx_plen = rh[F_PAYLOAD_LEN+:16];
+  wire [WIN-1:0] rx_sack = rh[F_SACK+:WIN];
   wire [511:0] rx_entry = rxbuf[1];
   wire [CW-1:0] rs = rx_src[CW-1:0];
-  // S_RX_LOOK: the sender's state; S_RX_CMP: the compares S_RX_DO decides on
-  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg, seq1_reg;
-  logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_slot_peer_reg;
-  logic f_ack_rel_reg, f_req_match_reg, f_una_gt_reg, f_malformed_reg, f_up_reg, f_busy_reg, f_relay_match_reg;
-  logic lt_una_reg, lt_rxb_reg, eq_una_reg, eq_rxb_reg;
-  wire f_seq_lt = f_una_gt_reg ? lt_una_reg : lt_rxb_reg;  // seq < max(una, base)
-  wire f_seq_eq = f_una_gt_reg ? eq_una_reg : eq_rxb_reg;  // seq == max(una, base)
-  wire [31:0] base_eff = f_una_gt_reg ? rx_una : rxb_src_reg;  // max(una, base)
+  // S_RX_LOOK: the sender's state
+  logic [31:0] pe_src_reg, rxb_src_reg, txn_src_reg, una_src_reg;
+  logic [RXW-1:0] rxm_src_reg;
+  logic [WIN-1:0] outm_src_reg, rsnt_src_reg;
+  logic fd_src_reg;
+  // S_RX_CMP: the compares
+  logic f_stale_reg, f_restart_reg, f_learn_reg, f_hello_reply_reg, f_dst_epoch_bad_reg, f_xpeer_reg;
+  logic f_req_match_reg, f_malformed_reg, f_up_reg, f_busy_reg, f_relay_match_reg, f_ackish_reg, f_pull_match_reg;
+  logic [WB-1:0] offa_reg, nout_reg;
+  logic [WIN_LOG2-1:0] xoff_reg;
+  logic sack_ok_reg, rtt_ok_reg, una_gt_reg, gap_big_reg;
+  logic [RXW_LOG2-1:0] gap_reg;
+  logic [31:0] off_b_reg, off_u_reg;
+  // S_RX_ACK
+  logic [WIN-1:0] outn_reg;
+  logic [RXW-1:0] map1_reg;
+  logic [31:0] base1_reg;
+  logic rtt_ok2_reg, xdone_reg, neg_reg, inwin_reg, fast_cand_reg;
+  logic [RXW_LOG2-1:0] offw_reg;
+  // S_RX_UNA
+  logic [WB-1:0] adv_reg;
+  logic [WIN-1:0] outsh_reg, rsntsh_reg;
+  logic [RXW-1:0] m1_reg;
+  logic dup_reg, fast_reg;
+  // S_RX_DO: the receive window after this frame
+  logic [RB-1:0] rx_t;
+  logic [31:0] base_new;
+  logic [RXW-1:0] map_new;
+  always_comb begin
+    rx_t = ctz_rx(~m1_reg);
+    base_new = base1_reg + 32'(rx_t);
+    map_new = shr_rx(m1_reg, rx_t);
+  end
+  wire [31:0] una_new = una_src_reg + 32'(adv_reg);
+  // the sender joined: does this card catch it up (rule 6)? (a HELLO says passive itself)
+  wire cu_push = CATCHUP_SLOTS != 0 &&
+                 ((mode == MODE_REPLICATE && !(rx_type == T_HELLO ? rh[F_ARG] : passive_reg[rs])) ||
+                  (mode == MODE_HUB && rx_src == hub_card && card_id != hub_card));
+
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
   logic [31:0] d_dep_reg, d_ack_reg, d_una_reg;
+  logic [RXW-1:0] d_sack_reg;
 
   // Per-transmission header fields, as the kernel's transmit() fills them.
   function automatic logic [511:0] stamp(input logic [511:0] h, input logic [7:0] me, input logic [31:0] dep,
-                                         input logic [31:0] ack, input logic [31:0] una, input logic [31:0] ep);
+                                         input logic [31:0] ack, input logic [31:0] una, input logic [RXW-1:0] sack,
+                                         input logic [31:0] ep);
     logic uni;
     stamp = h;
     uni = h[F_DST+:8] != BROADCAST;
@@ -369,6 +545,7 @@ module bp_sync #(
     stamp[F_ACK+:32] = uni ? ack : 32'h0;
     stamp[F_UNA+:32] = uni ? una : 32'h0;
     stamp[F_SACK+:192] = '0;
+    stamp[F_SACK+:RXW] = uni ? sack : '0;
     stamp[F_CRC+:32] = 32'h0;
   endfunction
 
@@ -382,10 +559,10 @@ module bp_sync #(
   endfunction
 
   // The kernel's host_result(): entry fields kept, host fields replaced.
-  function automatic logic [511:0] result_beat(input logic [511:0] e, input logic [31:0] tag, input logic [7:0] st,
-                                               input logic [7:0] dest, input logic [7:0] me);
+  function automatic logic [511:0] result_beat(input logic [511:0] e, input logic [7:0] op, input logic [31:0] tag,
+                                               input logic [7:0] st, input logic [7:0] dest, input logic [7:0] me);
     result_beat = e;
-    result_beat[H_OP+:8] = OP_TRANSFER;
+    result_beat[H_OP+:8] = op;
     result_beat[H_STATUS+:8] = st;
     result_beat[H_TAG+:32] = tag;
     result_beat[H_BLOB_LEN+:16] = 16'h0;
@@ -407,16 +584,10 @@ module bp_sync #(
     export_cmd[H_AUX+:64] = 64'h0;
   endfunction
 
-  // Frame to a peer: the stamp uses that peer's state.
-  function automatic logic [31:0] una_of(input logic [7:0] p, input logic sv, input logic [7:0] sp,
-                                         input logic [31:0] sseq, input logic [31:0] nxt);
-    una_of = (sv && sp == p) ? sseq : nxt;
-  endfunction
-
   // ---- outputs ------------------------------------------------------------------------
   logic [511:0] tx_beat;
   always_comb begin
-    tx_beat = (idx_reg == '0) ? tx_hdr_reg : txbuf[idx_reg];
+    tx_beat = (idx_reg == '0) ? tx_hdr_reg : (tx_from_rt_reg ? rtbuf[idx_reg] : txbuf[idx_reg]);
   end
   assign m_tx_tdata = tx_beat;
   assign m_tx_tvalid = state_reg == S_TX_SEND;
@@ -433,23 +604,28 @@ module bp_sync #(
   assign m_tbl_tdata = tbl_beat;
   assign m_tbl_tvalid = state_reg == S_TBL_SEND;
   assign m_tbl_tlast = idx_reg == tbl_n_reg;
+  assign m_tbl_host = pend_reg == P_RERUN;
 
   logic [31:0] crc_out;
-  logic [511:0] crc_in_beat;
-  always_comb crc_in_beat = (idx_reg == '0) ? tx_hdr_reg : txbuf[idx_reg];
   bp_crc32 crc_i (
       .crc_in (idx_reg == '0 ? 32'hFFFFFFFF : crc_reg),
-      .data   (crc_in_beat),
+      .data   (tx_beat),
       .crc_out(crc_out)
   );
 
+  // frame RAM: one write port (first transmission, S_TX_CRC), one registered read port
+  always_ff @(posedge clk) begin
+    if (state_reg == S_TX_CRC && tx_store_reg)
+      rtx_ram[{tx_slot_reg, BW'(idx_reg)}] <= idx_reg == '0 ? d_hdr_reg : txbuf[idx_reg];
+    rtx_q <= rtx_ram[rtx_raddr_reg];
+  end
+
   // ---- the engine ---------------------------------------------------------------------
-  // next peer of a replicate fan-out
   // next peer of a replicate fan-out, registered: the find-first over CARDS bits is not
   // in front of the fan-out's decisions. todo_fresh_reg says it reflects bcast_todo_reg
   // (it lags a write of bcast_todo_reg by one cycle; S_NEXT_PEER waits that cycle).
   logic [7:0] next_peer, next_peer_reg;
-  logic todo_fresh_reg;
+  logic todo_fresh_reg, fan_ready_reg;
   always_comb begin
     next_peer = BROADCAST;
     for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
@@ -462,10 +638,12 @@ module bp_sync #(
   wire [7:0] ev_writer = ev_hdr_reg[H_VERSION+:8];
   wire ev_consumed = ev_op == OP_TAKE || ev_op == OP_GET;
   wire ev_single = (ev_hdr_reg[H_FLAGS+:8] & FL_SINGLE_USE) != 8'h0;
+  // a host GET/TAKE miss in hub mode (sessnic_top hands it here instead of to the host)
+  wire ev_pull = ev_consumed && (ev_hdr_reg[H_STATUS+:8] == ST_MISS || ev_hdr_reg[H_STATUS+:8] == ST_EXPIRED);
   logic [CARDS-1:0] ev_mode_dest, ev_writer_dest;
   always_comb begin
     for (int i = 0; i < CARDS; i++) begin
-      ev_mode_dest[i] = member[i] && (mode == MODE_REPLICATE || (mode == MODE_HUB && hub_card == 8'(i)));
+      ev_mode_dest[i] = member[i] && ((mode == MODE_REPLICATE && !passive_reg[i]) || (mode == MODE_HUB && hub_card == 8'(i)));
       ev_writer_dest[i] = member[i] && ev_consumed && ev_single && ev_writer == 8'(i) &&
                           (mode == MODE_TRANSFER || (mode == MODE_HUB && hub_card != 8'(i)));
     end
@@ -476,18 +654,37 @@ module bp_sync #(
 
   always_ff @(posedge clk) begin
     next_peer_reg <= next_peer;
+    fan_ready_reg <= next_peer != BROADCAST && !(epoch_known[next_peer[CW-1:0]] && win_full_reg[next_peer[CW-1:0]]);
     todo_fresh_reg <= 1'b1;  // cleared below in every cycle that writes bcast_todo_reg
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
-    // timers: registered in steps so no compare sits in front of the engine's decisions
     cyc_reg <= cyc_reg + 1'b1;
-    est_reg <= (srtt[slot_peer_reg[CW-1:0]] >> 3) + rttvar[slot_peer_reg[CW-1:0]];
-    bo_reg <= backoff[slot_peer_reg[CW-1:0]];
-    slot_rto_reg <= rto_clamp(est_reg < rto_cycles ? rto_cycles : est_reg, bo_reg, rto_cycles);
-    elapsed_reg <= cyc_reg - slot_sent_reg;
-    if (slot_hold_reg != 0) slot_hold_reg <= slot_hold_reg - 1'b1;
-    slot_timeout_reg <= slot_valid_reg && slot_hold_reg == 0 && elapsed_reg >= slot_rto_reg;
-    deadline_hit_reg <= slot_valid_reg && slot_outcome_reg && slot_deadline_reg != 32'h0 && now >= slot_deadline_reg;
+    for (int i = 0; i < CARDS; i++) win_full_reg[i] <= (tx_next[i] - tx_una[i]) >= 32'(WIN);
+    cu_ready_reg <= (cu_dest_reg & epoch_known & win_full_reg) == '0;
+    // Retransmit timer scan: one peer per cycle, in registered steps so no compare sits in
+    // front of the engine's decisions; a found timeout waits in tmo_* for S_IDLE, which
+    // checks that it still holds (the frame was not acked or resent meanwhile).
+    tm_p1_reg <= tm_p0_reg;
+    tm_out1_reg <= epoch_known[tm_p0_reg] && tx_una[tm_p0_reg] != tx_next[tm_p0_reg];
+    tm_sent1_reg <= una_sent[tm_p0_reg];
+    tm_est1_reg <= (srtt[tm_p0_reg] >> 3) + rttvar[tm_p0_reg];
+    tm_bo1_reg <= backoff[tm_p0_reg];
+    tm_p2_reg <= tm_p1_reg;
+    tm_out2_reg <= tm_out1_reg;
+    tm_sent2_reg <= tm_sent1_reg;
+    tm_elapsed2_reg <= cyc_reg - tm_sent1_reg;
+    tm_rto2_reg <= rto_clamp(tm_est1_reg < rto_cycles ? rto_cycles : tm_est1_reg, tm_bo1_reg, rto_cycles);
+    if (!tmo_valid_reg) begin
+      tm_p0_reg <= tm_p0_reg == CW'(CARDS - 1) ? '0 : tm_p0_reg + 1'b1;
+      if (tm_out2_reg && tm_elapsed2_reg >= tm_rto2_reg) begin
+        tmo_valid_reg <= 1'b1;
+        tmo_peer_reg <= tm_p2_reg;
+        tmo_sent_reg <= tm_sent2_reg;
+      end
+    end
+    deadline_hit_reg <= xfer_valid_reg && xfer_deadline_reg != 32'h0 && now >= xfer_deadline_reg;
     relay_deadline_hit_reg <= relay_valid_reg && relay_deadline_reg != 32'h0 && now >= relay_deadline_reg;
+    pl_timeout_reg <= pl_valid_reg && ((pl_deadline_reg != 32'h0 && now >= pl_deadline_reg) ||
+                                       (cyc_reg - pl_start_reg) > {rto_cycles[23:0], 8'h0});
     if (rtt_go_reg) begin
       rtt_go_reg <= 1'b0;
       backoff[rtt_peer_reg] <= '0;  // a clean sample: the path works at the estimate
@@ -516,61 +713,85 @@ module bp_sync #(
         end else if (!enable) begin
           // nothing else while disabled
         end else if (deadline_hit_reg) begin
-          // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED
-          slot_valid_reg <= 1'b0;
-          slot_timeout_reg <= 1'b0;
+          // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED.
+          // The frame stays in its slot as a plain reliable frame until acked.
+          xfer_valid_reg <= 1'b0;
           deadline_hit_reg <= 1'b0;
           c_xfail_reg <= c_xfail_reg + 1'b1;
           res_entry_reg <= 1'b1;
-          res_origin_reg <= slot_origin_reg;
-          res_tag_reg <= slot_req_reg;
+          res_origin_reg <= xf_origin_reg;
+          res_tag_reg <= xfer_req_reg;
           res_st_reg <= ST_FAILED;
-          res_dest_reg <= slot_peer_reg;
+          res_dest_reg <= xfer_peer_reg;
           state_reg <= S_RES_BUILD;
-        end else if (slot_valid_reg && slot_timeout_reg) begin
-          slot_timeout_reg <= 1'b0;
-          if (slot_retries_reg >= max_retries) begin
-            // give up: the peer is down (not sent to until heard again); the abandoned
-            // seq is skipped by the receiver through `una`
-            c_giveup_reg <= c_giveup_reg + 1'b1;
-            slot_valid_reg <= 1'b0;
-            peer_up_reg[slot_peer_reg[CW-1:0]] <= 1'b0;
-            if (slot_outcome_reg) begin
-              c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_entry_reg <= 1'b1;
-              res_origin_reg <= slot_origin_reg;
-              res_tag_reg <= slot_req_reg;
-              res_st_reg <= ST_FAILED;
-              res_dest_reg <= slot_peer_reg;
-              state_reg <= S_RES_BUILD;
-            end else state_reg <= S_NEXT_PEER;
-          end else begin
-            slot_retries_reg <= slot_retries_reg + 1'b1;
-            slot_sent_reg <= cyc_reg;
-            slot_hold_reg <= 2'd3;
-            slot_first_reg <= 1'b0;
-            if (backoff[slot_peer_reg[CW-1:0]] < 3'd6) backoff[slot_peer_reg[CW-1:0]] <= backoff[slot_peer_reg[CW-1:0]] + 1'b1;
+        end else if (frx_valid_reg) begin
+          // fast retransmit of the peer's oldest frame (its sack showed the hole)
+          frx_valid_reg <= 1'b0;
+          if (epoch_known[frx_peer_reg] && tx_una[frx_peer_reg] != tx_next[frx_peer_reg]) begin
             c_rtx_reg <= c_rtx_reg + 1'b1;
-            d_hdr_reg <= slot_hdr_reg;
-            d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
-            d_ack_reg <= rx_base[slot_peer_reg[CW-1:0]];
-            d_una_reg <= slot_seq_reg;
-            tx_n_reg <= slot_n_reg;
-            tx_ret_reg <= S_IDLE;
-            idx_reg <= '0;
-            state_reg <= S_STAMP;
+            rsnt_map[frx_peer_reg][0] <= 1'b1;
+            if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == frx_peer_reg && xfer_seq_reg == tx_una[frx_peer_reg])
+              xfer_first_reg <= 1'b0;
+            rt_peer_reg <= frx_peer_reg;
+            rt_k_reg <= tx_una[frx_peer_reg][WIN_LOG2-1:0];
+            rtx_raddr_reg <= {frx_peer_reg, tx_una[frx_peer_reg][WIN_LOG2-1:0], BW'(0)};
+            rt_cnt_reg <= '0;
+            state_reg <= S_RTX_COPY;
+          end
+        end else if (tmo_valid_reg) begin
+          tmo_valid_reg <= 1'b0;
+          if (epoch_known[tmo_peer_reg] && tx_una[tmo_peer_reg] != tx_next[tmo_peer_reg] &&
+              una_sent[tmo_peer_reg] == tmo_sent_reg) begin
+            if (una_retries[tmo_peer_reg] >= max_retries) begin
+              // give up: the peer is down (not sent to until heard again); its frames are
+              // abandoned and `una` steps the receiver over them
+              c_giveup_reg <= c_giveup_reg + 1'b1;
+              peer_up_reg[tmo_peer_reg] <= 1'b0;
+              out_map[tmo_peer_reg] <= '0;
+              rsnt_map[tmo_peer_reg] <= '0;
+              tx_una[tmo_peer_reg] <= tx_next[tmo_peer_reg];
+              una_retries[tmo_peer_reg] <= '0;
+              if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == tmo_peer_reg) begin
+                xfer_valid_reg <= 1'b0;
+                c_xfail_reg <= c_xfail_reg + 1'b1;
+                res_entry_reg <= 1'b1;
+                res_origin_reg <= xf_origin_reg;
+                res_tag_reg <= xfer_req_reg;
+                res_st_reg <= ST_FAILED;
+                res_dest_reg <= xfer_peer_reg;
+                state_reg <= S_RES_BUILD;
+              end
+            end else begin
+              una_retries[tmo_peer_reg] <= una_retries[tmo_peer_reg] + 1'b1;
+              una_sent[tmo_peer_reg] <= cyc_reg;
+              if (backoff[tmo_peer_reg] < 3'd6) backoff[tmo_peer_reg] <= backoff[tmo_peer_reg] + 1'b1;
+              c_rtx_reg <= c_rtx_reg + 1'b1;
+              rsnt_map[tmo_peer_reg][0] <= 1'b1;
+              if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == tmo_peer_reg && xfer_seq_reg == tx_una[tmo_peer_reg])
+                xfer_first_reg <= 1'b0;
+              rt_peer_reg <= tmo_peer_reg;
+              rt_k_reg <= tx_una[tmo_peer_reg][WIN_LOG2-1:0];
+              rtx_raddr_reg <= {tmo_peer_reg, tx_una[tmo_peer_reg][WIN_LOG2-1:0], BW'(0)};
+              rt_cnt_reg <= '0;
+              state_reg <= S_RTX_COPY;
+            end
           end
         end else if (hello_timer_reg == 0) begin
-          hello_timer_reg <= hello_cycles;
+          // Liveness rides on traffic; once every member is up a HELLO only re-announces
+          // the epoch, 16x less often (the kernel's kIdleHelloFactor).
+          hello_timer_reg <= any_unknown ? hello_cycles : hello_idle;
           d_hdr_reg <= ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown});
           d_dep_reg <= 32'h0;
           d_ack_reg <= 32'h0;
           d_una_reg <= 32'h0;
+          d_sack_reg <= '0;
           tx_n_reg <= IDX_W'(1);
           tx_ret_reg <= S_IDLE;
+          tx_store_reg <= 1'b0;
+          tx_from_rt_reg <= 1'b0;
           idx_reg <= '0;
           state_reg <= S_STAMP;
-        end else if (!slot_valid_reg && bcast_todo_reg != '0) begin
+        end else if (bcast_todo_reg != '0 && todo_fresh_reg && fan_ready_reg) begin
           state_reg <= S_NEXT_PEER;
         end else if (relay_valid_reg && (relay_kill_reg || relay_deadline_hit_reg || !known(relay_owner_reg, epoch_known))) begin
           // a relayed TRANSFER whose owner went down or restarted, or whose deadline passed
@@ -585,7 +806,23 @@ module bp_sync #(
           res_st_reg <= ST_FAILED;
           res_dest_reg <= relay_hdr_reg[C_DEST+:8];
           state_reg <= S_RES_BUILD;
-        end else if (!slot_valid_reg && !relay_valid_reg && s_host_tvalid) begin
+        end else if (pl_valid_reg && (pl_kill_reg || pl_timeout_reg || !known(pl_peer_reg, epoch_known))) begin
+          // the pull's peer went down or restarted, or its time is up: a hub pull answers
+          // the original miss, a host PULL FAILED
+          pl_valid_reg <= 1'b0;
+          pl_kill_reg <= 1'b0;
+          pl_timeout_reg <= 1'b0;
+          res_raw_reg <= pl_hub_reg;
+          res_pull_reg <= 1'b1;
+          res_entry_reg <= 1'b0;
+          res_rx_reg <= 1'b0;
+          res_reg <= pl_hdr_reg;
+          res_origin_reg <= BROADCAST;
+          res_tag_reg <= pl_req_reg;
+          res_st_reg <= ST_FAILED;
+          res_dest_reg <= pl_peer_reg;
+          state_reg <= S_RES_BUILD;
+        end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && bcast_todo_reg == '0 && s_host_tvalid) begin
           // host TRANSFER header
           host_tag_reg <= s_host_tdata[H_TAG+:32];
           host_dest_reg <= s_host_tdata[C_DEST+:8];
@@ -593,31 +830,110 @@ module bp_sync #(
           res_reg <= s_host_tdata;
           host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
                           s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
-                          s_host_tdata[H_OP+:8] != OP_TRANSFER;
+                          (s_host_tdata[H_OP+:8] != OP_TRANSFER && s_host_tdata[H_OP+:8] != OP_PULL);
+          host_pull_reg <= s_host_tdata[H_OP+:8] == OP_PULL;
           host_relay_reg <= s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id;
           xfer_origin_reg <= BROADCAST;
           state_reg <= S_HOST;
-        end else if (!slot_valid_reg && !evq_empty) begin
+        end else if (bcast_todo_reg == '0 && !pl_valid_reg && !evq_empty) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
           ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
           state_reg <= S_EV_DEST;
+        end else if (bcast_todo_reg == '0 && !cu_active_reg && cu_pending_reg != '0) begin
+          // a catch-up walk for the joiners so far
+          cu_active_reg <= 1'b1;
+          cu_dest_reg <= cu_pending_reg;
+          cu_pending_reg <= '0;
+          cu_idx_reg <= '0;
+          c_cu_walks_reg <= c_cu_walks_reg + 1'b1;
+        end else if (bcast_todo_reg == '0 && cu_active_reg) begin
+          /* verilator lint_off UNSIGNED */  // (constant when CATCHUP_SLOTS = 0: no walk starts)
+          if ((cu_dest_reg & epoch_known) == '0 || cu_idx_reg >= 32'(CATCHUP_SLOTS)) begin
+          /* verilator lint_on UNSIGNED */
+            cu_active_reg <= 1'b0;  // done (a target that went down gets a new walk when back)
+          end else if (cu_ready_reg) begin
+            cu_dest_reg <= cu_dest_reg & epoch_known;
+            pend_reg <= P_SCAN;
+            tbl_hdr_reg <= '0;
+            tbl_hdr_reg[H_OP+:8] <= OP_SCAN;
+            tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
+            tbl_hdr_reg[H_AUX+:64] <= {32'h0, cu_idx_reg};
+            tbl_n_reg <= '0;
+            idx_reg <= '0;
+            cu_idx_reg <= cu_idx_reg + 1'b1;
+            state_reg <= S_TBL_SEND;
+          end
         end
+      end
+
+      // A resend: the slot's beats into rtbuf (registered RAM read: beat b arrives the
+      // cycle after its address), then the stamp with the peer's current fields.
+      S_RTX_COPY: begin
+        rt_cnt_reg <= rt_cnt_reg + 1'b1;
+        rtx_raddr_reg <= {rt_peer_reg, rt_k_reg, BW'(rt_cnt_reg + 1'b1)};
+        if (rt_cnt_reg != '0) rtbuf[rt_cnt_reg-1'b1] <= rtx_q;
+        if (rt_cnt_reg == IDX_W'(1)) d_hdr_reg <= rtx_q;
+        if (rt_cnt_reg == IDX_W'(MAX_BEATS)) state_reg <= S_RTX_GO;
+      end
+
+      S_RTX_GO: begin
+        d_dep_reg <= peer_epoch[rt_peer_reg];
+        d_ack_reg <= rx_base[rt_peer_reg];
+        d_sack_reg <= rx_map[rt_peer_reg];
+        d_una_reg <= tx_una[rt_peer_reg];
+        tx_n_reg <= IDX_W'(1) + beats_of(d_hdr_reg[F_PAYLOAD_LEN+:16]);
+        tx_from_rt_reg <= 1'b1;
+        tx_store_reg <= 1'b0;
+        tx_ret_reg <= S_IDLE;
+        idx_reg <= '0;
+        state_reg <= S_STAMP;
       end
 
       S_HOST: begin
         // first beat was seen in S_IDLE (still on the bus: tready is asserted here)
         if (s_host_tvalid && s_host_tlast) begin
           if (host_bad_reg) begin
-            c_xfail_reg <= c_xfail_reg + 1'b1;
+            if (!host_pull_reg) c_xfail_reg <= c_xfail_reg + 1'b1;
+            res_pull_reg <= host_pull_reg;
             res_entry_reg <= 1'b0;
             res_origin_reg <= BROADCAST;
             res_tag_reg <= host_tag_reg;
             res_st_reg <= ST_BAD_CMD;
             res_dest_reg <= host_dest_reg;
             state_reg <= S_RES_BUILD;
+          end else if (host_pull_reg) begin
+            // PULL: the key to aux.owner, which exports it and answers PULL_RESP
+            if (known(res_reg[C_OWNER+:8], can_send)) begin
+              pl_valid_reg <= 1'b1;
+              pl_hub_reg <= 1'b0;
+              pl_kill_reg <= 1'b0;
+              pl_peer_reg <= res_reg[C_OWNER+:8];
+              pl_req_reg <= host_tag_reg;
+              pl_hdr_reg <= res_reg;
+              pl_deadline_reg <= host_deadline_reg;
+              pl_start_reg <= cyc_reg;
+              txbuf[1] <= export_cmd(res_reg, 32'h0);
+              txbuf[1][H_OP+:8] <= OP_GET;
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b0;
+              nf_peer_reg <= res_reg[C_OWNER+:8];
+              nf_hdr_reg <= ctl_frame(T_PULL, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+              nf_n_reg <= IDX_W'(2);
+              state_reg <= S_NEXT_PEER;
+            end else begin
+              // not a live member (or this card), or its window is full: FAILED
+              res_pull_reg <= 1'b1;
+              res_entry_reg <= 1'b0;
+              res_origin_reg <= BROADCAST;
+              res_tag_reg <= host_tag_reg;
+              res_st_reg <= ST_FAILED;
+              res_dest_reg <= res_reg[C_OWNER+:8];
+              state_reg <= S_RES_BUILD;
+            end
           end else if (host_relay_reg) begin
             // relayed: TRANSFER_REQ (the key) to the owner, which answers TRANSFER_RESULT
-            if (known(res_reg[C_OWNER+:8], epoch_known)) begin
+            if (known(res_reg[C_OWNER+:8], can_send)) begin
               relay_valid_reg <= 1'b1;
               relay_kill_reg <= 1'b0;
               relay_hdr_reg <= res_reg;
@@ -625,24 +941,13 @@ module bp_sync #(
               relay_deadline_reg <= host_deadline_reg;
               txbuf[1] <= export_cmd(res_reg, 32'h0);
               txbuf[1][H_OP+:8] <= OP_TRANSFER;
-              slot_valid_reg <= 1'b1;
-              slot_outcome_reg <= 1'b0;
-              slot_origin_reg <= BROADCAST;
-              slot_peer_reg <= res_reg[C_OWNER+:8];
-              slot_seq_reg <= tx_next[res_reg[C_OWNER+:CW]];
-              tx_next[res_reg[C_OWNER+:CW]] <= tx_next[res_reg[C_OWNER+:CW]] + 1'b1;
-              slot_req_reg <= 32'h0;
-              slot_retries_reg <= '0;
-              slot_sent_reg <= cyc_reg;
-              slot_hold_reg <= 2'd3;
-              slot_first_reg <= 1'b1;
-              slot_timeout_reg <= 1'b0;
-              slot_deadline_reg <= 32'h0;
-              slot_hdr_reg <= ctl_frame(T_TRANSFER_REQ, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
-              slot_hdr_reg[F_ARG+:8] <= host_dest_reg;
-              slot_hdr_reg[F_SEQ+:32] <= tx_next[res_reg[C_OWNER+:CW]];
-              slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
-              slot_n_reg <= IDX_W'(2);
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b0;
+              nf_peer_reg <= res_reg[C_OWNER+:8];
+              nf_hdr_reg <= ctl_frame(T_TRANSFER_REQ, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              nf_hdr_reg[F_ARG+:8] <= host_dest_reg;
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+              nf_n_reg <= IDX_W'(2);
               state_reg <= S_NEXT_PEER;
             end else begin
               c_xfail_reg <= c_xfail_reg + 1'b1;
@@ -678,7 +983,14 @@ module bp_sync #(
         rh_reg <= rxbuf[0];
         pe_src_reg <= peer_epoch[rxbuf[0][F_SRC+:CW]];
         rxb_src_reg <= rx_base[rxbuf[0][F_SRC+:CW]];
+        rxm_src_reg <= rx_map[rxbuf[0][F_SRC+:CW]];
         txn_src_reg <= tx_next[rxbuf[0][F_SRC+:CW]];
+        una_src_reg <= tx_una[rxbuf[0][F_SRC+:CW]];
+        outm_src_reg <= out_map[rxbuf[0][F_SRC+:CW]];
+        rsnt_src_reg <= rsnt_map[rxbuf[0][F_SRC+:CW]];
+        fd_src_reg <= fast_done_reg[rxbuf[0][F_SRC+:CW]];
+        // first transmission of the frame just below the ack (the RTT sample)
+        sent_q_reg <= sent_ram[{rxbuf[0][F_SRC+:CW], rxbuf[0][F_ACK+:WIN_LOG2] - 1'b1}];
         state_reg <= S_RX_CMP;
       end
 
@@ -689,29 +1001,92 @@ module bp_sync #(
         f_up_reg <= peer_up_reg[rs];
         f_hello_reply_reg <= rx_status == 8'h1 || (rx_dst != BROADCAST && rx_dst_epoch != epoch);
         f_dst_epoch_bad_reg <= rx_dst_epoch != epoch;
-        f_slot_peer_reg <= slot_valid_reg && slot_peer_reg == rx_src;
-        f_ack_rel_reg <= rx_ack > slot_seq_reg;
-        f_req_match_reg <= rx_req == slot_seq_reg;
-        f_una_gt_reg <= rx_una > rxb_src_reg;
-        // the receive base after the sender's una is max(una, base): seq is compared with
-        // both here, S_RX_DO picks by f_una_gt_reg (no compare feeds another in one cycle)
-        lt_una_reg <= rx_seq < rx_una;
-        lt_rxb_reg <= rx_seq < rxb_src_reg;
-        eq_una_reg <= rx_seq == rx_una;
-        eq_rxb_reg <= rx_seq == rxb_src_reg;
-        f_busy_reg <= rx_type == T_TRANSFER_REQ && (slot_valid_reg || bcast_todo_reg != '0);
+        f_xpeer_reg <= xfer_valid_reg && xfer_peer_reg == rx_src;
+        f_req_match_reg <= rx_req == xfer_seq_reg;
+        f_ackish_reg <= rx_type == T_ACK || rx_type == T_NACK;
+        xoff_reg <= WIN_LOG2'(xfer_seq_reg - una_src_reg);
+        // the ack, clamped to [una, tx_next] (an older ack releases nothing, a larger one
+        // is bogus: the kernel clamps it to tx_next)
+        if (rx_ack < una_src_reg) offa_reg <= '0;
+        else if (rx_ack > txn_src_reg) offa_reg <= WB'(txn_src_reg - una_src_reg);
+        else offa_reg <= WB'(rx_ack - una_src_reg);
+        sack_ok_reg <= rx_ack >= una_src_reg && rx_ack <= txn_src_reg;
+        rtt_ok_reg <= rx_ack > una_src_reg && rx_ack <= txn_src_reg;
+        nout_reg <= WB'(txn_src_reg - una_src_reg);
+        // the receive base after the sender's una is max(una, base) (the kernel's
+        // skip_abandoned); seq is compared with both here, S_RX_ACK picks
+        una_gt_reg <= rx_una > rxb_src_reg;
+        gap_big_reg <= rx_una - rxb_src_reg >= 32'(RXW);
+        gap_reg <= RXW_LOG2'(rx_una - rxb_src_reg);
+        off_b_reg <= rx_seq - rxb_src_reg;
+        off_u_reg <= rx_seq - rx_una;
+        f_busy_reg <= (rx_type == T_TRANSFER_REQ && (xfer_valid_reg || bcast_todo_reg != '0)) ||
+                      (rx_type == T_PULL && bcast_todo_reg != '0);
+        f_pull_match_reg <= pl_valid_reg && pl_peer_reg == rx_src && pl_req_reg == rx_req;
         f_relay_match_reg <= relay_valid_reg && relay_owner_reg == rx_src && relay_hdr_reg[H_TAG+:32] == rx_req;
         f_malformed_reg <= (rx_type == T_UPDATE || rx_type == T_DELETE || rx_type == T_TRANSFER ||
-                            rx_type == T_TRANSFER_REQ) &&
+                            rx_type == T_TRANSFER_REQ || rx_type == T_PULL ||
+                            (rx_type == T_PULL_RESP && rx_status == ST_OK)) &&
                            (rx_plen < 16'd64 || rx_entry[H_KEY_LEN+:8] == 8'h0 || rx_entry[H_KEY_LEN+:8] > 8'd32 ||
                             rx_entry[H_BLOB_LEN+:16] != rx_plen - 16'd64);
-        seq1_reg <= rx_seq + 1'b1;
-        una_src_reg <= una_of(rx_src, slot_valid_reg, slot_peer_reg, slot_seq_reg, txn_src_reg);
+        state_reg <= S_RX_ACK;
+      end
+
+      S_RX_ACK: begin
+        // released: every seq below the ack, and the sacked ones (una-relative), except
+        // the TRANSFER in flight, which only its outcome ACK finishes
+        begin : rx_ack_release
+          logic [WIN-1:0] rel, prot;
+          /* verilator lint_off UNUSEDSIGNAL */
+          logic [2*WIN-1:0] sk;  // the sack shifted to una-relative; bits past the window drop
+          /* verilator lint_on UNUSEDSIGNAL */
+          logic xdone;
+          sk = {{WIN{1'b0}}, rx_sack} << offa_reg;
+          rel = (below(offa_reg) | (sack_ok_reg ? sk[WIN-1:0] : '0)) & below(nout_reg);
+          prot = f_xpeer_reg ? (WIN'(1) << xoff_reg) : '0;
+          xdone = f_xpeer_reg && f_ackish_reg && f_req_match_reg;
+          rel = (rel & ~prot) | (xdone ? prot : '0);
+          outn_reg <= outm_src_reg & ~rel;
+          xdone_reg <= xdone;
+          // the frame just below the ack was outstanding and never resent: a clean sample
+          rtt_ok2_reg <= rtt_ok_reg && outm_src_reg[WIN_LOG2'(offa_reg - 1'b1)] &&
+                         !rsnt_src_reg[WIN_LOG2'(offa_reg - 1'b1)] && !prot[WIN_LOG2'(offa_reg - 1'b1)];
+          fast_cand_reg <= sack_ok_reg && rx_sack != '0;
+        end
+        base1_reg <= una_gt_reg ? rx_una : rxb_src_reg;
+        map1_reg <= !una_gt_reg ? rxm_src_reg : (gap_big_reg ? '0 : rxm_src_reg >> gap_reg);
+        neg_reg <= una_gt_reg ? off_u_reg[31] : off_b_reg[31];
+        inwin_reg <= una_gt_reg ? (off_u_reg < 32'(RXW)) : (off_b_reg < 32'(RXW));
+        offw_reg <= una_gt_reg ? off_u_reg[RXW_LOG2-1:0] : off_b_reg[RXW_LOG2-1:0];
+        state_reg <= S_RX_UNA;
+      end
+
+      S_RX_UNA: begin
+        begin : rx_una_window
+          logic [WB-1:0] adv;
+          logic acc;
+          logic dup;
+          adv = outn_reg == '0 ? nout_reg : ctz(outn_reg);
+          adv_reg <= adv;
+          outsh_reg <= shr(outn_reg, adv);
+          rsntsh_reg <= shr(rsnt_src_reg, adv);
+          // fast retransmit: the peer holds later frames but not our oldest one
+          fast_reg <= fast_cand_reg && adv == offa_reg && adv < nout_reg && (adv != '0 || !fd_src_reg);
+          dup = neg_reg || (inwin_reg && map1_reg[offw_reg]);
+          dup_reg <= dup;
+          acc = !f_ackish_reg && rx_type != T_HELLO && rx_seq != 32'h0 && !f_malformed_reg && !dup && inwin_reg &&
+                !f_busy_reg;
+          m1_reg <= map1_reg | (acc ? (RXW'(1) << offw_reg) : '0);
+        end
         state_reg <= S_RX_DO;
       end
 
       S_RX_DO: begin
         state_reg <= S_IDLE;
+        if (rx_type == T_HELLO) passive_reg[rs] <= rh[F_ARG];  // as the kernel: before the epoch checks
+        tx_store_reg <= 1'b0;
+        tx_from_rt_reg <= 1'b0;
+        idx_reg <= '0;
         if (f_stale_reg) begin
           c_stale_reg <= c_stale_reg + 1'b1;
         end else if (f_restart_reg) begin
@@ -719,41 +1094,49 @@ module bp_sync #(
           // FAILS; the frame itself is dropped (the sender resends or says HELLO again)
           peer_epoch[rs] <= rx_epoch;
           tx_next[rs] <= 32'h1;
+          tx_una[rs] <= 32'h1;
+          out_map[rs] <= '0;
+          rsnt_map[rs] <= '0;
+          una_retries[rs] <= '0;
+          fast_done_reg[rs] <= 1'b0;
           rx_base[rs] <= 32'h1;
+          rx_map[rs] <= '0;
           srtt[rs] <= 32'h0;
           rttvar[rs] <= 32'h0;
           backoff[rs] <= '0;
           peer_up_reg[rs] <= 1'b1;
           c_joins_reg <= c_joins_reg + 1'b1;
           if (relay_valid_reg && relay_owner_reg == rx_src) relay_kill_reg <= 1'b1;
+          if (pl_valid_reg && pl_peer_reg == rx_src) pl_kill_reg <= 1'b1;
+          if (cu_push) cu_pending_reg[rs] <= 1'b1;
+          cu_dest_reg[rs] <= 1'b0;  // a walk running for its old life: a new one follows
           c_stale_reg <= c_stale_reg + 1'b1;
-          if (f_slot_peer_reg) begin
-            slot_valid_reg <= 1'b0;
-            if (slot_outcome_reg) begin
-              c_xfail_reg <= c_xfail_reg + 1'b1;
-              res_entry_reg <= 1'b1;
-              res_origin_reg <= slot_origin_reg;
-              res_tag_reg <= slot_req_reg;
-              res_st_reg <= ST_FAILED;
-              res_dest_reg <= slot_peer_reg;
-              state_reg <= S_RES_BUILD;
-            end else state_reg <= S_NEXT_PEER;
+          if (f_xpeer_reg) begin
+            xfer_valid_reg <= 1'b0;
+            c_xfail_reg <= c_xfail_reg + 1'b1;
+            res_entry_reg <= 1'b1;
+            res_origin_reg <= xf_origin_reg;
+            res_tag_reg <= xfer_req_reg;
+            res_st_reg <= ST_FAILED;
+            res_dest_reg <= xfer_peer_reg;
+            state_reg <= S_RES_BUILD;
           end
         end else begin
           if (f_learn_reg) peer_epoch[rs] <= rx_epoch;  // learned
           if (!f_up_reg) begin  // first heard, or heard again after it was declared down
             peer_up_reg[rs] <= 1'b1;
             c_joins_reg <= c_joins_reg + 1'b1;
+            if (cu_push) cu_pending_reg[rs] <= 1'b1;
           end
           if (rx_type == T_HELLO) begin
             if (f_hello_reply_reg) begin
               d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
               d_dep_reg <= rx_epoch;
               d_ack_reg <= rxb_src_reg;
+              d_sack_reg <= rxm_src_reg;
               d_una_reg <= una_src_reg;
               tx_n_reg <= IDX_W'(1);
               tx_ret_reg <= S_IDLE;
-              idx_reg <= '0;
               state_reg <= S_STAMP;
             end
           end else if (f_dst_epoch_bad_reg) begin
@@ -762,43 +1145,59 @@ module bp_sync #(
             d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
             d_dep_reg <= rx_epoch;
             d_ack_reg <= rxb_src_reg;
+            d_sack_reg <= rxm_src_reg;
             d_una_reg <= una_src_reg;
             tx_n_reg <= IDX_W'(1);
             tx_ret_reg <= S_IDLE;
-            idx_reg <= '0;
             state_reg <= S_STAMP;
           end else begin
-            // ---- acks (cumulative) and una ----
-            if (f_slot_peer_reg) begin
-              if (!slot_outcome_reg && f_ack_rel_reg) begin
-                slot_valid_reg <= 1'b0;
-                rtt_go_reg <= slot_first_reg;
-                rtt_peer_reg <= slot_peer_reg[CW-1:0];
-                rtt_m_reg <= cyc_reg - slot_sent_reg;
-              end
-              if (slot_outcome_reg && (rx_type == T_ACK || rx_type == T_NACK) && f_req_match_reg) begin
-                slot_valid_reg <= 1'b0;
-                rtt_go_reg <= slot_first_reg;
-                rtt_peer_reg <= slot_peer_reg[CW-1:0];
-                rtt_m_reg <= cyc_reg - slot_sent_reg;
-                if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
-                else c_xfail_reg <= c_xfail_reg + 1'b1;
-                res_entry_reg <= 1'b1;
-                res_origin_reg <= slot_origin_reg;
-                res_tag_reg <= slot_req_reg;
-                res_st_reg <= rx_status;
-                res_dest_reg <= slot_peer_reg;
-                state_reg <= S_RES_BUILD;
-              end
+            // ---- acks (cumulative + selective): the new oldest unacked frame ----
+            out_map[rs] <= outsh_reg;
+            rsnt_map[rs] <= rsntsh_reg;
+            tx_una[rs] <= una_new;
+            if (adv_reg != '0) begin
+              // a new oldest frame: its timer starts now (the kernel re-arms the others)
+              una_sent[rs] <= cyc_reg;
+              una_retries[rs] <= '0;
+              fast_done_reg[rs] <= 1'b0;
             end
-            if (f_una_gt_reg) rx_base[rs] <= rx_una;
-            if (rx_type == T_ACK || rx_type == T_NACK) begin
+            if (fast_reg) begin
+              fast_done_reg[rs] <= 1'b1;
+              frx_valid_reg <= 1'b1;
+              frx_peer_reg <= rs;
+            end
+            if (rtt_ok2_reg) begin
+              rtt_go_reg <= 1'b1;
+              rtt_peer_reg <= rs;
+              rtt_m_reg <= cyc_reg - sent_q_reg;
+            end
+            if (xdone_reg) begin
+              // the outcome ACK of the TRANSFER in flight
+              xfer_valid_reg <= 1'b0;
+              if (xfer_first_reg) begin
+                rtt_go_reg <= 1'b1;
+                rtt_peer_reg <= rs;
+                rtt_m_reg <= cyc_reg - xfer_sent_reg;
+              end
+              if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
+              else c_xfail_reg <= c_xfail_reg + 1'b1;
+              res_entry_reg <= 1'b1;
+              res_origin_reg <= xf_origin_reg;
+              res_tag_reg <= xfer_req_reg;
+              res_st_reg <= rx_status;
+              res_dest_reg <= xfer_peer_reg;
+              state_reg <= S_RES_BUILD;
+            end
+            // ---- receive window: una skip and this frame ----
+            rx_base[rs] <= base_new;
+            rx_map[rs] <= map_new;
+            if (f_ackish_reg) begin
               // done above
             end else if (rx_seq == 32'h0) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;
             end else if (f_malformed_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
-            end else if (f_seq_lt) begin
+            end else if (dup_reg) begin
               // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
               c_dup_reg <= c_dup_reg + 1'b1;
               if (rx_type == T_TRANSFER) begin
@@ -807,19 +1206,19 @@ module bp_sync #(
               end else begin
                 d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_eff;
-                d_una_reg <= una_src_reg;
+                d_ack_reg <= base_new;
+                d_sack_reg <= map_new;
+                d_una_reg <= una_new;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
               end
-            end else if (!f_seq_eq) begin
-              c_window_reg <= c_window_reg + 1'b1;  // beyond the one-frame window: resent later
+            end else if (!inwin_reg) begin
+              c_window_reg <= c_window_reg + 1'b1;  // beyond the receive window: resent later
             end else if (f_busy_reg) begin
-              // a TRANSFER_REQ needs the retransmit slot: not taken, the sender retries
+              // a TRANSFER_REQ needs the transfer engine: not taken, the sender retries
               c_busy_reg <= c_busy_reg + 1'b1;
             end else begin
-              rx_base[rs] <= seq1_reg;
               if (rx_type == T_UPDATE || rx_type == T_DELETE) begin
                 pend_reg <= P_APPLY;
                 state_reg <= S_TBL_SEND;
@@ -832,8 +1231,9 @@ module bp_sync #(
                 // the answer to this card's relayed host TRANSFER (a stale one is dropped)
                 d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= seq1_reg;
-                d_una_reg <= una_src_reg;
+                d_ack_reg <= base_new;
+                d_sack_reg <= map_new;
+                d_una_reg <= una_new;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
@@ -856,44 +1256,81 @@ module bp_sync #(
                   res_dest_reg <= rh[F_ARG+:8];
                   tx_ret_reg <= S_RES_BUILD;
                 end
+              end else if (rx_type == T_PULL || rx_type == T_PULL_RESP) begin
+                // ack now; then PULL: export the key, answer PULL_RESP (req = its req);
+                // PULL_RESP: the answer of this card's pull (a stale one is dropped)
+                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_dep_reg <= rx_epoch;
+                d_ack_reg <= base_new;
+                d_sack_reg <= map_new;
+                d_una_reg <= una_new;
+                tx_n_reg <= IDX_W'(1);
+                tx_ret_reg <= S_IDLE;
+                state_reg <= S_STAMP;
+                if (rx_type == T_PULL) begin
+                  pend_reg <= P_EXPORT_PULL;
+                  pr_req_reg <= rx_req;
+                  tx_ret_reg <= S_TBL_SEND;
+                end else if (f_pull_match_reg) begin
+                  pl_valid_reg <= 1'b0;
+                  if (rx_status == ST_OK) begin
+                    pend_reg <= P_APPLY_PULL;  // PUT with the entry's version
+                    tx_ret_reg <= S_TBL_SEND;
+                  end else begin
+                    // the peer has no live entry: a hub pull answers the original miss,
+                    // a host PULL the peer's status
+                    res_raw_reg <= pl_hub_reg;
+                    res_pull_reg <= 1'b1;
+                    res_entry_reg <= 1'b0;
+                    res_rx_reg <= 1'b0;
+                    res_reg <= pl_hdr_reg;
+                    res_origin_reg <= BROADCAST;
+                    res_tag_reg <= pl_req_reg;
+                    res_st_reg <= rx_status;
+                    res_dest_reg <= pl_peer_reg;
+                    tx_ret_reg <= S_RES_BUILD;
+                  end
+                end
               end else begin
                 // reliable types outside the subset: acked, ignored
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
                 d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= seq1_reg;
-                d_una_reg <= una_src_reg;
+                d_ack_reg <= base_new;
+                d_sack_reg <= map_new;
+                d_una_reg <= una_new;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
               end
             end
-            // the table command that applies the entry (used when S_TBL_SEND follows)
-            tbl_hdr_reg <= rx_entry;
-            tbl_hdr_reg[H_OP+:8] <= rx_type == T_DELETE ? OP_DEL : OP_PUT;
-            tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
-            tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
-            tbl_hdr_reg[H_AUX+:64] <= 64'h0;
-            if (rx_type == T_DELETE) begin
-              tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
-              tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
-            end
-            tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
-            if (rx_type == T_TRANSFER_REQ) begin
-              tbl_hdr_reg <= export_cmd(rx_entry, tbl_tag_reg);
-              tbl_n_reg <= '0;
-            end
-            idx_reg <= '0;
-            ap_src_reg <= rx_src;
-            ap_seq_reg <= rx_seq;
           end
         end
+        // the table command that applies the entry (used when S_TBL_SEND follows)
+        tbl_hdr_reg <= rx_entry;
+        tbl_hdr_reg[H_OP+:8] <= rx_type == T_DELETE ? OP_DEL : OP_PUT;
+        tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
+        tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
+        tbl_hdr_reg[H_AUX+:64] <= 64'h0;
+        if (rx_type == T_DELETE) begin
+          tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
+          tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
+        end
+        tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
+        if (rx_type == T_TRANSFER_REQ || rx_type == T_PULL) begin
+          tbl_hdr_reg <= export_cmd(rx_entry, tbl_tag_reg);
+          tbl_n_reg <= '0;
+        end
+        ap_src_reg <= rx_src;
+        ap_seq_reg <= rx_seq;
       end
 
       S_TBL_SEND: begin
         if (m_tbl_tready) begin
           if (m_tbl_tlast) begin
-            state_reg <= S_TBL_WAIT;
+            // a rerun's answer goes to the host (sessnic_top routes it by m_tbl_host)
+            state_reg <= pend_reg == P_RERUN ? S_IDLE : S_TBL_WAIT;
+            if (pend_reg == P_RERUN) pend_reg <= P_NONE;
             tbl_tag_reg <= tbl_tag_reg + 1'b1;
             idx_reg <= '0;
           end else idx_reg <= idx_reg + 1'b1;
@@ -903,7 +1340,9 @@ module bp_sync #(
       S_TBL_WAIT: begin
         if (s_tbl_tvalid) begin
           if (idx_reg == '0) tbl_st_reg <= tbl_status;
-          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+          if (idx_reg == '0 && pend_reg == P_SCAN) scan_tomb_reg <= (s_tbl_tdata[H_FLAGS+:8] & FL_TOMBSTONE) != 8'h0;
+          if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
+                                pend_reg == P_SCAN)) begin
             // the entry beat for the wire: response minus host-only fields
             txbuf[1] <= s_tbl_tdata;
             txbuf[1][H_OP+:8] <= OP_PUT;
@@ -911,7 +1350,16 @@ module bp_sync #(
             txbuf[1][H_TAG+:32] <= 32'h0;
             txbuf[1][H_AUX+:64] <= 64'h0;
             if (s_tbl_tdata[H_STATUS+:8] != ST_OK) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
-          end else if (idx_reg <= IDX_W'(SLOT_BEATS) && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL)) begin
+            if (pend_reg == P_EXPORT_XFER) begin
+              xfer_entry_reg <= s_tbl_tdata;
+              xfer_entry_reg[H_OP+:8] <= OP_PUT;
+              xfer_entry_reg[H_STATUS+:8] <= 8'h0;
+              xfer_entry_reg[H_TAG+:32] <= 32'h0;
+              xfer_entry_reg[H_AUX+:64] <= 64'h0;
+            end
+          end else if (idx_reg <= IDX_W'(SLOT_BEATS) &&
+                       (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
+                        pend_reg == P_SCAN)) begin
             txbuf[IDX_W'(idx_reg+IDX_W'(1))] <= s_tbl_tdata;
           end
           if (idx_reg <= IDX_W'(SLOT_BEATS)) idx_reg <= idx_reg + 1'b1;
@@ -923,6 +1371,8 @@ module bp_sync #(
         state_reg <= S_IDLE;
         pend_reg <= P_NONE;
         idx_reg <= '0;
+        tx_store_reg <= 1'b0;
+        tx_from_rt_reg <= 1'b0;
         case (pend_reg)
           P_APPLY, P_APPLY_XFER: begin
             if (tbl_stored || (pend_reg == P_APPLY && tbl_st_reg == ST_MISS)) c_applied_reg <= c_applied_reg + 1'b1;
@@ -933,7 +1383,8 @@ module bp_sync #(
             else d_hdr_reg <= ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg);
             d_dep_reg <= peer_epoch[ap_src_reg[CW-1:0]];
             d_ack_reg <= rx_base[ap_src_reg[CW-1:0]];
-            d_una_reg <= una_of(ap_src_reg, slot_valid_reg, slot_peer_reg, slot_seq_reg, tx_next[ap_src_reg[CW-1:0]]);
+            d_sack_reg <= rx_map[ap_src_reg[CW-1:0]];
+            d_una_reg <= tx_una[ap_src_reg[CW-1:0]];
             tx_n_reg <= IDX_W'(1);
             tx_ret_reg <= S_IDLE;
             state_reg <= S_STAMP;
@@ -955,26 +1406,21 @@ module bp_sync #(
               res_st_reg <= ST_OK;
               res_dest_reg <= host_dest_reg;
               state_reg <= S_RES_BUILD;
-            end else if (known(host_dest_reg, epoch_known)) begin
-              slot_valid_reg <= 1'b1;
-              slot_outcome_reg <= 1'b1;
-              slot_peer_reg <= host_dest_reg;
-              slot_seq_reg <= tx_next[host_dest_reg[CW-1:0]];
-              tx_next[host_dest_reg[CW-1:0]] <= tx_next[host_dest_reg[CW-1:0]] + 1'b1;
-              slot_req_reg <= host_tag_reg;
-              slot_retries_reg <= '0;
-              slot_sent_reg <= cyc_reg;
-              slot_hold_reg <= 2'd3;
-              slot_first_reg <= 1'b1;
-              slot_timeout_reg <= 1'b0;
-              slot_deadline_reg <= host_deadline_reg;
-              slot_origin_reg <= xfer_origin_reg;
-              slot_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
-              slot_hdr_reg[F_SEQ+:32] <= tx_next[host_dest_reg[CW-1:0]];
-              slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
-              slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
-              state_reg <= S_NEXT_PEER;  // sends the slot (bcast_todo is empty)
+            end else if (known(host_dest_reg, can_send)) begin
+              xfer_valid_reg <= 1'b1;
+              xfer_peer_reg <= host_dest_reg;
+              xfer_req_reg <= host_tag_reg;
+              xf_origin_reg <= xfer_origin_reg;
+              xfer_deadline_reg <= host_deadline_reg;
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b1;
+              nf_peer_reg <= host_dest_reg;
+              nf_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+              nf_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+              state_reg <= S_NEXT_PEER;
             end else begin
+              // destination down, unknown or its window full: FAILED (the kernel's can_send)
               c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
               res_origin_reg <= xfer_origin_reg;
@@ -984,57 +1430,133 @@ module bp_sync #(
               state_reg <= S_RES_BUILD;
             end
           end
+          P_SCAN: begin
+            // a live entry -> UPDATE, a tombstone -> DELETE (its version), to the targets
+            if (tbl_st_reg == ST_OK) begin
+              bcast_todo_reg <= cu_dest_reg & epoch_known;
+              fan_type_reg <= scan_tomb_reg ? T_DELETE : T_UPDATE;
+              cu_fan_reg <= 1'b1;
+              todo_fresh_reg <= 1'b0;
+              if (scan_tomb_reg) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
+            end
+          end
           P_EXPORT_REPL: begin
             if (tbl_st_reg == ST_OK) begin
+              cu_fan_reg <= 1'b0;
               bcast_todo_reg <= ev_dest_reg & epoch_known;
               fan_type_reg <= T_UPDATE;
               todo_fresh_reg <= 1'b0;
               if ((ev_dest_reg & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
             end
           end
+          P_EXPORT_PULL: begin
+            // PULL_RESP to the requester: the entry if the export hit, else just the status
+            if (known(ap_src_reg, can_send)) begin
+              nf_valid_reg <= 1'b1;
+              nf_outcome_reg <= 1'b0;
+              nf_peer_reg <= ap_src_reg;
+              nf_hdr_reg <= ctl_frame(T_PULL_RESP, ap_src_reg, pr_req_reg, tbl_st_reg);
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= tbl_st_reg == ST_OK ? 16'd64 + txbuf[1][H_BLOB_LEN+:16] : 16'd0;
+              nf_n_reg <= tbl_st_reg == ST_OK ? IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]) : IDX_W'(1);
+              state_reg <= S_NEXT_PEER;
+            end else c_notsent_reg <= c_notsent_reg + 1'b1;
+          end
+          P_APPLY_PULL: begin
+            if (tbl_stored) c_applied_reg <= c_applied_reg + 1'b1;
+            else c_apfail_reg <= c_apfail_reg + 1'b1;
+            if (tbl_stored && pl_hub_reg) begin
+              // rule 3: the host's GET/TAKE again; its answer goes to the host
+              pend_reg <= P_RERUN;
+              tbl_hdr_reg <= pl_hdr_reg;
+              tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
+              tbl_hdr_reg[H_VERSION+:64] <= 64'h0;
+              tbl_hdr_reg[H_EXPIRY+:32] <= 32'h0;
+              tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
+              tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
+              tbl_hdr_reg[H_AUX+:64] <= 64'h0;
+              tbl_n_reg <= '0;
+              state_reg <= S_TBL_SEND;
+            end else begin
+              res_raw_reg <= pl_hub_reg;  // a hub pull that did not store: the original miss
+              res_pull_reg <= 1'b1;
+              res_entry_reg <= 1'b0;
+              res_rx_reg <= tbl_stored;
+              res_reg <= pl_hdr_reg;
+              res_origin_reg <= BROADCAST;
+              res_tag_reg <= pl_req_reg;
+              res_st_reg <= tbl_stored ? ST_OK : tbl_st_reg;
+              res_dest_reg <= pl_peer_reg;
+              state_reg <= S_RES_BUILD;
+            end
+          end
           default: ;
         endcase
       end
 
-      // Replicate fan-out (and the first transmission of a TRANSFER slot).
+      // Fan-out (one frame per destination whose window has room; S_IDLE comes back when
+      // a full window opens) and the first transmission of a pending frame (nf_*).
       S_NEXT_PEER: begin
         idx_reg <= '0;
-        if (slot_valid_reg) begin
-          // a freshly filled slot: first transmission
-          d_hdr_reg <= slot_hdr_reg;
-          d_dep_reg <= peer_epoch[slot_peer_reg[CW-1:0]];
-          d_ack_reg <= rx_base[slot_peer_reg[CW-1:0]];
-          d_una_reg <= slot_seq_reg;
-          tx_n_reg <= slot_n_reg;
-          tx_ret_reg <= S_IDLE;
-          state_reg <= S_STAMP;
+        if (nf_valid_reg) begin
+          al_next_reg <= tx_next[nf_peer_reg[CW-1:0]];
+          al_una_reg <= tx_una[nf_peer_reg[CW-1:0]];
+          state_reg <= S_ALLOC;
         end else if (bcast_todo_reg == '0) begin
-          bcast_todo_reg <= '0;
           todo_fresh_reg <= 1'b0;
           state_reg <= S_IDLE;
         end else if (todo_fresh_reg) begin
-          bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
-          todo_fresh_reg <= 1'b0;
-          if (epoch_known[next_peer_reg[CW-1:0]]) begin
-            slot_valid_reg <= 1'b1;
-            slot_outcome_reg <= 1'b0;
-            slot_peer_reg <= next_peer_reg;
-            slot_seq_reg <= tx_next[next_peer_reg[CW-1:0]];
-            tx_next[next_peer_reg[CW-1:0]] <= tx_next[next_peer_reg[CW-1:0]] + 1'b1;
-            slot_req_reg <= 32'h0;
-            slot_retries_reg <= '0;
-            slot_sent_reg <= cyc_reg;
-            slot_hold_reg <= 2'd3;
-            slot_first_reg <= 1'b1;
-            slot_timeout_reg <= 1'b0;
-            slot_deadline_reg <= 32'h0;
-            slot_hdr_reg <= ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
-            slot_hdr_reg[F_SEQ+:32] <= tx_next[next_peer_reg[CW-1:0]];
-            slot_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
-            slot_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
-            // next cycle: S_NEXT_PEER sees slot_valid and transmits
-          end else c_notsent_reg <= c_notsent_reg + 1'b1;
+          if (!epoch_known[next_peer_reg[CW-1:0]]) begin
+            bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
+            todo_fresh_reg <= 1'b0;
+            c_notsent_reg <= c_notsent_reg + 1'b1;
+          end else if (win_full_reg[next_peer_reg[CW-1:0]]) begin
+            state_reg <= S_IDLE;  // its window is full: acks first
+          end else begin
+            bcast_todo_reg[next_peer_reg[CW-1:0]] <= 1'b0;
+            todo_fresh_reg <= 1'b0;
+            if (cu_fan_reg) c_cu_pushed_reg <= c_cu_pushed_reg + 1'b1;
+            nf_valid_reg <= 1'b1;
+            nf_outcome_reg <= 1'b0;
+            nf_peer_reg <= next_peer_reg;
+            nf_hdr_reg <= ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
+            nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+            nf_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+            // next cycle: S_NEXT_PEER sees nf_valid and allocates
+          end
         end
+      end
+
+      // The frame takes seq tx_next of its peer and that seq's slot; S_TX_CRC stores it.
+      S_ALLOC: begin
+        nf_valid_reg <= 1'b0;
+        tx_next[nf_peer_reg[CW-1:0]] <= al_next_reg + 1'b1;
+        out_map[nf_peer_reg[CW-1:0]][WIN_LOG2'(al_next_reg - al_una_reg)] <= 1'b1;
+        rsnt_map[nf_peer_reg[CW-1:0]][WIN_LOG2'(al_next_reg - al_una_reg)] <= 1'b0;
+        if (al_next_reg == al_una_reg) begin
+          // nothing was outstanding: this frame is the oldest, its timer starts now
+          una_sent[nf_peer_reg[CW-1:0]] <= cyc_reg;
+          una_retries[nf_peer_reg[CW-1:0]] <= '0;
+          fast_done_reg[nf_peer_reg[CW-1:0]] <= 1'b0;
+        end
+        sent_ram[{nf_peer_reg[CW-1:0], al_next_reg[WIN_LOG2-1:0]}] <= cyc_reg;
+        if (nf_outcome_reg) begin
+          xfer_seq_reg <= al_next_reg;
+          xfer_sent_reg <= cyc_reg;
+          xfer_first_reg <= 1'b1;
+        end
+        d_hdr_reg <= nf_hdr_reg;
+        d_hdr_reg[F_SEQ+:32] <= al_next_reg;
+        d_dep_reg <= peer_epoch[nf_peer_reg[CW-1:0]];
+        d_ack_reg <= rx_base[nf_peer_reg[CW-1:0]];
+        d_sack_reg <= rx_map[nf_peer_reg[CW-1:0]];
+        d_una_reg <= al_una_reg;
+        tx_n_reg <= nf_n_reg;
+        tx_store_reg <= 1'b1;
+        tx_from_rt_reg <= 1'b0;
+        tx_slot_reg <= {nf_peer_reg[CW-1:0], al_next_reg[WIN_LOG2-1:0]};
+        tx_ret_reg <= S_NEXT_PEER;  // the rest of a fan-out
+        idx_reg <= '0;
+        state_reg <= S_STAMP;
       end
 
       // Card rules 1, 2 and 4 (docs/rtl.md "Card rules"): the destinations of one event.
@@ -1045,7 +1567,34 @@ module bp_sync #(
         idx_reg <= '0;
         tbl_n_reg <= '0;
         ev_dest_reg <= ev_mode_dest | ev_writer_dest;
-        if (ev_op == OP_PUT) begin
+        if (ev_pull) begin
+          // rule 3: a GET/TAKE miss on a hub-mode spoke pulls from the hub
+          pl_hdr_reg <= ev_hdr_reg;
+          pl_req_reg <= ev_hdr_reg[H_TAG+:32];
+          pl_peer_reg <= hub_card;
+          if (known(hub_card, can_send)) begin
+            pl_valid_reg <= 1'b1;
+            pl_hub_reg <= 1'b1;
+            pl_kill_reg <= 1'b0;
+            pl_deadline_reg <= 32'h0;
+            pl_start_reg <= cyc_reg;
+            txbuf[1] <= export_cmd(ev_hdr_reg, 32'h0);
+            txbuf[1][H_OP+:8] <= OP_GET;
+            nf_valid_reg <= 1'b1;
+            nf_outcome_reg <= 1'b0;
+            nf_peer_reg <= hub_card;
+            nf_hdr_reg <= ctl_frame(T_PULL, hub_card, ev_hdr_reg[H_TAG+:32], 8'h0);
+            nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
+            nf_n_reg <= IDX_W'(2);
+            state_reg <= S_NEXT_PEER;
+          end else begin
+            // the hub is down or unknown: the original miss
+            res_raw_reg <= 1'b1;
+            res_reg <= ev_hdr_reg;
+            res_origin_reg <= BROADCAST;
+            state_reg <= S_RES_BUILD;
+          end
+        end else if (ev_op == OP_PUT) begin
           if (ev_mode_dest == '0) begin
             // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
@@ -1069,6 +1618,7 @@ module bp_sync #(
             state_reg <= S_IDLE;
           end else begin
             c_delsent_reg <= c_delsent_reg + 1'b1;
+            cu_fan_reg <= 1'b0;
             bcast_todo_reg <= (ev_mode_dest | ev_writer_dest) & epoch_known;
             fan_type_reg <= T_DELETE;
             todo_fresh_reg <= 1'b0;
@@ -1079,7 +1629,7 @@ module bp_sync #(
       end
 
       S_STAMP: begin
-        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg, epoch);
+        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg, d_sack_reg, epoch);
         idx_reg <= '0;
         state_reg <= S_TX_CRC;
       end
@@ -1098,6 +1648,8 @@ module bp_sync #(
           if (m_tx_tlast) begin
             c_tx_reg <= c_tx_reg + 1'b1;
             idx_reg <= '0;
+            tx_store_reg <= 1'b0;
+            tx_from_rt_reg <= 1'b0;
             state_reg <= tx_ret_reg;
           end else idx_reg <= idx_reg + 1'b1;
         end
@@ -1107,33 +1659,27 @@ module bp_sync #(
         res_relay_reg <= 1'b0;
         if (res_origin_reg != BROADCAST) begin
           // the transfer was asked for by a peer (TRANSFER_REQ): TRANSFER_RESULT to it,
-          // reliable, in the slot (free: the transfer just left it, or never took it)
-          if (known(res_origin_reg, epoch_known)) begin
-            slot_valid_reg <= 1'b1;
-            slot_outcome_reg <= 1'b0;
-            slot_origin_reg <= BROADCAST;
-            slot_peer_reg <= res_origin_reg;
-            slot_seq_reg <= tx_next[res_origin_reg[CW-1:0]];
-            tx_next[res_origin_reg[CW-1:0]] <= tx_next[res_origin_reg[CW-1:0]] + 1'b1;
-            slot_req_reg <= 32'h0;
-            slot_retries_reg <= '0;
-            slot_sent_reg <= cyc_reg;
-            slot_hold_reg <= 2'd3;
-            slot_first_reg <= 1'b1;
-            slot_timeout_reg <= 1'b0;
-            slot_deadline_reg <= 32'h0;
-            slot_hdr_reg <= ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
-            slot_hdr_reg[F_ARG+:8] <= res_dest_reg;
-            slot_hdr_reg[F_SEQ+:32] <= tx_next[res_origin_reg[CW-1:0]];
-            slot_n_reg <= IDX_W'(1);
+          // reliable
+          if (known(res_origin_reg, can_send)) begin
+            nf_valid_reg <= 1'b1;
+            nf_outcome_reg <= 1'b0;
+            nf_peer_reg <= res_origin_reg;
+            nf_hdr_reg <= ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
+            nf_hdr_reg[F_ARG+:8] <= res_dest_reg;
+            nf_n_reg <= IDX_W'(1);
             state_reg <= S_NEXT_PEER;
           end else begin
             c_notsent_reg <= c_notsent_reg + 1'b1;  // requester gone; it times out on its own
             state_reg <= S_IDLE;
           end
         end else begin
-          res_reg <= result_beat(res_entry_reg ? txbuf[1] : (res_relay_reg ? relay_hdr_reg : res_reg), res_tag_reg,
-                                 res_st_reg, res_dest_reg, card_id);
+          res_pull_reg <= 1'b0;
+          res_raw_reg <= 1'b0;
+          res_rx_reg <= 1'b0;
+          if (!res_raw_reg)
+            res_reg <= result_beat(res_entry_reg ? xfer_entry_reg :
+                                   (res_relay_reg ? relay_hdr_reg : (res_rx_reg ? rxbuf[1] : res_reg)),
+                                   res_pull_reg ? OP_PULL : OP_TRANSFER, res_tag_reg, res_st_reg, res_dest_reg, card_id);
           state_reg <= S_RESULT;
         end
       end
@@ -1149,7 +1695,6 @@ module bp_sync #(
       state_reg <= S_IDLE;
       pend_reg <= P_NONE;
       idx_reg <= '0;
-      slot_valid_reg <= 1'b0;
       bcast_todo_reg <= '0;
       todo_fresh_reg <= 1'b0;
       hello_timer_reg <= '0;
@@ -1159,8 +1704,19 @@ module bp_sync #(
       for (int i = 0; i < CARDS; i++) begin
         peer_epoch[i] <= 32'h0;
         tx_next[i] <= 32'h1;
+        tx_una[i] <= 32'h1;
+        out_map[i] <= '0;
+        rsnt_map[i] <= '0;
+        una_sent[i] <= '0;
+        una_retries[i] <= '0;
         rx_base[i] <= 32'h1;
+        rx_map[i] <= '0;
+        srtt[i] <= 32'h0;
+        rttvar[i] <= 32'h0;
+        backoff[i] <= '0;
       end
+      fast_done_reg <= '0;
+      win_full_reg <= '0;
       c_tx_reg <= '0;
       c_rtx_reg <= '0;
       c_giveup_reg <= '0;
@@ -1177,22 +1733,38 @@ module bp_sync #(
       c_joins_reg <= '0;
       c_busy_reg <= '0;
       peer_up_reg <= '0;
+      passive_reg <= '0;
+      xfer_valid_reg <= 1'b0;
+      xfer_first_reg <= 1'b0;
+      nf_valid_reg <= 1'b0;
       relay_valid_reg <= 1'b0;
       relay_kill_reg <= 1'b0;
       res_relay_reg <= 1'b0;
+      res_pull_reg <= 1'b0;
+      res_raw_reg <= 1'b0;
+      res_rx_reg <= 1'b0;
+      pl_valid_reg <= 1'b0;
+      pl_kill_reg <= 1'b0;
+      pl_timeout_reg <= 1'b0;
+      cu_pending_reg <= '0;
+      cu_dest_reg <= '0;
+      cu_active_reg <= 1'b0;
+      cu_fan_reg <= 1'b0;
+      c_cu_pushed_reg <= '0;
+      c_cu_walks_reg <= '0;
       res_origin_reg <= BROADCAST;
-      slot_origin_reg <= BROADCAST;
+      xf_origin_reg <= BROADCAST;
       xfer_origin_reg <= BROADCAST;
       rtt_go_reg <= 1'b0;
-      slot_timeout_reg <= 1'b0;
       deadline_hit_reg <= 1'b0;
-      slot_hold_reg <= '0;
+      tmo_valid_reg <= 1'b0;
+      frx_valid_reg <= 1'b0;
+      tm_p0_reg <= '0;
+      tm_out1_reg <= 1'b0;
+      tm_out2_reg <= 1'b0;
+      tx_store_reg <= 1'b0;
+      tx_from_rt_reg <= 1'b0;
       cyc_reg <= '0;
-      for (int i = 0; i < CARDS; i++) begin
-        srtt[i] <= 32'h0;
-        rttvar[i] <= 32'h0;
-        backoff[i] <= '0;
-      end
     end
   end
 

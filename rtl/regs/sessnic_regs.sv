@@ -257,6 +257,8 @@ module sessnic_regs (
         logic bp_deletes_sent;
         logic bp_peer_joins;
         logic bp_rx_busy;
+        logic bp_catchup_pushed;
+        logic bp_catchup_walks;
         struct {
             logic lo;
             logic hi;
@@ -382,6 +384,8 @@ module sessnic_regs (
         decoded_reg_strb.bp_deletes_sent = cpuif_req_masked & (cpuif_addr == 9'h84) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_peer_joins = cpuif_req_masked & (cpuif_addr == 9'h88) & !cpuif_req_is_wr;
         decoded_reg_strb.bp_rx_busy = cpuif_req_masked & (cpuif_addr == 9'h8c) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_catchup_pushed = cpuif_req_masked & (cpuif_addr == 9'h90) & !cpuif_req_is_wr;
+        decoded_reg_strb.bp_catchup_walks = cpuif_req_masked & (cpuif_addr == 9'h94) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.lo = cpuif_req_masked & (cpuif_addr == 9'h100) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_live.hi = cpuif_req_masked & (cpuif_addr == 9'h104) & !cpuif_req_is_wr;
         decoded_reg_strb.stat_tombstones.lo = cpuif_req_masked & (cpuif_addr == 9'h108) & !cpuif_req_is_wr;
@@ -1406,6 +1410,12 @@ module sessnic_regs (
         end
         if(rd_mux_addr == 9'h8c) begin
             readback_data_var[31:0] = hwif_in.bp_rx_busy.value.next;
+        end
+        if(rd_mux_addr == 9'h90) begin
+            readback_data_var[31:0] = hwif_in.bp_catchup_pushed.value.next;
+        end
+        if(rd_mux_addr == 9'h94) begin
+            readback_data_var[31:0] = hwif_in.bp_catchup_walks.value.next;
         end
         if(rd_mux_addr == 9'h100) begin
             readback_data_var[31:0] = hwif_in.stat_live.lo.value.next;

@@ -122,6 +122,8 @@ package sessnic_regs_pkg;
         sessnic_regs__bp_count_t__in_t bp_deletes_sent;
         sessnic_regs__bp_count_t__in_t bp_peer_joins;
         sessnic_regs__bp_count_t__in_t bp_rx_busy;
+        sessnic_regs__bp_count_t__in_t bp_catchup_pushed;
+        sessnic_regs__bp_count_t__in_t bp_catchup_walks;
         sessnic_regs__stat_t__in_t stat_live;
         sessnic_regs__stat_t__in_t stat_tombstones;
         sessnic_regs__stat_t__in_t stat_puts;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -216,13 +217,16 @@ class TopCard final : public Node {
 
 // The wires between nodes: every cycle each node ticks, then the frames its TX port
 // finished are routed by `dst`, each directed link losing a frame with probability
-// `drop` and delaying it by `delay` + [0, jitter] cycles (in order per link).
+// `drop` and delaying it by `delay` + [0, jitter] cycles (in order per link unless
+// `reorder`: then a frame with a shorter draw overtakes earlier ones). An optional tap
+// sees every frame a node sent (before loss), for tests that watch the protocol.
 class Cluster {
  public:
   struct Link {
     double drop = 0.0;
     unsigned delay = 4;
     unsigned jitter = 0;
+    bool reorder = false;
   };
   explicit Cluster(uint64_t seed = 1) : rng_(seed) {}
 
@@ -235,12 +239,14 @@ class Cluster {
   uint64_t cycle() const { return cycle_; }
   uint64_t frames_sent() const { return sent_; }
   uint64_t frames_dropped() const { return dropped_; }
+  void set_tap(std::function<void(const Frame&)> tap) { tap_ = std::move(tap); }
 
   void tick() {
     for (Node* n : nodes_) n->tick();
     for (Node* n : nodes_) {
       for (Frame& f : n->take_tx()) {
         ++sent_;
+        if (tap_) tap_(f);
         const unsigned dst = static_cast<unsigned>(wire::get_field(f[0].data, wire::frame::dst));
         for (Node* m : nodes_) {
           if (m == n || (dst != 255 && dst != m->card())) continue;
@@ -251,8 +257,10 @@ class Cluster {
           }
           uint64_t due = cycle_ + l.delay + (l.jitter ? rng_() % (l.jitter + 1) : 0);
           uint64_t& last = last_due_[{n->card(), m->card()}];
-          if (due < last) due = last;
-          last = due;
+          if (!l.reorder) {
+            if (due < last) due = last;
+            last = due;
+          }
           pending_.insert({due, {m, f}});
         }
       }
@@ -287,6 +295,7 @@ class Cluster {
   std::map<std::pair<uint8_t, uint8_t>, uint64_t> last_due_;
   std::multimap<uint64_t, std::pair<Node*, Frame>> pending_;
   std::mt19937_64 rng_;
+  std::function<void(const Frame&)> tap_;
   std::uniform_real_distribution<double> coin_{0.0, 1.0};
   uint64_t cycle_ = 0;
   uint64_t sent_ = 0, dropped_ = 0;

@@ -4,6 +4,7 @@
 // (the "one source of truth" check on the wire format and protocol subset).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -40,6 +41,25 @@ std::array<uint8_t, 32> key_of(unsigned k) {
   std::mt19937_64 g(0x5e55 + k);
   for (auto& b : key) b = static_cast<uint8_t>(g());
   return key;
+}
+
+// n key numbers from `first` on, at most `per_set` in any set of the 64-set test table
+// (SessionTable's set index, the RTL's too): streams of them never evict, at the writer
+// or at a receiver, whatever order the entries arrive in.
+std::vector<unsigned> spread_keys(unsigned first, unsigned n, unsigned per_set) {
+  std::vector<unsigned> keys;
+  std::map<unsigned, unsigned> used;
+  for (unsigned k = first; keys.size() < n; ++k) {
+    const auto b = key_of(k);
+    uint64_t w[4] = {};
+    for (unsigned i = 0; i < 32; ++i) w[i / 8] |= uint64_t{b[i]} << (8 * (i % 8));
+    unsigned& c = used[SessionTable<6, 4>::set_index(w, 32, 3)];
+    if (c < per_set) {
+      ++c;
+      keys.push_back(k);
+    }
+  }
+  return keys;
 }
 
 TableCommand cmd(wire::Opcode op, unsigned k, uint32_t tag) {
@@ -397,6 +417,69 @@ TEST(RtlBackplane, ReplicateConvergesAcrossThreeCardsWithLoss) {
   EXPECT_GT(r.net.frames_dropped(), 0u);
 }
 
+// ---- retransmit window and selective ack ---------------------------------------------
+// Watches the wire (every frame a node sent, before loss): the most reliable frames a
+// sender had in flight towards one peer (its seq minus the highest ack that peer sent
+// back, + 1), and how many frames carried a nonzero sack, per sender.
+struct WireWatch {
+  std::map<std::pair<unsigned, unsigned>, uint64_t> hi_ack;  // (sender, receiver) -> receiver's ack
+  uint64_t max_in_flight = 0;
+  std::map<unsigned, uint64_t> sacks;  // sender -> frames with a nonzero sack
+  void operator()(const rtlsim::Frame& f) {
+    const unsigned src = static_cast<unsigned>(wire::get_field(f[0].data, wire::frame::src));
+    const unsigned dst = static_cast<unsigned>(wire::get_field(f[0].data, wire::frame::dst));
+    if (dst == kBcast) return;
+    const uint64_t ack = wire::get_field(f[0].data, wire::frame::ack);
+    uint64_t& a = hi_ack[{dst, src}];
+    if (ack > a) a = ack;
+    const uint64_t seq = wire::get_field(f[0].data, wire::frame::seq);
+    const uint64_t acked = hi_ack[{src, dst}];
+    if (seq != 0 && seq + 1 > acked) max_in_flight = std::max(max_in_flight, seq + 1 - acked);
+    if ((f[0].data[5] | f[0].data[6] | f[0].data[7]) != 0) ++sacks[src];
+  }
+};
+
+TEST(RtlBackplane, WindowKeepsEveryUpdateThroughLossAndReorder) {
+  // 64 PUTs queued at card 1 (4x the window; at most 2 keys per set: no eviction),
+  // replicated to two cards over links that lose 15% and reorder (jitter 0-60 cycles, a
+  // later frame may overtake): every entry ends on both peers with its version and blob;
+  // more than one frame was in flight per peer, out-of-order frames were held and
+  // sacked, nothing was given up.
+  Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 61);
+  WireWatch w;
+  r.net.set_tap([&w](const rtlsim::Frame& f) { w(f); });
+  r.net.set_all_links({.drop = 0.15, .delay = 10, .jitter = 60, .reorder = true});
+  constexpr unsigned kPuts = 64;
+  const auto keys = spread_keys(2000, kPuts, 2);
+  for (unsigned k = 0; k < kPuts; ++k) {
+    TableCommand p = cmd(wire::Opcode::PUT, keys[k], g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(k, 256, 3);
+    p.blob_len = 256;
+    r[1].send(rtlsim::encode(p));
+  }
+  ASSERT_TRUE(r.net.run_until([&] { return r[1].responses().size() == kPuts; }, 2'000'000));
+  for (const auto& a : r[1].responses()) ASSERT_EQ(field(a, wire::header::status), u(wire::Status::OK));
+  r[1].responses().clear();
+  r.settle(2'000'000);
+  for (unsigned k = 0; k < kPuts; ++k) {
+    const auto g1 = get(r.net, r[1], keys[k]);
+    ASSERT_EQ(field(g1, wire::header::status), u(wire::Status::OK)) << "key " << k;
+    for (uint8_t c : {2, 3}) {
+      const auto g = get(r.net, r[c], keys[k]);
+      ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "key " << k << " card " << unsigned(c);
+      EXPECT_EQ(field(g, wire::header::version), field(g1, wire::header::version)) << "key " << k;
+      EXPECT_EQ(blob_bytes(g), blob_of(k, 256, 3)) << "key " << k;
+    }
+  }
+  EXPECT_GE(w.max_in_flight, 8u) << "a window, not one frame at a time";
+  EXPECT_LE(w.max_in_flight, 16u + 1) << "at most 16 frames per peer";
+  EXPECT_GT(w.sacks[2] + w.sacks[3], 0u) << "receivers held out-of-order frames and said so";
+  for (uint8_t c : {1, 2, 3}) EXPECT_EQ(r[c].bp_counter(GIVEUP), 0u);
+  EXPECT_GT(r[1].bp_counter(RTX), 0u);
+  EXPECT_GT(r.net.frames_dropped(), 0u);
+}
+
 // ---- card rules (card contract, docs/rtl.md "Card rules") ---------------------------
 TEST(RtlBackplane, DeleteReplicatesToEveryCard) {
   Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 41);
@@ -513,8 +596,9 @@ TEST(RtlBackplane, HubModeSendsLocalWritesToTheHubOnly) {
   ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
   EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
   EXPECT_EQ(blob_bytes(g), blob_of(20, 120));
-  EXPECT_EQ(field(get(r.net, r[2], 20), wire::header::status), u(wire::Status::MISS)) << "not to the other spokes";
-  EXPECT_EQ(field(get(r.net, r[1], 21), wire::header::status), u(wire::Status::MISS)) << "the hub keeps its own writes";
+  // (a GET on a spoke would pull from the hub: the counters tell what was pushed)
+  EXPECT_EQ(r[2].bp_counter(APPLIED), 0u) << "not to the other spokes";
+  EXPECT_EQ(r[1].bp_counter(APPLIED), 0u) << "the hub keeps its own writes";
   ASSERT_EQ(field(del(r.net, r[1], 20), wire::header::status), u(wire::Status::OK));
   r.settle(400000);
   EXPECT_EQ(field(get(r.net, r[0], 20), wire::header::status), u(wire::Status::MISS));
@@ -535,6 +619,154 @@ TEST(RtlBackplane, RestartWithALargerEpochFromTheRegister) {
   r.settle(400000);
   for (unsigned k = 0; k < 4; ++k) EXPECT_EQ(field(get(r.net, r[2], 40 + k), wire::header::status), u(wire::Status::OK)) << k;
   EXPECT_GE(r[1].bp_counter(STALE), 1u) << "card 1 saw the epoch change";
+}
+
+// ---- PULL and the hub pull (card rule 3) ------------------------------------------------
+TableCommand pull_cmd(unsigned k, unsigned owner) {
+  TableCommand t = cmd(wire::Opcode::PULL, k, g_tag++);
+  t.aux = kBcast | (uint64_t{owner} << 8);  // sync_cmd.dest = none, sync_cmd.owner = the card to pull from
+  return t;
+}
+
+TEST(RtlBackplane, HubPullOnAGetMiss) {
+  // Card 2 writes (its UPDATE goes to the hub 0 only); a GET on spoke 1 misses locally,
+  // pulls from the hub and answers the entry (the same GET run again), which card 1 then
+  // holds; a key the hub does not hold answers the original MISS.
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 51, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[2], 60, 180);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  ASSERT_EQ(r[1].bp_counter(APPLIED), 0u);
+  const auto g = get(r.net, r[1], 60);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::op), u(wire::Opcode::GET));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(60, 180));
+  EXPECT_EQ(r[1].bp_counter(APPLIED), 1u) << "the pulled entry was stored here";
+  r.settle(400000);
+  const uint64_t hub_tx = r[0].bp_counter(TX);
+  EXPECT_EQ(field(get(r.net, r[1], 60), wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(r[0].bp_counter(TX), hub_tx) << "a local hit asks nobody";
+  const auto m = get(r.net, r[1], 61);
+  EXPECT_EQ(field(m, wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(field(m, wire::header::op), u(wire::Opcode::GET));
+  EXPECT_EQ(field(get(r.net, r[0], 61), wire::header::status), u(wire::Status::MISS)) << "the hub answers its own misses";
+}
+
+TEST(RtlBackplane, HubPullOnATakeMissAndTheUsedTicketIsAMissEverywhere) {
+  // A single-use ticket written on spoke 2 (at 2 and the hub); spoke 1 TAKEs it: local
+  // miss, pull from the hub, TAKE again -> OK; its DELETE goes to the hub and to the
+  // writer 2, so afterwards the ticket is a MISS on every card (even through pulls).
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 52, /*hub=*/0);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  const auto p = put_flags(r.net, r[2], 62, 90, kSingleUse);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  const auto t = take(r.net, r[1], 62);
+  ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::header::op), u(wire::Opcode::TAKE));
+  EXPECT_EQ(blob_bytes(t), blob_of(62, 90));
+  EXPECT_EQ(field(t, wire::header::version), field(p, wire::header::version));
+  r.settle(400000);
+  for (uint8_t c : {0, 1, 2}) EXPECT_EQ(field(get(r.net, r[c], 62), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  EXPECT_EQ(field(take(r.net, r[1], 62), wire::header::status), u(wire::Status::MISS));
+}
+
+TEST(RtlBackplane, PullCopiesAnEntryFromAnotherCard) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 53);
+  r.net.set_all_links({.drop = 0.2, .delay = 10, .jitter = 20});
+  const auto p = put(r.net, r[2], 70, 256);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  const auto a = exec(r.net, r[1], pull_cmd(70, 2));
+  ASSERT_EQ(field(a, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(a, wire::header::op), u(wire::Opcode::PULL));
+  EXPECT_EQ(field(a, wire::header::version), field(p, wire::header::version));
+  const auto g = get(r.net, r[1], 70);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  EXPECT_EQ(blob_bytes(g), blob_of(70, 256));
+  EXPECT_EQ(field(get(r.net, r[2], 70), wire::header::status), u(wire::Status::OK)) << "a pull copies, never consumes";
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(71, 2)), wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(70, 9)), wire::header::status), u(wire::Status::FAILED)) << "not a member";
+  EXPECT_EQ(field(exec(r.net, r[1], pull_cmd(70, 1)), wire::header::status), u(wire::Status::FAILED)) << "itself";
+  TableCommand bad = pull_cmd(70, 2);
+  bad.key_len = 0;
+  EXPECT_EQ(field(exec(r.net, r[1], bad), wire::header::status), u(wire::Status::BAD_CMD));
+  // a PULL whose owner never answers ends at its deadline (the command's expiry, card clock)
+  r.net.set_link(1, 3, {.drop = 1.0});
+  TableCommand d = pull_cmd(70, 3);
+  d.expiry = 103;
+  r[1].send(rtlsim::encode(d));
+  r.net.run(1000);
+  set_time(r.net, r[1], 104);
+  const auto late = await(r.net, r[1], d.tag, 20000);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(field(*late, wire::header::status), u(wire::Status::FAILED));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u) << "the deadline, not the retries";
+}
+
+// ---- catch-up (card rule 6) ---------------------------------------------------------
+constexpr uint32_t kRegCatchupPushed = 0x90, kRegCatchupWalks = 0x94;
+
+TEST(RtlBackplane, RestartedPeerGetsTheWholeTableByCatchUp) {
+  // Card 1 holds 24 entries and 2 tombstones; card 2 restarts with a larger epoch (its
+  // table is empty) and is caught up by card 1's SCAN walk over a lossy link: it ends with
+  // every entry (same version and blob) and the tombstones (a stale UPDATE of a deleted
+  // key is refused).
+  Rig r({1, 2}, wire::BpMode::REPLICATE, 71);
+  r.net.set_all_links({.drop = 0.1, .delay = 10, .jitter = 20});
+  std::map<unsigned, uint64_t> ver;
+  for (unsigned k = 0; k < 24; ++k) {
+    const auto p = put(r.net, r[1], 500 + k, 64 + (k * 29) % 190);
+    ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+    ver[k] = field(p, wire::header::version);
+  }
+  ASSERT_EQ(field(put(r.net, r[1], 530, 64), wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(put(r.net, r[1], 531, 64), wire::header::status), u(wire::Status::OK));
+  const auto d0 = del(r.net, r[1], 530);
+  ASSERT_EQ(field(d0, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(del(r.net, r[1], 531), wire::header::status), u(wire::Status::OK));
+  r.settle(400000);
+  const uint32_t walks0 = r[1].read(kRegCatchupWalks), pushed0 = r[1].read(kRegCatchupPushed);
+  r[2].restart(2);
+  set_time(r.net, r[2], 100);
+  ASSERT_EQ(field(get(r.net, r[2], 500), wire::header::status), u(wire::Status::MISS)) << "the restart lost the table";
+  ASSERT_TRUE(r.net.run_until([&] { return r[1].read(kRegCatchupWalks) > walks0; }, 200000)) << "a walk started";
+  r.settle(2'000'000);
+  EXPECT_GE(r[1].read(kRegCatchupPushed) - pushed0, 26u) << "24 entries + 2 tombstones";
+  for (unsigned k = 0; k < 24; ++k) {
+    const auto g = get(r.net, r[2], 500 + k);
+    ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "key " << k;
+    EXPECT_EQ(field(g, wire::header::version), ver[k]) << "key " << k;
+    EXPECT_EQ(blob_bytes(g), blob_of(500 + k, 64 + (k * 29) % 190)) << "key " << k;
+  }
+  // the tombstone arrived: an UPDATE older than the delete is STALE there
+  TableCommand old = cmd(wire::Opcode::PUT, 530, g_tag++);
+  old.version = field(d0, wire::header::version) - 1;
+  old.expiry = 5000;
+  old.payload = blob_of(1, 64);
+  old.blob_len = 64;
+  EXPECT_EQ(field(exec(r.net, r[2], old), wire::header::status), u(wire::Status::STALE));
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u);
+}
+
+TEST(RtlBackplane, RestartedHubIsCaughtUpBySpokes) {
+  Rig r({0, 1, 2}, wire::BpMode::HUB, 72, /*hub=*/0);
+  const auto p1 = put(r.net, r[1], 540, 100);
+  const auto p2 = put(r.net, r[2], 541, 100);
+  r.settle(400000);
+  r[0].restart(2);
+  set_time(r.net, r[0], 100);
+  r.net.run(40000);
+  r.settle(1'000'000);
+  const auto g1 = get(r.net, r[0], 540);
+  const auto g2 = get(r.net, r[0], 541);
+  ASSERT_EQ(field(g1, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(g2, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(g1, wire::header::version), field(p1, wire::header::version));
+  EXPECT_EQ(field(g2, wire::header::version), field(p2, wire::header::version));
+  EXPECT_EQ(r[0].read(kRegCatchupPushed), 0u) << "the hub pushes to nobody";
 }
 
 // ---- the contract's BackplanePorts: a transport pump moves whole frames ------------
@@ -595,7 +827,7 @@ TEST(RtlBackplane, PortsCarryTheProtocolThroughAFramePump) {
 class KernelNode final : public rtlsim::Node {
  public:
   using Bp = BackplaneSync<32, 64>;
-  KernelNode(uint8_t card, uint32_t members, wire::BpMode mode) : card_(card) {
+  KernelNode(uint8_t card, uint32_t members, wire::BpMode mode, bool passive = false) : card_(card) {
     BackplaneConfig c;
     c.card = card;
     c.epoch = 7;
@@ -604,6 +836,7 @@ class KernelNode final : public rtlsim::Node {
     c.max_retries = 6;
     c.hello_interval = 16384;
     c.peers[0] = members;
+    c.passive = passive;
     bp.configure(c);
     table.reset(card);
     Beat t;
@@ -731,6 +964,114 @@ TEST_P(RtlBackplaneInterop, RtlCardAndHlsKernelExchangeEntries) {
   if (loss > 0) {
     EXPECT_GT(net.frames_dropped(), 0u);
   }
+}
+
+// A burst each way between an RTL card and the HLS kernel (64 retransmit slots, window
+// 1024) over lossy reordering links: 48 UPDATEs from each side, more than the RTL's send
+// window (16); the RTL's receive window (64) holds every frame the kernel has in flight,
+// so the kernel resends only the gaps its sack shows. Every entry lands with its version
+// and blob (at most 2 keys per set from each side: nothing is evicted).
+TEST_P(RtlBackplaneInterop, BurstsThroughTheWindowsBothWays) {
+  const double loss = GetParam();
+  const uint32_t members = (1u << 1) | (1u << 4);
+  Cluster net(9);
+  Card rtl(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  KernelNode k(4, members, wire::BpMode::REPLICATE);
+  net.add(&rtl);
+  net.add(&k);
+  set_time(net, rtl, 100);
+  net.run(400);
+  ASSERT_TRUE(k.bp.peer_up(1));
+  WireWatch w;
+  net.set_tap([&w](const rtlsim::Frame& f) { w(f); });
+  net.set_all_links({.drop = loss, .delay = 8, .jitter = 40, .reorder = true});
+  constexpr unsigned kBurst = 48;
+  // at most 2 of each side's keys per set: 4 ways hold them all, no eviction anywhere
+  const auto rk = spread_keys(3000, kBurst, 2);
+  const auto kk = spread_keys(40000, kBurst, 2);
+  std::map<unsigned, uint64_t> k_ver;
+  for (unsigned i = 0; i < kBurst; ++i) {
+    TableCommand p = cmd(wire::Opcode::PUT, rk[i], g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(i, 192, 5);
+    p.blob_len = 192;
+    rtl.send(rtlsim::encode(p));
+    TableCommand kp = cmd(wire::Opcode::PUT, kk[i], g_tag++);
+    kp.expiry = 5000;
+    kp.payload = blob_of(i, 160, 6);
+    kp.blob_len = 160;
+    const auto kr = k.table_op(kp);
+    ASSERT_EQ(field(kr, wire::header::status), u(wire::Status::OK));
+    k_ver[i] = field(kr, wire::header::version);
+    TableCommand ev = kp;  // the replicate event
+    ev.version = k_ver[i];
+    ev.aux = kBcast;
+    for (const Beat& b : rtlsim::encode(ev)) k.cmd_in.write(b);
+  }
+  ASSERT_TRUE(net.run_until([&] { return rtl.responses().size() == kBurst; }, 2'000'000));
+  for (const auto& r : rtl.responses()) ASSERT_EQ(field(r, wire::header::status), u(wire::Status::OK));
+  rtl.responses().clear();
+  // until every kernel UPDATE was applied at the RTL card (each seq once) and the kernel
+  // holds every RTL key (the bound covers backoff to 64 x rto)
+  const auto kernel_has_all = [&] {
+    for (unsigned i = 0; i < kBurst; ++i)
+      if (field(k.table_op(cmd(wire::Opcode::GET, rk[i], 1)), wire::header::status) != u(wire::Status::OK)) return false;
+    return true;
+  };
+  for (uint64_t spent = 0; spent < 3'000'000 && !(rtl.bp_counter(APPLIED) >= kBurst && kernel_has_all()); spent += 1000)
+    net.run(1000);
+  for (unsigned i = 0; i < kBurst; ++i) {
+    const auto g = get(net, rtl, kk[i]);
+    ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "kernel's key " << i << " at the RTL card";
+    EXPECT_EQ(field(g, wire::header::version), k_ver[i]);
+    EXPECT_EQ(blob_bytes(g), blob_of(i, 160, 6));
+    const auto kg = k.table_op(cmd(wire::Opcode::GET, rk[i], 1));
+    ASSERT_EQ(field(kg, wire::header::status), u(wire::Status::OK)) << "RTL's key " << i << " at the kernel";
+    EXPECT_EQ(blob_bytes(kg), blob_of(i, 192, 5));
+    EXPECT_EQ(field(kg, wire::header::version), field(get(net, rtl, rk[i]), wire::header::version));
+  }
+  EXPECT_EQ(rtl.bp_counter(WINDOW), 0u) << "the kernel never ran past the RTL's receive window";
+  EXPECT_EQ(rtl.bp_counter(GIVEUP), 0u);
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_RTX_GIVEUP), 0u);
+  EXPECT_EQ(rtl.bp_counter(APPLY_FAILED), 0u);
+  EXPECT_GE(w.max_in_flight, 8u);
+  if (loss > 0) {
+    EXPECT_GT(w.sacks[1], 0u) << "the RTL card sacked the kernel's out-of-order frames";
+    EXPECT_GT(k.bp.counter(wire::BP_STATS_FAST_RETRANSMITS), 0u) << "the kernel read the RTL's sack";
+  }
+}
+
+// A passive member (a table-less dispatcher node; HELLO arg bit 0, here the HLS kernel
+// configured passive) is no replication destination: UPDATE and DELETE go to the other
+// card only, and nothing is counted as not sent.
+TEST(RtlBackplanePassive, PassivePeerGetsNoReplication) {
+  const uint32_t members = (1u << 1) | (1u << 2) | (1u << 4);
+  Cluster net(13);
+  Card c1(CardConfig{.card = 1, .members = members, .mode = wire::BpMode::REPLICATE});
+  Card c2(CardConfig{.card = 2, .members = members, .mode = wire::BpMode::REPLICATE});
+  KernelNode k(4, members, wire::BpMode::REPLICATE, /*passive=*/true);
+  net.add(&c1);
+  net.add(&c2);
+  net.add(&k);
+  set_time(net, c1, 100);
+  set_time(net, c2, 100);
+  net.run(2000);
+  ASSERT_TRUE(k.bp.peer_up(1));
+  ASSERT_TRUE(k.bp.peer_up(2));
+  const auto p = put(net, c1, 50, 200);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  ASSERT_EQ(field(put(net, c2, 51, 100), wire::header::status), u(wire::Status::OK));
+  net.run(20000);
+  const auto g = get(net, c2, 50);
+  ASSERT_EQ(field(g, wire::header::status), u(wire::Status::OK)) << "the active peer got the UPDATE";
+  EXPECT_EQ(field(g, wire::header::version), field(p, wire::header::version));
+  ASSERT_EQ(field(del(net, c1, 50), wire::header::status), u(wire::Status::OK));
+  net.run(20000);
+  EXPECT_EQ(field(get(net, c2, 50), wire::header::status), u(wire::Status::MISS)) << "the DELETE reached card 2";
+  EXPECT_EQ(field(k.table_op(cmd(wire::Opcode::GET, 51, 1)), wire::header::status), u(wire::Status::MISS));
+  EXPECT_EQ(k.bp.counter(wire::BP_STATS_APPLIED), 0u) << "no UPDATE/DELETE reached the passive peer";
+  EXPECT_EQ(c1.bp_counter(NOT_SENT) + c2.bp_counter(NOT_SENT), 0u) << "a passive peer is no destination, not a miss";
+  EXPECT_GE(c1.bp_counter(APPLIED), 1u) << "card 2's PUT reached card 1 (and maybe its catch-up walk)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Loss, RtlBackplaneInterop, ::testing::Values(0.0, 0.2),

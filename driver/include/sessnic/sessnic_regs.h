@@ -229,7 +229,9 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t bp_deletes_sent;
     uint32_t bp_peer_joins;
     uint32_t bp_rx_busy;
-    uint8_t RESERVED_90_ff[0x70];
+    uint32_t bp_catchup_pushed;
+    uint32_t bp_catchup_walks;
+    uint8_t RESERVED_98_ff[0x68];
     sessnic_regs__stat_t_t stat_live;
     sessnic_regs__stat_t_t stat_tombstones;
     sessnic_regs__stat_t_t stat_puts;
