@@ -248,9 +248,11 @@ TEST_P(RtlVerilatorDeviceUdp, TransferMovesAnEntry) {
     EXPECT_EQ(g.blob, blob);
     EXPECT_EQ(g.version, put.version);
     EXPECT_EQ(from.transfer(test_key(rng), to.card_id(), 255, 2s).status, wire::Status::MISS);
-    // Relayed transfers (`to` asks the owner `from`) are left out: on main's bp_sync they
-    // fail between two RTL cards and intermittently with a model owner (docs/rtl.md,
-    // "The verilator device").
+    // Relayed: `to` asks the owner `from` to move a second entry to `to`.
+    const SessionKey k2 = test_key(rng);
+    ASSERT_TRUE(from.put(k2, blob, wall_now() + 300).ok());
+    EXPECT_EQ(to.transfer(k2, to.card_id(), from.card_id(), 5s).status, wire::Status::OK);
+    EXPECT_EQ(to.get(k2).status, wire::Status::OK);
   }
 }
 
