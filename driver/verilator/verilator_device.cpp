@@ -64,7 +64,7 @@ namespace {
 // on two cores).
 constexpr uint64_t kCardMHz = 1;
 // Most cycles one service() runs (the lock is held meanwhile).
-constexpr uint64_t kMaxServiceCycles = 4'000;
+constexpr uint64_t kMaxServiceCycles = 1'000;
 // Cycles a waiting caller runs at once before it paces the card by the clock (a table
 // answer needs a few dozen), in slices of kEagerSlice.
 constexpr uint64_t kEagerCycles = 1024, kEagerSlice = 16;
