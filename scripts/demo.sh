@@ -50,10 +50,12 @@ DEVICE=${DEVICE:-model}
 case "$DEVICE" in
   model) ;;
   verilator)
-    # Each [[server]] gets a Verilated card. A simulated card runs at about 1 MHz, so the
-    # dispatcher's bounded wait for a move gets 200 ms instead of 5 ms.
+    # Each [[server]] gets a Verilated card. A simulated card runs about 150,000 cycles a
+    # second (a real one 250 million) and serves one relayed move at a time (main's RTL
+    # has one retransmit slot), so the dispatcher's bounded wait for a move gets 1 s
+    # instead of 5 ms.
     sed -i -e 's/^\[\[server\]\]$/[[server]]\ndevice = "verilator"/' \
-        -e 's/^transfer_deadline_us = .*/transfer_deadline_us = 200000/' "$CFG" ;;
+        -e 's/^transfer_deadline_us = .*/transfer_deadline_us = 1000000/' "$CFG" ;;
   *) echo "demo: DEVICE must be model or verilator, not '$DEVICE'" >&2; exit 2 ;;
 esac
 
