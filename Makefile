@@ -28,8 +28,10 @@ bench: build
 	@./scripts/run_bench.sh $(BUILD)
 
 # The main job: dispatcher + three servers on loopback, travel scenario sharing off vs on.
+# DEVICE=verilator: the servers' cards are Verilated RTL cards (docs/rtl.md).
+DEVICE   ?= model
 demo: build
-	@./scripts/demo.sh $(BUILD)
+	@DEVICE=$(DEVICE) ./scripts/demo.sh $(BUILD)
 
 # Regenerate the shared wire-format definitions from spec/wire.toml.
 wire:

@@ -2,7 +2,9 @@
 # The main job (docs/demo.md): a dispatcher and three servers (flights, cars, hotels) on
 # loopback with model cards on the UDP backplane; the travel scenario with real TLS
 # clients, first with sharing off, then on, side by side; then openssl s_client and curl.
-# Everything it starts, it stops. Usage: scripts/demo.sh [BUILD_DIR]
+# Everything it starts, it stops. Usage: [DEVICE=model|verilator] scripts/demo.sh [BUILD_DIR]
+# DEVICE=verilator: every server's card is the Verilated RTL card (sessnic_top) behind the
+# same UDP backplane pump (docs/rtl.md "The verilator device").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,8 +46,20 @@ sed -e "s#\"../build/travel/#\"$WORK/#" \
     -e "s/127.0.0.1:18502/127.0.0.1:$((BASE + 9))/; s/127.0.0.1:18503/127.0.0.1:$((BASE + 10))/" \
     -e "s/127.0.0.1:8443/127.0.0.1:$ON/; s/127.0.0.1:9443/127.0.0.1:$MON/" \
     examples/travel.toml > "$CFG"
+DEVICE=${DEVICE:-model}
+case "$DEVICE" in
+  model) ;;
+  verilator)
+    # Each [[server]] gets a Verilated card. A simulated card runs about 150,000 cycles a
+    # second (a real one 250 million) and serves one relayed move at a time (main's RTL
+    # has one retransmit slot), so the dispatcher's bounded wait for a move gets 1 s
+    # instead of 5 ms.
+    sed -i -e 's/^\[\[server\]\]$/[[server]]\ndevice = "verilator"/' \
+        -e 's/^transfer_deadline_us = .*/transfer_deadline_us = 1000000/' "$CFG" ;;
+  *) echo "demo: DEVICE must be model or verilator, not '$DEVICE'" >&2; exit 2 ;;
+esac
 
-echo "== sessnic demo: the travel site on loopback (ports $BASE..$((BASE + 10)), files in $WORK)"
+echo "== sessnic demo: the travel site on loopback (ports $BASE..$((BASE + 10)), $DEVICE cards, files in $WORK)"
 "$SESSNIC" cluster up "$CFG" > "$WORK/cluster.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 200); do grep -q "cluster: up" "$WORK/cluster.log" && break; sleep 0.1; done

@@ -444,6 +444,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.device = r.get<std::string>(*t, "device", w).value_or("model");
     if (s.device != "model" && s.device != "verilator" && s.device != "xrt")
       r.fail(t->get("device"), w + ".device", "must be model, verilator or xrt");
+    if (s.device == "verilator" && s.card >= 32)
+      r.fail(t->get("card"), w + ".card", "must be below 32 for device = \"verilator\" (the RTL card's bp_peers is 32 bits)");
     if (s.device == "xrt") {
       const std::string x = r.need<std::string>(*t, "xclbin", w);
       if (x.empty()) r.fail(t->get("xclbin"), w + ".xclbin", "must be the path of the card's xclbin");

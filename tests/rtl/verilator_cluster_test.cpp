@@ -8,8 +8,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <tuple>
 
 #include "cluster_fixture.hpp"
+#include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane/udp_transport.hpp"
+#include "sessnic/open_device.hpp"
 #include "verilator_cluster.hpp"
 
 namespace sessnic::test {
@@ -101,6 +108,95 @@ TEST_P(RtlVerilatorResume, FullOnDResumedOnEAfterHardwareTransfer) {
 
 INSTANTIATE_TEST_SUITE_P(Tls, RtlVerilatorResume, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
                          [](const auto& info) { return info.param == TLS1_2_VERSION ? "Tls12" : "Tls13"; });
+
+// ---- verilator devices behind the UDP pump, as sessnic-server runs them ------------
+
+struct UdpServers {
+  std::unique_ptr<Device> dev[2];
+  std::unique_ptr<backplane::BackplaneNode> node[2];
+  UdpServers(backplane::Mode mode, const std::function<uint32_t()>& clock) {
+    backplane::NodeConfig cfg[2];
+    std::unique_ptr<backplane::UdpTransport> udp[2];
+    for (int i = 0; i < 2; ++i) {
+      cfg[i].card_id = static_cast<uint8_t>(i + 1);
+      cfg[i].mode = mode;
+      for (unsigned b = 0; b < cfg[i].cluster_key.size(); ++b) cfg[i].cluster_key[b] = static_cast<uint8_t>(b * 3 + 1);
+      cfg[i].epoch = 500;
+      udp[i] = std::make_unique<backplane::UdpTransport>(cfg[i]);
+      DeviceConfig dc;
+      dc.kind = "verilator";
+      dc.card_id = cfg[i].card_id;
+      dc.geometry = TableGeometry::small;
+      dc.clock = clock;
+      dev[i] = open_device(dc);
+    }
+    for (int i = 0; i < 2; ++i) {
+      const backplane::PeerAddress peer{cfg[1 - i].card_id, "127.0.0.1", udp[1 - i]->local_port()};
+      cfg[i].peers = {peer};
+      udp[i]->set_peer(peer);
+    }
+    for (int i = 0; i < 2; ++i)
+      node[i] = std::make_unique<backplane::BackplaneNode>(cfg[i], *dev[i], std::move(udp[i]));
+    for (auto& n : node) n->start();
+  }
+  ~UdpServers() {
+    for (auto& n : node) n->stop();
+  }
+};
+
+class RtlVerilatorUdpResume : public ::testing::TestWithParam<std::tuple<int, backplane::Mode>> {};
+
+TEST_P(RtlVerilatorUdpResume, FullOnDResumedOnE) {
+  const auto [version, mode] = GetParam();
+  TestClock device_clock, host_clock;
+  UdpServers cards(mode, device_clock.fn());
+  ASSERT_TRUE(cards.node[0]->wait_for_peers(10s) && cards.node[1]->wait_for_peers(10s));
+  struct Srv {
+    SslCtxPtr ctx;
+    std::unique_ptr<Sealer> sealer;
+    std::unique_ptr<Attachment> attachment;
+  };
+  auto make = [&](Device& dev) {
+    Srv s;
+    s.ctx = testtls::make_server_ctx(version, false);
+    s.sealer = std::make_unique<Sealer>(Keyring(test_key(1, 1)));
+    AttachOptions ao;
+    ao.sealer = s.sealer.get();
+    ao.service = "travel";
+    ao.clock = host_clock.fn();
+    s.attachment = attach(s.ctx.get(), dev, ao);
+    return s;
+  };
+  Srv d = make(*cards.dev[0]);
+  Srv e = make(*cards.dev[1]);
+  SslCtxPtr client = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto first = handshake(client.get(), d.ctx.get());
+  ASSERT_TRUE(first.ok) << first.error;
+  ASSERT_TRUE(first.client_session);
+  const SessionKey key = server_key(first.client_session.get(), *d.attachment);
+  if (mode == backplane::Mode::transfer) {
+    ASSERT_EQ(cards.dev[1]->export_entry(key).status, wire::Status::MISS) << "transfer mode replicates nothing";
+    ASSERT_EQ(cards.dev[0]->transfer(key, 2, 255, 5s).status, wire::Status::OK);
+  } else {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (cards.dev[1]->export_entry(key).status != wire::Status::OK && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(1ms);
+  }
+  auto second = handshake(client.get(), e.ctx.get(), first.client_session.get());
+  ASSERT_TRUE(second.ok) << second.error;
+  EXPECT_TRUE(second.reused_client);
+  EXPECT_TRUE(second.reused_server);
+  EXPECT_EQ(e.attachment->counters().hits, 1u) << e.attachment->counters();
+  EXPECT_EQ(e.attachment->counters().rejected_total(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Udp, RtlVerilatorUdpResume,
+                         ::testing::Combine(::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
+                                            ::testing::Values(backplane::Mode::transfer, backplane::Mode::replicate)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) == TLS1_2_VERSION ? "Tls12" : "Tls13") +
+                                  (std::get<1>(info.param) == backplane::Mode::transfer ? "Transfer" : "Replicate");
+                         });
 
 }  // namespace
 }  // namespace sessnic::test

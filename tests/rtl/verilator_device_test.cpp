@@ -1,13 +1,22 @@
-// The `verilator` device against the `model` device through the public Device API:
-// the same batches of commands (opened by name, as servers do) must give the same
-// responses, field by field, including the sweep between batches.
+// The `verilator` device (the whole Verilated sessnic_top) through the public Device API:
+//  * against the `model` device: the same batches of commands (opened by name, as servers
+//    do) give the same responses, field by field;
+//  * as a card on the backplane: two cards (model + verilator, verilator + verilator),
+//    each with the host's transport pump (BackplaneNode) on real loopback UDP: a PUT on
+//    one is a GET hit on the other (replicate), a TAKE'd TLS 1.3 ticket is a MISS on both,
+//    a TRANSFER moves an entry (transfer mode).
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/open_device.hpp"
 
 namespace sessnic {
@@ -31,7 +40,9 @@ void run_against_model(TableGeometry geometry, uint64_t seed, unsigned batches) 
   cfg.card_id = 4;
   cfg.geometry = geometry;
   cfg.clock = [&now] { return now.load(); };
-  cfg.sweep_steps_per_batch = 3;
+  // No idle sweep: the model sweeps a fixed number of sets per batch, the RTL card on
+  // every idle cycle (how many depends on cycle timing, not on the commands).
+  cfg.sweep_steps_per_batch = 0;
   cfg.kind = "model";
   auto model = open_device(cfg);
   cfg.kind = "verilator";
@@ -76,13 +87,19 @@ void run_against_model(TableGeometry geometry, uint64_t seed, unsigned batches) 
               static_cast<unsigned long long>(sv[wire::STATS_SWEPT]));
   EXPECT_EQ(sm.counter, sv.counter);
   EXPECT_GT(sm[wire::STATS_HITS], 10u);
-  EXPECT_GT(sm[wire::STATS_EVICTIONS] + sm[wire::STATS_SWEPT], 0u);
-  // This device is the table alone: TRANSFER is a card opcode, and the table answers it
-  // BAD_CMD (docs/card.md).
-  EXPECT_EQ(rtl->transfer(keys[0], 2, 255, std::chrono::microseconds(1000)).status, wire::Status::BAD_CMD);
+  EXPECT_GT(sm[wire::STATS_EVICTIONS], 0u);
+  // A card without a backplane (no pump wrote its members): a TRANSFER of a stored entry
+  // is the card's, and fails as on the model.
+  const std::vector<uint8_t> one(16, 1);
+  ASSERT_TRUE(model->put(keys[0], one, now + 100).ok());
+  ASSERT_TRUE(rtl->put(keys[0], one, now + 100).ok());
+  const Response tm = model->transfer(keys[0], 2, 255, std::chrono::microseconds(1000));
+  const Response tv = rtl->transfer(keys[0], 2, 255, std::chrono::microseconds(1000));
+  EXPECT_EQ(tv.status, wire::Status::FAILED);
+  EXPECT_EQ(tm.status, tv.status);
 }
 
-TEST(RtlVerilatorDevice, TinyTableMatchesTheModelDevice) { run_against_model(TableGeometry::tiny, 31, 400); }
+TEST(RtlVerilatorDevice, TinyTableMatchesTheModelDevice) { run_against_model(TableGeometry::tiny, 31, 150); }
 TEST(RtlVerilatorDevice, CardGeometryStoresServesAndExpires) {
   // `full` on the verilator device is the card's 4096 x 4 table (not the model's).
   std::atomic<uint32_t> now{50};
@@ -100,6 +117,150 @@ TEST(RtlVerilatorDevice, CardGeometryStoresServesAndExpires) {
   now = 100;
   EXPECT_EQ(rtl->get(key).status, wire::Status::EXPIRED);
 }
+
+
+// ---- two cards on the UDP backplane, each with the host's pump --------------------
+
+using namespace std::chrono_literals;
+
+std::array<uint8_t, 32> cluster_key() {
+  std::array<uint8_t, 32> k{};
+  for (unsigned i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(0x5A ^ (i * 13));
+  return k;
+}
+
+uint32_t wall_now() { return wall_clock_seconds(); }
+
+// Cards 1 and 2 of kinds `a` and `b`, pumps on 127.0.0.1, registers written by the pumps.
+struct UdpPair {
+  std::unique_ptr<Device> dev[2];
+  std::unique_ptr<backplane::BackplaneNode> node[2];
+
+  UdpPair(const std::string& a, const std::string& b, backplane::Mode mode) {
+    backplane::NodeConfig cfg[2];
+    std::unique_ptr<backplane::UdpTransport> udp[2];
+    const std::string kinds[2] = {a, b};
+    for (int i = 0; i < 2; ++i) {
+      cfg[i].card_id = static_cast<uint8_t>(i + 1);
+      cfg[i].mode = mode;
+      cfg[i].cluster_key = cluster_key();
+      cfg[i].epoch = 1000 + static_cast<uint32_t>(i);
+      cfg[i].rto = 2000us;
+      cfg[i].hello_interval = 20000us;
+      udp[i] = std::make_unique<backplane::UdpTransport>(cfg[i]);
+      DeviceConfig dc;
+      dc.kind = kinds[i];
+      dc.card_id = cfg[i].card_id;
+      dc.geometry = TableGeometry::small;
+      dev[i] = open_device(dc);
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int o = 1 - i;
+      const backplane::PeerAddress peer{cfg[o].card_id, "127.0.0.1", udp[o]->local_port()};
+      cfg[i].peers = {peer};
+      udp[i]->set_peer(peer);
+    }
+    for (int i = 0; i < 2; ++i)
+      node[i] = std::make_unique<backplane::BackplaneNode>(cfg[i], *dev[i], std::move(udp[i]));
+    for (auto& n : node) n->start();
+  }
+  ~UdpPair() {
+    for (auto& n : node) n->stop();
+  }
+  bool up() { return node[0]->wait_for_peers(10000ms) && node[1]->wait_for_peers(10000ms); }
+};
+
+// Polls `f` until it is true or `limit` passed.
+bool eventually(const std::function<bool()>& f, std::chrono::milliseconds limit = 5000ms) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (f()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return f();
+}
+
+SessionKey test_key(std::mt19937_64& rng) {
+  std::vector<uint8_t> id(32);
+  for (auto& b : id) b = static_cast<uint8_t>(rng());
+  return SessionKey::make(id, 1);
+}
+
+std::vector<uint8_t> test_blob(std::mt19937_64& rng, size_t n) {
+  std::vector<uint8_t> b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+class RtlVerilatorDeviceUdp : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(RtlVerilatorDeviceUdp, ReplicatesAndATakenTicketIsAMissOnBothCards) {
+  UdpPair p(GetParam().first, GetParam().second, backplane::Mode::replicate);
+  ASSERT_TRUE(p.up()) << "the cards never saw each other's HELLO";
+  std::mt19937_64 rng(7);
+  Device& a = *p.dev[0];
+  Device& b = *p.dev[1];
+  // Both directions: a PUT on one card is a GET hit on the other.
+  for (int dir = 0; dir < 2; ++dir) {
+    Device& from = dir ? b : a;
+    Device& to = dir ? a : b;
+    for (int i = 0; i < 3; ++i) {
+      const SessionKey k = test_key(rng);
+      const std::vector<uint8_t> blob = test_blob(rng, 1 + rng() % 256);
+      const Response put = from.put(k, blob, wall_now() + 300);
+      ASSERT_TRUE(put.ok());
+      ASSERT_TRUE(eventually([&] { return to.export_entry(k).status == wire::Status::OK; }))
+          << "UPDATE never reached card " << int(to.card_id());
+      const Response g = to.get(k);
+      ASSERT_EQ(g.status, wire::Status::OK);
+      EXPECT_EQ(g.blob, blob);
+      EXPECT_EQ(g.version, put.version);
+    }
+  }
+  // A TLS 1.3 ticket (SINGLE_USE) written on a, used once on b: a MISS on both after.
+  const SessionKey ticket = test_key(rng);
+  ASSERT_TRUE(a.put(ticket, test_blob(rng, 120), wall_now() + 300, static_cast<uint8_t>(wire::Flags::SINGLE_USE)).ok());
+  ASSERT_TRUE(eventually([&] { return b.export_entry(ticket).status == wire::Status::OK; }));
+  ASSERT_EQ(b.take(ticket).status, wire::Status::OK);
+  EXPECT_NE(b.get(ticket).status, wire::Status::OK);
+  EXPECT_TRUE(eventually([&] { return a.export_entry(ticket).status != wire::Status::OK; }))
+      << "the used ticket is still live on the writer";
+  EXPECT_NE(a.get(ticket).status, wire::Status::OK);
+  EXPECT_TRUE(p.node[0]->peer_up(2) && p.node[1]->peer_up(1));
+}
+
+TEST_P(RtlVerilatorDeviceUdp, TransferMovesAnEntry) {
+  UdpPair p(GetParam().first, GetParam().second, backplane::Mode::transfer);
+  ASSERT_TRUE(p.up());
+  std::mt19937_64 rng(9);
+  for (int dir = 0; dir < 2; ++dir) {
+    Device& from = *p.dev[dir];
+    Device& to = *p.dev[1 - dir];
+    const SessionKey k = test_key(rng);
+    const std::vector<uint8_t> blob = test_blob(rng, 256);
+    const Response put = from.put(k, blob, wall_now() + 300);
+    ASSERT_TRUE(put.ok());
+    EXPECT_EQ(to.get(k).status, wire::Status::MISS) << "transfer mode replicates nothing";
+    const Response t = from.transfer(k, to.card_id(), 255, 5s);
+    ASSERT_EQ(t.status, wire::Status::OK);
+    const Response g = to.get(k);
+    ASSERT_EQ(g.status, wire::Status::OK);
+    EXPECT_EQ(g.blob, blob);
+    EXPECT_EQ(g.version, put.version);
+    EXPECT_EQ(from.transfer(test_key(rng), to.card_id(), 255, 2s).status, wire::Status::MISS);
+    // Relayed: `to` asks the owner `from` to move a second entry to `to`.
+    const SessionKey k2 = test_key(rng);
+    ASSERT_TRUE(from.put(k2, blob, wall_now() + 300).ok());
+    EXPECT_EQ(to.transfer(k2, to.card_id(), from.card_id(), 5s).status, wire::Status::OK);
+    EXPECT_EQ(to.get(k2).status, wire::Status::OK);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cards, RtlVerilatorDeviceUdp,
+                         ::testing::Values(std::pair{"model", "verilator"}, std::pair{"verilator", "verilator"}),
+                         [](const auto& info) {
+                           return std::string(info.param.first) + "_" + info.param.second;
+                         });
 
 }  // namespace
 }  // namespace sessnic
