@@ -297,25 +297,18 @@ async def transfer_from_kernel(dut, loss, idle, stall, seed):
     report(dut._log)
 
 
-# Open finding: on Icarus 11 the entry beat of a received TRANSFER reads X when bp_sync
-# applies it (rx_entry = rxbuf[1] is all X three cycles after the beat was accepted at
-# idx_reg 1), so the table gets an X command; Verilator runs the same test clean. Not
-# reproduced in a small array test; left for the bp_sync owner, skipped (visibly) here.
-ICARUS_XFER_RX = "Icarus 11: received TRANSFER entry beat reads X in bp_sync (docs/verification.md)"
-ON_ICARUS = "icarus" in cocotb.SIM_NAME.lower() if cocotb.SIM_NAME else False
-
 for _scenario in (transfer_to_kernel, replicate_to_kernel):  # (a name pytest does not collect)
     factory = TestFactory(_scenario)
     factory.add_option(("loss", "idle", "stall", "seed"), [(0.0, 0.0, 0.0, 31), (0.1, 0.3, 0.3, 32)])
     factory.generate_tests()
 
 
-@cocotb.test(skip=ON_ICARUS)
+@cocotb.test()
 async def transfer_from_kernel_lossless(dut):
     await transfer_from_kernel(dut, 0.0, 0.0, 0.0, 31)
 
 
-@cocotb.test(skip=ON_ICARUS)
+@cocotb.test()
 async def transfer_from_kernel_lossy(dut):
     await transfer_from_kernel(dut, 0.1, 0.3, 0.3, 32)
 
@@ -329,3 +322,4 @@ def test_bp_sync(cards):
     ci_sample(os.environ.get("SIM", "icarus"), cards == 4)
     run_bench(__file__, "bp_sync", "SESSNIC_RTL_BP_SYNC_SV",
               {"CARDS": cards, "SLOT_BYTES": 256})
+

@@ -151,6 +151,14 @@ def ci_sample(sim, first):
         pytest.skip("CI sample: Verilator runs the first parameter set (make cocotb runs all)")
 
 
+def icarus_sources(files, out_dir):
+    """The sources as Icarus 11 can elaborate them: unpacked structs (the PeakRDL register
+    block, its use in sessnic_top) flattened to one signal per leaf (icarus_compat.py)."""
+    from icarus_compat import write
+
+    return write(files, out_dir)
+
+
 def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None):
     """pytest entry: build `toplevel` with cocotb-test on SIM (icarus/verilator) and run
     test_<toplevel>.py's cocotb tests (all, or `testcase`)."""
@@ -163,9 +171,12 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
     sim = sim or os.environ.get("SIM", "icarus")
     waves = os.environ.get("WAVES", "0") == "1"
     files = rtl_list(sources) if isinstance(sources, str) else list(sources)
-    tag = "-".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
+    # no quotes in the folder name (a string parameter's value has them): vvp cannot read them
+    tag = "-".join(f"{k}{v}" for k, v in sorted(parameters.items())).replace('"', "") or "default"
+    sim_build = here / "sim_build" / f"{sim}-{tag}"
     if sim == "icarus":
         compile_args = ["-g2012"]
+        files = icarus_sources(files, sim_build / "flat")
     else:
         compile_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast",
                         "-O2", str(REPO / "rtl" / "lint.vlt")]
@@ -188,6 +199,6 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
         parameters=parameters,
         extra_env=env,
         testcase=testcase or os.environ.get("TESTCASE"),
-        sim_build=str(here / "sim_build" / f"{sim}-{tag}"),
+        sim_build=str(sim_build),
         waves=waves,
     )
