@@ -297,6 +297,108 @@ async def transfer_from_kernel(dut, loss, idle, stall, seed):
     report(dut._log)
 
 
+async def push_event(tb, beat, outstanding):
+    """One table response beat into the event port (as sessnic_top feeds it), once fewer
+    than 8 events are outstanding (the engine's queue holds 2^EVQ_LOG2)."""
+    await tb.wait(lambda: outstanding() < 8, 400 * param("RTO_CYCLES", 300), "event queue space")
+    tb.dut.ev_tdata.value = int.from_bytes(beat, "little")
+    tb.dut.ev_valid.value = 1
+    await RisingEdge(tb.clk)
+    tb.dut.ev_valid.value = 0
+
+
+@cocotb.test()
+async def replicate_deletes_to_kernel(dut):
+    """Replicated PUTs, then DEL and TAKE events of half the keys: the kernel's table ends
+    with exactly the other half (DELETE frames carry the tombstone version)."""
+    tb = SyncBench(dut, wire.BpMode.REPLICATE, 0.1, 0.2, 0.2, 41)
+    await tb.start()
+    n = 8
+    for i in range(n):
+        _, beat = tb.put_local(i, 64)
+        await push_event(tb, beat, lambda: i - tb.kernel.counter(STAT["applied"]))
+    await tb.wait(lambda: tb.kernel.counter(STAT["applied"]) >= n, 400 * param("RTO_CYCLES", 300) * n // 4,
+                  f"{n} updates applied by the kernel")
+    gone = list(range(0, n, 2))
+    for i in gone:
+        op = OP.DEL if i % 4 == 0 else OP.TAKE
+        rsp = tb.table.command(command(op=op, key=key_of(i), key_len=len(key_of(i)), tag=100 + i))
+        assert wire.unpack(wire.HEADER_FIELDS, rsp[0][0])["status"] == ST.OK, f"local {op.name} {i}"
+        await push_event(tb, rsp[0][0], lambda: 0)
+        for _ in range(tb.rng.randrange(0, 20)):
+            await RisingEdge(tb.clk)
+
+    def kernel_has(i):
+        return tb.get(tb.kernel.table_op, i)[0]["status"] == ST.OK
+
+    await tb.wait(lambda: not any(kernel_has(i) for i in gone), 400 * param("RTO_CYCLES", 300) * n // 4,
+                  "deletes applied by the kernel")
+    for i in range(n):
+        assert kernel_has(i) == (i not in gone), f"key {i}: kernel {'has' if kernel_has(i) else 'lacks'} it"
+    tb.check_kernel_rx_clean()
+    assert int(dut.cnt_deletes_sent.value) == len(gone)
+    assert int(dut.cnt_not_sent.value) == 0
+    dut._log.info("%d PUTs then %d DEL/TAKE replicated: the kernel holds exactly the rest; %d frames lost",
+                  n, len(gone), tb.dropped)
+    report(dut._log)
+
+
+@cocotb.test()
+async def transfer_gives_up_then_recovers(dut):
+    """The link goes dead: a host TRANSFER is retried max_retries times, then answered
+    FAILED and the peer counted down; with the link back, the HELLOs bring the peer up
+    again and the next TRANSFER is applied by the kernel."""
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 51)
+    await tb.start()
+    dut.max_retries.value = 2
+    for i in (1, 2):
+        tb.put_local(i, 130)
+    tb.loss = 1.0
+    await tb.host.send(command(op=OP.TRANSFER, key=key_of(1), key_len=len(key_of(1)), tag=3001,
+                               aux=KERNEL_CARD | (BCAST << 8))[0][0])
+    await tb.wait(lambda: tb.results, 200 * param("RTO_CYCLES", 300), "the give-up result")
+    r = tb.results[0]
+    sample_result(ST(r["status"]).name)
+    assert r["tag"] == 3001 and r["status"] == ST.FAILED, f"dead link: {r}"
+    assert int(dut.cnt_giveups.value) == 1 and int(dut.cnt_transfers_failed.value) == 1
+    tb.loss = 0.0
+    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD), 20 * param("HELLO_CYCLES", 2000), "HELLO after the outage")
+    for _ in range(2 * param("HELLO_CYCLES", 2000)):
+        await RisingEdge(tb.clk)
+    await tb.host.send(command(op=OP.TRANSFER, key=key_of(2), key_len=len(key_of(2)), tag=3002,
+                               aux=KERNEL_CARD | (BCAST << 8))[0][0])
+    await tb.wait(lambda: len(tb.results) > 1, 400 * param("RTO_CYCLES", 300), "the TRANSFER after recovery")
+    r = tb.results[1]
+    sample_result(ST(r["status"]).name)
+    assert r["tag"] == 3002 and r["status"] == ST.OK, f"after recovery: {r}"
+    h, blob = tb.get(tb.kernel.table_op, 2)
+    assert h["status"] == ST.OK and blob == blob_of(2, 130), "the kernel lacks the entry sent after recovery"
+    dut._log.info("gave up after %d retransmits (FAILED), recovered: TRANSFER OK", int(dut.cnt_retransmits.value))
+    report(dut._log)
+
+
+@cocotb.test()
+async def transfer_deadline_fails(dut):
+    """A host TRANSFER whose deadline (expiry, card clock) passes before an answer: FAILED
+    by the deadline, not by retries (none given up)."""
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 61)
+    await tb.start()
+    tb.put_local(5, 64)
+    tb.loss = 1.0
+    await tb.host.send(command(op=OP.TRANSFER, key=key_of(5), key_len=len(key_of(5)), tag=3005, expiry=50,
+                               aux=KERNEL_CARD | (BCAST << 8))[0][0])
+    for _ in range(3 * param("RTO_CYCLES", 300)):
+        await RisingEdge(tb.clk)
+    assert not tb.results, "answered before its deadline on a dead link"
+    dut.now.value = 50
+    await tb.wait(lambda: tb.results, 100, "the deadline result")
+    r = tb.results[0]
+    sample_result(ST(r["status"]).name)
+    assert r["tag"] == 3005 and r["status"] == ST.FAILED, f"deadline: {r}"
+    assert int(dut.cnt_giveups.value) == 0
+    report(dut._log)
+
+
 for _scenario in (transfer_to_kernel, replicate_to_kernel):  # (a name pytest does not collect)
     factory = TestFactory(_scenario)
     factory.add_option(("loss", "idle", "stall", "seed"), [(0.0, 0.0, 0.0, 31), (0.1, 0.3, 0.3, 32)])
