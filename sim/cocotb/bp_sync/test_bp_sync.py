@@ -399,6 +399,50 @@ async def transfer_deadline_fails(dut):
     report(dut._log)
 
 
+@cocotb.test()
+async def relayed_and_odd_transfers(dut):
+    """Host TRANSFERs whose owner is another card (aux byte 1): the RTL card asks the
+    kernel card (TRANSFER_REQ), which moves the entry to the destination and answers
+    TRANSFER_RESULT; the same asked of the RTL card by the kernel card; a TRANSFER to this
+    card itself (OK, nothing sent); a malformed one (key_len 0: BAD_CMD)."""
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.1, 0.2, 0.2, 71)
+    await tb.start()
+    rto = param("RTO_CYCLES", 300)
+    # 1. RTL host: move key 600 from its owner (the kernel card) to this card
+    tb.kernel.table_op(command(op=OP.PUT, key=key_of(600), key_len=len(key_of(600)), tag=1, expiry=4000,
+                               blob=blob_of(600, 100)))
+    await tb.host.send(command(op=OP.TRANSFER, key=key_of(600), key_len=len(key_of(600)), tag=3600,
+                               aux=RTL_CARD | (KERNEL_CARD << 8))[0][0])
+    await tb.wait(lambda: tb.results, 400 * rto, "the relayed TRANSFER's result")
+    r = tb.results[0]
+    sample_result(ST(r["status"]).name)
+    assert r["tag"] == 3600 and r["status"] == ST.OK, f"relayed TRANSFER: {r}"
+    h, blob = tb.get(tb.table.command, 600)
+    assert h["status"] == ST.OK and blob == blob_of(600, 100), "the relayed entry is not in the RTL card's table"
+    # 2. kernel host: move key 601 from its owner (the RTL card) to the kernel card
+    tb.put_local(601, 70)
+    tb.kernel.command(command(op=OP.TRANSFER, key=key_of(601), key_len=len(key_of(601)), tag=3601,
+                              aux=KERNEL_CARD | (RTL_CARD << 8)))
+    got = []
+    await tb.wait(lambda: got.extend(tb.kernel.take_results()) or got, 400 * rto, "the kernel's relayed result")
+    h = wire.unpack(wire.HEADER_FIELDS, got[0][0])
+    assert h["tag"] == 3601 and h["status"] == ST.OK, f"kernel's relayed TRANSFER: {ST(h['status']).name}"
+    g, blob = tb.get(tb.kernel.table_op, 601)
+    assert g["status"] == ST.OK and blob == blob_of(601, 70), "the entry asked of the RTL card is not in the kernel"
+    # 3. a TRANSFER to this card itself, and 4. a malformed one
+    tb.put_local(602, 10)
+    await tb.host.send(command(op=OP.TRANSFER, key=key_of(602), key_len=len(key_of(602)), tag=3602,
+                               aux=RTL_CARD | (BCAST << 8))[0][0])
+    await tb.host.send(command(op=OP.TRANSFER, key=b"", key_len=0, tag=3603, aux=KERNEL_CARD | (BCAST << 8))[0][0])
+    await tb.wait(lambda: len(tb.results) >= 3, 400 * rto, "the local and malformed results")
+    for r, want in zip(tb.results[1:3], (ST.OK, ST.BAD_CMD)):
+        sample_result(ST(r["status"]).name)
+        assert r["status"] == want, f"tag {r['tag']}: {ST(r['status']).name}, want {want.name}"
+    tb.check_kernel_rx_clean()
+    dut._log.info("relayed both ways, local and malformed TRANSFERs answered; %d frames lost", tb.dropped)
+    report(dut._log)
+
+
 for _scenario in (transfer_to_kernel, replicate_to_kernel):  # (a name pytest does not collect)
     factory = TestFactory(_scenario)
     factory.add_option(("loss", "idle", "stall", "seed"), [(0.0, 0.0, 0.0, 31), (0.1, 0.3, 0.3, 32)])
