@@ -443,6 +443,58 @@ async def relayed_and_odd_transfers(dut):
     report(dut._log)
 
 
+@cocotb.test()
+async def kernel_restart_and_stale_epoch(dut):
+    """The kernel card restarts (a new card with epoch 2 in its place): the RTL card learns
+    the new epoch from its frames, and TRANSFERs to it work again; frames the old card
+    (epoch 1) still sends afterwards are counted stale and change nothing."""
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.1, 0.1, 81)
+    await tb.start()
+    rto = param("RTO_CYCLES", 300)
+
+    async def transfer(i, tag):
+        tb.put_local(i, 90)
+        await tb.host.send(command(op=OP.TRANSFER, key=key_of(i), key_len=len(key_of(i)), tag=tag,
+                                   aux=KERNEL_CARD | (BCAST << 8))[0][0])
+        await tb.wait(lambda: any(r["tag"] == tag for r in tb.results), 400 * rto, f"TRANSFER {tag}")
+        r = next(r for r in tb.results if r["tag"] == tag)
+        sample_result(ST(r["status"]).name)
+        assert r["status"] == ST.OK, f"TRANSFER {tag}: {ST(r['status']).name}"
+        h, blob = tb.get(tb.kernel.table_op, i)
+        assert h["status"] == ST.OK and blob == blob_of(i, 90), f"key {i} not in the kernel card's table"
+
+    await transfer(700, 3700)
+    old = tb.kernel
+    tb.kernel = load_ref().Peer(card=KERNEL_CARD, peers=MEMBERS, mode=int(wire.BpMode.TRANSFER), rto=rto,
+                                hello=param("HELLO_CYCLES", 2000), epoch=2)
+    tb.kernel.table_op(command(op=OP.SET_TIME, aux=100))
+    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD), 20 * param("HELLO_CYCLES", 2000), "HELLO with the new epoch")
+    for _ in range(2 * param("HELLO_CYCLES", 2000)):
+        await RisingEdge(tb.clk)
+    await transfer(701, 3701)
+    # the old card (epoch 1) still sends: a TRANSFER of a key only it holds, to the RTL card
+    stale_before = int(dut.cnt_rx_stale_epoch.value)
+    old.table_op(command(op=OP.PUT, key=key_of(799), key_len=len(key_of(799)), tag=1, expiry=4000,
+                         blob=blob_of(799, 20)))
+    old.command(command(op=OP.TRANSFER, key=key_of(799), key_len=len(key_of(799)), tag=3799,
+                        aux=RTL_CARD | (BCAST << 8)))
+    for _ in range(3 * rto):
+        old.tick()
+        for frame in old.take_tx():
+            tb.rx.send_nowait(b"".join(b for b, _ in frame))
+        await RisingEdge(tb.clk)
+    await tb.wait(lambda: tb.rx.empty() and not tb.rx.active, 100 * rto, "the old card's frames taken")
+    for _ in range(20):
+        await RisingEdge(tb.clk)
+    assert int(dut.cnt_rx_stale_epoch.value) > stale_before, "frames of the old epoch not counted stale"
+    h, _ = tb.get(tb.table.command, 799)
+    assert h["status"] != ST.OK, "a stale-epoch TRANSFER was applied"
+    tb.check_kernel_rx_clean()
+    dut._log.info("restart learnt, TRANSFER OK after it; %d stale-epoch frames dropped",
+                  int(dut.cnt_rx_stale_epoch.value) - stale_before)
+    report(dut._log)
+
+
 for _scenario in (transfer_to_kernel, replicate_to_kernel):  # (a name pytest does not collect)
     factory = TestFactory(_scenario)
     factory.add_option(("loss", "idle", "stall", "seed"), [(0.0, 0.0, 0.0, 31), (0.1, 0.3, 0.3, 32)])
