@@ -5,7 +5,9 @@
 #   driver/include/sessnic/sessnic_regs.h
 #   docs/regs.md
 # `--check` regenerates into a temporary directory and fails if the checked-in files
-# differ (the rtl_regs_up_to_date ctest).
+# differ (the rtl_regs_up_to_date ctest), or if the generated block cannot be flattened
+# for Icarus 11 (sim/cocotb/common/icarus_compat.py: the Icarus cocotb benches compile
+# the register block with its unpacked structs flattened, at build time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEAKRDL=${PEAKRDL:-.venv/bin/peakrdl}
@@ -30,6 +32,11 @@ if [ "${1:-}" = "--check" ]; then
       status=1
     fi
   done
+  if ! python3 sim/cocotb/common/icarus_compat.py "$tmp/flat" rtl/common/sessnic_wire_pkg.sv \
+      "$tmp/rtl/regs/sessnic_regs_pkg.sv" "$tmp/rtl/regs/sessnic_regs.sv" rtl/sessnic_top.sv >/dev/null; then
+    echo "the register block no longer flattens for Icarus (sim/cocotb/common/icarus_compat.py)"
+    status=1
+  fi
   exit $status
 fi
 generate .

@@ -30,7 +30,15 @@ MODULE       ?= test_$(DUT)
 COCOTB_HDL_TIMEUNIT      = 1ns
 COCOTB_HDL_TIMEPRECISION = 1ps
 
-VERILOG_SOURCES += $(shell python3 $(COCOTB_DIR)/common/rtl_sources.py $(SOURCES_LIST))
+SIM_BUILD    ?= sim_build
+RTL_SOURCES  := $(shell python3 $(COCOTB_DIR)/common/rtl_sources.py $(SOURCES_LIST))
+ifeq ($(SIM),icarus)
+# Icarus 11 has no unpacked structs (the PeakRDL register block): it compiles a flattened
+# copy of the sources (common/icarus_compat.py), rewritten only when they change.
+VERILOG_SOURCES += $(shell python3 $(COCOTB_DIR)/common/icarus_compat.py $(SIM_BUILD)/flat $(RTL_SOURCES) || echo FLATTEN_FAILED)
+else
+VERILOG_SOURCES += $(RTL_SOURCES)
+endif
 
 export SESSNIC_PYREF ?= $(REPO)/build/python
 export PYTHONPATH := $(COCOTB_DIR)/common:$(COCOTB_DIR):$(PYTHONPATH)

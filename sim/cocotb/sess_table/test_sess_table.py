@@ -14,7 +14,7 @@ from cocotb.triggers import RisingEdge
 
 import sessnic_wire as wire
 import table_coverage
-from sessnic_tb import (Scoreboard, load_ref, param, random_pause, recv, reset, run_bench, send, start_clock,
+from sessnic_tb import (Scoreboard, ci_sample, load_ref, param, random_pause, recv, reset, run_bench, send, start_clock,
                         stream_pair, to_beats, from_beats, wait_until)
 from table_stimulus import Command, TableStimulus
 
@@ -27,6 +27,45 @@ def describe(data):
     h = wire.unpack(wire.HEADER_FIELDS, data[:64])
     return ("op={op} status={status} key_len={key_len} tag={tag:08x} blob_len={blob_len} "
             "version={version:x} expiry={expiry} beats={n}").format(n=len(data) // 64, **h)
+
+
+class WayInvariant:
+    """The invariant "at most one way per key per set", checked on every metadata write:
+    a shadow of the metadata RAMs is kept from the write port (wr_meta_en, wr_addr,
+    wr_meta: META_W = 384 bits per way, key at 0, key_len at 352, ctx at 360), and after
+    each write no two occupied ways (live or tombstone) of the set may hold the same
+    (key, key_len, ctx). Internal signals, read the same way on Icarus and Verilator."""
+
+    META_W = 384
+
+    def __init__(self, dut, ways):
+        self.dut, self.ways = dut, ways
+        self.sets = {}
+        self.writes = 0  # way writes that store a key (not a clear)
+
+    def ident(self, meta):
+        klen = (meta >> 352) & 0x3F
+        return None if klen == 0 else (klen, (meta >> 360) & 0xFF, meta & ((1 << 256) - 1))
+
+    async def run(self, clk):
+        dut = self.dut
+        while True:
+            await RisingEdge(clk)
+            en = dut.wr_meta_en.value
+            if not en.is_resolvable or en.integer == 0 or dut.rst.value:
+                continue
+            addr, meta = dut.wr_addr.value.integer, dut.wr_meta.value.binstr[::-1]  # bit i at [i]
+            ways = self.sets.setdefault(addr, [None] * self.ways)
+            for w in range(self.ways):
+                if en.integer >> w & 1:
+                    bits = meta[w * self.META_W:(w + 1) * self.META_W]
+                    assert set(bits) <= {"0", "1"}, f"set {addr} way {w}: metadata write with X/Z bits"
+                    ways[w] = self.ident(int(bits[::-1], 2))
+                    self.writes += ways[w] is not None
+            held = [k for k in ways if k is not None]
+            assert len(held) == len(set(held)), (
+                f"set {addr}: one key in two ways after a metadata write: "
+                + ", ".join(f"way {w} key_len {k[0]} ctx {k[1]}" for w, k in enumerate(ways) if k and held.count(k) > 1))
 
 
 class TableBench:
@@ -51,6 +90,8 @@ class TableBench:
         dut.s_cmd_tvalid.value = 0
         dut.m_rsp_tready.value = 0
         await reset(self.clk, dut.rst)
+        self.ways_checked = WayInvariant(dut, self.ways)
+        cocotb.start_soon(self.ways_checked.run(self.clk))
         # The table clears every set after reset (one set a cycle).
         await wait_until(self.clk, lambda: not dut.flushing.value, 4 * (1 << self.sets_log2) + 16, "reset flush")
 
@@ -83,7 +124,9 @@ class TableBench:
         return wire.unpack(wire.HEADER_FIELDS, want[:64]), want[64:]
 
     def done(self):
-        self.dut._log.info("%d responses equal to the kernel's", self.sb.checked)
+        self.dut._log.info("%d responses equal to the kernel's; %d keyed metadata writes kept one way per key per set",
+                           self.sb.checked, self.ways_checked.writes)
+        assert self.ways_checked.writes > 0, "the way invariant saw no keyed metadata write"
         table_coverage.report(self.dut._log)
 
 
@@ -190,8 +233,6 @@ GEOMETRIES = [(4, 2, 256), (2, 1, 128), (3, 2, 256)]
 
 @pytest.mark.parametrize("sets_log2,ways,slot_bytes", GEOMETRIES, ids=lambda v: str(v))
 def test_sess_table(sets_log2, ways, slot_bytes):
-    if (os.environ.get("SIM", "icarus") == "verilator" and (sets_log2, ways, slot_bytes) != GEOMETRIES[0]
-            and not os.environ.get("SESSNIC_COCOTB_ALL")):
-        pytest.skip("CI sample: Verilator runs the first geometry (a build per geometry costs ~1 min)")
+    ci_sample(os.environ.get("SIM", "icarus"), (sets_log2, ways, slot_bytes) == GEOMETRIES[0])
     run_bench(__file__, "sess_table", "SESSNIC_RTL_SESS_TABLE_SV",
               {"SETS_LOG2": sets_log2, "WAYS": ways, "SLOT_BYTES": slot_bytes})
