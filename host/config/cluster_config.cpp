@@ -378,7 +378,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*d, w, {"listen", "metrics", "card", "backplane", "policy", "sharing", "transfer_deadline_us",
                         "hello_timeout_ms", "connect_timeout_ms", "idle_timeout_ms", "health_interval_ms",
                         "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads",
-                        "max_connections_per_source", "max_transfers_in_flight"});
+                        "max_connections_per_source", "max_transfers_in_flight", "warm_connections"});
     dc.listen = r.endpoint(*d, "listen", w, dc.listen);
     dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
     dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, kMaxCard));
@@ -401,6 +401,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     dc.max_connections_per_source =
         static_cast<size_t>(r.ranged(*d, "max_connections_per_source", w, 256, 1, 1000000));
     dc.max_transfers_in_flight = static_cast<size_t>(r.ranged(*d, "max_transfers_in_flight", w, 256, 1, 100000));
+    dc.warm_connections = static_cast<size_t>(r.ranged(*d, "warm_connections", w, 2, 0, 64));
   }
 
   // [[server]]

@@ -7,6 +7,8 @@
 #include "health_checker.hpp"
 #include "proxy_protocol.hpp"
 
+#include <unistd.h>
+
 namespace sessnic::dispatch {
 namespace {
 using asio::ip::tcp;
@@ -124,6 +126,14 @@ void Connection::on_hello() {
                               asio::post(self->client_.get_executor(), [self, o] { self->transfer_done(o); });
                             });
   }
+  // A connection opened before this client came (WarmConnections): no connect to wait for.
+  if (const auto fd = host_.warm().take(backend_)) {
+    std::error_code ec;
+    server_.assign(backend_->endpoint.protocol(), *fd, ec);
+    if (!ec) return connected();
+    ::close(*fd);
+    server_ = tcp::socket(client_.get_executor());
+  }
   arm_timer(host_.settings().connect_timeout, Phase::connect);
   server_.async_connect(backend_->endpoint, [self = shared_from_this()](std::error_code ec) {
     if (self->closed_) return;
@@ -132,8 +142,13 @@ void Connection::on_hello() {
     if (ec) return self->close(CloseReason::backend_connect, "backend_connect");
     std::error_code ignored;
     self->server_.set_option(tcp::no_delay(true), ignored);
-    self->step_done();
+    self->connected();
   });
+}
+
+void Connection::connected() {
+  phase_ = Phase::connect;  // the transfer may still be out; the hello timer no longer applies
+  step_done();
 }
 
 void Connection::transfer_done(TransferOutcome o) {

@@ -16,6 +16,7 @@
 #include "router.hpp"
 #include "server_hello.hpp"
 #include "transfers.hpp"
+#include "warm_connections.hpp"
 
 namespace sessnic::dispatch {
 
@@ -25,6 +26,7 @@ class ConnectionHost {
   virtual Metrics& metrics() = 0;
   virtual std::shared_ptr<Router> router() const = 0;
   virtual Transfers& transfers() = 0;
+  virtual WarmConnections& warm() = 0;
   virtual void connection_finished() = 0;  // after the connection's last byte
 
  protected:
@@ -43,6 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_timer(std::chrono::milliseconds t, Phase p);
   void read_hello();
   void on_hello();
+  void connected();
   void transfer_done(TransferOutcome o);
   void step_done();
   void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool c2s);

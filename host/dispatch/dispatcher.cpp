@@ -1,9 +1,15 @@
 #include "dispatcher.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace sessnic::dispatch {
 using asio::ip::tcp;
+namespace {
+// A spare connection is closed unused after this long: far inside any server's handshake
+// timeout, and short enough that a server restarted meanwhile is noticed soon.
+constexpr std::chrono::milliseconds kWarmMaxAge{2000};
+}  // namespace
 
 Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<SessionMover> mover, ConfigSource reload_from)
     : cfg_(cfg.dispatcher),
@@ -15,7 +21,8 @@ Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<Session
       transfers_(cfg, std::move(mover), metrics_),
       admission_(Admission::create(cfg_.max_connections, cfg_.max_connections_per_source)),
       router_(std::make_shared<Router>(cfg)),
-      health_(control_, cfg_.health_interval, cfg_.connect_timeout, [this] { return router(); }) {
+      health_(control_, cfg_.health_interval, cfg_.connect_timeout, [this] { return router(); }),
+      warm_(std::make_shared<WarmConnections>(io_, cfg_.warm_connections, kWarmMaxAge)) {
   const tcp::endpoint ep = resolve_endpoint(cfg_.listen);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -25,14 +32,31 @@ Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<Session
   acceptor_.listen(asio::socket_base::max_listen_connections);
   listen_port_ = acceptor_.local_endpoint().port();
   metrics_http_ = std::make_unique<net::MetricsHttp>(
-      control_, resolve_endpoint(cfg_.metrics), [this] { return metrics_.render(router()->render_metrics()); },
+      control_, resolve_endpoint(cfg_.metrics),
+      [this] {
+        return metrics_.render(router()->render_metrics()) +
+               fmt::format("# HELP sessnic_dispatch_warm_connections Connections to servers opened before a client "
+                           "needs them, ready now.\n# TYPE sessnic_dispatch_warm_connections gauge\n"
+                           "sessnic_dispatch_warm_connections {}\n"
+                           "# HELP sessnic_dispatch_warm_connections_used_total Hellos forwarded on a warm connection.\n"
+                           "# TYPE sessnic_dispatch_warm_connections_used_total counter\n"
+                           "sessnic_dispatch_warm_connections_used_total {}\n"
+                           "# HELP sessnic_dispatch_warm_connections_discarded_total Warm connections closed unused "
+                           "(too old, or closed by the server).\n"
+                           "# TYPE sessnic_dispatch_warm_connections_discarded_total counter\n"
+                           "sessnic_dispatch_warm_connections_discarded_total {}\n",
+                           warm_->spares(), warm_->used(), warm_->discarded());
+      },
       [this] { return health(); });
   metrics_port_ = metrics_http_->port();
 }
 
 // The mover's node thread may still answer a transfer: stop it while everything its
 // callbacks touch (metrics, strands) is alive.
-Dispatcher::~Dispatcher() { transfers_.release(); }
+Dispatcher::~Dispatcher() {
+  warm_->stop();
+  transfers_.release();
+}
 
 std::shared_ptr<Router> Dispatcher::router() const {
   std::lock_guard lock(router_mu_);
@@ -53,6 +77,7 @@ void Dispatcher::run() {
     accept_next();
     metrics_http_->start();
     health_.start();
+    warm_->start([this] { return router(); });
   });
   std::vector<std::thread> extra;
   for (unsigned i = 1; i < cfg_.io_threads; ++i) extra.emplace_back([this] { io_.run(); });
@@ -142,6 +167,7 @@ void Dispatcher::begin_drain() {
   acceptor_.close(ignored);
   metrics_http_->close();
   health_.stop();
+  warm_->stop();
   transfers_.release();  // the backplane port is free for a successor
   if (active_ == 0) return io_.stop();
   drain_timer_.expires_after(cfg_.drain_timeout);

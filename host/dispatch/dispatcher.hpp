@@ -32,6 +32,7 @@
 #include "router.hpp"
 #include "session_mover.hpp"
 #include "transfers.hpp"
+#include "warm_connections.hpp"
 
 namespace sessnic::dispatch {
 
@@ -67,6 +68,7 @@ class Dispatcher : private ConnectionHost {
  private:
   const config::DispatcherConfig& settings() const override { return cfg_; }
   Transfers& transfers() override { return transfers_; }
+  WarmConnections& warm() override { return *warm_; }
   void connection_finished() override;
 
   void accept_next();
@@ -87,6 +89,7 @@ class Dispatcher : private ConnectionHost {
   mutable std::mutex router_mu_;
   std::shared_ptr<Router> router_;
   HealthChecker health_;
+  std::shared_ptr<WarmConnections> warm_;
   std::unique_ptr<net::MetricsHttp> metrics_http_;
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "cluster_config.hpp"
 #include "dispatcher.hpp"
 #include "make_mover.hpp"
@@ -15,6 +17,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sessnic-dispatch: TLS-aware L4 load dispatcher with session transfer"};
   std::string config_path, policy, listen, metrics, log_level;
   bool no_share = false;
+  std::optional<size_t> warm;
   app.set_version_flag("--version", std::string("sessnic-dispatch ") + sessnic::kVersion);
   app.add_option("-c,--config", config_path, "cluster config (TOML)")->required();
   app.add_flag("--no-share", no_share, "do not transfer sessions (baseline: full handshake on every server change)");
@@ -22,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "override dispatcher.listen (host:port)");
   app.add_option("--metrics", metrics, "override dispatcher.metrics (host:port)");
   app.add_option("--log-level", log_level, sessnic::logging::kLevels);
+  app.add_option("--warm-connections", warm, "override dispatcher.warm_connections (spares per server, 0 = off)")
+      ->check(CLI::Range(0, 64));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -35,6 +40,7 @@ int main(int argc, char** argv) {
     auto load = [&] {
       auto cfg = sessnic::config::load_cluster_config(config_path);
       if (no_share) cfg.dispatcher.sharing = false;
+      if (warm) cfg.dispatcher.warm_connections = *warm;
       if (!policy.empty()) {
         if (policy == "content") cfg.dispatcher.policy = sessnic::config::Policy::content;
         else if (policy == "affinity") cfg.dispatcher.policy = sessnic::config::Policy::affinity;

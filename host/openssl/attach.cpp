@@ -68,7 +68,7 @@ class SecretDer {
 // Each entry point runs its body through guarded(): no exception may unwind through
 // OpenSSL's C frames (it would skip OpenSSL's own clean-up, with locks held).
 struct AttachCallbacks {
-  static Attachment* from(SSL* ssl) {
+  static Attachment* from(const SSL* ssl) {
     return static_cast<Attachment*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
   }
 
@@ -113,15 +113,53 @@ struct AttachCallbacks {
   static int new_session(SSL* ssl, SSL_SESSION* sess) {
     Attachment* a = from(ssl);
     if (a == nullptr) return 0;
-    return guarded(a, "new_session", 0, [&] { return store(a, sess); });
+    if (SSL_SESSION_get_ex_data(sess, stored_index()) != nullptr) return 0;  // stored early (info())
+    return guarded(a, "new_session", 0, [&] {
+      store(a, sess);
+      return 0;
+    });
   }
 
-  static int store(Attachment* a, SSL_SESSION* sess) {
+  // The SSL_SESSION ex_data slot that marks a session object already stored by info().
+  static int stored_index() {
+    static const int index = SSL_SESSION_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+  }
+
+  // TLS 1.2 full handshake, server side: OpenSSL flushes the final flight (CCS, Finished)
+  // and only then calls the new-session callback, so the client can be done - and
+  // reconnect elsewhere - before the session is in the card. The ACCEPT_LOOP callback
+  // after the ChangeCipherSpec was written comes before the Finished is even built
+  // (OpenSSL buffers the flight until after the Finished): the session is complete here
+  // (master secret, cipher, peer chain), so it is stored now, synchronously, and marked
+  // so the new-session callback does not store it again.
+  static void info(const SSL* ssl, int where, int ret) {
+    Attachment* a = from(ssl);
+    if (a == nullptr) return;
+    if (a->previous_info_cb_ != nullptr) a->previous_info_cb_(ssl, where, ret);
+    if ((where & SSL_CB_ACCEPT_LOOP) == 0 || SSL_get_state(ssl) != TLS_ST_SW_CHANGE) return;
+    if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_session_reused(ssl)) return;
+    SSL_SESSION* sess = SSL_get_session(ssl);
+    if (sess == nullptr || SSL_SESSION_get_ex_data(sess, stored_index()) != nullptr) return;
+    // OpenSSL's own rule (ssl_update_cache): no context and a verified client is not cached.
+    unsigned int ctx_len = 0;
+    (void)SSL_SESSION_get0_id_context(sess, &ctx_len);
+    if (ctx_len == 0 && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0) return;
+    // One store attempt per session, as before: a failed one is counted, not repeated.
+    if (SSL_SESSION_set_ex_data(sess, stored_index(), a) != 1) return;  // new_session stores it then
+    guarded(a, "new_session", 0, [&] {
+      store(a, sess);
+      return 0;
+    });
+  }
+
+  // True when the session is in the device (or, too large for it, in the local store).
+  static bool store(Attachment* a, SSL_SESSION* sess) {
     unsigned int id_len = 0;
     const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
     if (id_len == 0 || id_len > wire::KEY_MAX_BYTES) {
       bump(a->n_.store_failed);
-      return 0;
+      return false;
     }
     const std::span<const uint8_t> sid(id, id_len);
     const uint32_t expiry = session_expiry(sess);
@@ -131,7 +169,7 @@ struct AttachCallbacks {
     const int der_len = i2d_SSL_SESSION(sess, &der);
     if (der_len <= 0 || der == nullptr) {
       bump(a->n_.store_failed);
-      return 0;
+      return false;
     }
     const std::vector<uint8_t> sealed = [&] {
       const SecretDer owned(der, static_cast<size_t>(der_len));  // wiped and freed on every path
@@ -139,7 +177,7 @@ struct AttachCallbacks {
     }();
     if (sealed.empty()) {
       bump(a->n_.store_failed);
-      return 0;
+      return false;
     }
     // TLS 1.3 tickets are single use everywhere: the flag travels with the entry, so a
     // transferred copy is consumed by its first GET on any card.
@@ -149,13 +187,15 @@ struct AttachCallbacks {
     if (r.ok()) {
       bump(a->n_.stores);
       a->decoded_->insert(sid, sess, expiry, r.version);
-    } else if (r.status == wire::Status::TOO_LARGE) {
+      return true;
+    }
+    if (r.status == wire::Status::TOO_LARGE) {
       a->local_->insert(sid, sess, expiry);
       bump(a->n_.too_large);
-    } else {
-      bump(a->n_.store_failed);
+      return true;
     }
-    return 0;  // OpenSSL keeps its reference; the local cache took its own if needed
+    bump(a->n_.store_failed);
+    return false;
   }
 
   // nullptr = not found: OpenSSL does a full handshake.
@@ -280,6 +320,7 @@ Attachment::~Attachment() {
   SSL_CTX_sess_set_get_cb(ctx, nullptr);
   SSL_CTX_sess_set_remove_cb(ctx, nullptr);
   SSL_CTX_set_generate_session_id(ctx, nullptr);
+  SSL_CTX_set_info_callback(ctx, previous_info_cb_);
   SSL_CTX_set_session_cache_mode(ctx, previous_cache_mode_);
   SSL_CTX_set_ex_data(ctx, ex_index(), nullptr);
 }
@@ -291,6 +332,7 @@ std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions o
     throw std::invalid_argument("sessnic::attach: this SSL_CTX is already attached");
   std::unique_ptr<Attachment> a(new Attachment(ctx, device, std::move(options)));
   a->previous_cache_mode_ = SSL_CTX_get_session_cache_mode(ctx);
+  a->previous_info_cb_ = SSL_CTX_get_info_callback(ctx);
 
   if (SSL_CTX_set_session_id_context(ctx, a->sid_ctx_.data(), static_cast<unsigned int>(a->sid_ctx_.size())) != 1 ||
       SSL_CTX_set_num_tickets(ctx, 1) != 1 || SSL_CTX_set_ex_data(ctx, ex_index(), a.get()) != 1)
@@ -301,6 +343,7 @@ std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions o
   SSL_CTX_sess_set_new_cb(ctx, &AttachCallbacks::new_session);
   SSL_CTX_sess_set_get_cb(ctx, &AttachCallbacks::get_session);
   SSL_CTX_sess_set_remove_cb(ctx, &AttachCallbacks::remove_session);
+  SSL_CTX_set_info_callback(ctx, &AttachCallbacks::info);
   return a;
 }
 

@@ -179,9 +179,11 @@ threads = 4
     wait_for(server_ports);  // servers first, as `sessnic cluster up` does
     dispatch_on_pid = spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, "dispatch-on.log");
   }
-  spawn({SESSNIC_DISPATCH_EXE, "--config", config.string(), "--no-share", "--listen",
-         fmt::format("127.0.0.1:{}", port_off), "--metrics", fmt::format("127.0.0.1:{}", metrics_off)},
-        "dispatch-off.log");
+  std::vector<std::string> off{SESSNIC_DISPATCH_EXE, "--config",  config.string(),
+                               "--no-share",         "--listen",  fmt::format("127.0.0.1:{}", port_off),
+                               "--metrics",          fmt::format("127.0.0.1:{}", metrics_off)};
+  off.insert(off.end(), opt.off_args.begin(), opt.off_args.end());
+  spawn(off, "dispatch-off.log");
   wait_for({port_on, port_off, metrics_on, metrics_off});
 }
 

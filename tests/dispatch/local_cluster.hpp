@@ -25,6 +25,8 @@ struct LocalClusterOptions {
   bool via_cluster_up = false;
   // TOML appended to the generated config (e.g. a [redis] table).
   std::string extra_config;
+  // More command-line arguments for the no-share dispatcher (e.g. "--warm-connections", "0").
+  std::vector<std::string> off_args;
 };
 
 class LocalCluster {

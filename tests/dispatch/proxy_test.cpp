@@ -454,6 +454,47 @@ TEST_F(DispatchProxy, MetricsEndpointServesPrometheusText) {
   EXPECT_EQ(std::string(r.begin(), r.end()).rfind("HTTP/1.1 404", 0), 0u);
 }
 
+// Warm connections: the dispatcher opens `warm_connections` spares to each server before
+// any client comes, and a routed hello goes out on one of them (exact bytes, PROXY v2
+// header first); with 0 it connects per client as before.
+TEST_F(DispatchProxy, HelloGoesOutOnAWarmConnection) {
+  start("warm_connections = 2\n");
+  auto metrics_text = [this] {
+    Client m(d_->metrics_port());
+    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto body = m.read(1 << 20, 2000ms);
+    return std::string(body.begin(), body.end());
+  };
+  // Both servers have their spares before any client connected (the servers also see
+  // the health checker's probes, so their own counts say less).
+  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+  {
+    Client c(d_->port());
+    Bytes h = hello("a.test");
+    c.send(h);
+    auto echo = c.read(28 + h.size());
+    ASSERT_EQ(echo.size(), 28 + h.size());
+    EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
+    EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+  }
+  EXPECT_NE(metrics_text().find("sessnic_dispatch_warm_connections_used_total 1\n"), std::string::npos)
+      << metrics_text();
+  // The spare it took is replaced.
+  EXPECT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+}
+
+TEST_F(DispatchProxy, NoWarmConnectionsWhenOff) {
+  start("warm_connections = 0\n");
+  Client c(d_->port());
+  EXPECT_TRUE(via_a(c, hello("a.test")));
+  Client m(d_->metrics_port());
+  m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto body = m.read(1 << 20, 2000ms);
+  const std::string text(body.begin(), body.end());
+  EXPECT_NE(text.find("sessnic_dispatch_warm_connections 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sessnic_dispatch_warm_connections_used_total 0\n"), std::string::npos) << text;
+}
+
 TEST_F(DispatchProxy, DrainLetsOpenConnectionsFinish) {
   start();
   Client open(d_->port());

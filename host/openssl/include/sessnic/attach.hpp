@@ -14,6 +14,12 @@
 //  * session ids: 32 bytes, byte 0 = this server's card id (the dispatcher's owner hint),
 //    31 bytes of DRBG output (RAND_bytes, buffered: RandomPool).
 //  * new/get/remove session callbacks; sessions leave the process sealed (AES-256-GCM).
+//  * an info callback (chaining the one set before attach()): a TLS 1.2 full handshake's
+//    session is stored when the server's ChangeCipherSpec is written, before its
+//    Finished leaves OpenSSL's handshake buffer - OpenSSL's new-session callback comes
+//    only after that Finished is on the wire, so a client reconnecting to another server
+//    at once could otherwise ask for a session the owner has not stored yet. Set your own
+//    info callback before attach(), or call the one it replaced.
 //
 // Removal policy: a session leaves the cluster when it is consumed (single-use TLS 1.3
 // ticket), expires, or is removed with Attachment::remove(). OpenSSL's remove callback
@@ -131,6 +137,7 @@ class Attachment {
   std::array<uint8_t, 32> sid_ctx_{};
   uint8_t ctx_id_ = 0;
   long previous_cache_mode_ = 0;
+  void (*previous_info_cb_)(const SSL*, int, int) = nullptr;
   std::unique_ptr<LocalSessionCache> local_;    // too large for a slot: authoritative here
   std::unique_ptr<LocalSessionCache> decoded_;  // versioned shadows of device entries
   RandomPool random_;                            // session ids

@@ -1,0 +1,137 @@
+#include "warm_connections.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace sessnic::dispatch {
+using asio::ip::tcp;
+
+WarmConnections::WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age)
+    : io_(io), per_server_(per_server), max_age_(max_age), strand_(asio::make_strand(io)), timer_(strand_) {}
+
+// Open, with nothing to read: the server has neither closed it nor sent anything.
+bool WarmConnections::alive(tcp::socket& s) {
+  char c;
+  const ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::optional<tcp::socket::native_handle_type> WarmConnections::take(const std::shared_ptr<Backend>& b) {
+  if (per_server_ == 0) return std::nullopt;
+  std::optional<tcp::socket::native_handle_type> got;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return std::nullopt;
+    Pool& p = pools_[b];
+    const auto now = Clock::now();
+    while (!p.ready.empty() && !got) {
+      Spare s = std::move(p.ready.front());
+      p.ready.pop_front();
+      if (now - s.opened > max_age_ || !alive(s.sock)) {
+        ++discarded_;
+        continue;  // closes with `s`
+      }
+      std::error_code ec;
+      const auto fd = s.sock.release(ec);
+      if (ec) {
+        ++discarded_;
+        continue;
+      }
+      ++used_;
+      got = fd;
+    }
+  }
+  fill(b);
+  return got;
+}
+
+void WarmConnections::fill(const std::shared_ptr<Backend>& b) {
+  size_t want = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || !b->healthy) return;
+    Pool& p = pools_[b];
+    const size_t have = p.ready.size() + p.connecting;
+    if (have >= per_server_) return;
+    want = per_server_ - have;
+    p.connecting += want;
+  }
+  for (size_t i = 0; i < want; ++i) {
+    auto sock = std::make_shared<tcp::socket>(io_);
+    sock->async_connect(b->endpoint, [self = shared_from_this(), b, sock](std::error_code ec) {
+      std::lock_guard lock(self->mu_);
+      auto it = self->pools_.find(b);
+      if (it == self->pools_.end()) return;  // server gone (reload) or stopped: closes with `sock`
+      --it->second.connecting;
+      if (ec || self->stopped_) return;  // a server that is down: the next refresh tries again
+      std::error_code ignored;
+      sock->set_option(tcp::no_delay(true), ignored);
+      it->second.ready.push_back(Spare{std::move(*sock), Clock::now()});
+    });
+  }
+}
+
+void WarmConnections::start(std::function<std::shared_ptr<Router>()> router) {
+  if (per_server_ == 0) return;
+  router_ = std::move(router);
+  asio::post(strand_, [self = shared_from_this()] { self->refresh(); });
+}
+
+void WarmConnections::refresh() {
+  const auto r = router_();
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    const auto now = Clock::now();
+    for (auto it = pools_.begin(); it != pools_.end();) {
+      const auto& servers = r->backends();
+      if (std::find(servers.begin(), servers.end(), it->first) == servers.end() && it->second.connecting == 0) {
+        discarded_ += it->second.ready.size();
+        it = pools_.erase(it);  // a server the reload removed
+        continue;
+      }
+      auto& ready = it->second.ready;
+      while (!ready.empty() && now - ready.front().opened > max_age_) {
+        ready.pop_front();
+        ++discarded_;
+      }
+      ++it;
+    }
+  }
+  for (const auto& b : r->backends()) fill(b);
+  timer_.expires_after(max_age_ / 2);
+  timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->refresh();
+  });
+}
+
+void WarmConnections::stop() {
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+  for (auto& [b, p] : pools_) {
+    discarded_ += p.ready.size();
+    p.ready.clear();
+  }
+  asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+size_t WarmConnections::spares() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [b, p] : pools_) n += p.ready.size();
+  return n;
+}
+
+uint64_t WarmConnections::used() const {
+  std::lock_guard lock(mu_);
+  return used_;
+}
+
+uint64_t WarmConnections::discarded() const {
+  std::lock_guard lock(mu_);
+  return discarded_;
+}
+
+}  // namespace sessnic::dispatch
