@@ -91,6 +91,13 @@ struct RawClient {
     for (auto& r : take()) out.push_back(std::move(r));
     return out;
   }
+  // Rings the doorbell for every slot written and returns the answers; a card that does
+  // not take the slots within 2 s is a test failure (and the answers so far come back).
+  std::vector<Response> submit() {
+    doorbell(cmd_tail);
+    if (!wait_cmd_head(cmd_tail)) ADD_FAILURE() << "the service did not take the slots up to " << cmd_tail;
+    return responses();
+  }
 };
 
 Command get_cmd(uint32_t tag, const SessionKey& k) {
@@ -102,10 +109,7 @@ Command get_cmd(uint32_t tag, const SessionKey& k) {
 }
 
 TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   ASSERT_EQ(card->put(key_n(1), blob(40, 1), later()).status, wire::Status::OK);
   RawClient raw(dir);
 
@@ -132,9 +136,7 @@ TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   set_time.aux = 0xFFFFFFF0u;
   raw.post(set_time);
   raw.post(get_cmd(107, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
+  auto rs = raw.submit();
   ASSERT_EQ(rs.size(), 7u);
   for (unsigned i = 0; i < 5; ++i) {
     EXPECT_EQ(rs[i].status, wire::Status::BAD_CMD) << i;
@@ -155,27 +157,20 @@ TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   big.expiry = later();
   raw.post(big);
   raw.post(get_cmd(109, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
+  rs = raw.submit();
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
   EXPECT_EQ(rs[0].tag, 108u);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::BAD_BLOB_LEN));
   raw.post(get_cmd(110, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
+  rs = raw.submit();
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, wire::Status::OK);
   EXPECT_EQ(rs[0].tag, 110u);
 }
 
 TEST(RingAbuse, MessageRunningPastTheTailIsRefused) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   // A PUT whose header promises 4 blob beats, doorbell covering only the header: what a
   // worker killed in the middle of posting would leave if it had rung early.
@@ -186,28 +181,21 @@ TEST(RingAbuse, MessageRunningPastTheTailIsRefused) {
   std::vector<Beat> beats;
   codec::encode(put, beats);
   raw.write(beats[0]);
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
+  auto rs = raw.submit();
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
   EXPECT_EQ(rs[0].tag, 201u);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::PAST_TAIL));
   EXPECT_EQ(card->get(key_n(2)).status, wire::Status::MISS);
   raw.post(get_cmd(202, key_n(2)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
+  rs = raw.submit();
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, wire::Status::MISS);
   EXPECT_EQ(rs[0].tag, 202u);
 }
 
 TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   raw.doorbell(raw.cmd_tail + 1000);  // claims 1000 slots of a 64-slot ring
   std::this_thread::sleep_for(20ms);
@@ -215,9 +203,7 @@ TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
   EXPECT_EQ(raw.bus->read_reg(reg::kCmdHead), 0u);
   raw.bus->write_reg(reg::kRspDoorbell, 5000);  // frees response slots never written
   raw.post(get_cmd(301, key_n(3)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
+  auto rs = raw.submit();
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].tag, 301u);
   EXPECT_EQ(rs[0].status, wire::Status::MISS);
@@ -227,10 +213,7 @@ TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
 }
 
 TEST(RingAbuse, RingBasesOutsideTheWindowStopOnlyThatClient) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   raw.bus->write_reg(reg::kCmdRingBaseLo, 0xFFFF0000u);  // a DMA address outside the window
   raw.bus->write_reg(reg::kCmdRingBaseLo + 4, 0x7FFFu);
@@ -244,10 +227,7 @@ TEST(RingAbuse, RingBasesOutsideTheWindowStopOnlyThatClient) {
 }
 
 TEST(RingAbuse, GarbageInEverySlotNeverCrashesTheService) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 4));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 4);
   RawClient raw(dir);
   uint64_t x = 0x1234567;
   std::size_t answered = 0;
