@@ -108,6 +108,21 @@ Command get_cmd(uint32_t tag, const SessionKey& k) {
   return c;
 }
 
+Command put_cmd(uint32_t tag, const SessionKey& k, std::vector<uint8_t> b) {
+  Command c = get_cmd(tag, k);
+  c.op = wire::Opcode::PUT;
+  c.blob = std::move(b);
+  c.expiry = later();
+  return c;
+}
+
+// One answer, with this status and the tag of the command it answers.
+void expect_one(const std::vector<Response>& rs, wire::Status status, uint32_t tag) {
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, status) << wire::to_string(rs[0].status);
+  EXPECT_EQ(rs[0].tag, tag);
+}
+
 TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   auto&& [dir, card, svc] = ServedCard(5, 6);
   ASSERT_EQ(card->put(key_n(1), blob(40, 1), later()).status, wire::Status::OK);
@@ -151,22 +166,14 @@ TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   EXPECT_EQ(card->get(key_n(1)).status, wire::Status::OK);  // FLUSH never reached the card
 
   // A blob_len no slot can hold: BAD_CMD, and the rest of that doorbell is unframeable.
-  Command big = get_cmd(108, key_n(1));
-  big.op = wire::Opcode::PUT;
-  big.blob = blob(wire::SLOT_BYTES + 64, 2);
-  big.expiry = later();
-  raw.post(big);
+  raw.post(put_cmd(108, key_n(1), blob(wire::SLOT_BYTES + 64, 2)));
   raw.post(get_cmd(109, key_n(1)));
   rs = raw.submit();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
-  EXPECT_EQ(rs[0].tag, 108u);
+  expect_one(rs, wire::Status::BAD_CMD, 108);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::BAD_BLOB_LEN));
   raw.post(get_cmd(110, key_n(1)));
   rs = raw.submit();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::OK);
-  EXPECT_EQ(rs[0].tag, 110u);
+  expect_one(rs, wire::Status::OK, 110);
 }
 
 TEST(RingAbuse, MessageRunningPastTheTailIsRefused) {
@@ -174,24 +181,16 @@ TEST(RingAbuse, MessageRunningPastTheTailIsRefused) {
   RawClient raw(dir);
   // A PUT whose header promises 4 blob beats, doorbell covering only the header: what a
   // worker killed in the middle of posting would leave if it had rung early.
-  Command put = get_cmd(201, key_n(2));
-  put.op = wire::Opcode::PUT;
-  put.blob = blob(200, 3);
-  put.expiry = later();
   std::vector<Beat> beats;
-  codec::encode(put, beats);
+  codec::encode(put_cmd(201, key_n(2), blob(200, 3)), beats);
   raw.write(beats[0]);
   auto rs = raw.submit();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
-  EXPECT_EQ(rs[0].tag, 201u);
+  expect_one(rs, wire::Status::BAD_CMD, 201);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::PAST_TAIL));
   EXPECT_EQ(card->get(key_n(2)).status, wire::Status::MISS);
   raw.post(get_cmd(202, key_n(2)));
   rs = raw.submit();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::MISS);
-  EXPECT_EQ(rs[0].tag, 202u);
+  expect_one(rs, wire::Status::MISS, 202);
 }
 
 TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
@@ -204,9 +203,7 @@ TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
   raw.bus->write_reg(reg::kRspDoorbell, 5000);  // frees response slots never written
   raw.post(get_cmd(301, key_n(3)));
   auto rs = raw.submit();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].tag, 301u);
-  EXPECT_EQ(rs[0].status, wire::Status::MISS);
+  expect_one(rs, wire::Status::MISS, 301);
   // Other clients were never affected.
   shm::ServiceDevice dev(client_options(dir));
   EXPECT_EQ(dev.put(key_n(4), blob(8, 4), later()).status, wire::Status::OK);
