@@ -161,7 +161,10 @@ TEST(card_rules, CatchUpWalkRefillsARestartedCard) {
   // so a late replica of the old entry cannot bring them back.
   EXPECT_TRUE(eventually([&] { return c[3].dev->stats()[wire::STATS_TOMBSTONES] >= 20; }, 10s));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(c[3].dev->export_entry(keys[i]).status, wire::Status::MISS);
-  EXPECT_GT(c[1].node->stats()[wire::BP_STATS_CATCHUP_WALKS], walks_before);
+  // Card 2's walk alone may have refilled card 3 before card 1 saw card 3's new epoch (a
+  // HELLO on the lossy link): card 1's own walk comes, but not necessarily before that.
+  EXPECT_TRUE(eventually([&] { return c[1].node->stats()[wire::BP_STATS_CATCHUP_WALKS] > walks_before; }, 5s))
+      << "card 1 walks for the restarted card too";
   EXPECT_GT(c[1].node->stats().catchup_pushed + c[2].node->stats().catchup_pushed, 0u);
 }
 
