@@ -2,20 +2,40 @@
 # Runs every benchmark executable in BUILD/bench/bin. Each writes its named figures
 # as a flat JSON object to $SESSNIC_BENCH_PARTS/<name>.json; they are merged into
 # BUILD/bench/summary.json (one flat object of numbers, see docs/benchmarks.md).
+#
+# SESSNIC_BENCH_SKIP="coverage bench_nginx" skips the named steps (an executable's name, or a
+# bench.d script's name without .sh), e.g. the slow RTL coverage step on a busy machine.
+# A step that fails does not stop the others: the summary is written from the parts that
+# exist, the failed steps are listed, and the script exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 export SESSNIC_BENCH_PARTS="$PWD/$BUILD/bench/parts"
 rm -rf "$SESSNIC_BENCH_PARTS"; mkdir -p "$SESSNIC_BENCH_PARTS"
+read -r -a skip <<<"${SESSNIC_BENCH_SKIP:-}"
+skipped() {
+  local s
+  for s in "${skip[@]}"; do [ "$s" = "$1" ] && return 0; done
+  return 1
+}
+failed=()
 shopt -s nullglob
 for b in "$BUILD"/bench/bin/*; do
   [ -x "$b" ] || continue
-  echo "== $(basename "$b")"
-  "$b"
+  name=$(basename "$b")
+  if skipped "$name"; then echo "== $name (skipped: SESSNIC_BENCH_SKIP)"; continue; fi
+  echo "== $name"
+  "$b" || { echo "!! $name failed (exit $?)"; failed+=("$name"); }
 done
 # Extra bench steps that are not executables (e.g. yosys synthesis) register as scripts.
 for s in scripts/bench.d/*.sh; do
-  echo "== $(basename "$s")"
-  bash "$s" "$BUILD"
+  name=$(basename "$s" .sh)
+  if skipped "$name"; then echo "== $name.sh (skipped: SESSNIC_BENCH_SKIP)"; continue; fi
+  echo "== $name.sh"
+  bash "$s" "$BUILD" || { echo "!! $name.sh failed (exit $?)"; failed+=("$name.sh"); }
 done
 python3 scripts/bench_summary.py "$SESSNIC_BENCH_PARTS" "$BUILD/bench/summary.json"
+if ((${#failed[@]})); then
+  echo "run_bench: failed: ${failed[*]}" >&2
+  exit 1
+fi

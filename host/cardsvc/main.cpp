@@ -1,8 +1,8 @@
-// sessnic-card --config CLUSTER.toml --server NAME [--socket PATH] [--device model|verilator]
-// The per-host card service: opens server NAME's card (device + backplane node, as
-// sessnic-server does) and serves it to every process of the host that attaches to
-// the socket (default: the server's `card_service` in the config). docs/integrate.md.
-// SIGINT/SIGTERM stop it; logs go to stderr.
+// sessnic-card --config CLUSTER.toml --server NAME [--socket PATH] [--device model|verilator|xrt]
+// The per-host card service: opens server NAME's card (device + backplane node, with the
+// start-up sessnic-server uses: host/config/server_card.hpp) and serves it to every
+// process of the host that attaches to the socket (default: the server's `card_service`
+// in the config). docs/integrate.md. SIGINT/SIGTERM stop it; logs go to stderr.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
@@ -11,21 +11,20 @@
 #include <csignal>
 
 #include "card_service.hpp"
-#include "cluster_card.hpp"
-#include "cluster_config.hpp"
+#include "server_card.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
-#include "sessnic/open_device.hpp"
 #include "sessnic/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sessnic-card: the host's sessnic card, shared by every server process through shared-memory rings"};
-  std::string config_path, name, socket, device = "model", log_level;
+  std::string config_path, name, socket, device, log_level;
   unsigned ring_log2 = 8;
   app.add_option("-c,--config", config_path, "cluster config (TOML)")->required();
   app.add_option("-n,--server", name, "the [[server]] whose card this host holds")->required();
   app.add_option("--socket", socket, "attach socket (default: the server's card_service in the config)");
-  app.add_option("--device", device, "card device kind (model, verilator, xrt: as this build has them)");
+  app.add_option("--device", device,
+                 "card device kind (model, verilator, xrt: as this build has them); default: the server's device");
   app.add_option("--ring-log2", ring_log2, "each client's rings hold 2^N 64-byte slots")->check(CLI::Range(4, 16));
   app.add_option("--log-level", log_level, std::string("log level: ") + sessnic::logging::kLevels);
   app.set_version_flag("--version", std::string("sessnic-card ") + sessnic::kVersion);
@@ -46,23 +45,19 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto cfg = sessnic::config::load_cluster_config(config_path);
-    const auto* self = cfg.find_server(name);
-    if (!self) throw std::invalid_argument(fmt::format("{}: no [[server]] named '{}'", config_path, name));
+    auto [cfg, self] = sessnic::config::load_server_section(config_path, name);
+    if (!device.empty()) self.device = device;
     sessnic::cardsvc::CardServiceOptions o;
     if (!socket.empty())
       o.socket = socket;
-    else if (self->card_service)
-      o.socket = *self->card_service;
+    else if (self.card_service)
+      o.socket = *self.card_service;
     else
       throw std::invalid_argument(fmt::format("server '{}' has no card_service socket in {}; give --socket", name, config_path));
     o.layout.cmd_log2 = o.layout.rsp_log2 = ring_log2;
 
     auto keys = sessnic::load_key_file(cfg.key_file);
-    sessnic::DeviceConfig dc;
-    dc.kind = device;
-    dc.card_id = self->card;
-    sessnic::config::ClusterCard card(cfg, *self, keys, sessnic::open_device(dc));
+    auto card = sessnic::config::open_cluster_card(cfg, self, keys);
     o.description = card.description();
     sessnic::cardsvc::CardService service(card.device(), o);
     service.start();

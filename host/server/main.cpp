@@ -9,11 +9,9 @@
 
 #include <csignal>
 
-#include "cluster_config.hpp"
 #include "https_server.hpp"
-#include "cluster_card.hpp"
+#include "server_card.hpp"
 #include "server_sharing.hpp"
-#include "sessnic/open_device.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
 #include "sessnic/version.hpp"
@@ -67,10 +65,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    auto cfg = sessnic::config::load_cluster_config(config_path);
-    const auto* self = cfg.find_server(name);
-    if (!self) throw std::invalid_argument(fmt::format("{}: no [[server]] named '{}'", config_path, name));
-    auto me = *self;
+    auto [cfg, me] = sessnic::config::load_server_section(config_path, name);
     auto override_ep = [](const std::string& s, const char* what) {
       auto ep = sessnic::config::parse_endpoint(s);
       if (!ep) throw std::invalid_argument(fmt::format("{} '{}' is not host:port", what, s));
@@ -84,12 +79,7 @@ int main(int argc, char** argv) {
     raise_fd_limit(me.max_connections);
     auto keys = sessnic::load_key_file(cfg.key_file);
     sessnic::Sealer sealer(keys);
-    sessnic::DeviceConfig dc;
-    dc.card_id = me.card;
-    dc.kind = me.device;  // the [[server]]'s card: model, verilator or xrt (docs/alveo.md)
-    dc.xclbin = me.xclbin.string();
-    dc.device_index = me.device_index;
-    sessnic::config::ClusterCard card(cfg, me, keys, sessnic::open_device(dc));
+    auto card = sessnic::config::open_cluster_card(cfg, me, keys);  // model, verilator or xrt (docs/alveo.md)
 
     // [redis]: Redis is the central repository (docs/scaling.md); the card stays in front.
     std::unique_ptr<sessnic::redis::ServerSharing> redis;

@@ -1,24 +1,21 @@
 // The one ring driver against the soft ring engine (the card side of the ring contract
 // in software, in front of the model table): formatting with wrap, full ring, coalesced
 // doorbells, bad descriptors, timeouts and card resets. The same driver runs against
-// the RTL ring engine in ring_rtl_test.cpp.
+// the RTL ring engine in ring_rtl_test.cpp (the commands and the disturbed bus are
+// shared: ring_test_support.hpp).
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "ring_test_support.hpp"
 #include "sessnic/open_device.hpp"
 #include "sessnic/ring/ring_device.hpp"
-#include "sessnic/ring/ring_driver.hpp"
-#include "sessnic/ring/ring_regs.hpp"
 #include "sessnic/ring/soft_ring_engine.hpp"
 
-namespace sessnic::ring {
+namespace sessnic::ring::test {
 namespace {
-
-constexpr uint32_t kNow = 1'000'000;
 
 std::unique_ptr<Device> table() {
   DeviceConfig cfg;
@@ -29,73 +26,20 @@ std::unique_ptr<Device> table() {
   return make_model_device(cfg);
 }
 
-SessionKey key(unsigned i) {
-  std::string id = "session-" + std::to_string(i);
-  return SessionKey::make(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(id.data()), id.size()), 1);
+using SoftBus = DisturbedBus<SoftRingBus>;
+
+// A slow soft card: `n` messages per wait(), so the ring fills up, or a batch stays in
+// flight across many waits.
+std::function<void(SoftRingBus&, Clock::time_point)> messages_per_wait(unsigned n) {
+  return [n](SoftRingBus& b, Clock::time_point) { b.engine().step(b.memory(), n); };
 }
-
-std::vector<uint8_t> blob(unsigned i, std::size_t len) {
-  std::vector<uint8_t> b(len);
-  for (std::size_t j = 0; j < len; ++j) b[j] = static_cast<uint8_t>(i * 31 + j);
-  return b;
-}
-
-Command put(unsigned i, std::size_t len) {
-  Command c;
-  c.op = wire::Opcode::PUT;
-  c.tag = 5000 + i;
-  c.key = key(i);
-  c.expiry = kNow + 3600;
-  c.blob = blob(i, len);
-  return c;
-}
-
-Command get(unsigned i) {
-  Command c;
-  c.op = wire::Opcode::GET;
-  c.tag = 9000 + i;
-  c.key = key(i);
-  return c;
-}
-
-// A bus in front of the soft card that a test can freeze (the card stops running) or
-// reset behind the driver's back after a number of steps.
-class TestBus final : public RingBus {
- public:
-  TestBus(Device& t, const RingLayout& l, uint32_t build_id = kSoftBuildId) : inner_(t, l, build_id) {}
-  void write_reg(uint32_t off, uint32_t v) override {
-    if (off == reg::kCmdDoorbell) ++cmd_doorbell_writes;
-    inner_.write_reg(off, v);
-  }
-  uint32_t read_reg(uint32_t off) override { return inner_.read_reg(off); }
-  RingMemory& memory() override { return inner_.memory(); }
-  void wait(Clock::time_point deadline) override {
-    if (frozen) return;
-    if (reset_after_steps > 0 && --reset_after_steps == 0) inner_.engine().write_reg(reg::kRingCtrl, reg::kRingCtrlReset | reg::kRingCtrlEnable);
-    // Small steps, so a batch is in flight across many waits.
-    if (!inner_.engine().step(inner_.memory(), step_messages)) (void)deadline;
-  }
-  SoftRingEngine& engine() { return inner_.engine(); }
-
-  bool frozen = false;
-  int reset_after_steps = 0;
-  unsigned step_messages = 64;
-  unsigned cmd_doorbell_writes = 0;
-
- private:
-  SoftRingBus inner_;
-};
 
 struct Fixture {
   explicit Fixture(RingLayout l = {}, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
-      : dev(table()), bus(*dev, l), drv(bus, RingConfig{l, timeout, timeout}) {}
-  std::vector<Response> run(const std::vector<Command>& cmds) {
-    std::vector<Response> out;
-    drv.execute(cmds, out);
-    return out;
-  }
+      : dev(table()), bus(*dev, l), drv(bus, ring_config(l, timeout)) {}
+  std::vector<Response> run(const std::vector<Command>& cmds) { return test::run(drv, cmds); }
   std::unique_ptr<Device> dev;
-  TestBus bus;
+  SoftBus bus;
   RingDriver drv;
 };
 
@@ -103,7 +47,7 @@ TEST(RingDriver, RoundTripsEveryOpAndKeepsCallerTags) {
   Fixture f;
   std::vector<Command> cmds;
   const std::size_t lens[] = {1, 63, 64, 65, 200, 256};
-  for (unsigned i = 0; i < 6; ++i) cmds.push_back(put(i, lens[i]));
+  for (unsigned i = 0; i < 6; ++i) cmds.push_back(put(i, blob(i, lens[i])));
   for (unsigned i = 0; i < 6; ++i) cmds.push_back(get(i));
   Command take = get(2);
   take.op = wire::Opcode::TAKE;
@@ -137,7 +81,7 @@ TEST(RingDriver, WrapsTheSmallestRingsManyTimes) {
   Fixture f(RingLayout{4, 4});  // 16 slots each; a 256-byte PUT/GET is 5 slots
   for (unsigned round = 0; round < 20; ++round) {
     std::vector<Command> cmds;
-    for (unsigned i = 0; i < 7; ++i) cmds.push_back(put(round * 7 + i, 256 - i));
+    for (unsigned i = 0; i < 7; ++i) cmds.push_back(put(round * 7 + i, blob(round * 7 + i, 256 - i)));
     for (unsigned i = 0; i < 7; ++i) cmds.push_back(get(round * 7 + i));
     const auto out = f.run(cmds);
     ASSERT_EQ(out.size(), cmds.size());
@@ -156,9 +100,9 @@ TEST(RingDriver, WrapsTheSmallestRingsManyTimes) {
 
 TEST(RingDriver, FullCommandRingWaitsForTheCardInsteadOfOverwriting) {
   Fixture f(RingLayout{4, 6});
-  f.bus.step_messages = 1;  // a slow card: one command per wait
+  f.bus.advance = messages_per_wait(1);  // a slow card: one command per wait
   std::vector<Command> cmds;
-  for (unsigned i = 0; i < 40; ++i) cmds.push_back(put(i, 256));
+  for (unsigned i = 0; i < 40; ++i) cmds.push_back(put(i, blob(i, 256)));
   for (unsigned i = 0; i < 40; ++i) cmds.push_back(get(i));
   const auto out = f.run(cmds);
   for (unsigned i = 0; i < 40; ++i) {
@@ -172,7 +116,7 @@ TEST(RingDriver, FullCommandRingWaitsForTheCardInsteadOfOverwriting) {
 TEST(RingDriver, OneDoorbellCoversAWholeBatch) {
   Fixture f;
   std::vector<Command> cmds;
-  for (unsigned i = 0; i < 50; ++i) cmds.push_back(put(i, 100));
+  for (unsigned i = 0; i < 50; ++i) cmds.push_back(put(i, blob(i, 100)));
   const unsigned before = f.bus.cmd_doorbell_writes;
   const auto out = f.run(cmds);
   for (const Response& r : out) ASSERT_EQ(r.status, wire::Status::OK);
@@ -189,8 +133,8 @@ TEST(RingDriver, BadDescriptorsAreAnsweredBadCmdAndTheRestRuns) {
   long_key.key.len = 40;  // more than KEY_MAX_BYTES: the codec sends it as given
   Command bad_op = get(3);
   bad_op.op = static_cast<wire::Opcode>(0x7F);
-  Command too_large = put(4, wire::SLOT_BYTES + 1);
-  const std::vector<Command> cmds = {put(1, 10), no_key, long_key, bad_op, too_large, get(1)};
+  Command too_large = put(4, blob(4, wire::SLOT_BYTES + 1));
+  const std::vector<Command> cmds = {put(1, blob(1, 10)), no_key, long_key, bad_op, too_large, get(1)};
   const auto out = f.run(cmds);
   ASSERT_EQ(out.size(), cmds.size());
   EXPECT_EQ(out[0].status, wire::Status::OK);
@@ -209,7 +153,7 @@ TEST(RingDriver, BadDescriptorsAreAnsweredBadCmdAndTheRestRuns) {
 
 TEST(RingDriver, StuckCardTimesOutWithFailedAndRecovers) {
   Fixture f(RingLayout{}, std::chrono::milliseconds(50));
-  f.run({put(1, 10)});
+  f.run({put(1, blob(1, 10))});
   f.bus.frozen = true;
   const auto t0 = Clock::now();
   const auto out = f.run({get(1), get(2)});
@@ -227,10 +171,10 @@ TEST(RingDriver, StuckCardTimesOutWithFailedAndRecovers) {
 
 TEST(RingDriver, CardResetMidBatchFailsOnlyWhatWasInFlight) {
   Fixture f(RingLayout{6, 6});
-  f.bus.step_messages = 2;
-  f.bus.reset_after_steps = 5;
+  f.bus.advance = messages_per_wait(2);
+  f.bus.reset_after_waits = 5;
   std::vector<Command> cmds;
-  for (unsigned i = 0; i < 60; ++i) cmds.push_back(put(i, 64));
+  for (unsigned i = 0; i < 60; ++i) cmds.push_back(put(i, blob(i, 64)));
   const auto out = f.run(cmds);
   ASSERT_EQ(out.size(), cmds.size());
   unsigned ok = 0, failed = 0;
@@ -258,7 +202,7 @@ TEST(RingDriver, CardResetMidBatchFailsOnlyWhatWasInFlight) {
 
 TEST(RingDriver, OpenFailsClearlyOnANonSessnicCardOrADeadEngine) {
   auto dev = table();
-  TestBus bus(*dev, RingLayout{});
+  SoftBus bus(*dev, RingLayout{});
   bus.frozen = true;
   try {
     RingDriver drv(bus, RingConfig{RingLayout{}, std::chrono::milliseconds(20), std::chrono::milliseconds(20)});
@@ -271,7 +215,7 @@ TEST(RingDriver, OpenFailsClearlyOnANonSessnicCardOrADeadEngine) {
 
 TEST(RingDriver, OpenRefusesAKernelOfAnotherRingContractOrAnUnpinnedBuild) {
   auto dev = table();
-  TestBus other(*dev, RingLayout{}, 0x0002'0007);
+  SoftBus other(*dev, RingLayout{}, 0x0002'0007);
   try {
     RingDriver drv(other, RingConfig{});
     FAIL() << "opened a kernel of ring contract 2";
@@ -280,7 +224,7 @@ TEST(RingDriver, OpenRefusesAKernelOfAnotherRingContractOrAnUnpinnedBuild) {
               std::string::npos)
         << e.what();
   }
-  TestBus build7(*dev, RingLayout{}, 0x0001'0007);
+  SoftBus build7(*dev, RingLayout{}, 0x0001'0007);
   RingConfig pinned;
   pinned.expected_build_id = 0x0001'0008;
   EXPECT_THROW(RingDriver(build7, pinned), std::runtime_error);
@@ -364,4 +308,4 @@ TEST(RingDevice, IsADeviceWithCardIdAndClock) {
 }
 
 }  // namespace
-}  // namespace sessnic::ring
+}  // namespace sessnic::ring::test

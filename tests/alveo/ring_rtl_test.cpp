@@ -2,7 +2,8 @@
 // engine + card) with its m_axi on the C++ host-memory model (sim/verilated/
 // verilated_ring_bus.hpp), cycle-accurate. The same code the `xrt` device runs on a card:
 // ring wrap, full ring, coalesced doorbells, bad descriptors, a stuck card and a card
-// reset mid-run.
+// reset mid-run (the commands and the disturbed bus are ring_driver_test.cpp's too:
+// ring_test_support.hpp).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -10,97 +11,21 @@
 #include <string>
 #include <vector>
 
-#include "sessnic/ring/ring_driver.hpp"
-#include "sessnic/ring/ring_regs.hpp"
+#include "ring_test_support.hpp"
 #include "verilated_ring_bus.hpp"
 
-namespace sessnic::ring {
+namespace sessnic::ring::test {
 namespace {
 
-constexpr uint32_t kExpiry = 100000;  // the kernel's clock starts at 0
-
-// Ids as random as a TLS stack's (splitmix64 of k): the test table has 64 sets x 4 ways,
-// and similar ids would crowd a few sets and evict each other.
-SessionKey key(unsigned k) {
-  uint8_t id[32];
-  uint64_t x = 0x5e55'1c00 + k;
-  for (unsigned w = 0; w < 4; ++w) {
-    x += 0x9e3779b97f4a7c15ull;
-    uint64_t z = x;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    std::memcpy(id + 8 * w, &z, 8);
-  }
-  return SessionKey::make(id, 2);
-}
-
-std::vector<uint8_t> blob(unsigned i, std::size_t len) {
-  std::vector<uint8_t> b(len);
-  for (std::size_t j = 0; j < len; ++j) b[j] = static_cast<uint8_t>(i * 13 + j * 7 + 1);
-  return b;
-}
-
-Command put(unsigned k, std::vector<uint8_t> b) {
-  Command c;
-  c.op = wire::Opcode::PUT;
-  c.tag = 100 + k;
-  c.key = key(k);
-  c.expiry = kExpiry;
-  c.blob = std::move(b);
-  return c;
-}
-
-Command get(unsigned k) {
-  Command c;
-  c.op = wire::Opcode::GET;
-  c.tag = 700 + k;
-  c.key = key(k);
-  return c;
-}
-
-// The Verilated kernel's bus, with what the tests need around it: doorbell writes
-// counted, a frozen card (wait() clocks nothing), a card reset from outside after a
-// number of waits.
-class RtlBus final : public RingBus {
+// The Verilated kernel's bus; `cycles_per_wait` kernel cycles are clocked per wait().
+class RtlBus final : public DisturbedBus<rtlsim::VerilatedRingBus> {
  public:
   explicit RtlBus(unsigned cycles_per_wait = 64)
-      : inner_(std::make_unique<rtlsim::VerilatedKernelBus>(), cycles_per_wait) {}
-  void write_reg(uint32_t off, uint32_t v) override {
-    if (off == reg::kCmdDoorbell) ++cmd_doorbell_writes;
-    inner_.write_reg(off, v);
-  }
-  uint32_t read_reg(uint32_t off) override { return inner_.read_reg(off); }
-  RingMemory& memory() override { return inner_.memory(); }
-  void wait(Clock::time_point deadline) override {
-    if (frozen) return;
-    if (reset_after_waits > 0 && --reset_after_waits == 0)
-      inner_.write_reg(reg::kRingCtrl, reg::kRingCtrlReset | reg::kRingCtrlEnable);
-    inner_.wait(deadline);
-  }
-  rtlsim::VerilatedKernelBus& kernel() { return inner_.kernel(); }
-
-  bool frozen = false;
-  int reset_after_waits = 0;
-  unsigned cmd_doorbell_writes = 0;
-
- private:
-  rtlsim::VerilatedRingBus inner_;
+      : DisturbedBus(std::make_unique<rtlsim::VerilatedKernelBus>(), cycles_per_wait) {}
+  rtlsim::VerilatedKernelBus& kernel() { return inner().kernel(); }
 };
 
-RingConfig config(unsigned cmd_log2, unsigned rsp_log2) {
-  RingConfig c;
-  c.layout = RingLayout{cmd_log2, rsp_log2};
-  c.timeout = std::chrono::milliseconds(3000);
-  c.reset_timeout = std::chrono::milliseconds(3000);
-  return c;
-}
-
-std::vector<Response> run(RingDriver& drv, const std::vector<Command>& cmds) {
-  std::vector<Response> out;
-  drv.execute(cmds, out);
-  return out;
-}
+RingConfig config(unsigned cmd_log2, unsigned rsp_log2) { return ring_config(RingLayout{cmd_log2, rsp_log2}); }
 
 TEST(RingRtl, WrapsTheSmallestRingsManyTimes) {
   RtlBus bus;
@@ -265,4 +190,4 @@ TEST(RingRtl, CardResetMidRunFailsOnlyWhatWasInFlight) {
 }
 
 }  // namespace
-}  // namespace sessnic::ring
+}  // namespace sessnic::ring::test

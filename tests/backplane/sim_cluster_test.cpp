@@ -13,16 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-SimLinkOptions bad_link(uint64_t seed) {
-  SimLinkOptions o;
-  o.loss = 0.10;
-  o.duplicate = 0.05;
-  o.reorder = 0.10;
-  o.corrupt = 0.02;
-  o.seed = seed;
-  return o;
-}
-
 // Every card holds the same thing for `key`: same status, version, expiry, flags, blob.
 bool identical_everywhere(SimCluster& c, const std::vector<uint8_t>& cards, const SessionKey& key,
                           std::string* why = nullptr) {
@@ -42,7 +32,7 @@ bool identical_everywhere(SimCluster& c, const std::vector<uint8_t>& cards, cons
 
 TEST(backplane_sim, ReplicateConvergesUnderLossReorderDuplicationCorruption) {
   const std::vector<uint8_t> cards{1, 2, 3, 4, 5};
-  SimCluster c(cards, Mode::replicate, bad_link(42));
+  SimCluster c(cards, Mode::replicate, lossy_link(42));
   ASSERT_TRUE(c.wait_connected());
 
   // Each card's writer: its own sessions, some deleted again, plus sessions every
@@ -114,7 +104,7 @@ TEST(backplane_sim, ReplicateConvergesUnderLossReorderDuplicationCorruption) {
 
 TEST(backplane_sim, TransferLandsOrReportsFailure) {
   const std::vector<uint8_t> cards{1, 2, 3, 4};
-  SimCluster c(cards, Mode::transfer, bad_link(9));
+  SimCluster c(cards, Mode::transfer, lossy_link(9));
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(3);
   int ok = 0;
@@ -153,7 +143,7 @@ TEST(backplane_sim, TransferLandsOrReportsFailure) {
 
 TEST(backplane_sim, RelayedTransferThroughTheOwner) {
   // Card 9 is the dispatcher: a backplane node without a table.
-  SimCluster c({1, 2, 3}, Mode::transfer, bad_link(11), {9});
+  SimCluster c({1, 2, 3}, Mode::transfer, lossy_link(11), {9});
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(5);
   for (int i = 0; i < 20; ++i) {
@@ -179,7 +169,7 @@ TEST(backplane_sim, RelayedTransferThroughTheOwner) {
 TEST(backplane_sim, ConsumedSingleUseEntryIsTombstonedWhereItWasTransferredFrom) {
   // A TLS 1.3 ticket (SINGLE_USE) issued on card 1, moved to card 3 by the dispatcher
   // (card 9), consumed on 3: card 1 must no longer hand it out (no replay there).
-  SimCluster c({1, 2, 3}, Mode::transfer, bad_link(21), {9});
+  SimCluster c({1, 2, 3}, Mode::transfer, lossy_link(21), {9});
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(8);
   const uint8_t single_use = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
@@ -211,17 +201,8 @@ TEST(backplane_sim, TablelessDispatcherGetsNoReplicasButRelaysTransfers) {
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(77);
   std::vector<SessionKey> keys;
-  for (int i = 0; i < 20; ++i) {
-    keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1].dev->put(keys.back(), random_blob(rng, 80), future_expiry()).ok());
-  }
-  ASSERT_TRUE(eventually(
-      [&] {
-        for (const auto& k : keys)
-          if (c[2].dev->export_entry(k).status != wire::Status::OK) return false;
-        return true;
-      },
-      5s));
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1}, rng, 20, 80, keys));
+  ASSERT_TRUE(eventually([&] { return holds_all(c, 2, keys); }, 5s));
   const NodeStats d = c[9].node->stats();
   EXPECT_EQ(d[wire::BP_STATS_APPLIED] + d[wire::BP_STATS_APPLY_FAILED], 0u) << "HELLO said: no table here";
   EXPECT_EQ(c[9].dev->transfer(keys[3], 2, 1, 500ms).status, wire::Status::OK);
@@ -229,14 +210,11 @@ TEST(backplane_sim, TablelessDispatcherGetsNoReplicasButRelaysTransfers) {
 
 TEST(backplane_sim, RestartedCardCatchesUpWithoutLosingAckedSessions) {
   const std::vector<uint8_t> cards{1, 2, 3};
-  SimCluster c(cards, Mode::replicate, bad_link(21));
+  SimCluster c(cards, Mode::replicate, lossy_link(21));
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(8);
   std::vector<SessionKey> keys;
-  for (int i = 0; i < 150; ++i) {
-    keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1 + i % 2].dev->put(keys.back(), random_blob(rng, 140), future_expiry()).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1, 2}, rng, 150, 140, keys));
   ASSERT_EQ(c[1].dev->del(keys[0], future_expiry()).status, wire::Status::OK);
   ASSERT_TRUE(eventually(
       [&] {
@@ -272,22 +250,12 @@ TEST(backplane_sim, RestartedCardCatchesUpWithoutLosingAckedSessions) {
 }
 
 TEST(backplane_sim, HubHoldsEverythingAndMissesPullFromIt) {
-  SimCluster c({0, 1, 2}, Mode::hub, bad_link(31), {}, /*hub=*/0);
+  SimCluster c({0, 1, 2}, Mode::hub, lossy_link(31), {}, /*hub=*/0);
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(12);
   std::vector<SessionKey> keys;
-  for (int i = 0; i < 30; ++i) {
-    keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1].dev->put(keys.back(), random_blob(rng, 90), future_expiry()).ok());
-  }
-  ASSERT_TRUE(eventually(
-      [&] {
-        for (const auto& k : keys)
-          if (c[0].dev->export_entry(k).status != wire::Status::OK) return false;
-        return true;
-      },
-      10s))
-      << "every write reaches the hub";
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1}, rng, 30, 90, keys));
+  ASSERT_TRUE(eventually([&] { return holds_all(c, 0, keys); }, 10s)) << "every write reaches the hub";
   EXPECT_EQ(c[2].dev->export_entry(keys[0]).status, wire::Status::MISS) << "hub mode does not broadcast";
   int pulled = 0;
   for (const auto& k : keys) {
@@ -318,13 +286,7 @@ TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
     ASSERT_TRUE(c[1].dev->put(keys.back(), blobs.back(), future_expiry(), static_cast<uint8_t>(wire::Flags::SINGLE_USE))
                     .ok());
   }
-  ASSERT_TRUE(eventually(
-      [&] {
-        for (const auto& k : keys)
-          if (c[0].dev->export_entry(k).status != wire::Status::OK) return false;
-        return true;
-      },
-      5s));
+  ASSERT_TRUE(eventually([&] { return holds_all(c, 0, keys); }, 5s));
   c.restart(2);  // an empty table, as after a crash
   ASSERT_TRUE(c.wait_connected());
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -347,19 +309,12 @@ TEST(backplane_sim, HubTakeMissPullsFromTheHubAndConsumesEverywhere) {
 }
 
 TEST(backplane_sim, RestartedHubIsRefilledByTheCards) {
-  SimCluster c({0, 1, 2}, Mode::hub, bad_link(41), {}, /*hub=*/0);
+  SimCluster c({0, 1, 2}, Mode::hub, lossy_link(41), {}, /*hub=*/0);
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(4);
   std::vector<SessionKey> keys;
-  for (int i = 0; i < 40; ++i) {
-    keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[1 + i % 2].dev->put(keys.back(), random_blob(rng, 100), future_expiry()).ok());
-  }
-  auto hub_has_all = [&] {
-    for (const auto& k : keys)
-      if (c[0].dev->export_entry(k).status != wire::Status::OK) return false;
-    return true;
-  };
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1, 2}, rng, 40, 100, keys));
+  auto hub_has_all = [&] { return holds_all(c, 0, keys); };
   ASSERT_TRUE(eventually(hub_has_all, 10s));
   c.net().set_partitioned(0, true);
   c.restart(0);  // the central repository loses everything
@@ -377,10 +332,7 @@ TEST(backplane_sim, EightCardsWithTakeReplicatesTheConsumption) {
   ASSERT_TRUE(c.wait_connected());
   std::mt19937_64 rng(99);
   std::vector<SessionKey> keys;
-  for (int i = 0; i < 40; ++i) {
-    keys.push_back(random_key(rng));
-    ASSERT_TRUE(c[cards[i % 8]].dev->put(keys.back(), random_blob(rng, 70), future_expiry()).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(put_random(c, cards, rng, 40, 70, keys));
   ASSERT_TRUE(eventually(
       [&] {
         for (const auto& k : keys)

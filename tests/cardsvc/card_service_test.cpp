@@ -17,10 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(CardService, RoundTripThroughTheRings) {
-  TempDir dir;
-  auto card = model_card(3);
-  CardService svc(*card, options(dir));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(3);
   shm::ServiceDevice dev(client_options(dir));
   EXPECT_EQ(dev.kind(), "service");
   EXPECT_EQ(dev.card_id(), 3);
@@ -45,10 +42,7 @@ TEST(CardService, RoundTripThroughTheRings) {
 }
 
 TEST(CardService, BatchesLongerThanTheRingsWrapAndKeepOrder) {
-  TempDir dir;
-  auto card = model_card(1);
-  CardService svc(*card, options(dir, 4));  // 16 slots: a 200-byte PUT is 5 of them
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(1, 4);  // 16 slots: a 200-byte PUT is 5 of them
   shm::ServiceDevice dev(client_options(dir));
   for (int round = 0; round < 3; ++round) {
     std::vector<Command> cmds;
@@ -77,10 +71,7 @@ TEST(CardService, BatchesLongerThanTheRingsWrapAndKeepOrder) {
 }
 
 TEST(CardService, BlobLongerThanASlotIsTooLargeAndNothingIsSent) {
-  TempDir dir;
-  auto card = model_card(1);
-  CardService svc(*card, options(dir));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(1);
   shm::ServiceDevice dev(client_options(dir));
   EXPECT_EQ(dev.put(key_n(9), blob(wire::SLOT_BYTES + 1, 1), later()).status, wire::Status::TOO_LARGE);
   EXPECT_EQ(svc.counters().card.commands.load(), 0u);
@@ -88,10 +79,7 @@ TEST(CardService, BlobLongerThanASlotIsTooLargeAndNothingIsSent) {
 }
 
 TEST(CardService, ProcessesShareOneCard) {
-  TempDir dir;
-  auto card = model_card(2, TableGeometry::full);  // no evictions among the 800 keys
-  CardService svc(*card, options(dir));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(2, 6, TableGeometry::full);  // no evictions among the 800 keys
   constexpr int kClients = 4, kKeys = 200;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -115,10 +103,7 @@ TEST(CardService, ProcessesShareOneCard) {
 }
 
 TEST(CardService, SocketDirectoryAndWindowAreTheOwnersOnly) {
-  TempDir dir;
-  auto card = model_card(1);
-  CardService svc(*card, options(dir));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(1);
   struct stat st {};
   ASSERT_EQ(::stat(dir.socket().parent_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0700u);

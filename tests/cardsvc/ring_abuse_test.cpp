@@ -91,6 +91,13 @@ struct RawClient {
     for (auto& r : take()) out.push_back(std::move(r));
     return out;
   }
+  // Rings the doorbell for every slot written and returns the answers; a card that does
+  // not take the slots within 2 s is a test failure (and the answers so far come back).
+  std::vector<Response> submit() {
+    doorbell(cmd_tail);
+    if (!wait_cmd_head(cmd_tail)) ADD_FAILURE() << "the service did not take the slots up to " << cmd_tail;
+    return responses();
+  }
 };
 
 Command get_cmd(uint32_t tag, const SessionKey& k) {
@@ -101,11 +108,23 @@ Command get_cmd(uint32_t tag, const SessionKey& k) {
   return c;
 }
 
+Command put_cmd(uint32_t tag, const SessionKey& k, std::vector<uint8_t> b) {
+  Command c = get_cmd(tag, k);
+  c.op = wire::Opcode::PUT;
+  c.blob = std::move(b);
+  c.expiry = later();
+  return c;
+}
+
+// One answer, with this status and the tag of the command it answers.
+void expect_one(const std::vector<Response>& rs, wire::Status status, uint32_t tag) {
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, status) << wire::to_string(rs[0].status);
+  EXPECT_EQ(rs[0].tag, tag);
+}
+
 TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   ASSERT_EQ(card->put(key_n(1), blob(40, 1), later()).status, wire::Status::OK);
   RawClient raw(dir);
 
@@ -132,9 +151,7 @@ TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   set_time.aux = 0xFFFFFFF0u;
   raw.post(set_time);
   raw.post(get_cmd(107, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
+  auto rs = raw.submit();
   ASSERT_EQ(rs.size(), 7u);
   for (unsigned i = 0; i < 5; ++i) {
     EXPECT_EQ(rs[i].status, wire::Status::BAD_CMD) << i;
@@ -149,65 +166,35 @@ TEST(RingAbuse, BadDescriptorsAnswerBadCmdWithTheirTagAndTheRingGoesOn) {
   EXPECT_EQ(card->get(key_n(1)).status, wire::Status::OK);  // FLUSH never reached the card
 
   // A blob_len no slot can hold: BAD_CMD, and the rest of that doorbell is unframeable.
-  Command big = get_cmd(108, key_n(1));
-  big.op = wire::Opcode::PUT;
-  big.blob = blob(wire::SLOT_BYTES + 64, 2);
-  big.expiry = later();
-  raw.post(big);
+  raw.post(put_cmd(108, key_n(1), blob(wire::SLOT_BYTES + 64, 2)));
   raw.post(get_cmd(109, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
-  EXPECT_EQ(rs[0].tag, 108u);
+  rs = raw.submit();
+  expect_one(rs, wire::Status::BAD_CMD, 108);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::BAD_BLOB_LEN));
   raw.post(get_cmd(110, key_n(1)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::OK);
-  EXPECT_EQ(rs[0].tag, 110u);
+  rs = raw.submit();
+  expect_one(rs, wire::Status::OK, 110);
 }
 
 TEST(RingAbuse, MessageRunningPastTheTailIsRefused) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   // A PUT whose header promises 4 blob beats, doorbell covering only the header: what a
   // worker killed in the middle of posting would leave if it had rung early.
-  Command put = get_cmd(201, key_n(2));
-  put.op = wire::Opcode::PUT;
-  put.blob = blob(200, 3);
-  put.expiry = later();
   std::vector<Beat> beats;
-  codec::encode(put, beats);
+  codec::encode(put_cmd(201, key_n(2), blob(200, 3)), beats);
   raw.write(beats[0]);
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::BAD_CMD);
-  EXPECT_EQ(rs[0].tag, 201u);
+  auto rs = raw.submit();
+  expect_one(rs, wire::Status::BAD_CMD, 201);
   EXPECT_EQ(raw.ring_error(), static_cast<uint32_t>(wire::RingError::PAST_TAIL));
   EXPECT_EQ(card->get(key_n(2)).status, wire::Status::MISS);
   raw.post(get_cmd(202, key_n(2)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  rs = raw.responses();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].status, wire::Status::MISS);
-  EXPECT_EQ(rs[0].tag, 202u);
+  rs = raw.submit();
+  expect_one(rs, wire::Status::MISS, 202);
 }
 
 TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   raw.doorbell(raw.cmd_tail + 1000);  // claims 1000 slots of a 64-slot ring
   std::this_thread::sleep_for(20ms);
@@ -215,22 +202,15 @@ TEST(RingAbuse, DoorbellsOutOfRangeAreIgnored) {
   EXPECT_EQ(raw.bus->read_reg(reg::kCmdHead), 0u);
   raw.bus->write_reg(reg::kRspDoorbell, 5000);  // frees response slots never written
   raw.post(get_cmd(301, key_n(3)));
-  raw.doorbell(raw.cmd_tail);
-  ASSERT_TRUE(raw.wait_cmd_head(raw.cmd_tail));
-  auto rs = raw.responses();
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].tag, 301u);
-  EXPECT_EQ(rs[0].status, wire::Status::MISS);
+  auto rs = raw.submit();
+  expect_one(rs, wire::Status::MISS, 301);
   // Other clients were never affected.
   shm::ServiceDevice dev(client_options(dir));
   EXPECT_EQ(dev.put(key_n(4), blob(8, 4), later()).status, wire::Status::OK);
 }
 
 TEST(RingAbuse, RingBasesOutsideTheWindowStopOnlyThatClient) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 6));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 6);
   RawClient raw(dir);
   raw.bus->write_reg(reg::kCmdRingBaseLo, 0xFFFF0000u);  // a DMA address outside the window
   raw.bus->write_reg(reg::kCmdRingBaseLo + 4, 0x7FFFu);
@@ -244,10 +224,7 @@ TEST(RingAbuse, RingBasesOutsideTheWindowStopOnlyThatClient) {
 }
 
 TEST(RingAbuse, GarbageInEverySlotNeverCrashesTheService) {
-  TempDir dir;
-  auto card = model_card(5);
-  CardService svc(*card, options(dir, 4));
-  svc.start();
+  auto&& [dir, card, svc] = ServedCard(5, 4);
   RawClient raw(dir);
   uint64_t x = 0x1234567;
   std::size_t answered = 0;

@@ -65,6 +65,18 @@ inline CardServiceOptions options(const TempDir& dir, unsigned ring_log2 = 6) {
   return o;
 }
 
+// A started card service on its own socket in front of a model card: what most tests
+// begin with. Bind its parts by name: `auto&& [dir, card, svc] = ServedCard(3);`.
+struct ServedCard {
+  explicit ServedCard(uint8_t id, unsigned ring_log2 = 6, TableGeometry geometry = TableGeometry::small)
+      : card(model_card(id, geometry)), svc(*card, options(dir, ring_log2)) {
+    svc.start();
+  }
+  TempDir dir;
+  std::unique_ptr<Device> card;
+  CardService svc;
+};
+
 inline shm::ServiceDeviceOptions client_options(const TempDir& dir) {
   shm::ServiceDeviceOptions o;
   o.socket = dir.socket();
