@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-export SESSNIC_BENCH_PARTS="$PWD/$BUILD/bench/parts"
+case $BUILD in /*) build_abs=$BUILD ;; *) build_abs=$PWD/$BUILD ;; esac  # benches run from anywhere
+export SESSNIC_BENCH_PARTS="$build_abs/bench/parts"
 rm -rf "$SESSNIC_BENCH_PARTS"; mkdir -p "$SESSNIC_BENCH_PARTS"
 read -r -a skip <<<"${SESSNIC_BENCH_SKIP:-}"
 skipped() {
