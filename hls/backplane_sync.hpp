@@ -263,8 +263,11 @@ class BackplaneSync {
     srtt_[p] = 0;
     rttvar_[p] = 0;
     backoff_[p] = 0;
-    for (unsigned w = 0; w < bp::kWindowWords; ++w) rx_map_[p][w] = 0;
-    for (unsigned i = 0; i < bp::kWindow; ++i) slot_of_[p][i] = 0;
+  reset_maps:
+    for (unsigned w = 0; w < bp::kWindowWords; ++w) {
+      rx_map_[p][w] = 0;
+      inflight_[p][w] = 0;  // slot_of_ is read only where its bit is set: no clearing
+    }
   }
 
   // ---- frame output --------------------------------------------------------------
@@ -278,7 +281,7 @@ class BackplaneSync {
     wire::set_field(f[0].data, wire::frame::dst_epoch, uni ? peer_epoch_[dst] : 0);
     wire::set_field(f[0].data, wire::frame::ack, uni ? rx_base_[dst] : 0);
     wire::set_field(f[0].data, wire::frame::una, uni ? tx_una_[dst] : 0);
-    for (unsigned w = 0; w < bp::kSackWords; ++w) f[0].data[5 + w] = uni ? rx_map_[dst][w] : 0;
+    for (unsigned w = 0; w < bp::kSackWords; ++w) wire::set_field_word(f[0].data, wire::frame::sack, w, uni ? rx_map_[dst][w] : 0);
     wire::set_field(f[0].data, wire::frame::crc, 0);
     uint32_t c = crc32_init();
   crc_beats:
@@ -344,6 +347,7 @@ class BackplaneSync {
     const uint32_t seq = tx_next_[p];
     set_tx(p, seq + 1, tx_una_[p]);
     slot_of_[p][seq % bp::kWindow] = static_cast<uint16_t>(i + 1);
+    inflight_[p][(seq % bp::kWindow) / 64] |= 1ull << (seq % 64);
     Beat* f = frames_[i];
     start_frame(f[0], t, p);
     wire::set_field(f[0].data, wire::frame::seq, seq);
@@ -380,15 +384,48 @@ class BackplaneSync {
     RtxSlot& s = rtx_[i];
     if (!s.valid) return;
     s.valid = false;
-    if (slot_of_[s.peer][s.seq % bp::kWindow] == i + 1) slot_of_[s.peer][s.seq % bp::kWindow] = 0;
+    if (slot_at(s.peer, s.seq) == i + 1) {
+      slot_of_[s.peer][s.seq % bp::kWindow] = 0;
+      inflight_[s.peer][(s.seq % bp::kWindow) / 64] &= ~(1ull << (s.seq % 64));
+    }
     free_[free_top_++] = static_cast<uint16_t>(i);
   }
 
+  // Retransmit slot + 1 of seq s towards p, or 0 (the in-flight bitmap says whether
+  // slot_of_ holds one: a peer reset clears 16 words instead of 1024 entries).
+  unsigned slot_at(unsigned p, uint32_t s) const {
+    return (inflight_[p][(s % bp::kWindow) / 64] >> (s % 64)) & 1 ? slot_of_[p][s % bp::kWindow] : 0;
+  }
+
+  // Offsets d < n (ascending) of the in-flight seqs `from + d` towards p, written to
+  // out[]; returns how many. One pass over the window's words (plus the first word again
+  // for the wrap) and one step per in-flight seq: no loop over the window's 1024 seqs.
+  unsigned inflight_in(unsigned p, uint32_t from, uint32_t n, uint16_t* out, unsigned max) const {
+    const unsigned start = from % bp::kWindow;
+    unsigned cnt = 0;
+  inflight_words:
+    for (unsigned k = 0; k <= bp::kWindowWords; ++k) {
+#pragma HLS LOOP_TRIPCOUNT max = 17
+      uint64_t bits = inflight_[p][(start / 64 + k) % bp::kWindowWords];
+      if (k == 0) bits &= ~0ull << (start % 64);
+    inflight_bits:
+      while (bits) {
+#pragma HLS LOOP_TRIPCOUNT max = 64
+        const unsigned d = k * 64 + static_cast<unsigned>(__builtin_ctzll(bits)) - start % 64;
+        bits &= bits - 1;
+        if (d >= n || cnt == max) return cnt;
+        out[cnt++] = static_cast<uint16_t>(d);
+      }
+    }
+    return cnt;
+  }
+
+  // tx_una moves to the oldest seq still held in a retransmit slot (or tx_next).
   void advance_una(unsigned p) {
-    uint32_t una = tx_una_[p];
-  una:
-    while (una != tx_next_[p] && slot_of_[p][una % bp::kWindow] == 0) ++una;
-    set_tx(p, tx_next_[p], una);
+    const uint32_t n = tx_next_[p] - tx_una_[p];
+    uint16_t d = 0;
+    const unsigned found = inflight_in(p, tx_una_[p], n, &d, 1);
+    set_tx(p, tx_next_[p], tx_una_[p] + (found ? d : n));
   }
 
   // ---- results towards the host or a requesting card ------------------------------
@@ -693,12 +730,16 @@ class BackplaneSync {
   void process_acks(Io& io, const Beat& h, unsigned p) {
     uint32_t ack = static_cast<uint32_t>(wire::get_field(h.data, wire::frame::ack));
     if (ack > tx_next_[p]) ack = tx_next_[p];  // never beyond what was sent
+    // Cumulative: the in-flight seqs below ack (at most RTX_SLOTS), not every seq.
+    uint16_t offs[RTX_SLOTS];
+    const uint32_t una0 = tx_una_[p];
+    const unsigned nrel = ack > una0 ? inflight_in(p, una0, ack - una0, offs, RTX_SLOTS) : 0;
   cumulative:
-    for (uint32_t s = tx_una_[p]; s < ack; ++s) release_acked(p, s);
+    for (unsigned k = 0; k < nrel; ++k) release_acked(p, una0 + offs[k]);
     bool later = false;  // the peer holds something beyond its cumulative ack
   selective:
     for (unsigned w = 0; w < bp::kSackWords; ++w) {
-      uint64_t bits = h.data[5 + w];
+      uint64_t bits = wire::get_field_word(h.data, wire::frame::sack, w);
       later = later || bits != 0;
       while (bits) {
         const unsigned j = static_cast<unsigned>(__builtin_ctzll(bits));
@@ -711,7 +752,7 @@ class BackplaneSync {
     // Fast retransmit: the peer is missing exactly our oldest frame but has later ones,
     // so it was lost (or is late); resend it now, once, instead of waiting for the timer.
     if (later && ack == tx_una_[p] && tx_una_[p] != tx_next_[p]) {
-      const unsigned i1 = slot_of_[p][tx_una_[p] % bp::kWindow];
+      const unsigned i1 = slot_at(p, tx_una_[p]);
       if (i1 != 0 && rtx_[i1 - 1].valid && !rtx_[i1 - 1].fast_done) {
         rtx_[i1 - 1].fast_done = true;
         ++counters_[wire::BP_STATS_RETRANSMITS];
@@ -722,7 +763,7 @@ class BackplaneSync {
   }
 
   void release_acked(unsigned p, uint32_t s) {
-    const unsigned i1 = slot_of_[p][s % bp::kWindow];
+    const unsigned i1 = slot_at(p, s);
     if (i1 == 0) return;
     const RtxSlot& r = rtx_[i1 - 1];
     if (!r.valid || r.seq != s || r.peer != p) return;
@@ -764,25 +805,45 @@ class BackplaneSync {
       rx_base_[p] = una;
       return;
     }
-  shift:
-    while (gap--) shift_window(p);
-  settle:
-    while (rx_map_[p][0] & 1) shift_window(p);
+    shift_window(p, gap);
+    shift_window(p, received_run(p));
   }
 
-  void shift_window(unsigned p) {
+  // Seqs received in a row from rx_base (the trailing ones of the map): one pass over
+  // the words.
+  unsigned received_run(unsigned p) const {
+    unsigned n = 0;
+  run_words:
     for (unsigned w = 0; w < bp::kWindowWords; ++w) {
-      const uint64_t carry = w + 1 < bp::kWindowWords ? rx_map_[p][w + 1] << 63 : 0;
-      rx_map_[p][w] = (rx_map_[p][w] >> 1) | carry;
+#pragma HLS PIPELINE II = 1
+      const uint64_t m = rx_map_[p][w];
+      if (m == ~0ull) {
+        n += 64;
+        continue;
+      }
+      return n + static_cast<unsigned>(__builtin_ctzll(~m));
     }
-    ++rx_base_[p];
+    return n;
+  }
+
+  // Moves the receive window on by n (< window) seqs: one word shift and one bit shift
+  // per word, not n one-bit shifts of the whole map.
+  void shift_window(unsigned p, unsigned n) {
+    const unsigned q = n / 64, r = n % 64;
+  shift_words:
+    for (unsigned w = 0; w < bp::kWindowWords; ++w) {  // ascending: reads only words >= w
+#pragma HLS PIPELINE II = 1
+      const uint64_t lo = w + q < bp::kWindowWords ? rx_map_[p][w + q] : 0;
+      const uint64_t hi = w + q + 1 < bp::kWindowWords ? rx_map_[p][w + q + 1] : 0;
+      rx_map_[p][w] = r == 0 ? lo : (lo >> r) | (hi << (64 - r));
+    }
+    rx_base_[p] += n;
   }
 
   void mark_received(unsigned p, uint32_t s) {
     const uint32_t off = s - rx_base_[p];
     rx_map_[p][off / 64] |= 1ull << (off % 64);
-  advance:
-    while (rx_map_[p][0] & 1) shift_window(p);
+    shift_window(p, received_run(p));
   }
 
   bool already_received(unsigned p, uint32_t s) const {
@@ -793,6 +854,8 @@ class BackplaneSync {
 
   void on_frame(Io& io) {
     Beat f[kMaxFrameBeats];
+    // One beat (8 words + last) per memory word: read_frame writes a whole beat per cycle.
+#pragma HLS AGGREGATE variable = f compact = bit
     unsigned n = 0;
     bool last = false;
     bool overflow = false;
@@ -817,10 +880,13 @@ class BackplaneSync {
       return;
     }
     const uint32_t got_crc = static_cast<uint32_t>(wire::get_field(h.data, wire::frame::crc));
+    Beat hz;  // the header as the sender's CRC saw it: the crc field zero
+    copy_beat(hz, h);
+    wire::set_field(hz.data, wire::frame::crc, 0);
     uint32_t c = crc32_init();
     for (unsigned b = 0; b < n; ++b)
       for (unsigned w = 0; w < wire::BEAT_WORDS; ++w)
-        c = crc32_word(c, b == 0 && w == 3 ? h.data[3] & 0x00000000FFFFFFFFull : f[b].data[w]);
+        c = crc32_word(c, b == 0 ? hz.data[w] : f[b].data[w]);
     if (crc32_final(c) != got_crc) {
       ++counters_[wire::BP_STATS_RX_BAD_CRC];
       return;
@@ -942,7 +1008,7 @@ class BackplaneSync {
   }
 
   void outcome_ack(Io& io, unsigned p, uint32_t seq, unsigned status) {
-    const unsigned i1 = slot_of_[p][seq % bp::kWindow];
+    const unsigned i1 = slot_at(p, seq);
     if (i1 == 0) return;
     RtxSlot& r = rtx_[i1 - 1];
     if (!r.valid || r.seq != seq || r.peer != p || !r.outcome) return;
@@ -969,7 +1035,8 @@ class BackplaneSync {
   uint8_t backoff_[CARDS];
   uint32_t rx_base_[CARDS];
   uint64_t rx_map_[CARDS][bp::kWindowWords];
-  uint16_t slot_of_[CARDS][bp::kWindow];  // seq % window -> retransmit slot + 1
+  uint16_t slot_of_[CARDS][bp::kWindow];  // seq % window -> retransmit slot + 1 (valid where inflight_ has the bit)
+  uint64_t inflight_[CARDS][bp::kWindowWords];  // bit seq % window: slot_of_ holds a retransmit slot
   bool ack_pending_[CARDS];
   bool in_ring_[CARDS];
   uint8_t ack_ring_[CARDS + 1];

@@ -69,7 +69,7 @@ module sess_axil_split #(
   end
 
   function automatic logic is_local(input logic [ADDR_WIDTH-1:0] a);
-    return (a >= WIN_LO && a < WIN_HI) || a >= LOCAL_BASE;
+    is_local = (a >= WIN_LO && a < WIN_HI) || a >= LOCAL_BASE;  // (no `return`: Yosys 0.23)
   endfunction
 
   // ---- writes -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 // lists the rules; this file only explains how the hardware schedules them.
 //
 // Pipeline: seven register stages, s0 (input skid) .. s6 (decided, fires); the stage
-// list is below ("pipeline overview") and in docs/rtl.md. The deepest path is 7 LUT
+// list is below ("pipeline overview") and in docs/rtl.md. The deepest path is 5 LUT
 // levels (Yosys synth_xilinx -family xcup, scripts/synth/lut_levels.py; docs/rtl.md).
 // Hazards: the RAMs return old data when a set is read in the cycle it is written, so a
 // command waits in s1 while an earlier command that may write its set is in s2..s6;

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Per-module synthesis figures from the netlists scripts/bench.d/synth.sh writes.
 
-  report.py HIER.json FLAT.json TOP [BENCH_JSON]
+  report.py HIER.json FLAT.json TOP CARD [BENCH_JSON]
 
 HIER.json is the hierarchical synth_xilinx netlist: each module's own longest path
 (lut_levels.py) and its resources counted over every instance in the design (a module
 used twice counts twice; its submodules included). FLAT.json is the same design
-flattened: the longest path of the whole card, across module boundaries. Modules that
+flattened: the longest path of the whole design, across module boundaries. CARD (a
+module under TOP, e.g. sessnic_top under the kernel wrapper) gives the resource figures
+synth_lut/ff/bram36/uram/dsp. Modules that
 Yosys specialised per parameter set ($paramod...) are reported under their base name:
 the deepest variant's levels, the sum of all instances' resources.
 """
@@ -64,7 +66,8 @@ def main():
     hier = json.load(open(sys.argv[1]))["modules"]
     flat = json.load(open(sys.argv[2]))["modules"]
     top = sys.argv[3]
-    bench = sys.argv[4] if len(sys.argv) > 4 else None
+    card = sys.argv[4]
+    bench = sys.argv[5] if len(sys.argv) > 5 else None
     design = {n: m for n, m in hier.items() if not m.get("attributes", {}).get("blackbox")}
 
     # instances of every module in the whole design, to sum resources per base name
@@ -94,6 +97,7 @@ def main():
     flat_top = [m for n, m in flat.items() if base(n) == top][0]
     lut, cells, start, end = analyse(flat_top)
     top_res = kinds(totals(flat, [n for n in flat if base(n) == top][0], {}))
+    card_res = kinds(per[card]["res"])
 
     print(f"{'module':<16} {'LUT':>7} {'FF':>7} {'BRAM36':>7} {'URAM':>5} {'DSP':>4} {'LUTRAM':>6} {'levels':>6} {'cells':>5}  longest path")
     rows = sorted(per.items(), key=lambda kv: kv[0] != top)
@@ -109,12 +113,14 @@ def main():
     if bench:
         fig = {
             "synth_lut_levels_max": levels_max,
-            "synth_lut": top_res["lut"],
-            "synth_ff": top_res["ff"],
-            "synth_bram36": top_res["bram36"],
-            "synth_uram": top_res["uram"],
-            "synth_dsp": top_res["dsp"],
+            "synth_lut": card_res["lut"],
+            "synth_ff": card_res["ff"],
+            "synth_bram36": card_res["bram36"],
+            "synth_uram": card_res["uram"],
+            "synth_dsp": card_res["dsp"],
             f"synth_lut_levels_{top}_flat": lut,
+            "synth_kernel_lut": top_res["lut"],
+            "synth_kernel_ff": top_res["ff"],
         }
         for b, p in sorted(per.items()):
             fig[f"synth_lut_levels_{b}"] = p["levels"]

@@ -159,7 +159,7 @@ TEST(RingRtl, StuckCardTimesOutWithFailedAndRecovers) {
 TEST(RingRtl, CardResetMidRunFailsOnlyWhatWasInFlight) {
   RtlBus bus(4);
   RingDriver drv(bus, config(6, 6));
-  bus.reset_after_waits = 15;
+  bus.reset_after_waits = 20;  // after the first answers, before the last (4 cycles per wait; 17..30 work)
   std::vector<Command> cmds;
   for (unsigned k = 0; k < 24; ++k) cmds.push_back(put(k, blob(k, 64)));
   const auto out = run(drv, cmds);
