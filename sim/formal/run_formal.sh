@@ -23,9 +23,9 @@ case ${FORMAL_MODE:-bmc} in
   # bmc: the initial state is any *defined* state (-set-init-def), as registers power up in
   # hardware; with -set-init-undef an unreset register's X reaches a verdict through
   # Yosys's conservative X propagation and fails checks that no hardware state fails.
-  bmc) check="sat -seq $depth -prove-asserts -set-init-def -set-def-inputs -verify -show-ports $top"
+  bmc) check="sat -seq $depth -prove-asserts -set-assumes -set-init-def -set-def-inputs -verify -show-ports $top"
        what="holds for $depth cycles from any reset (sat -seq $depth, bounded)" ;;
-  prove) check="sat -tempinduct -prove-asserts -set-init-undef -set-def-inputs -verify -show-ports $top"
+  prove) check="sat -tempinduct -prove-asserts -set-assumes -set-init-undef -set-def-inputs -verify -show-ports $top"
          what="proven for every reachable state (sat -tempinduct, unbounded)" ;;
   *) echo "formal: FORMAL_MODE is bmc or prove" >&2; exit 2 ;;
 esac
