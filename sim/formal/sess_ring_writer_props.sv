@@ -48,14 +48,14 @@ module sess_ring_writer_props #(
                      .FIFO_LOG2(FIFO_LOG2), .BATCH(BATCH)) dut (.*);
 
   logic started = 1'b0;
-  logic [7:0] aw_beats, w_beats;  // beats announced on AW / taken on W since the reset
+  logic [11:0] aw_beats, w_beats;  // beats announced on AW / taken on W since the reset (no wrap in N cycles)
   always_ff @(posedge clk) begin
     if (rst) begin
       started <= 1'b1;
       {aw_beats, w_beats} <= '0;
     end else begin
-      if (m_axi_awvalid && m_axi_awready) aw_beats <= aw_beats + m_axi_awlen + 8'd1;
-      w_beats <= w_beats + 8'(m_axi_wvalid && m_axi_wready);
+      if (m_axi_awvalid && m_axi_awready) aw_beats <= aw_beats + 12'(m_axi_awlen) + 12'd1;
+      w_beats <= w_beats + 12'(m_axi_wvalid && m_axi_wready);
     end
   end
 
@@ -68,11 +68,11 @@ module sess_ring_writer_props #(
 
   always_comb assume (!(run && drop));
 
-  wire [8:0] announced = 9'(aw_beats) + (m_axi_awvalid ? 9'(m_axi_awlen) + 9'd1 : 9'd0);
+  wire [12:0] announced = 13'(aw_beats) + (m_axi_awvalid ? 13'(m_axi_awlen) + 13'd1 : 13'd0);
   always_comb begin
     if (started && !rst) begin
-      assert (9'(w_beats) <= announced);
-      if (m_axi_wvalid) assert (9'(w_beats) < announced);
+      assert (13'(w_beats) <= announced);
+      if (m_axi_wvalid) assert (13'(w_beats) < announced);
     end
   end
 endmodule
