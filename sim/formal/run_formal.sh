@@ -3,7 +3,7 @@
 # fails; FORMAL_LOG=<file> keeps Yosys's log with the counterexample.
 #   run_formal.sh <wrapper module> <dut files...>
 # FORMAL_MODE=bmc (default): bounded model check of every assert for FORMAL_DEPTH (24)
-#   cycles from an arbitrary (defined) initial state, the reset asserted at any point (the wrappers
+#   cycles from an arbitrary initial state, the reset asserted at any point (the wrappers
 #   only check after a reset): `sat -seq N`.
 # FORMAL_MODE=prove: unbounded proof by temporal induction (`sat -tempinduct`): the
 #   asserts hold in every reachable state, for any number of cycles.
@@ -20,12 +20,13 @@ for p in ${FORMAL_PROBES:-}; do
   connect+="connect -set ${p%%=*} ${p#*=}; "
 done
 case ${FORMAL_MODE:-bmc} in
-  # bmc: the initial state is any *defined* state (-set-init-def), as registers power up in
-  # hardware; with -set-init-undef an unreset register's X reaches a verdict through
-  # Yosys's conservative X propagation and fails checks that no hardware state fails.
-  bmc) check="sat -seq $depth -prove-asserts -set-init-def -set-def-inputs -verify -show-ports $top"
-       what="holds for $depth cycles from any reset (sat -seq $depth, bounded)" ;;
-  prove) check="sat -tempinduct -prove-asserts -set-init-undef -set-def-inputs -verify -show-ports $top"
+  # bmc: 2-valued, no X modelling: the initial state is any state, as registers power up in
+  # hardware, and what Verilog leaves X (an out-of-range select) may be any value. With
+  # -set-init-undef/-set-def-inputs, Yosys's conservative X propagation carries an unreset
+  # register's X into verdicts and fails checks that no hardware state fails.
+  bmc) check="sat -seq $depth -prove-asserts -set-assumes -verify -show-ports $top"
+       what="holds for $depth cycles from any state and any reset (sat -seq $depth, bounded)" ;;
+  prove) check="sat -tempinduct -prove-asserts -set-assumes -set-init-undef -set-def-inputs -verify -show-ports $top"
          what="proven for every reachable state (sat -tempinduct, unbounded)" ;;
   *) echo "formal: FORMAL_MODE is bmc or prove" >&2; exit 2 ;;
 esac
