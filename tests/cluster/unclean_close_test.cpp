@@ -9,10 +9,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <ostream>
+#include <thread>
 #include <vector>
 
 #include "local_cluster.hpp"
@@ -104,6 +106,9 @@ TEST_P(UncleanClose, EverySessionResumesOnAnotherServer) {
       if (now > misses_seen) {  // this attempt's transfer timed out: once more
         misses_seen = now;
         ++retries;
+        // The node keeps at a timed-out transfer for half a deadline more (20 ms here):
+        // let it settle, so the retry is not a second transfer racing the first.
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
         again = visit(client.get(), lc.port_on, "cars.travel.test", again_opt);
         ASSERT_TRUE(again.ok) << i << ": " << again.error;
       }
