@@ -43,6 +43,7 @@ namespace {
 
 constexpr unsigned kSetsLog2 = 6, kWays = 4;  // the RTL model's geometry (sessnic_vsessnic_top_s6w4)
 constexpr uint8_t kCards[3] = {1, 2, 3};
+constexpr uint8_t kHub = 1;  // mode hub: card 1 is the central repository
 constexpr uint32_t kMembers = (1u << 1) | (1u << 2) | (1u << 3);
 constexpr uint32_t kNow = 1000;  // table clock (seconds), fixed: expiry is not under test here
 constexpr uint32_t kRto = 400, kRetries = 40, kHello = 4000;  // cycles (RTL) = ticks (HLS)
@@ -133,6 +134,8 @@ CardRegisters hls_registers(uint8_t card, wire::BpMode mode, uint32_t epoch) {
   r.max_retries = kRetries;
   r.hello_interval = kHello;
   r.deadline = 1ull << 40;  // TRANSFER: answered by the retries, not a deadline
+  r.pull_deadline = 1ull << 40;  // hub pull: likewise
+  r.hub = kHub;
   return r;
 }
 
@@ -196,6 +199,7 @@ class RtlCluster final : public Cluster {
     c.epoch = epoch;
     c.rto = kRto;
     c.max_retries = kRetries;
+    c.hub = kHub;
     return c;
   }
   uint64_t tx_total() {
@@ -433,8 +437,9 @@ void run_equivalence(const RunSpec& spec) {
       expect_same(h, r, "final EXPORT on card " + std::to_string(id));
       live += h.status == wire::Status::OK;
     }
-  // A used TLS 1.3 ticket (replicate: written on 1, used on 2) is a MISS everywhere.
-  if (spec.mode == wire::BpMode::REPLICATE) {
+  // A used TLS 1.3 ticket (written on 1, used on 2; in hub mode card 2 pulls it from the
+  // hub first) is a MISS everywhere.
+  if (spec.mode != wire::BpMode::TRANSFER) {
     std::vector<uint8_t> id(32, 0x7E);
     Command put;
     put.op = wire::Opcode::PUT;
@@ -473,6 +478,8 @@ TEST(card_equivalence, ReplicateSeed3) { run_equivalence({wire::BpMode::REPLICAT
 TEST(card_equivalence, TransferSeed4) { run_equivalence({wire::BpMode::TRANSFER, 4, 20000, false}); }
 TEST(card_equivalence, TransferSeed5) { run_equivalence({wire::BpMode::TRANSFER, 5, 20000, false}); }
 // Needs catch-up on the RTL card (rtlsync): the restarted card gets its peers' entries back.
+TEST(card_equivalence, HubSeed7) { run_equivalence({wire::BpMode::HUB, 7, 20000, false}); }
+TEST(card_equivalence, HubSeed8) { run_equivalence({wire::BpMode::HUB, 8, 20000, false}); }
 TEST(card_equivalence, ReplicateRestartSeed6) { run_equivalence({wire::BpMode::REPLICATE, 6, 20000, true}); }
 
 }  // namespace
