@@ -362,7 +362,11 @@ async def transfer_gives_up_then_recovers(dut):
     assert r["tag"] == 3001 and r["status"] == ST.FAILED, f"dead link: {r}"
     assert int(dut.cnt_giveups.value) == 1 and int(dut.cnt_transfers_failed.value) == 1
     tb.loss = 0.0
-    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD), 20 * param("HELLO_CYCLES", 2000), "HELLO after the outage")
+    # The RTL card sees the kernel card again at its next HELLO ("reply wanted" while a member
+    # is down): up to 16 x HELLO_CYCLES away, as the timer ran at the all-up idle period
+    # (the kernel's kIdleHelloFactor) when the peer went down.
+    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD) and (int(dut.peer_up_reg.value) >> KERNEL_CARD) & 1,
+                  40 * param("HELLO_CYCLES", 2000), "HELLO after the outage")
     for _ in range(2 * param("HELLO_CYCLES", 2000)):
         await RisingEdge(tb.clk)
     await tb.host.send(command(op=OP.TRANSFER, key=key_of(2), key_len=len(key_of(2)), tag=3002,
