@@ -112,6 +112,23 @@ std::vector<TableCommand> with_op(std::vector<TableCommand> keys, wire::Opcode o
   return keys;
 }
 
+using TopCard = sessnic::rtlsim::TopCard<Vsessnic_top_s6w4>;
+
+// Sends one command to a card of the cluster and runs the cluster until it answers (the
+// card's response and cycle records start empty); its status. A card that never answers
+// ends the bench.
+uint64_t answer_of(sessnic::rtlsim::Cluster& net, TopCard& c, const TableCommand& cmd, uint64_t max_cycles) {
+  c.responses().clear();
+  c.header_cycles().clear();
+  c.response_cycles().clear();
+  c.send(sessnic::rtlsim::encode(cmd));
+  if (!net.run_until([&] { return !c.responses().empty(); }, max_cycles)) {
+    std::fprintf(stderr, "bench_rtl: card %u stopped answering\n", unsigned(c.card()));
+    std::exit(1);
+  }
+  return wire::get_field(c.responses().front()[0].data, wire::header::status);
+}
+
 // D -> E transfers of 256-byte entries between two Verilated cards; the latency of each
 // (TRANSFER header accepted -> result beat out), all must answer OK. Returns the median.
 struct TransferRun {
@@ -119,7 +136,7 @@ struct TransferRun {
   unsigned n;
 };
 TransferRun transfer_latency() {
-  using Card = sessnic::rtlsim::TopCard<Vsessnic_top_s6w4>;
+  using Card = TopCard;
   namespace rs = sessnic::rtlsim;
   const uint32_t members = (1u << 1) | (1u << 2);
   Card d(rs::CardConfig{.card = 1, .members = members, .mode = wire::BpMode::TRANSFER});
@@ -128,17 +145,7 @@ TransferRun transfer_latency() {
   net.add(&d);
   net.add(&e);
   net.set_all_links({.drop = 0.0, .delay = 0, .jitter = 0});
-  auto answer = [&](Card& c, const TableCommand& cmd) {
-    c.responses().clear();
-    c.header_cycles().clear();
-    c.response_cycles().clear();
-    c.send(sessnic::rtlsim::encode(cmd));
-    if (!net.run_until([&] { return !c.responses().empty(); }, 100000)) {
-      std::fprintf(stderr, "bench_rtl: card %u stopped answering\n", unsigned(c.card()));
-      std::exit(1);
-    }
-    return wire::get_field(c.responses().front()[0].data, wire::header::status);
-  };
+  auto answer = [&](Card& c, const TableCommand& cmd) { return answer_of(net, c, cmd, 100000); };
   TableCommand t;
   t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
   t.aux = 10;
@@ -175,8 +182,6 @@ TransferRun transfer_latency() {
   return {lat[lat.size() / 2], lat.front(), lat.back(), static_cast<unsigned>(lat.size())};
 }
 
-using TopCard = sessnic::rtlsim::TopCard<Vsessnic_top_s6w4>;
-
 TableCommand put_cmd(std::mt19937_64& rng, uint32_t tag) {
   TableCommand p;
   p.op = static_cast<uint8_t>(wire::Opcode::PUT);
@@ -201,17 +206,7 @@ TransferRun relayed_latency() {
   }
   TopCard& owner = *cards[0];
   TopCard& asker = *cards[2];
-  auto answer = [&](TopCard& c, const TableCommand& cmd) {
-    c.responses().clear();
-    c.header_cycles().clear();
-    c.response_cycles().clear();
-    c.send(sessnic::rtlsim::encode(cmd));
-    if (!net.run_until([&] { return !c.responses().empty(); }, 1000000)) {
-      std::fprintf(stderr, "bench_rtl: card %u stopped answering\n", unsigned(c.card()));
-      std::exit(1);
-    }
-    return wire::get_field(c.responses().front()[0].data, wire::header::status);
-  };
+  auto answer = [&](TopCard& c, const TableCommand& cmd) { return answer_of(net, c, cmd, 1000000); };
   TableCommand t;
   t.op = static_cast<uint8_t>(wire::Opcode::SET_TIME);
   t.aux = 10;
