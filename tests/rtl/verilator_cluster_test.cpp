@@ -55,28 +55,31 @@ TEST(RtlVerilatorCluster, DeviceTransferMovesTheEntry) {
   EXPECT_EQ(cl.bp_counter(1, 5), 1u);  // transfers_ok
 }
 
+// One TLS server attached to a card (service "travel", the shared test sealing key).
+struct Srv {
+  SslCtxPtr ctx;
+  std::unique_ptr<Sealer> sealer;
+  std::unique_ptr<Attachment> attachment;
+};
+Srv make_server(int version, Device& dev, TestClock& host_clock) {
+  Srv s;
+  s.ctx = testtls::make_server_ctx(version, false);
+  s.sealer = std::make_unique<Sealer>(Keyring(test_key(1, 1)));
+  AttachOptions ao;
+  ao.sealer = s.sealer.get();
+  ao.service = "travel";
+  ao.clock = host_clock.fn();
+  s.attachment = attach(s.ctx.get(), dev, ao);
+  return s;
+}
+
 class RtlVerilatorResume : public ::testing::TestWithParam<int> {};
 
 TEST_P(RtlVerilatorResume, FullOnDResumedOnEAfterHardwareTransfer) {
   const int version = GetParam();
   TestClock device_clock, host_clock;
   VerilatorCluster cl({.cards = {1, 2}, .mode = wire::BpMode::TRANSFER, .clock = device_clock.fn()});
-  struct Srv {
-    SslCtxPtr ctx;
-    std::unique_ptr<Sealer> sealer;
-    std::unique_ptr<Attachment> attachment;
-  };
-  auto make = [&](Device& dev) {
-    Srv s;
-    s.ctx = testtls::make_server_ctx(version, false);
-    s.sealer = std::make_unique<Sealer>(Keyring(test_key(1, 1)));
-    AttachOptions ao;
-    ao.sealer = s.sealer.get();
-    ao.service = "travel";
-    ao.clock = host_clock.fn();
-    s.attachment = attach(s.ctx.get(), dev, ao);
-    return s;
-  };
+  auto make = [&](Device& dev) { return make_server(version, dev, host_clock); };
   Srv d = make(cl.card(1));
   Srv e = make(cl.card(2));
   SslCtxPtr client = testtls::make_client_ctx(TLS1_3_VERSION);
@@ -151,22 +154,7 @@ TEST_P(RtlVerilatorUdpResume, FullOnDResumedOnE) {
   TestClock device_clock, host_clock;
   UdpServers cards(mode, device_clock.fn());
   ASSERT_TRUE(cards.node[0]->wait_for_peers(10s) && cards.node[1]->wait_for_peers(10s));
-  struct Srv {
-    SslCtxPtr ctx;
-    std::unique_ptr<Sealer> sealer;
-    std::unique_ptr<Attachment> attachment;
-  };
-  auto make = [&](Device& dev) {
-    Srv s;
-    s.ctx = testtls::make_server_ctx(version, false);
-    s.sealer = std::make_unique<Sealer>(Keyring(test_key(1, 1)));
-    AttachOptions ao;
-    ao.sealer = s.sealer.get();
-    ao.service = "travel";
-    ao.clock = host_clock.fn();
-    s.attachment = attach(s.ctx.get(), dev, ao);
-    return s;
-  };
+  auto make = [&](Device& dev) { return make_server(version, dev, host_clock); };
   Srv d = make(*cards.dev[0]);
   Srv e = make(*cards.dev[1]);
   SslCtxPtr client = testtls::make_client_ctx(TLS1_3_VERSION);
