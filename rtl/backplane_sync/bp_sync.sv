@@ -225,7 +225,8 @@ module bp_sync #(
     S_ALLOC,      // a new reliable frame takes its peer's next seq and slot
     S_EV_DEST,    // a card-rule event: its destinations and frame
     S_RTX_COPY,   // a resend: the slot's beats from the frame RAM into rtbuf
-    S_RTX_GO      // a resend: per-peer fields for the stamp
+    S_RTX_GO,     // a resend: per-peer fields for the stamp
+    S_INIT        // after reset: the per-peer tables cleared, one peer per cycle
   } state_t;
   typedef enum logic [3:0] {
     P_NONE,
@@ -240,6 +241,7 @@ module bp_sync #(
   } pend_t;
 
   state_t state_reg;
+  logic [CW-1:0] init_peer_reg;
   pend_t pend_reg;
   logic [511:0] rxbuf[MAX_BEATS];
   logic [511:0] txbuf[MAX_BEATS];  // staging of a frame's payload (beat 0 unused: tx_hdr)
@@ -448,9 +450,10 @@ module bp_sync #(
   endfunction
 
   // member with a known epoch (the kernel's up_ without the down state)
+  // (an index, not a loop over CARDS compares: Yosys's proc pass expands such a loop into
+  // one signal per iteration for every call)
   function automatic logic known(input logic [7:0] p, input logic [CARDS-1:0] pe_known);
-    known = 1'b0;
-    for (int i = 0; i < CARDS; i++) if (p == 8'(i)) known = pe_known[i];
+    known = 32'(p) < CARDS && pe_known[p[CW-1:0]];
   endfunction
 
   logic [CARDS-1:0] member, epoch_known, can_send;
@@ -511,6 +514,38 @@ module bp_sync #(
   logic [WIN-1:0] outsh_reg, rsntsh_reg;
   logic [RXW-1:0] m1_reg;
   logic dup_reg, fast_reg;
+  // S_RX_ACK: released frames are every seq below the ack and the sacked ones
+  // (una-relative), except the TRANSFER in flight, which only its outcome ACK finishes.
+  // (Computed from registers outside the engine's process, which only registers them.)
+  logic [WIN-1:0] ack_rel, ack_prot, ack_outn;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [2*WIN-1:0] ack_sk;  // the sack shifted to una-relative; bits past the window drop
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic ack_xdone, ack_rtt_ok;
+  always_comb begin
+    ack_sk = {{WIN{1'b0}}, rx_sack} << offa_reg;
+    ack_prot = f_xpeer_reg ? (WIN'(1) << xoff_reg) : '0;
+    ack_xdone = f_xpeer_reg && f_ackish_reg && f_req_match_reg;
+    ack_rel = (below(offa_reg) | (sack_ok_reg ? ack_sk[WIN-1:0] : '0)) & below(nout_reg);
+    ack_rel = (ack_rel & ~ack_prot) | (ack_xdone ? ack_prot : '0);
+    ack_outn = outm_src_reg & ~ack_rel;
+    // the frame just below the ack was outstanding and never resent: a clean sample
+    ack_rtt_ok = rtt_ok_reg && outm_src_reg[WIN_LOG2'(offa_reg - 1'b1)] &&
+                 !rsnt_src_reg[WIN_LOG2'(offa_reg - 1'b1)] && !ack_prot[WIN_LOG2'(offa_reg - 1'b1)];
+  end
+  // S_RX_UNA: how far the oldest unacked frame advances; is the seq a duplicate; is the
+  // frame accepted (marked in the receive map)
+  logic [WB-1:0] una_adv;
+  logic [WIN-1:0] una_outsh, una_rsntsh;
+  logic una_dup, una_acc;
+  always_comb begin
+    una_adv = outn_reg == '0 ? nout_reg : ctz(outn_reg);
+    una_outsh = shr(outn_reg, una_adv);
+    una_rsntsh = shr(rsnt_src_reg, una_adv);
+    una_dup = neg_reg || (inwin_reg && map1_reg[offw_reg]);
+    una_acc = !f_ackish_reg && rx_type != T_HELLO && rx_seq != 32'h0 && !f_malformed_reg && !una_dup && inwin_reg &&
+              !f_busy_reg;
+  end
   // S_RX_DO: the receive window after this frame
   logic [RB-1:0] rx_t;
   logic [31:0] base_new;
@@ -652,6 +687,77 @@ module bp_sync #(
   wire [7:0] tbl_status = s_tbl_tdata[H_STATUS+:8];
   wire tbl_stored = tbl_st_reg == ST_OK || tbl_st_reg == ST_EVICTED || tbl_st_reg == ST_STALE;
 
+  // Frame headers, table commands and sizes the engine's states register, computed
+  // outside its process (one copy each; the process only selects among them).
+  logic [511:0] hello_bcast_hdr;
+  always_comb hello_bcast_hdr = ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown});
+  logic [511:0] host_pull_hdr;
+  always_comb host_pull_hdr = ctl_frame(T_PULL, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+  logic [511:0] host_treq_hdr;
+  always_comb host_treq_hdr = ctl_frame(T_TRANSFER_REQ, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+  logic [511:0] host_key_beat;
+  always_comb host_key_beat = export_cmd(res_reg, 32'h0);
+  logic [511:0] host_export_cmd;
+  always_comb host_export_cmd = export_cmd(res_reg, tbl_tag_reg);
+  logic [511:0] rx_hello_hdr;
+  always_comb rx_hello_hdr = ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
+  logic [511:0] rx_ack_hdr;
+  always_comb rx_ack_hdr = ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+  logic [IDX_W-1:0] rx_entry_beats;
+  always_comb rx_entry_beats = beats_of(rx_entry[H_BLOB_LEN+:16]);
+  logic [511:0] rx_export_cmd;
+  always_comb rx_export_cmd = export_cmd(rx_entry, tbl_tag_reg);
+  logic [511:0] ap_xfer_ack_hdr;
+  always_comb ap_xfer_ack_hdr = ctl_frame(T_ACK, ap_src_reg, ap_seq_reg, tbl_stored ? ST_OK : tbl_st_reg);
+  logic [511:0] ap_ack_hdr;
+  always_comb ap_ack_hdr = ctl_frame(T_ACK, ap_src_reg, 32'h0, 8'h0);
+  logic [511:0] ap_nack_hdr;
+  always_comb ap_nack_hdr = ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg);
+  logic [511:0] xfer_frame_hdr;
+  always_comb xfer_frame_hdr = ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
+  logic [IDX_W-1:0] entry_blob_beats;
+  always_comb entry_blob_beats = beats_of(txbuf[1][H_BLOB_LEN+:16]);
+  logic [511:0] pull_resp_hdr;
+  always_comb pull_resp_hdr = ctl_frame(T_PULL_RESP, ap_src_reg, pr_req_reg, tbl_st_reg);
+  logic [511:0] fan_hdr;
+  always_comb fan_hdr = ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
+  logic [511:0] ev_key_beat;
+  always_comb ev_key_beat = export_cmd(ev_hdr_reg, 32'h0);
+  logic [511:0] hub_pull_hdr;
+  always_comb hub_pull_hdr = ctl_frame(T_PULL, hub_card, ev_hdr_reg[H_TAG+:32], 8'h0);
+  logic [511:0] ev_export_cmd;
+  always_comb ev_export_cmd = export_cmd(ev_hdr_reg, tbl_tag_reg);
+  logic [511:0] stamped_hdr;
+  always_comb stamped_hdr = stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg, d_sack_reg, epoch);
+  logic [511:0] tres_hdr;
+  always_comb tres_hdr = ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
+  logic [IDX_W-1:0] d_hdr_beats;
+  always_comb d_hdr_beats = beats_of(d_hdr_reg[F_PAYLOAD_LEN+:16]);
+  logic [31:0] tm_rto;
+  always_comb tm_rto = rto_clamp(tm_est1_reg < rto_cycles ? rto_cycles : tm_est1_reg, tm_bo1_reg, rto_cycles);
+  logic [31:0] rtt_dev;
+  always_comb rtt_dev = abs_diff(rtt_m_reg, srtt[rtt_peer_reg] >> 3);
+  logic [511:0] result_hdr;
+  always_comb
+    result_hdr = result_beat(res_entry_reg ? xfer_entry_reg :
+                             (res_relay_reg ? relay_hdr_reg : (res_rx_reg ? rxbuf[1] : res_reg)),
+                             res_pull_reg ? OP_PULL : OP_TRANSFER, res_tag_reg, res_st_reg, res_dest_reg, card_id);
+
+  // The TRANSFER in flight fails (its deadline passed, its destination went down or
+  // restarted): FAILED to whoever asked (the host, or the TRANSFER_REQ's origin). The
+  // frame stays in its slot as a plain reliable frame until acked. One copy for the
+  // three places that end a transfer this way.
+  task automatic fail_xfer_in_flight();
+    xfer_valid_reg <= 1'b0;
+    c_xfail_reg <= c_xfail_reg + 1'b1;
+    res_entry_reg <= 1'b1;
+    res_origin_reg <= xf_origin_reg;
+    res_tag_reg <= xfer_req_reg;
+    res_st_reg <= ST_FAILED;
+    res_dest_reg <= xfer_peer_reg;
+    state_reg <= S_RES_BUILD;
+  endtask
+
   always_ff @(posedge clk) begin
     next_peer_reg <= next_peer;
     fan_ready_reg <= next_peer != BROADCAST && !(epoch_known[next_peer[CW-1:0]] && win_full_reg[next_peer[CW-1:0]]);
@@ -672,7 +778,7 @@ module bp_sync #(
     tm_out2_reg <= tm_out1_reg;
     tm_sent2_reg <= tm_sent1_reg;
     tm_elapsed2_reg <= cyc_reg - tm_sent1_reg;
-    tm_rto2_reg <= rto_clamp(tm_est1_reg < rto_cycles ? rto_cycles : tm_est1_reg, tm_bo1_reg, rto_cycles);
+    tm_rto2_reg <= tm_rto;
     if (!tmo_valid_reg) begin
       tm_p0_reg <= tm_p0_reg == CW'(CARDS - 1) ? '0 : tm_p0_reg + 1'b1;
       if (tm_out2_reg && tm_elapsed2_reg >= tm_rto2_reg) begin
@@ -694,7 +800,7 @@ module bp_sync #(
       end else begin
         srtt[rtt_peer_reg] <= (srtt[rtt_peer_reg] - (srtt[rtt_peer_reg] >> 3) + rtt_m_reg) | 32'h1;
         rttvar[rtt_peer_reg] <= rttvar[rtt_peer_reg] - (rttvar[rtt_peer_reg] >> 2) +
-            abs_diff(rtt_m_reg, srtt[rtt_peer_reg] >> 3);
+            rtt_dev;
       end
     end
     if (ev_valid) begin
@@ -705,6 +811,26 @@ module bp_sync #(
     end
 
     case (state_reg)
+      // The per-peer tables are cleared by this walk (CARDS cycles after reset) rather than
+      // all at once: one write port per table instead of CARDS, so they stay plain arrays
+      // (Yosys's proc pass expanded the all-at-once reset into CARDS x 12 write ports).
+      S_INIT: begin
+        peer_epoch[init_peer_reg] <= 32'h0;
+        tx_next[init_peer_reg] <= 32'h1;
+        tx_una[init_peer_reg] <= 32'h1;
+        out_map[init_peer_reg] <= '0;
+        rsnt_map[init_peer_reg] <= '0;
+        una_sent[init_peer_reg] <= '0;
+        una_retries[init_peer_reg] <= '0;
+        rx_base[init_peer_reg] <= 32'h1;
+        rx_map[init_peer_reg] <= '0;
+        srtt[init_peer_reg] <= 32'h0;
+        rttvar[init_peer_reg] <= 32'h0;
+        backoff[init_peer_reg] <= '0;
+        init_peer_reg <= init_peer_reg + 1'b1;
+        if (init_peer_reg == CW'(CARDS - 1)) state_reg <= S_IDLE;
+      end
+
       S_IDLE: begin
         if (s_rx_tvalid) begin  // disabled: received frames are drained (rx_unhandled)
           state_reg <= S_RX;
@@ -715,15 +841,8 @@ module bp_sync #(
         end else if (deadline_hit_reg) begin
           // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED.
           // The frame stays in its slot as a plain reliable frame until acked.
-          xfer_valid_reg <= 1'b0;
           deadline_hit_reg <= 1'b0;
-          c_xfail_reg <= c_xfail_reg + 1'b1;
-          res_entry_reg <= 1'b1;
-          res_origin_reg <= xf_origin_reg;
-          res_tag_reg <= xfer_req_reg;
-          res_st_reg <= ST_FAILED;
-          res_dest_reg <= xfer_peer_reg;
-          state_reg <= S_RES_BUILD;
+          fail_xfer_in_flight();
         end else if (frx_valid_reg) begin
           // fast retransmit of the peer's oldest frame (its sack showed the hole)
           frx_valid_reg <= 1'b0;
@@ -752,14 +871,7 @@ module bp_sync #(
               tx_una[tmo_peer_reg] <= tx_next[tmo_peer_reg];
               una_retries[tmo_peer_reg] <= '0;
               if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == tmo_peer_reg) begin
-                xfer_valid_reg <= 1'b0;
-                c_xfail_reg <= c_xfail_reg + 1'b1;
-                res_entry_reg <= 1'b1;
-                res_origin_reg <= xf_origin_reg;
-                res_tag_reg <= xfer_req_reg;
-                res_st_reg <= ST_FAILED;
-                res_dest_reg <= xfer_peer_reg;
-                state_reg <= S_RES_BUILD;
+                fail_xfer_in_flight();
               end
             end else begin
               una_retries[tmo_peer_reg] <= una_retries[tmo_peer_reg] + 1'b1;
@@ -780,7 +892,7 @@ module bp_sync #(
           // Liveness rides on traffic; once every member is up a HELLO only re-announces
           // the epoch, 16x less often (the kernel's kIdleHelloFactor).
           hello_timer_reg <= any_unknown ? hello_cycles : hello_idle;
-          d_hdr_reg <= ctl_frame(T_HELLO, BROADCAST, 32'h0, {7'h0, any_unknown});
+          d_hdr_reg <= hello_bcast_hdr;
           d_dep_reg <= 32'h0;
           d_ack_reg <= 32'h0;
           d_una_reg <= 32'h0;
@@ -881,7 +993,7 @@ module bp_sync #(
         d_ack_reg <= rx_base[rt_peer_reg];
         d_sack_reg <= rx_map[rt_peer_reg];
         d_una_reg <= tx_una[rt_peer_reg];
-        tx_n_reg <= IDX_W'(1) + beats_of(d_hdr_reg[F_PAYLOAD_LEN+:16]);
+        tx_n_reg <= IDX_W'(1) + d_hdr_beats;
         tx_from_rt_reg <= 1'b1;
         tx_store_reg <= 1'b0;
         tx_ret_reg <= S_IDLE;
@@ -912,12 +1024,12 @@ module bp_sync #(
               pl_hdr_reg <= res_reg;
               pl_deadline_reg <= host_deadline_reg;
               pl_start_reg <= cyc_reg;
-              txbuf[1] <= export_cmd(res_reg, 32'h0);
+              txbuf[1] <= host_key_beat;
               txbuf[1][H_OP+:8] <= OP_GET;
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= res_reg[C_OWNER+:8];
-              nf_hdr_reg <= ctl_frame(T_PULL, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              nf_hdr_reg <= host_pull_hdr;
               nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
               nf_n_reg <= IDX_W'(2);
               state_reg <= S_NEXT_PEER;
@@ -939,12 +1051,12 @@ module bp_sync #(
               relay_hdr_reg <= res_reg;
               relay_owner_reg <= res_reg[C_OWNER+:8];
               relay_deadline_reg <= host_deadline_reg;
-              txbuf[1] <= export_cmd(res_reg, 32'h0);
+              txbuf[1] <= host_key_beat;
               txbuf[1][H_OP+:8] <= OP_TRANSFER;
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= res_reg[C_OWNER+:8];
-              nf_hdr_reg <= ctl_frame(T_TRANSFER_REQ, res_reg[C_OWNER+:8], host_tag_reg, 8'h0);
+              nf_hdr_reg <= host_treq_hdr;
               nf_hdr_reg[F_ARG+:8] <= host_dest_reg;
               nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
               nf_n_reg <= IDX_W'(2);
@@ -960,7 +1072,7 @@ module bp_sync #(
             end
           end else begin
             pend_reg <= P_EXPORT_XFER;
-            tbl_hdr_reg <= export_cmd(res_reg, tbl_tag_reg);
+            tbl_hdr_reg <= host_export_cmd;
             idx_reg <= '0;
             tbl_n_reg <= '0;
             state_reg <= S_TBL_SEND;
@@ -1035,24 +1147,10 @@ module bp_sync #(
       S_RX_ACK: begin
         // released: every seq below the ack, and the sacked ones (una-relative), except
         // the TRANSFER in flight, which only its outcome ACK finishes
-        begin : rx_ack_release
-          logic [WIN-1:0] rel, prot;
-          /* verilator lint_off UNUSEDSIGNAL */
-          logic [2*WIN-1:0] sk;  // the sack shifted to una-relative; bits past the window drop
-          /* verilator lint_on UNUSEDSIGNAL */
-          logic xdone;
-          sk = {{WIN{1'b0}}, rx_sack} << offa_reg;
-          rel = (below(offa_reg) | (sack_ok_reg ? sk[WIN-1:0] : '0)) & below(nout_reg);
-          prot = f_xpeer_reg ? (WIN'(1) << xoff_reg) : '0;
-          xdone = f_xpeer_reg && f_ackish_reg && f_req_match_reg;
-          rel = (rel & ~prot) | (xdone ? prot : '0);
-          outn_reg <= outm_src_reg & ~rel;
-          xdone_reg <= xdone;
-          // the frame just below the ack was outstanding and never resent: a clean sample
-          rtt_ok2_reg <= rtt_ok_reg && outm_src_reg[WIN_LOG2'(offa_reg - 1'b1)] &&
-                         !rsnt_src_reg[WIN_LOG2'(offa_reg - 1'b1)] && !prot[WIN_LOG2'(offa_reg - 1'b1)];
-          fast_cand_reg <= sack_ok_reg && rx_sack != '0;
-        end
+        outn_reg <= ack_outn;
+        xdone_reg <= ack_xdone;
+        rtt_ok2_reg <= ack_rtt_ok;
+        fast_cand_reg <= sack_ok_reg && rx_sack != '0;
         base1_reg <= una_gt_reg ? rx_una : rxb_src_reg;
         map1_reg <= !una_gt_reg ? rxm_src_reg : (gap_big_reg ? '0 : rxm_src_reg >> gap_reg);
         neg_reg <= una_gt_reg ? off_u_reg[31] : off_b_reg[31];
@@ -1062,22 +1160,13 @@ module bp_sync #(
       end
 
       S_RX_UNA: begin
-        begin : rx_una_window
-          logic [WB-1:0] adv;
-          logic acc;
-          logic dup;
-          adv = outn_reg == '0 ? nout_reg : ctz(outn_reg);
-          adv_reg <= adv;
-          outsh_reg <= shr(outn_reg, adv);
-          rsntsh_reg <= shr(rsnt_src_reg, adv);
-          // fast retransmit: the peer holds later frames but not our oldest one
-          fast_reg <= fast_cand_reg && adv == offa_reg && adv < nout_reg && (adv != '0 || !fd_src_reg);
-          dup = neg_reg || (inwin_reg && map1_reg[offw_reg]);
-          dup_reg <= dup;
-          acc = !f_ackish_reg && rx_type != T_HELLO && rx_seq != 32'h0 && !f_malformed_reg && !dup && inwin_reg &&
-                !f_busy_reg;
-          m1_reg <= map1_reg | (acc ? (RXW'(1) << offw_reg) : '0);
-        end
+        adv_reg <= una_adv;
+        outsh_reg <= una_outsh;
+        rsntsh_reg <= una_rsntsh;
+        // fast retransmit: the peer holds later frames but not our oldest one
+        fast_reg <= fast_cand_reg && una_adv == offa_reg && una_adv < nout_reg && (una_adv != '0 || !fd_src_reg);
+        dup_reg <= una_dup;
+        m1_reg <= map1_reg | (una_acc ? (RXW'(1) << offw_reg) : '0);
         state_reg <= S_RX_DO;
       end
 
@@ -1112,14 +1201,7 @@ module bp_sync #(
           cu_dest_reg[rs] <= 1'b0;  // a walk running for its old life: a new one follows
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_xpeer_reg) begin
-            xfer_valid_reg <= 1'b0;
-            c_xfail_reg <= c_xfail_reg + 1'b1;
-            res_entry_reg <= 1'b1;
-            res_origin_reg <= xf_origin_reg;
-            res_tag_reg <= xfer_req_reg;
-            res_st_reg <= ST_FAILED;
-            res_dest_reg <= xfer_peer_reg;
-            state_reg <= S_RES_BUILD;
+            fail_xfer_in_flight();
           end
         end else begin
           if (f_learn_reg) peer_epoch[rs] <= rx_epoch;  // learned
@@ -1130,7 +1212,7 @@ module bp_sync #(
           end
           if (rx_type == T_HELLO) begin
             if (f_hello_reply_reg) begin
-              d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
+              d_hdr_reg <= rx_hello_hdr;
               d_dep_reg <= rx_epoch;
               d_ack_reg <= rxb_src_reg;
               d_sack_reg <= rxm_src_reg;
@@ -1142,7 +1224,7 @@ module bp_sync #(
           end else if (f_dst_epoch_bad_reg) begin
             // meant for an earlier life of this card: tell the sender our epoch
             c_stale_reg <= c_stale_reg + 1'b1;
-            d_hdr_reg <= ctl_frame(T_HELLO, rx_src, 32'h0, 8'h0);
+            d_hdr_reg <= rx_hello_hdr;
             d_dep_reg <= rx_epoch;
             d_ack_reg <= rxb_src_reg;
             d_sack_reg <= rxm_src_reg;
@@ -1204,7 +1286,7 @@ module bp_sync #(
                 pend_reg <= P_APPLY_XFER;
                 state_reg <= S_TBL_SEND;
               end else begin
-                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
                 d_ack_reg <= base_new;
                 d_sack_reg <= map_new;
@@ -1229,7 +1311,7 @@ module bp_sync #(
                 // ack now; then TRANSFER_REQ: export the key and transfer it to `arg` for
                 // the sender (its result goes back as TRANSFER_RESULT); TRANSFER_RESULT:
                 // the answer to this card's relayed host TRANSFER (a stale one is dropped)
-                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
                 d_ack_reg <= base_new;
                 d_sack_reg <= map_new;
@@ -1259,7 +1341,7 @@ module bp_sync #(
               end else if (rx_type == T_PULL || rx_type == T_PULL_RESP) begin
                 // ack now; then PULL: export the key, answer PULL_RESP (req = its req);
                 // PULL_RESP: the answer of this card's pull (a stale one is dropped)
-                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
                 d_ack_reg <= base_new;
                 d_sack_reg <= map_new;
@@ -1294,7 +1376,7 @@ module bp_sync #(
               end else begin
                 // reliable types outside the subset: acked, ignored
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
-                d_hdr_reg <= ctl_frame(T_ACK, rx_src, 32'h0, 8'h0);
+                d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
                 d_ack_reg <= base_new;
                 d_sack_reg <= map_new;
@@ -1316,9 +1398,9 @@ module bp_sync #(
           tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
           tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
         end
-        tbl_n_reg <= rx_type == T_DELETE ? '0 : beats_of(rx_entry[H_BLOB_LEN+:16]);
+        tbl_n_reg <= rx_type == T_DELETE ? '0 : rx_entry_beats;
         if (rx_type == T_TRANSFER_REQ || rx_type == T_PULL) begin
-          tbl_hdr_reg <= export_cmd(rx_entry, tbl_tag_reg);
+          tbl_hdr_reg <= rx_export_cmd;
           tbl_n_reg <= '0;
         end
         ap_src_reg <= rx_src;
@@ -1378,9 +1460,9 @@ module bp_sync #(
             if (tbl_stored || (pend_reg == P_APPLY && tbl_st_reg == ST_MISS)) c_applied_reg <= c_applied_reg + 1'b1;
             else c_apfail_reg <= c_apfail_reg + 1'b1;
             if (pend_reg == P_APPLY_XFER)
-              d_hdr_reg <= ctl_frame(T_ACK, ap_src_reg, ap_seq_reg, tbl_stored ? ST_OK : tbl_st_reg);
-            else if (tbl_stored || tbl_st_reg == ST_MISS) d_hdr_reg <= ctl_frame(T_ACK, ap_src_reg, 32'h0, 8'h0);
-            else d_hdr_reg <= ctl_frame(T_NACK, ap_src_reg, ap_seq_reg, tbl_st_reg);
+              d_hdr_reg <= ap_xfer_ack_hdr;
+            else if (tbl_stored || tbl_st_reg == ST_MISS) d_hdr_reg <= ap_ack_hdr;
+            else d_hdr_reg <= ap_nack_hdr;
             d_dep_reg <= peer_epoch[ap_src_reg[CW-1:0]];
             d_ack_reg <= rx_base[ap_src_reg[CW-1:0]];
             d_sack_reg <= rx_map[ap_src_reg[CW-1:0]];
@@ -1415,9 +1497,9 @@ module bp_sync #(
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b1;
               nf_peer_reg <= host_dest_reg;
-              nf_hdr_reg <= ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
+              nf_hdr_reg <= xfer_frame_hdr;
               nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
-              nf_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+              nf_n_reg <= IDX_W'(2) + entry_blob_beats;
               state_reg <= S_NEXT_PEER;
             end else begin
               // destination down, unknown or its window full: FAILED (the kernel's can_send)
@@ -1455,9 +1537,9 @@ module bp_sync #(
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= ap_src_reg;
-              nf_hdr_reg <= ctl_frame(T_PULL_RESP, ap_src_reg, pr_req_reg, tbl_st_reg);
+              nf_hdr_reg <= pull_resp_hdr;
               nf_hdr_reg[F_PAYLOAD_LEN+:16] <= tbl_st_reg == ST_OK ? 16'd64 + txbuf[1][H_BLOB_LEN+:16] : 16'd0;
-              nf_n_reg <= tbl_st_reg == ST_OK ? IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]) : IDX_W'(1);
+              nf_n_reg <= tbl_st_reg == ST_OK ? IDX_W'(2) + entry_blob_beats : IDX_W'(1);
               state_reg <= S_NEXT_PEER;
             end else c_notsent_reg <= c_notsent_reg + 1'b1;
           end
@@ -1518,9 +1600,9 @@ module bp_sync #(
             nf_valid_reg <= 1'b1;
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= next_peer_reg;
-            nf_hdr_reg <= ctl_frame(fan_type_reg, next_peer_reg, 32'h0, 8'h0);
+            nf_hdr_reg <= fan_hdr;
             nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
-            nf_n_reg <= IDX_W'(2) + beats_of(txbuf[1][H_BLOB_LEN+:16]);
+            nf_n_reg <= IDX_W'(2) + entry_blob_beats;
             // next cycle: S_NEXT_PEER sees nf_valid and allocates
           end
         end
@@ -1578,12 +1660,12 @@ module bp_sync #(
             pl_kill_reg <= 1'b0;
             pl_deadline_reg <= 32'h0;
             pl_start_reg <= cyc_reg;
-            txbuf[1] <= export_cmd(ev_hdr_reg, 32'h0);
+            txbuf[1] <= ev_key_beat;
             txbuf[1][H_OP+:8] <= OP_GET;
             nf_valid_reg <= 1'b1;
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= hub_card;
-            nf_hdr_reg <= ctl_frame(T_PULL, hub_card, ev_hdr_reg[H_TAG+:32], 8'h0);
+            nf_hdr_reg <= hub_pull_hdr;
             nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64;
             nf_n_reg <= IDX_W'(2);
             state_reg <= S_NEXT_PEER;
@@ -1600,7 +1682,7 @@ module bp_sync #(
             state_reg <= S_IDLE;
           end else begin
             pend_reg <= P_EXPORT_REPL;
-            tbl_hdr_reg <= export_cmd(ev_hdr_reg, tbl_tag_reg);
+            tbl_hdr_reg <= ev_export_cmd;
             state_reg <= S_TBL_SEND;
           end
         end else begin
@@ -1629,7 +1711,7 @@ module bp_sync #(
       end
 
       S_STAMP: begin
-        tx_hdr_reg <= stamp(d_hdr_reg, card_id, d_dep_reg, d_ack_reg, d_una_reg, d_sack_reg, epoch);
+        tx_hdr_reg <= stamped_hdr;
         idx_reg <= '0;
         state_reg <= S_TX_CRC;
       end
@@ -1664,7 +1746,7 @@ module bp_sync #(
             nf_valid_reg <= 1'b1;
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= res_origin_reg;
-            nf_hdr_reg <= ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
+            nf_hdr_reg <= tres_hdr;
             nf_hdr_reg[F_ARG+:8] <= res_dest_reg;
             nf_n_reg <= IDX_W'(1);
             state_reg <= S_NEXT_PEER;
@@ -1677,9 +1759,7 @@ module bp_sync #(
           res_raw_reg <= 1'b0;
           res_rx_reg <= 1'b0;
           if (!res_raw_reg)
-            res_reg <= result_beat(res_entry_reg ? xfer_entry_reg :
-                                   (res_relay_reg ? relay_hdr_reg : (res_rx_reg ? rxbuf[1] : res_reg)),
-                                   res_pull_reg ? OP_PULL : OP_TRANSFER, res_tag_reg, res_st_reg, res_dest_reg, card_id);
+            res_reg <= result_hdr;
           state_reg <= S_RESULT;
         end
       end
@@ -1692,7 +1772,7 @@ module bp_sync #(
     endcase
 
     if (rst) begin
-      state_reg <= S_IDLE;
+      state_reg <= S_INIT;
       pend_reg <= P_NONE;
       idx_reg <= '0;
       bcast_todo_reg <= '0;
@@ -1701,20 +1781,7 @@ module bp_sync #(
       evq_wr_reg <= '0;
       evq_rd_reg <= '0;
       tbl_tag_reg <= 32'h80000000;
-      for (int i = 0; i < CARDS; i++) begin
-        peer_epoch[i] <= 32'h0;
-        tx_next[i] <= 32'h1;
-        tx_una[i] <= 32'h1;
-        out_map[i] <= '0;
-        rsnt_map[i] <= '0;
-        una_sent[i] <= '0;
-        una_retries[i] <= '0;
-        rx_base[i] <= 32'h1;
-        rx_map[i] <= '0;
-        srtt[i] <= 32'h0;
-        rttvar[i] <= 32'h0;
-        backoff[i] <= '0;
-      end
+      init_peer_reg <= '0;
       fast_done_reg <= '0;
       win_full_reg <= '0;
       c_tx_reg <= '0;
