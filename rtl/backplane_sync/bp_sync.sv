@@ -211,6 +211,7 @@ module bp_sync #(
     S_RX_CMP,     // compares of the received fields against that state
     S_RX_ACK,     // ack/sack -> released frames; receive window position of the seq
     S_RX_UNA,     // new oldest unacked frame; the receive map with this seq marked
+    S_RX_WIN,     // the receive window's advance (seqs received in a row from the base)
     S_RX_DO,      // decide on the frame (flags), write peer state, describe the answer
     S_HOST,       // draining a host command's extra beats
     S_TBL_SEND,   // table command beats out
@@ -226,6 +227,8 @@ module bp_sync #(
     S_EV_DEST,    // a card-rule event: its destinations and frame
     S_RTX_COPY,   // a resend: the slot's beats from the frame RAM into rtbuf
     S_RTX_GO,     // a resend: per-peer fields for the stamp
+    S_RTX_CHECK,  // a resend: its peer's state into registers
+    S_RTX_DECIDE, // a resend: still due? give up, or copy the frame
     S_INIT        // after reset: the per-peer tables cleared, one peer per cycle
   } state_t;
   typedef enum logic [3:0] {
@@ -244,7 +247,12 @@ module bp_sync #(
   logic [CW-1:0] init_peer_reg;
   pend_t pend_reg;
   logic [511:0] rxbuf[MAX_BEATS];
-  logic [511:0] txbuf[MAX_BEATS];  // staging of a frame's payload (beat 0 unused: tx_hdr)
+  // staging of a frame's payload: beat 1 (the entry) in tx_entry_reg, blob beats from 2
+  // in txbuf (beats 0 and 1 of txbuf unused)
+  logic [511:0] tx_entry_reg;
+  logic [511:0] txbuf[MAX_BEATS];
+  logic [511:0] tx_stage_beat;  // beat idx_reg of the staged frame
+  always_comb tx_stage_beat = idx_reg == IDX_W'(1) ? tx_entry_reg : txbuf[idx_reg];
   logic [511:0] rtbuf[MAX_BEATS];  // a resent frame, copied from the frame RAM
   logic [IDX_W-1:0] idx_reg, tx_n_reg;
   logic rx_over_reg;
@@ -297,6 +305,13 @@ module bp_sync #(
   // fast retransmit request (from S_RX_DO, served in S_IDLE)
   logic frx_valid_reg;
   logic [CW-1:0] frx_peer_reg;
+  // a resend being checked (S_RTX_CHECK -> S_RTX_DECIDE)
+  logic [CW-1:0] rc_peer_reg;
+  logic rc_fast_reg, rc_live_reg, rc_giveup_reg, rc_xpeer_reg, rc_xfirst_reg;
+  logic [WIN_LOG2-1:0] rc_k_reg;  // the oldest frame's slot
+  logic [31:0] rc_next_reg;
+  logic [7:0] rc_retries_reg;
+  logic [2:0] rc_backoff_reg;
   // a resend being prepared
   logic [CW-1:0] rt_peer_reg;
   logic [WIN_LOG2-1:0] rt_k_reg;
@@ -547,13 +562,12 @@ module bp_sync #(
               !f_busy_reg;
   end
   // S_RX_DO: the receive window after this frame
-  logic [RB-1:0] rx_t;
+  logic [RB-1:0] rx_t_reg;  // received seqs in a row at the new base (S_RX_WIN)
   logic [31:0] base_new;
   logic [RXW-1:0] map_new;
   always_comb begin
-    rx_t = ctz_rx(~m1_reg);
-    base_new = base1_reg + 32'(rx_t);
-    map_new = shr_rx(m1_reg, rx_t);
+    base_new = base1_reg + 32'(rx_t_reg);
+    map_new = shr_rx(m1_reg, rx_t_reg);
   end
   wire [31:0] una_new = una_src_reg + 32'(adv_reg);
   // the sender joined: does this card catch it up (rule 6)? (a HELLO says passive itself)
@@ -622,7 +636,7 @@ module bp_sync #(
   // ---- outputs ------------------------------------------------------------------------
   logic [511:0] tx_beat;
   always_comb begin
-    tx_beat = (idx_reg == '0) ? tx_hdr_reg : (tx_from_rt_reg ? rtbuf[idx_reg] : txbuf[idx_reg]);
+    tx_beat = (idx_reg == '0) ? tx_hdr_reg : (tx_from_rt_reg ? rtbuf[idx_reg] : tx_stage_beat);
   end
   assign m_tx_tdata = tx_beat;
   assign m_tx_tvalid = state_reg == S_TX_SEND;
@@ -651,7 +665,7 @@ module bp_sync #(
   // frame RAM: one write port (first transmission, S_TX_CRC), one registered read port
   always_ff @(posedge clk) begin
     if (state_reg == S_TX_CRC && tx_store_reg)
-      rtx_ram[{tx_slot_reg, BW'(idx_reg)}] <= idx_reg == '0 ? d_hdr_reg : txbuf[idx_reg];
+      rtx_ram[{tx_slot_reg, BW'(idx_reg)}] <= idx_reg == '0 ? d_hdr_reg : tx_stage_beat;
     rtx_q <= rtx_ram[rtx_raddr_reg];
   end
 
@@ -716,7 +730,7 @@ module bp_sync #(
   logic [511:0] xfer_frame_hdr;
   always_comb xfer_frame_hdr = ctl_frame(T_TRANSFER, host_dest_reg, host_tag_reg, 8'h0);
   logic [IDX_W-1:0] entry_blob_beats;
-  always_comb entry_blob_beats = beats_of(txbuf[1][H_BLOB_LEN+:16]);
+  always_comb entry_blob_beats = beats_of(tx_entry_reg[H_BLOB_LEN+:16]);
   logic [511:0] pull_resp_hdr;
   always_comb pull_resp_hdr = ctl_frame(T_PULL_RESP, ap_src_reg, pr_req_reg, tbl_st_reg);
   logic [511:0] fan_hdr;
@@ -742,6 +756,32 @@ module bp_sync #(
     result_hdr = result_beat(res_entry_reg ? xfer_entry_reg :
                              (res_relay_reg ? relay_hdr_reg : (res_rx_reg ? rxbuf[1] : res_reg)),
                              res_pull_reg ? OP_PULL : OP_TRANSFER, res_tag_reg, res_st_reg, res_dest_reg, card_id);
+
+  // Entry beats for the wire. A key for PULL / TRANSFER_REQ (the host's or a hub pull's);
+  // an exported entry (the table's response minus host-only fields); a DELETE's entry:
+  // key, ctx, tombstone version (a TAKE / GET's is in aux) and expiry, no blob.
+  logic [511:0] host_get_beat, host_treq_beat, ev_get_beat, tbl_entry_beat, ev_delete_beat;
+  always_comb begin
+    host_get_beat = host_key_beat;
+    host_get_beat[H_OP+:8] = OP_GET;
+    host_treq_beat = host_key_beat;
+    host_treq_beat[H_OP+:8] = OP_TRANSFER;
+    ev_get_beat = ev_key_beat;
+    ev_get_beat[H_OP+:8] = OP_GET;
+    tbl_entry_beat = s_tbl_tdata;
+    tbl_entry_beat[H_OP+:8] = OP_PUT;
+    tbl_entry_beat[H_STATUS+:8] = 8'h0;
+    tbl_entry_beat[H_TAG+:32] = 32'h0;
+    tbl_entry_beat[H_AUX+:64] = 64'h0;
+    ev_delete_beat = ev_hdr_reg;
+    ev_delete_beat[H_OP+:8] = OP_DEL;
+    ev_delete_beat[H_STATUS+:8] = 8'h0;
+    ev_delete_beat[H_TAG+:32] = 32'h0;
+    ev_delete_beat[H_AUX+:64] = 64'h0;
+    ev_delete_beat[H_FLAGS+:8] = FL_TOMBSTONE;
+    ev_delete_beat[H_BLOB_LEN+:16] = 16'h0;
+    if (ev_op != OP_DEL) ev_delete_beat[H_VERSION+:64] = ev_hdr_reg[H_AUX+:64];
+  end
 
   // The TRANSFER in flight fails (its deadline passed, its destination went down or
   // restarted): FAILED to whoever asked (the host, or the TRANSFER_REQ's origin). The
@@ -846,48 +886,14 @@ module bp_sync #(
         end else if (frx_valid_reg) begin
           // fast retransmit of the peer's oldest frame (its sack showed the hole)
           frx_valid_reg <= 1'b0;
-          if (epoch_known[frx_peer_reg] && tx_una[frx_peer_reg] != tx_next[frx_peer_reg]) begin
-            c_rtx_reg <= c_rtx_reg + 1'b1;
-            rsnt_map[frx_peer_reg][0] <= 1'b1;
-            if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == frx_peer_reg && xfer_seq_reg == tx_una[frx_peer_reg])
-              xfer_first_reg <= 1'b0;
-            rt_peer_reg <= frx_peer_reg;
-            rt_k_reg <= tx_una[frx_peer_reg][WIN_LOG2-1:0];
-            rtx_raddr_reg <= {frx_peer_reg, tx_una[frx_peer_reg][WIN_LOG2-1:0], BW'(0)};
-            rt_cnt_reg <= '0;
-            state_reg <= S_RTX_COPY;
-          end
+          rc_peer_reg <= frx_peer_reg;
+          rc_fast_reg <= 1'b1;
+          state_reg <= S_RTX_CHECK;
         end else if (tmo_valid_reg) begin
           tmo_valid_reg <= 1'b0;
-          if (epoch_known[tmo_peer_reg] && tx_una[tmo_peer_reg] != tx_next[tmo_peer_reg] &&
-              una_sent[tmo_peer_reg] == tmo_sent_reg) begin
-            if (una_retries[tmo_peer_reg] >= max_retries) begin
-              // give up: the peer is down (not sent to until heard again); its frames are
-              // abandoned and `una` steps the receiver over them
-              c_giveup_reg <= c_giveup_reg + 1'b1;
-              peer_up_reg[tmo_peer_reg] <= 1'b0;
-              out_map[tmo_peer_reg] <= '0;
-              rsnt_map[tmo_peer_reg] <= '0;
-              tx_una[tmo_peer_reg] <= tx_next[tmo_peer_reg];
-              una_retries[tmo_peer_reg] <= '0;
-              if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == tmo_peer_reg) begin
-                fail_xfer_in_flight();
-              end
-            end else begin
-              una_retries[tmo_peer_reg] <= una_retries[tmo_peer_reg] + 1'b1;
-              una_sent[tmo_peer_reg] <= cyc_reg;
-              if (backoff[tmo_peer_reg] < 3'd6) backoff[tmo_peer_reg] <= backoff[tmo_peer_reg] + 1'b1;
-              c_rtx_reg <= c_rtx_reg + 1'b1;
-              rsnt_map[tmo_peer_reg][0] <= 1'b1;
-              if (xfer_valid_reg && xfer_peer_reg[CW-1:0] == tmo_peer_reg && xfer_seq_reg == tx_una[tmo_peer_reg])
-                xfer_first_reg <= 1'b0;
-              rt_peer_reg <= tmo_peer_reg;
-              rt_k_reg <= tx_una[tmo_peer_reg][WIN_LOG2-1:0];
-              rtx_raddr_reg <= {tmo_peer_reg, tx_una[tmo_peer_reg][WIN_LOG2-1:0], BW'(0)};
-              rt_cnt_reg <= '0;
-              state_reg <= S_RTX_COPY;
-            end
-          end
+          rc_peer_reg <= tmo_peer_reg;
+          rc_fast_reg <= 1'b0;
+          state_reg <= S_RTX_CHECK;
         end else if (hello_timer_reg == 0) begin
           // Liveness rides on traffic; once every member is up a HELLO only re-announces
           // the epoch, 16x less often (the kernel's kIdleHelloFactor).
@@ -978,6 +984,51 @@ module bp_sync #(
         end
       end
 
+      // A resend (fast, or the timer scan's timeout): does it still hold (the peer is up,
+      // its oldest frame is the one the timer saw, not acked or resent meanwhile)? The
+      // lookups and compares are registered here; S_RTX_DECIDE acts on them.
+      S_RTX_CHECK: begin
+        rc_live_reg <= epoch_known[rc_peer_reg] && tx_una[rc_peer_reg] != tx_next[rc_peer_reg] &&
+                       (rc_fast_reg || una_sent[rc_peer_reg] == tmo_sent_reg);
+        rc_giveup_reg <= !rc_fast_reg && una_retries[rc_peer_reg] >= max_retries;
+        rc_k_reg <= tx_una[rc_peer_reg][WIN_LOG2-1:0];
+        rc_next_reg <= tx_next[rc_peer_reg];
+        rc_retries_reg <= una_retries[rc_peer_reg];
+        rc_backoff_reg <= backoff[rc_peer_reg];
+        rc_xpeer_reg <= xfer_valid_reg && xfer_peer_reg[CW-1:0] == rc_peer_reg;
+        rc_xfirst_reg <= xfer_valid_reg && xfer_peer_reg[CW-1:0] == rc_peer_reg && xfer_seq_reg == tx_una[rc_peer_reg];
+        state_reg <= S_RTX_DECIDE;
+      end
+
+      S_RTX_DECIDE: begin
+        state_reg <= S_IDLE;
+        if (rc_live_reg && rc_giveup_reg) begin
+          // give up: the peer is down (not sent to until heard again); its frames are
+          // abandoned and `una` steps the receiver over them
+          c_giveup_reg <= c_giveup_reg + 1'b1;
+          peer_up_reg[rc_peer_reg] <= 1'b0;
+          out_map[rc_peer_reg] <= '0;
+          rsnt_map[rc_peer_reg] <= '0;
+          tx_una[rc_peer_reg] <= rc_next_reg;
+          una_retries[rc_peer_reg] <= '0;
+          if (rc_xpeer_reg) fail_xfer_in_flight();
+        end else if (rc_live_reg) begin
+          if (!rc_fast_reg) begin
+            una_retries[rc_peer_reg] <= rc_retries_reg + 1'b1;
+            una_sent[rc_peer_reg] <= cyc_reg;
+            if (rc_backoff_reg < 3'd6) backoff[rc_peer_reg] <= rc_backoff_reg + 1'b1;
+          end
+          c_rtx_reg <= c_rtx_reg + 1'b1;
+          rsnt_map[rc_peer_reg][0] <= 1'b1;
+          if (rc_xfirst_reg) xfer_first_reg <= 1'b0;
+          rt_peer_reg <= rc_peer_reg;
+          rt_k_reg <= rc_k_reg;
+          rtx_raddr_reg <= {rc_peer_reg, rc_k_reg, BW'(0)};
+          rt_cnt_reg <= '0;
+          state_reg <= S_RTX_COPY;
+        end
+      end
+
       // A resend: the slot's beats into rtbuf (registered RAM read: beat b arrives the
       // cycle after its address), then the stamp with the peer's current fields.
       S_RTX_COPY: begin
@@ -1024,8 +1075,7 @@ module bp_sync #(
               pl_hdr_reg <= res_reg;
               pl_deadline_reg <= host_deadline_reg;
               pl_start_reg <= cyc_reg;
-              txbuf[1] <= host_key_beat;
-              txbuf[1][H_OP+:8] <= OP_GET;
+              tx_entry_reg <= host_get_beat;
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= res_reg[C_OWNER+:8];
@@ -1051,8 +1101,7 @@ module bp_sync #(
               relay_hdr_reg <= res_reg;
               relay_owner_reg <= res_reg[C_OWNER+:8];
               relay_deadline_reg <= host_deadline_reg;
-              txbuf[1] <= host_key_beat;
-              txbuf[1][H_OP+:8] <= OP_TRANSFER;
+              tx_entry_reg <= host_treq_beat;
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= res_reg[C_OWNER+:8];
@@ -1167,6 +1216,13 @@ module bp_sync #(
         fast_reg <= fast_cand_reg && una_adv == offa_reg && una_adv < nout_reg && (una_adv != '0 || !fd_src_reg);
         dup_reg <= una_dup;
         m1_reg <= map1_reg | (una_acc ? (RXW'(1) << offw_reg) : '0);
+        state_reg <= S_RX_WIN;
+      end
+
+      // the count of seqs received in a row from the base (a find-first over RXW bits)
+      // registered apart from the shift and add that use it in S_RX_DO
+      S_RX_WIN: begin
+        rx_t_reg <= ctz_rx(~m1_reg);
         state_reg <= S_RX_DO;
       end
 
@@ -1426,19 +1482,9 @@ module bp_sync #(
           if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
                                 pend_reg == P_SCAN)) begin
             // the entry beat for the wire: response minus host-only fields
-            txbuf[1] <= s_tbl_tdata;
-            txbuf[1][H_OP+:8] <= OP_PUT;
-            txbuf[1][H_STATUS+:8] <= 8'h0;
-            txbuf[1][H_TAG+:32] <= 32'h0;
-            txbuf[1][H_AUX+:64] <= 64'h0;
-            if (s_tbl_tdata[H_STATUS+:8] != ST_OK) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
-            if (pend_reg == P_EXPORT_XFER) begin
-              xfer_entry_reg <= s_tbl_tdata;
-              xfer_entry_reg[H_OP+:8] <= OP_PUT;
-              xfer_entry_reg[H_STATUS+:8] <= 8'h0;
-              xfer_entry_reg[H_TAG+:32] <= 32'h0;
-              xfer_entry_reg[H_AUX+:64] <= 64'h0;
-            end
+            tx_entry_reg <= tbl_entry_beat;
+            if (tbl_status != ST_OK) tx_entry_reg[H_BLOB_LEN+:16] <= 16'h0;
+            if (pend_reg == P_EXPORT_XFER) xfer_entry_reg <= tbl_entry_beat;
           end else if (idx_reg <= IDX_W'(SLOT_BEATS) &&
                        (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
                         pend_reg == P_SCAN)) begin
@@ -1498,7 +1544,7 @@ module bp_sync #(
               nf_outcome_reg <= 1'b1;
               nf_peer_reg <= host_dest_reg;
               nf_hdr_reg <= xfer_frame_hdr;
-              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + tx_entry_reg[H_BLOB_LEN+:16];
               nf_n_reg <= IDX_W'(2) + entry_blob_beats;
               state_reg <= S_NEXT_PEER;
             end else begin
@@ -1519,7 +1565,7 @@ module bp_sync #(
               fan_type_reg <= scan_tomb_reg ? T_DELETE : T_UPDATE;
               cu_fan_reg <= 1'b1;
               todo_fresh_reg <= 1'b0;
-              if (scan_tomb_reg) txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
+              if (scan_tomb_reg) tx_entry_reg[H_BLOB_LEN+:16] <= 16'h0;
             end
           end
           P_EXPORT_REPL: begin
@@ -1538,7 +1584,7 @@ module bp_sync #(
               nf_outcome_reg <= 1'b0;
               nf_peer_reg <= ap_src_reg;
               nf_hdr_reg <= pull_resp_hdr;
-              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= tbl_st_reg == ST_OK ? 16'd64 + txbuf[1][H_BLOB_LEN+:16] : 16'd0;
+              nf_hdr_reg[F_PAYLOAD_LEN+:16] <= tbl_st_reg == ST_OK ? 16'd64 + tx_entry_reg[H_BLOB_LEN+:16] : 16'd0;
               nf_n_reg <= tbl_st_reg == ST_OK ? IDX_W'(2) + entry_blob_beats : IDX_W'(1);
               state_reg <= S_NEXT_PEER;
             end else c_notsent_reg <= c_notsent_reg + 1'b1;
@@ -1601,7 +1647,7 @@ module bp_sync #(
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= next_peer_reg;
             nf_hdr_reg <= fan_hdr;
-            nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + txbuf[1][H_BLOB_LEN+:16];
+            nf_hdr_reg[F_PAYLOAD_LEN+:16] <= 16'd64 + tx_entry_reg[H_BLOB_LEN+:16];
             nf_n_reg <= IDX_W'(2) + entry_blob_beats;
             // next cycle: S_NEXT_PEER sees nf_valid and allocates
           end
@@ -1660,8 +1706,7 @@ module bp_sync #(
             pl_kill_reg <= 1'b0;
             pl_deadline_reg <= 32'h0;
             pl_start_reg <= cyc_reg;
-            txbuf[1] <= ev_key_beat;
-            txbuf[1][H_OP+:8] <= OP_GET;
+            tx_entry_reg <= ev_get_beat;
             nf_valid_reg <= 1'b1;
             nf_outcome_reg <= 1'b0;
             nf_peer_reg <= hub_card;
@@ -1687,14 +1732,7 @@ module bp_sync #(
           end
         end else begin
           // the DELETE entry beat: key, ctx, tombstone version and expiry, no blob
-          txbuf[1] <= ev_hdr_reg;
-          txbuf[1][H_OP+:8] <= OP_DEL;
-          txbuf[1][H_STATUS+:8] <= 8'h0;
-          txbuf[1][H_TAG+:32] <= 32'h0;
-          txbuf[1][H_AUX+:64] <= 64'h0;
-          txbuf[1][H_FLAGS+:8] <= FL_TOMBSTONE;
-          txbuf[1][H_BLOB_LEN+:16] <= 16'h0;
-          if (ev_op != OP_DEL) txbuf[1][H_VERSION+:64] <= ev_hdr_reg[H_AUX+:64];
+          tx_entry_reg <= ev_delete_beat;
           if ((ev_mode_dest | ev_writer_dest) == '0) begin
             // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
