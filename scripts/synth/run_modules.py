@@ -11,8 +11,9 @@ blackbox stubs (ports only), and synthesized by its own Yosys run
 The netlist (the module alone, submodule instances left as cells) goes to
 OUT_DIR/mod/<dir>/net.il; synth.sh assembles the netlists afterwards.
 
-Cache: a run is skipped when the hash of its input (the module's elaborated text, its
-stubs, the Yosys script and the Yosys version) equals the one stored beside its netlist.
+Cache: a run is skipped when the hash of its input (the module's elaborated text with
+automatic name numbers renumbered, its stubs, the Yosys script and the Yosys version)
+equals the one stored beside its netlist.
 
 Exit status 1 if any run failed (Yosys error or a latch) or timed out; each is named.
 """
@@ -87,11 +88,27 @@ def dirname(name):
     return base
 
 
+AUTO_ID = re.compile(r"\$(\d+)(?![0-9a-fA-F])")
+
+
+def canonical(text):
+    """The text with Yosys's automatic name numbers renumbered in order of appearance.
+    They come from one counter over the whole elaboration, so a change to one module
+    shifts the numbers in every module elaborated after it; renumbering keeps every
+    distinct name distinct, so only a real change to this module changes its hash."""
+    ranks = {}
+    return AUTO_ID.sub(lambda m: "$" + str(ranks.setdefault(m.group(1), len(ranks))), text)
+
+
+def input_key(inp, script, version):
+    with open(inp) as f:
+        return hashlib.sha256((canonical(f.read()) + script + version).encode()).hexdigest()
+
+
 def run(name, d, timeout, version, force):
     inp, out, stat = f"{d}/in.il", f"{d}/net.il", f"{d}/stat.txt"
     script = SCRIPT.format(inp=inp, top=name, stat=stat, out=out)
-    with open(inp, "rb") as f:
-        key = hashlib.sha256(f.read() + script.encode() + version.encode()).hexdigest()
+    key = input_key(inp, script, version)
     keyfile = f"{d}/inputs.sha256"
     if not force and os.path.exists(out) and os.path.exists(keyfile) and open(keyfile).read().strip() == key:
         return name, "cached", 0.0
