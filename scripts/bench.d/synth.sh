@@ -58,9 +58,10 @@ if [ ${#force[@]} = 0 ] && [ -s "$OUT/elab.il" ] && [ "$(cat "$OUT/elab.sha256" 
 else
   rm -f "$OUT/elab.sha256"
   echo "synth: elaborating sessnic_kernel SETS_LOG2=$SETS_LOG2 WAYS=$WAYS (log: $OUT/elab.log)"
-  if ! timeout "$TIMEOUT" yosys -q -l "$OUT/elab.log" "$OUT/elab.ys" >/dev/null 2>&1; then
+  # (at least 900 s: a short per-module timeout, e.g. to skip a slow module, must not stop it)
+  if ! timeout "$(( TIMEOUT > 900 ? TIMEOUT : 900 ))" yosys -q -l "$OUT/elab.log" "$OUT/elab.ys" >/dev/null 2>&1; then
     tail -20 "$OUT/elab.log"
-    echo "synth: FAILED to elaborate (a Yosys error above, or over ${TIMEOUT}s)"
+    echo "synth: FAILED to elaborate (a Yosys error above, or the timeout)"
     exit 1
   fi
   echo "$elab_hash" > "$OUT/elab.sha256"
