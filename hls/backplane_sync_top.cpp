@@ -23,6 +23,7 @@ void backplane_sync(hls::stream<AxisBeat>& cmd_in, hls::stream<AxisBeat>& rsp_ou
   static HwBackplane engine;
 #pragma HLS ARRAY_PARTITION variable = engine.rx_map_ dim = 2 type = complete
 #pragma HLS BIND_STORAGE variable = engine.frames_ type = ram_2p impl = bram
+#pragma HLS AGGREGATE variable = engine.frames_ compact = bit
   static uint64_t now = 0;
   uint64_t t;
   if (now_in.read_nb(t)) now = t;  // the newest tick; none waiting: time stands still

@@ -20,6 +20,15 @@ void sessnic_card(hls::stream<AxisBeat>& host_cmd, hls::stream<AxisBeat>& host_r
   // As the table and sync tops: state in on-chip memory, applied from registers (a
   // static's initial value is the bitstream's, never an argument).
   static HwCard card;
+  // The same memory layout as the standalone tops (session_table_top.cpp,
+  // backplane_sync_top.cpp): without it the card's table would read a blob beat as eight
+  // words from one 2-port memory and miss II=1 (docs/table-kernel.md, loop by loop).
+#pragma HLS ARRAY_PARTITION variable = card.table_.meta_ dim = 2 type = complete
+#pragma HLS ARRAY_RESHAPE variable = card.table_.blob_ dim = 3 type = cyclic factor = 8
+#pragma HLS BIND_STORAGE variable = card.table_.blob_ type = ram_2p impl = uram
+#pragma HLS ARRAY_PARTITION variable = card.sync_.rx_map_ dim = 2 type = complete
+#pragma HLS BIND_STORAGE variable = card.sync_.frames_ type = ram_2p impl = bram
+#pragma HLS AGGREGATE variable = card.sync_.frames_ compact = bit
   static uint32_t configure_seen = 0;
   static uint64_t now = 0;
   uint64_t t;

@@ -48,17 +48,34 @@ def analyse(mod):
                         if isinstance(b, int):
                             sink.setdefault(b, label)
             continue
+        w = 1 if (LUT.match(t) or LUTRAM.match(t)) else 0
+        if LUTRAM.match(t):
+            # one arc per read port: DOx from ADDRx only (ADDRH of a RAM32M16 is also the
+            # write address of every port, which reaches DOA..DOG only through the clock),
+            # DPO from DPRA, SPO from A; write data and enables never reach an output.
+            outs_by = {p: [b for b in bits if isinstance(b, int)] for p, bits in conns.items()
+                       if dirs.get(p) == "output"}
+            for p, outs in outs_by.items():
+                if re.match(r"^DO[A-H]$", p):
+                    want = re.compile(f"^ADDR{p[-1]}$")
+                elif p == "DPO":
+                    want = re.compile(r"^DPRA\d*$")
+                elif p == "SPO":
+                    want = re.compile(r"^A\d*$")
+                else:
+                    want = LUTRAM_RADDR
+                ins = [b for q, bits in conns.items() if dirs.get(q) != "output" and want.match(q)
+                       for b in bits if isinstance(b, int)]
+                comb.append((f"{cname}.{p}", ins, outs, w))
+            continue
         ins, outs = [], []
         for p, bits in conns.items():
             d = dirs.get(p, "input")
             bits = [b for b in bits if isinstance(b, int)]
             if d == "output":
                 outs += bits
-            elif LUTRAM.match(t) and not LUTRAM_RADDR.match(p):
-                continue  # write data / enables reach the outputs only through the clock
             else:
                 ins += bits
-        w = 1 if (LUT.match(t) or LUTRAM.match(t)) else 0
         comb.append((cname, ins, outs, w))
     driver = {}
     for i, (_, _, outs, _) in enumerate(comb):
@@ -66,6 +83,7 @@ def analyse(mod):
             driver[b] = i
     # longest path by memoised depth-first search (iterative: netlists are deep)
     lv = {}  # cell index -> (lut levels, cells, start bit)
+    loops = set()
     for root in range(len(comb)):
         if root in lv:
             continue
@@ -79,6 +97,9 @@ def analyse(mod):
                 for b in comb[c][1]:
                     d = driver.get(b)
                     if d is None:
+                        cand = (0, 0, b)
+                    elif d not in lv:  # a combinational loop: cut it here, and say so
+                        loops.add(names.get(b, str(b)))
                         cand = (0, 0, b)
                     else:
                         cand = lv[d]
@@ -96,6 +117,10 @@ def analyse(mod):
                 d = driver.get(b)
                 if d is not None and d not in lv and d not in onstack:
                     stack.append((d, False))
+    if loops:
+        print(f"lut_levels: COMBINATIONAL LOOP in {mod.get('attributes', {}).get('hdlname', '?')} through "
+              f"{len(loops)} net(s), e.g. {sorted(loops)[:3]} (cut there; its levels are a lower bound)",
+              file=sys.stderr)
     if not lv:
         return 0, 0, "-", "-"
     end = max(lv, key=lambda c: lv[c][:2])

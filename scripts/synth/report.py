@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Per-module synthesis figures from the netlists scripts/bench.d/synth.sh writes.
 
-  report.py HIER.json FLAT.json TOP CARD [BENCH_JSON]
+  report.py HIER.json FLAT.json TOP CARD [BENCH_JSON] [--missing MOD,MOD]
 
 HIER.json is the hierarchical synth_xilinx netlist: each module's own longest path
 (lut_levels.py) and its resources counted over every instance in the design (a module
@@ -11,6 +11,8 @@ module under TOP, e.g. sessnic_top under the kernel wrapper) gives the resource 
 synth_lut/ff/bram36/uram/dsp. Modules that
 Yosys specialised per parameter set ($paramod...) are reported under their base name:
 the deepest variant's levels, the sum of all instances' resources.
+--missing names modules that did not synthesize (blackboxes in the netlists): their rows,
+the totals that would include them and synth_lut_levels_max are not written as figures.
 """
 import json
 import re
@@ -63,11 +65,17 @@ def kinds(counter):
 
 
 def main():
-    hier = json.load(open(sys.argv[1]))["modules"]
-    flat = json.load(open(sys.argv[2]))["modules"]
-    top = sys.argv[3]
-    card = sys.argv[4]
-    bench = sys.argv[5] if len(sys.argv) > 5 else None
+    args = sys.argv[1:]
+    missing = []  # modules whose synthesis failed or timed out: blackboxes in the netlists
+    if "--missing" in args:
+        i = args.index("--missing")
+        missing = [m for m in args[i + 1].split(",") if m]
+        del args[i:i + 2]
+    hier = json.load(open(args[0]))["modules"]
+    flat = json.load(open(args[1]))["modules"]
+    top = args[2]
+    card = args[3]
+    bench = args[4] if len(args) > 4 else None
     design = {n: m for n, m in hier.items() if not m.get("attributes", {}).get("blackbox")}
 
     # instances of every module in the whole design, to sum resources per base name
@@ -108,9 +116,17 @@ def main():
     print(f"{top + ' (flat)':<16} {top_res['lut']:>7} {top_res['ff']:>7} {top_res['bram36']:>7g} {top_res['uram']:>5} "
           f"{top_res['dsp']:>4} {top_res['lutram']:>6} {lut:>6} {cells:>5}  {start} -> {end}")
     levels_max = max([lut] + [p["levels"] for p in per.values()])
-    print(f"synth_lut_levels_max = {levels_max}")
+    if missing:
+        # totals and the deepest path would silently leave these out: no such figures
+        print(f"NOT SYNTHESIZED: {', '.join(missing)} (blackboxes above: the totals, the flattened rows and "
+              f"synth_lut_levels_max leave them out and are not written as figures)")
+    else:
+        print(f"synth_lut_levels_max = {levels_max}")
 
-    if bench:
+    if bench and missing:
+        fig = {f"synth_lut_levels_{b}": p["levels"] for b, p in sorted(per.items())}
+        json.dump(fig, open(bench, "w"), indent=2)
+    elif bench:
         fig = {
             "synth_lut_levels_max": levels_max,
             "synth_lut": card_res["lut"],
