@@ -160,9 +160,10 @@ def icarus_sources(files, out_dir):
     return write(files, out_dir)
 
 
-def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None):
+def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None, modules=None):
     """pytest entry: build `toplevel` with cocotb-test on SIM (icarus/verilator) and run
-    test_<toplevel>.py's cocotb tests (all, or `testcase`)."""
+    test_<toplevel>.py's cocotb tests, or those of `modules` (a comma-separated list of
+    cocotb test modules in the bench folder), all or `testcase`."""
     from cocotb_test.simulator import run
 
     sys.path.insert(0, str(COCOTB_DIR / "common"))
@@ -200,7 +201,7 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
     run(
         verilog_sources=files,
         toplevel=toplevel,
-        module=f"test_{here.name}",
+        module=modules or f"test_{here.name}",
         python_search=[str(here), str(COCOTB_DIR / "common"), str(COCOTB_DIR)],
         simulator=sim,
         compile_args=compile_args,
