@@ -73,10 +73,12 @@ def blob_of(i, n):
 
 
 class SyncBench:
-    def __init__(self, dut, mode, loss, idle, stall, seed, kernel=True, hub=0):
+    def __init__(self, dut, mode, loss, idle, stall, seed, kernel=True, hub=0, hello=None):
         """kernel=False: no kernel card; the RTL's frames are captured in self.captured and
-        the test injects frames (RawPeer). hub: the hub card (mode HUB)."""
+        the test injects frames (RawPeer). hub: the hub card (mode HUB). hello: the HELLO
+        period of both cards (cycles; default PARAM_HELLO_CYCLES)."""
         self.dut = dut
+        self.hello = hello or param("HELLO_CYCLES", 2000)
         self.hub = hub
         self.captured = []  # (cycle, frame bytes) the RTL sent, without a kernel card
         self.host_rsps = []  # table answers that went to the host (m_tbl_host: hub pull rerun)
@@ -89,7 +91,7 @@ class SyncBench:
         ref = load_ref()
         self.table = ref.Table(sets_log2=6, ways=4, slot_bytes=param("SLOT_BYTES", 256), card=RTL_CARD)
         self.kernel = ref.Peer(card=KERNEL_CARD, peers=MEMBERS, mode=int(mode), rto=param("RTO_CYCLES", 300),
-                               hello=param("HELLO_CYCLES", 2000)) if kernel else None
+                               hello=self.hello) if kernel else None
         self.host, _ = stream_pair(dut, self.clk, "s_host", None)
         self.tbl_rsp, self.tbl_cmd = stream_pair(dut, self.clk, "s_tbl", "m_tbl")
         self.rx, self.tx = stream_pair(dut, self.clk, "s_rx", "m_tx")
@@ -115,7 +117,7 @@ class SyncBench:
         dut.hub_card.value = self.hub
         dut.rto_cycles.value = param("RTO_CYCLES", 300)
         dut.max_retries.value = param("MAX_RETRIES", 12)
-        dut.hello_cycles.value = param("HELLO_CYCLES", 2000)
+        dut.hello_cycles.value = self.hello
         dut.now.value = 0  # no TRANSFER deadlines in this bench (expiry 0)
         dut.ev_valid.value = 0
         dut.ev_tdata.value = 0
@@ -133,8 +135,8 @@ class SyncBench:
             return  # the test introduces its scripted peer itself
         # Both ends must know each other's epoch (HELLOs) before reliable frames flow.
         await wait_until(self.clk, lambda: self.kernel.peer_up(RTL_CARD) and self.rtl_tx_frames() > 0,
-                         20 * param("HELLO_CYCLES", 2000), "HELLO exchange")
-        for _ in range(4 * param("HELLO_CYCLES", 2000) // 10):
+                         20 * self.hello, "HELLO exchange")
+        for _ in range(4 * self.hello // 10):
             await RisingEdge(self.clk)
         await self.catchup_walk(0)
 

@@ -161,7 +161,8 @@ async def transfer_gives_up_then_recovers(dut):
     """The link goes dead: a host TRANSFER is retried max_retries times, then answered
     FAILED and the peer counted down; with the link back, the HELLOs bring the peer up
     again and the next TRANSFER is applied by the kernel."""
-    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 51)
+    # a HELLO period of 500 cycles: the recovery waits for an idle HELLO (16 periods)
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 51, hello=500)
     await tb.start()
     dut.max_retries.value = 2
     for i in (1, 2):
@@ -174,13 +175,15 @@ async def transfer_gives_up_then_recovers(dut):
     sample_result(ST(r["status"]).name)
     assert r["tag"] == 3001 and r["status"] == ST.FAILED, f"dead link: {r}"
     assert int(dut.cnt_giveups.value) == 1 and int(dut.cnt_transfers_failed.value) == 1
+    joins = int(dut.cnt_peer_joins.value)
     tb.loss = 0.0
     # The RTL card sees the kernel card again at its next HELLO ("reply wanted" while a member
     # is down): up to 16 x HELLO_CYCLES away, as the timer ran at the all-up idle period
-    # (the kernel's kIdleHelloFactor) when the peer went down.
-    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD) and (int(dut.peer_up_reg.value) >> KERNEL_CARD) & 1,
-                  40 * param("HELLO_CYCLES", 2000), "HELLO after the outage")
-    for _ in range(2 * param("HELLO_CYCLES", 2000)):
+    # (the kernel's kIdleHelloFactor) when the peer went down. Its own view, at its ports:
+    # a peer heard again after it was declared down counts a join.
+    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD) and int(dut.cnt_peer_joins.value) > joins,
+                  40 * tb.hello, "HELLO after the outage")
+    for _ in range(2 * tb.hello):
         await RisingEdge(tb.clk)
     await tb.host.send(command(op=OP.TRANSFER, key=key_of(2), key_len=len(key_of(2)), tag=3002,
                                aux=KERNEL_CARD | (BCAST << 8))[0][0])
