@@ -9,7 +9,8 @@ in any instance of the module. Points are grouped by the
 module they belong to (the `page` field: v_line/<module>, v_branch/<module>,
 v_toggle/<module>); "line" is statement + branch points, as verilator_coverage counts
 lines. Prints one row per module and writes the figures rtl_line_coverage_<module> and
-rtl_toggle_coverage_<module> (fractions 0..1) as a flat JSON object to OUT_JSON.
+rtl_toggle_coverage_<module> (fractions 0..1) as a flat JSON object to OUT_JSON; a module
+with no points of a kind (its bench built without toggle coverage) gets no figure of it.
 """
 import json
 import re
@@ -55,7 +56,10 @@ def main(out_json, dats):
         row = [m]
         for what in ("line", "toggle"):
             cov, n = total.get((m, what), (0, 0))
-            frac = cov / n if n else 0.0
+            if not n:  # not instrumented for this kind (e.g. toggle off): no figure, not a 0
+                row.append("n/a")
+                continue
+            frac = cov / n
             figures[f"rtl_{what}_coverage_{m}"] = round(frac, 4)
             row.append(f"{frac * 100:5.1f}% ({cov}/{n})")
         print(f"{row[0]:<20} {row[1]:>16} {row[2]:>18}")

@@ -14,8 +14,9 @@ build=${1:-build}
 shift || true
 benches=("$@")
 # bp_crc32 has no bench of its own here: both bp_frame_check and bp_sync instantiate it, so
-# their runs measure it, and a fourth model build is saved.
-[ ${#benches[@]} -gt 0 ] || benches=(sess_table bp_sync bp_frame_check)
+# their runs measure it, and a model build is saved. sessnic_top measures the top and its
+# register block (sessnic_regs), and adds its traffic to the modules it instantiates.
+[ ${#benches[@]} -gt 0 ] || benches=(sess_table bp_sync bp_frame_check sessnic_top)
 out="$build/coverage"
 mkdir -p "$out"
 export SESSNIC_PYREF=${SESSNIC_PYREF:-$PWD/$build/python}

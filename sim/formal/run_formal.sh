@@ -6,7 +6,8 @@
 #   cycles from an arbitrary initial state, the reset asserted at any point (the wrappers
 #   only check after a reset): `sat -seq N`.
 # FORMAL_MODE=prove: unbounded proof by temporal induction (`sat -tempinduct`): the
-#   asserts hold in every reachable state, for any number of cycles.
+#   asserts hold in every reachable state, for any number of cycles. prove2: the same,
+#   2-valued (as bmc; see below).
 # FORMAL_PROBES="probe=dut.signal ...": wrapper wires named probe_* are connected to the
 #   DUT's internal signals after flattening (Yosys 0.23 reads no hierarchical references),
 #   so an induction invariant can name a pointer without editing rtl/.
@@ -28,7 +29,12 @@ case ${FORMAL_MODE:-bmc} in
        what="holds for $depth cycles from any state and any reset (sat -seq $depth, bounded)" ;;
   prove) check="sat -tempinduct -prove-asserts -set-assumes -set-init-undef -set-def-inputs -verify -show-ports $top"
          what="proven for every reachable state (sat -tempinduct, unbounded)" ;;
-  *) echo "formal: FORMAL_MODE is bmc or prove" >&2; exit 2 ;;
+  # prove2: the same induction, 2-valued like bmc. With X modelling the induction step's
+  # free state may hold X in registers the properties compare (a data register that was
+  # never written), and X == X is not "true"; in hardware every register holds 0 or 1.
+  prove2) check="sat -tempinduct -prove-asserts -set-assumes -verify -show-ports $top"
+          what="proven for every reachable state (sat -tempinduct, unbounded, 2-valued)" ;;
+  *) echo "formal: FORMAL_MODE is bmc, prove or prove2" >&2; exit 2 ;;
 esac
 log=${FORMAL_LOG:-/dev/null}
 yosys -q -l "$log" -p "read_verilog -formal -sv $* $here/$top.sv; prep -top $top; flatten; $connect memory; opt_clean;

@@ -16,192 +16,15 @@ Tests (each with idle cycles on the inputs, back-pressure on the outputs, and li
 Coverage: frame types per direction x delivered/dropped, host result statuses.
 """
 import os
-import random
 
 import cocotb
 from cocotb.regression import TestFactory
 from cocotb.triggers import RisingEdge
-from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
 import sessnic_wire as wire
-from sessnic_tb import (BEAT, ci_sample, load_ref, pad, param, random_pause, reset, run_bench, start_clock, stream_pair,
-                        wait_until)
-
-RTL_CARD = 1
-KERNEL_CARD = 3
-MEMBERS = (1 << RTL_CARD) | (1 << KERNEL_CARD)
-BCAST = wire.BpConst.BROADCAST
-OP = wire.Opcode
-ST = wire.Status
-FT = wire.FrameType
-STAT = {n: i for i, n in enumerate(wire.BP_STATS_NAMES)}
-TYPES = [t.name for t in FT] + ["UNKNOWN"]
-STATUSES = [s.name for s in ST]
-
-
-@CoverPoint("sync.frame_type", xf=lambda d, t, fate: t, bins=TYPES)
-@CoverPoint("sync.direction", xf=lambda d, t, fate: d, bins=["rtl_to_kernel", "kernel_to_rtl"])
-@CoverPoint("sync.fate", xf=lambda d, t, fate: fate, bins=["delivered", "dropped"])
-@CoverCross("sync.type_x_direction_x_fate", items=["sync.frame_type", "sync.direction", "sync.fate"])
-def sample_frame(direction, ftype, fate):
-    pass
-
-
-@CoverPoint("sync.result_status", xf=lambda s: s, bins=STATUSES)
-def sample_result(status):
-    pass
-
-
-def report(log):
-    for name in sorted(k for k in coverage_db if k.startswith("sync.")):
-        item = coverage_db[name]
-        log.info("coverage %-30s %3d/%-3d bins (%5.1f%%)", name, item.coverage, item.size, item.cover_percentage)
-
-
-def frame_type(beat):
-    t = wire.unpack(wire.FRAME_FIELDS, beat)["ftype"]
-    return FT(t).name if t in FT._value2member_map_ else "UNKNOWN"
-
-
-def split(data):
-    n = len(data) // BEAT
-    return [(data[i * BEAT:(i + 1) * BEAT], i == n - 1) for i in range(n)]
-
-
-def command(blob=b"", **fields):
-    fields.setdefault("blob_len", len(blob))
-    return split(wire.pack(wire.HEADER_FIELDS, fields) + pad(blob))
-
-
-def key_of(i):
-    return f"sess-{i:04d}".encode()
-
-
-def blob_of(i, n):
-    return bytes((i * 7 + j) & 0xFF for j in range(n))
-
-
-class SyncBench:
-    def __init__(self, dut, mode, loss, idle, stall, seed):
-        self.dut = dut
-        self.clk = start_clock(dut)
-        seed = int(os.environ.get("SESSNIC_SEED", seed))
-        self.rng = random.Random(seed)
-        self.loss = loss
-        ref = load_ref()
-        self.table = ref.Table(sets_log2=6, ways=4, slot_bytes=param("SLOT_BYTES", 256), card=RTL_CARD)
-        self.kernel = ref.Peer(card=KERNEL_CARD, peers=MEMBERS, mode=int(mode), rto=param("RTO_CYCLES", 300),
-                               hello=param("HELLO_CYCLES", 2000))
-        self.host, _ = stream_pair(dut, self.clk, "s_host", None)
-        self.tbl_rsp, self.tbl_cmd = stream_pair(dut, self.clk, "s_tbl", "m_tbl")
-        self.rx, self.tx = stream_pair(dut, self.clk, "s_rx", "m_tx")
-        for src in (self.host, self.tbl_rsp, self.rx):
-            src.set_pause_generator(random_pause(self.rng, idle) if idle else None)
-        for snk in (self.tbl_cmd, self.tx):
-            snk.set_pause_generator(random_pause(self.rng, stall) if stall else None)
-        self.results = []
-        self.stall = stall
-        self.mode = mode
-        self.dropped = 0
-        dut._log.info("mode %s, loss %.2f, idle %.2f, stall %.2f, seed %d", mode.name, loss, idle, stall, seed)
-
-    async def start(self):
-        dut = self.dut
-        dut.card_id.value = RTL_CARD
-        dut.peers.value = MEMBERS
-        dut.enable.value = 0
-        dut.mode.value = int(self.mode)
-        # Run-time settings are registers on the card (spec/regs.rdl bp_*), inputs here.
-        dut.epoch.value = 1
-        dut.hub_card.value = 0
-        dut.rto_cycles.value = param("RTO_CYCLES", 300)
-        dut.max_retries.value = param("MAX_RETRIES", 12)
-        dut.hello_cycles.value = param("HELLO_CYCLES", 2000)
-        dut.now.value = 0  # no TRANSFER deadlines in this bench (expiry 0)
-        dut.ev_valid.value = 0
-        dut.ev_tdata.value = 0
-        dut.m_res_tready.value = 0
-        await reset(self.clk, dut.rst)
-        self.table.command(command(op=OP.SET_TIME, aux=100))
-        self.kernel.table_op(command(op=OP.SET_TIME, aux=100))
-        cocotb.start_soon(self._table())
-        cocotb.start_soon(self._link())
-        cocotb.start_soon(self._results())
-        dut.enable.value = 1
-        # Both ends must know each other's epoch (HELLOs) before reliable frames flow.
-        await wait_until(self.clk, lambda: self.kernel.peer_up(RTL_CARD) and self.rtl_tx_frames() > 0,
-                         20 * param("HELLO_CYCLES", 2000), "HELLO exchange")
-        for _ in range(4 * param("HELLO_CYCLES", 2000) // 10):
-            await RisingEdge(self.clk)
-
-    def rtl_tx_frames(self):
-        return int(self.dut.cnt_tx_frames.value)
-
-    async def _table(self):
-        """The RTL card's table: each command on m_tbl answered by the HLS table on s_tbl."""
-        while True:
-            frame = await self.tbl_cmd.recv()
-            rsp = self.table.command(split(bytes(frame.tdata)))
-            await self.tbl_rsp.send(b"".join(b for b, _ in rsp))
-
-    async def _link(self):
-        """One kernel tick per card clock; frames cross the link or are lost."""
-        while True:
-            await RisingEdge(self.clk)
-            while not self.tx.empty():
-                data = bytes(self.tx.recv_nowait().tdata)
-                self._cross("rtl_to_kernel", data, lambda d: self.kernel.deliver(split(d)))
-            self.kernel.tick()
-            for frame in self.kernel.take_tx():
-                data = b"".join(b for b, _ in frame)
-                dst = wire.unpack(wire.FRAME_FIELDS, data[:BEAT])["dst"]
-                if dst in (RTL_CARD, BCAST):
-                    self._cross("kernel_to_rtl", data, lambda d: self.rx.send_nowait(d))
-
-    def _cross(self, direction, data, deliver):
-        lost = self.rng.random() < self.loss
-        sample_frame(direction, frame_type(data[:BEAT]), "dropped" if lost else "delivered")
-        if lost:
-            self.dropped += 1
-        else:
-            deliver(data)
-
-    async def _results(self):
-        """m_res has no TLAST (one beat per TRANSFER): taken beat by beat, with back-pressure."""
-        dut = self.dut
-        while True:
-            ready = not (self.stall and self.rng.random() < self.stall)
-            dut.m_res_tready.value = int(ready)
-            await RisingEdge(self.clk)
-            if ready and dut.m_res_tvalid.value:
-                self.results.append(wire.unpack(wire.HEADER_FIELDS, bytes(dut.m_res_tdata.value.buff)[::-1]))
-
-    def put_local(self, i, n, expiry=4000):
-        """A host PUT on the RTL card's table (as sessnic_top's table would store it)."""
-        rsp = self.table.command(command(op=OP.PUT, key=key_of(i), key_len=len(key_of(i)), tag=i, expiry=expiry,
-                                         blob=blob_of(i, n)))
-        h = wire.unpack(wire.HEADER_FIELDS, rsp[0][0])
-        assert h["status"] == ST.OK, f"seeding PUT {i}: {ST(h['status']).name}"
-        return h, rsp[0][0]
-
-    def get(self, run, i):
-        rsp = run(command(op=OP.GET, key=key_of(i), key_len=len(key_of(i)), tag=i))
-        h = wire.unpack(wire.HEADER_FIELDS, rsp[0][0])
-        blob = b"".join(b for b, _ in rsp[1:])[:h["blob_len"]]
-        return h, blob
-
-    def export_status(self, i):
-        rsp = self.table.command(command(op=OP.EXPORT, key=key_of(i), key_len=len(key_of(i)), tag=i))
-        return wire.unpack(wire.HEADER_FIELDS, rsp[0][0])["status"]
-
-    async def wait(self, cond, cycles, what):
-        await wait_until(self.clk, cond, cycles, what)
-
-    def check_kernel_rx_clean(self):
-        for name in ("rx_bad_crc", "rx_bad_version", "rx_bad_len", "rx_not_mine"):
-            assert self.kernel.counter(STAT[name]) == 0, f"kernel counted {name} on RTL frames"
-        assert self.kernel.counter(STAT["rtx_giveup"]) == 0, "kernel gave up on a frame"
-        assert int(self.dut.cnt_giveups.value) == 0, "RTL gave up on a frame"
+from sessnic_tb import ci_sample, load_ref, param, run_bench
+from sync_bench import (BCAST, KERNEL_CARD, MEMBERS, OP, RTL_CARD, ST, STAT, SyncBench, blob_of, command, key_of,
+                        push_event, report, sample_result)
 
 
 async def transfer_to_kernel(dut, loss, idle, stall, seed):
@@ -297,16 +120,6 @@ async def transfer_from_kernel(dut, loss, idle, stall, seed):
     report(dut._log)
 
 
-async def push_event(tb, beat, outstanding):
-    """One table response beat into the event port (as sessnic_top feeds it), once fewer
-    than 8 events are outstanding (the engine's queue holds 2^EVQ_LOG2)."""
-    await tb.wait(lambda: outstanding() < 8, 400 * param("RTO_CYCLES", 300), "event queue space")
-    tb.dut.ev_tdata.value = int.from_bytes(beat, "little")
-    tb.dut.ev_valid.value = 1
-    await RisingEdge(tb.clk)
-    tb.dut.ev_valid.value = 0
-
-
 @cocotb.test()
 async def replicate_deletes_to_kernel(dut):
     """Replicated PUTs, then DEL and TAKE events of half the keys: the kernel's table ends
@@ -348,7 +161,8 @@ async def transfer_gives_up_then_recovers(dut):
     """The link goes dead: a host TRANSFER is retried max_retries times, then answered
     FAILED and the peer counted down; with the link back, the HELLOs bring the peer up
     again and the next TRANSFER is applied by the kernel."""
-    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 51)
+    # a HELLO period of 500 cycles: the recovery waits for an idle HELLO (16 periods)
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.0, 0.0, 0.0, 51, hello=500)
     await tb.start()
     dut.max_retries.value = 2
     for i in (1, 2):
@@ -361,13 +175,15 @@ async def transfer_gives_up_then_recovers(dut):
     sample_result(ST(r["status"]).name)
     assert r["tag"] == 3001 and r["status"] == ST.FAILED, f"dead link: {r}"
     assert int(dut.cnt_giveups.value) == 1 and int(dut.cnt_transfers_failed.value) == 1
+    joins = int(dut.cnt_peer_joins.value)
     tb.loss = 0.0
     # The RTL card sees the kernel card again at its next HELLO ("reply wanted" while a member
     # is down): up to 16 x HELLO_CYCLES away, as the timer ran at the all-up idle period
-    # (the kernel's kIdleHelloFactor) when the peer went down.
-    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD) and (int(dut.peer_up_reg.value) >> KERNEL_CARD) & 1,
-                  40 * param("HELLO_CYCLES", 2000), "HELLO after the outage")
-    for _ in range(2 * param("HELLO_CYCLES", 2000)):
+    # (the kernel's kIdleHelloFactor) when the peer went down. Its own view, at its ports:
+    # a peer heard again after it was declared down counts a join.
+    await tb.wait(lambda: tb.kernel.peer_up(RTL_CARD) and int(dut.cnt_peer_joins.value) > joins,
+                  40 * tb.hello, "HELLO after the outage")
+    for _ in range(2 * tb.hello):
         await RisingEdge(tb.clk)
     await tb.host.send(command(op=OP.TRANSFER, key=key_of(2), key_len=len(key_of(2)), tag=3002,
                                aux=KERNEL_CARD | (BCAST << 8))[0][0])
@@ -522,6 +338,7 @@ import pytest  # noqa: E402
 @pytest.mark.parametrize("cards", [4, 16])
 def test_bp_sync(cards):
     ci_sample(os.environ.get("SIM", "icarus"), cards == 4)
+    # CATCHUP_SLOTS: the HLS table of the bench (64 sets x 4 ways) walked whole
     run_bench(__file__, "bp_sync", "SESSNIC_RTL_BP_SYNC_SV",
-              {"CARDS": cards, "SLOT_BYTES": 256})
+              {"CARDS": cards, "SLOT_BYTES": 256, "CATCHUP_SLOTS": 256}, modules="test_bp_sync,test_bp_sync_paths")
 

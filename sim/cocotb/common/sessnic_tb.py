@@ -160,9 +160,12 @@ def icarus_sources(files, out_dir):
     return write(files, out_dir)
 
 
-def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None):
+def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None, timeout_s=None, modules=None,
+              coverage_toggle=True):
     """pytest entry: build `toplevel` with cocotb-test on SIM (icarus/verilator) and run
-    test_<toplevel>.py's cocotb tests (all, or `testcase`)."""
+    test_<toplevel>.py's cocotb tests, or those of `modules` (a comma-separated list of
+    cocotb test modules in the bench folder), all or `testcase`. coverage_toggle=False:
+    line coverage only under make coverage (see the sessnic_top bench)."""
     from cocotb_test.simulator import run
 
     sys.path.insert(0, str(COCOTB_DIR / "common"))
@@ -184,7 +187,9 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
             # make coverage (sim/coverage/): the model writes sim_build/.../coverage.dat at exit
             # toggle points on signals up to 64 bits: the 512-bit data paths would add
             # thousands of points (and minutes of C++ compile) that say nothing about control
-            compile_args += ["--coverage-line", "--coverage-toggle", "--coverage-max-width", "64"]
+            compile_args += ["--coverage-line"]
+            if coverage_toggle:
+                compile_args += ["--coverage-toggle", "--coverage-max-width", "64"]
             tag += "-cov"
     sim_build = here / "sim_build" / f"{sim}-{tag}"
     env = {f"PARAM_{k}": str(v) for k, v in parameters.items()}
@@ -200,7 +205,7 @@ def run_bench(bench_file, toplevel, sources, parameters, testcase=None, sim=None
     run(
         verilog_sources=files,
         toplevel=toplevel,
-        module=f"test_{here.name}",
+        module=modules or f"test_{here.name}",
         python_search=[str(here), str(COCOTB_DIR / "common"), str(COCOTB_DIR)],
         simulator=sim,
         compile_args=compile_args,

@@ -148,5 +148,9 @@ import pytest  # noqa: E402
 
 
 def test_sessnic_top():
+    # make coverage: line coverage only. Verilator 5.006's toggle coverage of the register
+    # block's unpacked-struct field storage (PeakRDL) emits C++ that does not compile
+    # ("lvalue required": a masked struct member assigned); the toggle figures come from
+    # the module benches.
     run_bench(__file__, "sessnic_top", "SESSNIC_RTL_TOP_SV",
-              {"SETS_LOG2": 4, "WAYS": 2, "SLOT_BYTES": 256, "BLOB_RAM_STYLE": '"block"'})
+              {"SETS_LOG2": 4, "WAYS": 2, "SLOT_BYTES": 256, "BLOB_RAM_STYLE": '"block"'}, coverage_toggle=False)
