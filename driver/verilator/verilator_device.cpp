@@ -347,9 +347,14 @@ class VerilatorCard final : public Device, public BackplanePorts {
     skip_idle(now_us);
     if (now_us <= last_us_) return false;
     const uint64_t cycles = std::min<uint64_t>((now_us - last_us_) * kCardMHz, kMaxServiceCycles);
-    last_us_ = now_us;
+    last_us_ += cycles / kCardMHz;
     sync_clock();
-    return run(cycles);
+    const bool any = run(cycles);
+    // Quiescent again after that work (a HELLO sent, a frame applied): the rest of the
+    // time since the last step was idle too. Otherwise the card just lags.
+    skip_idle(now_us);
+    last_us_ = now_us;
+    return any;
   }
 
   // Nothing in flight on the card or around it: every host command answered, no frame

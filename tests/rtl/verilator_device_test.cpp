@@ -12,11 +12,13 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane_ports.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/open_device.hpp"
 
@@ -275,6 +277,17 @@ TEST_P(RtlVerilatorDeviceUdp, AnIdlePumpSleepsUntilTheCardsNextHello) {
   UdpPair p(GetParam().first, GetParam().second, backplane::Mode::replicate, 50000us);
   ASSERT_TRUE(p.up());
   std::this_thread::sleep_for(300ms);  // start-up HELLOs answered; both idle
+  // The card names its next timer: its idle HELLO, up to 800 ms ahead (a device that
+  // cannot tell answers nullopt, and its pump polls every millisecond).
+  BackplanePorts& ports = *p.dev[1]->backplane_ports();
+  std::optional<uint64_t> due;
+  for (int i = 0; i < 200 && !(due && *due > host_time_us() + 20'000); ++i) {
+    due = ports.next_deadline_us();
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(due.has_value()) << "the verilator device does not tell its next timer";
+  EXPECT_GT(*due, host_time_us() + 20'000) << "an idle card's next timer is not 'now'";
+  EXPECT_LE(*due, host_time_us() + 850'000) << "beyond the card's idle HELLO";
   const backplane::NodeStats s0 = p.node[1]->stats();
   const double cpu0 = cpu_seconds();
   std::this_thread::sleep_for(2s);
@@ -286,10 +299,11 @@ TEST_P(RtlVerilatorDeviceUdp, AnIdlePumpSleepsUntilTheCardsNextHello) {
   // For the reader (not checked: CPU time depends on the machine): both pumps and cards.
   std::printf("verilator card's idle pump: %llu wake-ups, %llu HELLOs, process CPU %.3f s in 2 s\n",
               static_cast<unsigned long long>(sleeps), static_cast<unsigned long long>(hellos), cpu);
-  // A HELLO every 800 ms: a handful of wake-ups in 2 s (a poll is ~2000).
+  // A HELLO every 800 ms: a few dozen wake-ups in 2 s at most (a poll is ~2000).
   EXPECT_LT(sleeps, 100u) << "the idle pump of the verilator card woke " << sleeps << " times in 2 s";
-  // Its clock kept up while the pump slept: 2 or 3 idle HELLOs, not none.
-  EXPECT_GE(hellos, 2u) << "the verilator card sent " << hellos << " HELLOs in 2 s";
+  // Its clock went on while the pump slept: idle HELLOs left (2 or 3 on an unloaded
+  // machine; a host loaded far beyond its cores slows the simulation itself).
+  EXPECT_GE(hellos, 1u) << "the verilator card sent no HELLO in 2 s";
   EXPECT_LE(hellos, 4u);
   EXPECT_TRUE(p.node[0]->peer_up(2) && p.node[1]->peer_up(1));
 }
@@ -305,13 +319,13 @@ TEST_P(RtlVerilatorDeviceUdp, AReplicatedWriteLeavesAtOnceAfterAnIdleSpell) {
     ASSERT_TRUE(p.dev[1]->put(k, test_blob(rng, 100), wall_now() + 300).ok());
     ASSERT_TRUE(eventually([&] { return p.dev[0]->export_entry(k).status == wire::Status::OK; }, 2000ms));
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    // Far below the sleep the pump would finish if the write did not wake it.
-    EXPECT_LT(took, 400ms) << "write " << i << " reached the peer after " << took.count() << " ms";
+    // Below the sleep the pump would finish if the write did not wake it (up to 800 ms).
+    EXPECT_LT(took, 600ms) << "write " << i << " reached the peer after " << took.count() << " ms";
   }
   std::this_thread::sleep_for(300ms);
   const SessionKey k = test_key(rng);
   ASSERT_TRUE(p.dev[0]->put(k, test_blob(rng, 100), wall_now() + 300).ok());
-  EXPECT_TRUE(eventually([&] { return p.dev[1]->export_entry(k).status == wire::Status::OK; }, 400ms))
+  EXPECT_TRUE(eventually([&] { return p.dev[1]->export_entry(k).status == wire::Status::OK; }, 600ms))
       << "a frame that arrives wakes the sleeping pump";
 }
 
