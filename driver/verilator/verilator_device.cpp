@@ -18,6 +18,9 @@
 // clock, at most kMaxServiceCycles per step (a Verilated card is slower than real time
 // on a loaded host: then its clock just lags). The pump's service() steps it, and so does
 // a caller waiting for an answer (stepping aside whenever the pump waits for the lock).
+// Idle, the pump sleeps until the card's next timer (next_deadline_us(): bp_sync's HELLO
+// countdown, read from the simulation, as the RTL has no register for it) and the card's
+// idle cycles in between are skipped rather than clocked (skip_idle()).
 // The table's clock (seconds: expiry, TRANSFER deadlines) is set with SET_TIME from
 // DeviceConfig::clock, as on every device. The idle expiry sweep (control.sweep_enable)
 // runs on every idle cycle unless sweep_steps_per_batch is 0.
@@ -37,6 +40,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -118,6 +122,7 @@ class VerilatorCard final : public Device, public BackplanePorts {
     out.resize(base + cmds.size());
     std::vector<uint32_t> tags(cmds.size(), 0);
     std::unique_lock lock(mu_);
+    skip_idle(host_time_us());
     sync_clock();
     uint64_t longest = 0;
     for (size_t i = 0; i < cmds.size(); ++i) {
@@ -145,6 +150,13 @@ class VerilatorCard final : public Device, public BackplanePorts {
       r.tag = cmds[i].tag;
       out[base + i] = std::move(r);
     }
+    // The pump may sleep until a HELLO far away, and whether this command left work
+    // behind (a replication event a cycle behind its answer, an armed timer) is not
+    // visible at the answer: wake it to look again, once per batch.
+    if (wake_ && told_deadline_ != 0) {
+      told_deadline_ = 0;
+      wake_();
+    }
   }
 
   // ---- BackplanePorts ------------------------------------------------------------
@@ -160,6 +172,7 @@ class VerilatorCard final : public Device, public BackplanePorts {
     if (frame.empty()) return true;
     const PumpLock lock(*this);
     if (top_->rx_backlog() + frame.size() > kRxBacklogBeats) return false;
+    skip_idle(host_time_us());
     rtlsim::Frame f(frame.begin(), frame.end());
     for (size_t i = 0; i < f.size(); ++i) f[i].last = i + 1 == f.size();
     top_->deliver(f);
@@ -224,6 +237,21 @@ class VerilatorCard final : public Device, public BackplanePorts {
   void on_frame_ready(std::function<void()> wake) override {
     std::lock_guard lock(mu_);
     wake_ = std::move(wake);
+  }
+
+  // Quiescent (nothing in flight, see quiescent()), the card's only timer is its HELLO
+  // countdown: due when the card's clock has run that many cycles past the last
+  // service(). Otherwise work is due now (a retransmit, a request deadline, frames or
+  // commands on their way): the pump polls, as it did for every device before.
+  std::optional<uint64_t> next_deadline_us() override {
+    const PumpLock lock(*this);
+    if (!engine_on_ || !quiescent()) {
+      told_deadline_ = 0;
+      return last_us_;
+    }
+    const uint64_t left = top_->top().rootp->sessnic_top__DOT__bp_sync_i__DOT__hello_timer_reg;
+    told_deadline_ = last_us_ + (left + kCardMHz - 1) / kCardMHz;
+    return told_deadline_;
   }
 
  private:
@@ -316,11 +344,57 @@ class VerilatorCard final : public Device, public BackplanePorts {
       started_ = true;
       last_us_ = now_us;
     }
+    skip_idle(now_us);
     if (now_us <= last_us_) return false;
     const uint64_t cycles = std::min<uint64_t>((now_us - last_us_) * kCardMHz, kMaxServiceCycles);
-    last_us_ = now_us;
+    last_us_ += cycles / kCardMHz;
     sync_clock();
-    return run(cycles);
+    const bool any = run(cycles);
+    // Quiescent again after that work (a HELLO sent, a frame applied): the rest of the
+    // time since the last step was idle too. Otherwise the card just lags.
+    skip_idle(now_us);
+    last_us_ = now_us;
+    return any;
+  }
+
+  // Nothing in flight on the card or around it: every host command answered, no frame
+  // waiting for the RX port or for the pump, and bp_sync idle - no unacknowledged frame
+  // to any peer (so no retransmit timer), no TRANSFER / relay / pull waiting for a
+  // deadline, no event, fan-out or catch-up walk to do. Then the card's cycles only count
+  // its HELLO timer down and its cycle counter up (and sweep expired entries, which
+  // lookups and inserts treat as free anyway). bp_sync's state is read from the
+  // simulation: the RTL exposes none of it in registers.
+  bool quiescent() {
+    if (!pending_.empty() || !tx_.empty() || top_->rx_backlog() != 0 || !top_->responses().empty()) return false;
+    const auto* r = top_->top().rootp;
+    if (r->sessnic_top__DOT__bp_sync_i__DOT__state_reg != 0 /* S_IDLE */ ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__xfer_valid_reg || r->sessnic_top__DOT__bp_sync_i__DOT__relay_valid_reg ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__pl_valid_reg || r->sessnic_top__DOT__bp_sync_i__DOT__nf_valid_reg ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__frx_valid_reg || r->sessnic_top__DOT__bp_sync_i__DOT__tmo_valid_reg ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__cu_active_reg || r->sessnic_top__DOT__bp_sync_i__DOT__cu_pending_reg ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__bcast_todo_reg ||
+        r->sessnic_top__DOT__bp_sync_i__DOT__evq_wr_reg != r->sessnic_top__DOT__bp_sync_i__DOT__evq_rd_reg)
+      return false;
+    for (unsigned p = 0; p < 32; ++p)
+      if (r->sessnic_top__DOT__bp_sync_i__DOT__tx_una[p] != r->sessnic_top__DOT__bp_sync_i__DOT__tx_next[p]) return false;
+    return true;
+  }
+
+  // Brings a quiescent card's clock towards host time `now_us` by skipping its idle cycles
+  // instead of clocking them, never past the cycle before its HELLO: its timer and cycle
+  // counter move as if those cycles had run, at no simulation cost. That is what lets the
+  // pump sleep until the next HELLO (800,000 cycles at the default interval) while the
+  // card keeps real time. Runs before a frame or a command reaches the card, as they find
+  // it after an idle spell.
+  void skip_idle(uint64_t now_us) {
+    if (!started_ || !engine_on_ || now_us <= last_us_ || !quiescent()) return;
+    auto* r = top_->top().rootp;
+    uint32_t& hello = r->sessnic_top__DOT__bp_sync_i__DOT__hello_timer_reg;
+    const uint64_t idle = (now_us - last_us_) * kCardMHz;
+    const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(idle, hello > 0 ? hello - 1 : 0));
+    hello -= n;
+    r->sessnic_top__DOT__bp_sync_i__DOT__cyc_reg += n;
+    last_us_ += n / kCardMHz;
   }
 
   // Clocks the card `cycles` cycles, files its responses and queues its frames. True if
@@ -401,6 +475,7 @@ class VerilatorCard final : public Device, public BackplanePorts {
   std::function<void()> wake_;
   bool started_ = false;
   uint64_t last_us_ = 0;
+  uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() sleep (0: it polls)
 };
 
 }  // namespace

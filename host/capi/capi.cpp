@@ -42,8 +42,22 @@ int fail(sessnic_status status, std::string message) {
   return status;
 }
 
+// In the process libsessnic opens only the model device: the Verilated cards and XRT are
+// not linked into the shared library. Another kind is refused, never silently replaced
+// by a model card (the operator asked for that card); the host's card service opens any
+// kind its build has, so that is the way to it.
+int check_device(const char* config_path, const sessnic::config::ServerConfig& self) {
+  if (self.card_service || self.device == "model") return SESSNIC_OK;
+  return fail(SESSNIC_ERR_DEVICE,
+              fmt::format("server '{}': device \"{}\" cannot be opened by libsessnic in this process (it opens only "
+                          "\"model\"); run the host's card service (sessnic-card --config {} --server {}) and give the "
+                          "server card_service = \"/run/sessnic/{}.sock\" in {}, or set device = \"model\"",
+                          self.name, self.device, config_path, self.name, self.name, config_path));
+}
+
 // Parses the config, finds the server and loads its key file: the checks shared by
-// sessnic_config_check and sessnic_card_open. Returns SESSNIC_OK or a status with
+// sessnic_config_check and sessnic_card_open (including the device kind, so `nginx -t`
+// reports a kind this library cannot open). Returns SESSNIC_OK or a status with
 // last_error set; `keys` is filled on success.
 int load(const char* config_path, const char* server_name, sessnic::config::ClusterConfig& cfg,
          std::unique_ptr<sessnic::Keyring>& keys) {
@@ -60,6 +74,7 @@ int load(const char* config_path, const char* server_name, sessnic::config::Clus
     return fail(SESSNIC_ERR_NO_SERVER,
                 fmt::format("{}: no [[server]] named '{}' (servers: {})", config_path, server_name, names));
   }
+  if (int rc = check_device(config_path, *cfg.find_server(server_name)); rc != SESSNIC_OK) return rc;
   try {
     keys = std::make_unique<sessnic::Keyring>(sessnic::load_key_file(cfg.key_file));
   } catch (const std::exception& e) {
@@ -132,7 +147,7 @@ int sessnic_card_open(const char* config_path, const char* server_name, sessnic_
                                                so.socket.string(), state->service->card_id(), self.card));
         state->description = fmt::format("{} (card service {})", state->service->description(), so.socket.string());
       } else {
-        // Only the model device: the Verilated kinds are not linked into the shared library.
+        // The model device (load() refused every other kind: check_device).
         sessnic::DeviceConfig dc;
         dc.card_id = self.card;
         state->card = std::make_unique<sessnic::config::ClusterCard>(state->cfg, self, *keys, sessnic::make_model_device(dc));

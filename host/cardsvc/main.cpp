@@ -5,15 +5,13 @@
 // in the config). docs/integrate.md. SIGINT/SIGTERM stop it; logs go to stderr.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
-
-#include <csignal>
 
 #include "card_service.hpp"
 #include "server_card.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
+#include "sessnic/process_start.hpp"
 #include "sessnic/version.hpp"
 
 int main(int argc, char** argv) {
@@ -30,19 +28,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sessnic-card ") + sessnic::kVersion);
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
-  try {
-    sessnic::logging::init("sessnic-card", log_level);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "sessnic-card: {}\n", e.what());
-    return 2;
-  }
+  const sessnic::SignalSet stop{SIGINT, SIGTERM};  // before any thread starts
+  if (!sessnic::start_process("sessnic-card", log_level)) return 2;
 
   try {
     auto [cfg, self] = sessnic::config::load_server_section(config_path, name);
@@ -63,8 +50,7 @@ int main(int argc, char** argv) {
     service.start();
     spdlog::info("{}: {} on {}", name, card.description(), o.socket.string());
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    const int sig = stop.wait();
     spdlog::info("{}: signal {}, stopping", name, sig);
     service.stop();
     const auto& c = service.counters();

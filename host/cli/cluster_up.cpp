@@ -24,6 +24,7 @@
 #include "cluster_config.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
+#include "sessnic/process_start.hpp"
 #include "subcommand.hpp"
 #include "supervisor.hpp"
 #include "throwaway_cert.hpp"
@@ -113,10 +114,7 @@ class Cluster {
         stamp_(material_stamp(cfg_)) {}
 
   int run() {
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&sigs, s);
-    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    const SignalSet sigs{SIGINT, SIGTERM, SIGHUP, SIGCHLD};
 
     // Servers first (the dispatcher health-checks them), each serving before the next.
     for (auto& s : cfg_.servers)
@@ -129,8 +127,7 @@ class Cluster {
       auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(sup_.next_wakeup() - Clock::now());
       if (rolling_now_ || !rolling_.empty()) wait = std::min<std::chrono::nanoseconds>(wait, 50ms);
       wait = std::max<std::chrono::nanoseconds>(wait, 1ms);
-      timespec ts{static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)};
-      int sig = ::sigtimedwait(&sigs, nullptr, &ts);
+      const int sig = sigs.wait_for(wait);
       sup_.reap();
       if (sig == SIGINT || sig == SIGTERM) {
         spdlog::info("{}: draining - dispatcher first (up to {} ms + {} ms), then the servers", sig == SIGINT ? "SIGINT" : "SIGTERM",
@@ -266,7 +263,7 @@ class Cluster {
 };
 
 int cluster_up(const UpOptions& opt) {
-  logging::init("sessnic-cluster", opt.log_level);
+  if (!start_process("sessnic-cluster", opt.log_level)) return 2;
   config::ClusterConfig cfg;
   try {
     cfg = config::load_cluster_config(opt.config);

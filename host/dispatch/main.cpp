@@ -11,6 +11,7 @@
 #include "dispatcher.hpp"
 #include "make_mover.hpp"
 #include "sessnic/logging.hpp"
+#include "sessnic/process_start.hpp"
 #include "sessnic/version.hpp"
 
 int main(int argc, char** argv) {
@@ -29,12 +30,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    sessnic::logging::init("sessnic-dispatch", log_level);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "sessnic-dispatch: {}\n", e.what());
-    return 2;
-  }
+  // Its signals (SIGTERM/SIGINT drain, SIGHUP reload) are the Dispatcher's asio signal_set.
+  if (!sessnic::start_process("sessnic-dispatch", log_level)) return 2;
   try {
     // The command line wins over the file, at start and at every reload.
     auto load = [&] {

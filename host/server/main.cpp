@@ -3,17 +3,15 @@
 // SIGINT/SIGTERM stop it; logs go to stderr (sessnic::logging), docs/server.md.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-
-#include <csignal>
 
 #include "https_server.hpp"
 #include "server_card.hpp"
 #include "server_sharing.hpp"
 #include "sessnic/key_file.hpp"
 #include "sessnic/logging.hpp"
+#include "sessnic/process_start.hpp"
 #include "sessnic/version.hpp"
 
 namespace {
@@ -49,20 +47,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sessnic-server ") + sessnic::kVersion);
   CLI11_PARSE(app, argc, argv);
 
-  // SIGINT/SIGTERM are taken synchronously by sigwait below, in no particular thread.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
-  try {
-    sessnic::logging::init("sessnic-server", log_level);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "sessnic-server: {}\n", e.what());
-    return 2;
-  }
+  const sessnic::SignalSet stop{SIGINT, SIGTERM};  // before any thread starts
+  if (!sessnic::start_process("sessnic-server", log_level)) return 2;
 
   try {
     auto [cfg, me] = sessnic::config::load_server_section(config_path, name);
@@ -96,8 +82,7 @@ int main(int argc, char** argv) {
                  srv.metrics_port() ? fmt::format(", metrics on http://{}:{}/metrics", o.metrics->host, srv.metrics_port())
                                     : std::string());
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    const int sig = stop.wait();
     spdlog::info("{}: signal {}, stopping", me.name, sig);
     srv.stop();
     auto& c = srv.counters();

@@ -89,6 +89,7 @@ module sess_ring_fetch #(
   localparam logic [7:0] OP_DEL = 8'(sessnic_wire_pkg::OPCODE_DEL);
   localparam logic [7:0] OP_EXPORT = 8'(sessnic_wire_pkg::OPCODE_EXPORT);
   localparam logic [7:0] OP_TRANSFER = 8'(sessnic_wire_pkg::OPCODE_TRANSFER);
+  localparam logic [7:0] OP_SCAN = 8'(sessnic_wire_pkg::OPCODE_SCAN);  // the highest opcode the card takes
   localparam logic [7:0] ST_BAD_CMD = 8'(sessnic_wire_pkg::STATUS_BAD_CMD);
   // spec/wire.toml [ring_error]
   localparam logic [7:0] E_BAD_OPCODE = 8'd1;
@@ -171,7 +172,7 @@ module sess_ring_fetch #(
   wire r_keyed = r_op == OP_PUT || r_op == OP_GET || r_op == OP_TAKE || r_op == OP_DEL || r_op == OP_EXPORT ||
                  r_op == OP_TRANSFER;
   wire [3:0] r_chk = {32'(r_blob_len) > 32'(SLOT_BYTES), !(32'(r_blob_beats) < tail - rslot_reg),
-                      r_op > OP_TRANSFER, r_key_len > 8'(KEY_MAX) || (r_keyed && r_key_len == 8'd0)};
+                      r_op > OP_SCAN, r_key_len > 8'(KEY_MAX) || (r_keyed && r_key_len == 8'd0)};
   always_ff @(posedge clk) begin
     if (r_beat) rslot_reg <= rslot_reg + 32'd1;
     if (rst) rslot_reg <= '0;

@@ -6,6 +6,7 @@
 // ring_test_support.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -24,6 +25,9 @@ class RtlBus final : public DisturbedBus<rtlsim::VerilatedRingBus> {
       : DisturbedBus(std::make_unique<rtlsim::VerilatedKernelBus>(), cycles_per_wait) {}
   rtlsim::VerilatedKernelBus& kernel() { return inner().kernel(); }
 };
+
+// Card registers (spec/regs.rdl) at their offsets in the kernel's s_axi_control.
+constexpr uint32_t kRegControl = 0x0C, kRegEpoch = 0x1C, kControlBpEnable = 0x100;
 
 RingConfig config(unsigned cmd_log2, unsigned rsp_log2) { return ring_config(RingLayout{cmd_log2, rsp_log2}); }
 
@@ -101,6 +105,64 @@ TEST(RingRtl, BadDescriptorsAreAnsweredBadCmdAndTheEngineGoesOn) {
   const RingState s = drv.state();
   EXPECT_EQ(s.status_bad_descs, 3u);
   EXPECT_EQ(s.status_error, static_cast<uint32_t>(wire::RingError::BAD_OPCODE));
+}
+
+// PULL (10) and SCAN (11) are card opcodes: the ring engine hands them to the card, which
+// answers them itself (an engine that stopped at TRANSFER answered both BAD_CMD).
+TEST(RingRtl, PullAndScanReachTheCard) {
+  RtlBus bus;
+  RingDriver drv(bus, config(10, 10));
+  // The backplane engine on (epoch, then control.bp_enable; no members): it takes the
+  // card's PULLs. Disabled, it takes no host command at all.
+  bus.write_reg(kRegEpoch, 1);
+  bus.write_reg(kRegControl, bus.read_reg(kRegControl) | kControlBpEnable);
+  const std::vector<unsigned> keys = {3, 17, 40};
+  std::vector<Command> cmds;
+  for (unsigned k : keys) cmds.push_back(put(k, blob(k, 90)));
+  // PULL from card 5, which is no member of this card's backplane: the card answers FAILED.
+  Command pull = get(3);
+  pull.op = wire::Opcode::PULL;
+  pull.tag = 30'000;
+  pull.expiry = 1;
+  pull.aux = wire::set_subfield(
+      wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, static_cast<uint8_t>(wire::BpConst::BROADCAST)),
+      wire::header::aux, wire::sync_cmd::owner, 5);
+  cmds.push_back(pull);
+  // SCAN every slot of the 64 x 4 test table, and one past its end.
+  constexpr unsigned kSlots = 64 * 4;
+  for (unsigned s = 0; s <= kSlots; ++s) {
+    Command scan;
+    scan.op = wire::Opcode::SCAN;
+    scan.tag = 40'000 + s;
+    scan.aux = s;
+    cmds.push_back(scan);
+  }
+  const auto out = run(drv, cmds);
+  ASSERT_EQ(out.size(), cmds.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_TRUE(out[i].ok()) << i;
+  const Response& pulled = out[keys.size()];
+  EXPECT_EQ(pulled.tag, pull.tag);
+  EXPECT_EQ(pulled.op, wire::Opcode::PULL);
+  EXPECT_EQ(pulled.status, wire::Status::FAILED) << wire::to_string(pulled.status);
+  std::vector<unsigned> found;
+  for (unsigned s = 0; s < kSlots; ++s) {
+    const Response& r = out[keys.size() + 1 + s];
+    ASSERT_EQ(r.tag, 40'000 + s);
+    ASSERT_EQ(r.op, wire::Opcode::SCAN) << s;
+    if (r.status == wire::Status::MISS) continue;
+    ASSERT_EQ(r.status, wire::Status::OK) << s << " " << wire::to_string(r.status);
+    for (unsigned k : keys)
+      if (r.key == key(k)) {
+        found.push_back(k);
+        EXPECT_EQ(r.blob, blob(k, 90)) << k;
+      }
+  }
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, keys);  // every stored entry, once
+  EXPECT_EQ(out.back().status, wire::Status::BAD_CMD);  // past the table: the card's answer
+  const RingState st = drv.state();
+  EXPECT_EQ(st.status_bad_descs, 0u);  // none of them was refused by the ring engine
+  EXPECT_EQ(st.status_error, 0u);
 }
 
 // What no driver writes: a header whose blob_len no slot can hold. The engine answers it

@@ -96,8 +96,13 @@ cluster "$work/missing.key" > "$work/missing-key.toml"
 cp "$work/cluster.key" "$work/open.key" && chmod 0644 "$work/open.key"
 cluster "$work/open.key" > "$work/open-key.toml"
 
+# Server a on the Verilated card: refused in the process, fine through a card service.
+awk '/^name = "a"/ { print; print "device = \"verilator\""; next } { print }' "$work/cluster.toml" > "$work/verilator.toml"
+awk -v w="$work" '/^name = "a"/ { print; print "card_service = \"" w "/run-v/card.sock\""; next } { print }' \
+  "$work/verilator.toml" > "$work/verilator-service.toml"
+
 timeout 60 "$work/capi_resume" "$work/cluster.toml" "$work/cert.pem" "$work/key.pem" \
-  "$work/missing-key.toml" "$work/open-key.toml"
+  "$work/missing-key.toml" "$work/open-key.toml" "$work/verilator.toml" "$work/verilator-service.toml"
 
 # The same library reaching each server's card through its host's card service
 # (installed sessnic-card, [[server]] card_service); server c's service is not running.

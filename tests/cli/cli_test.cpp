@@ -4,7 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <utility>
+
 #include "cluster_up_process.hpp"
+#include "sessnic/logging.hpp"
 #include "sessnic/version.hpp"
 
 namespace sessnic::cli::testing {
@@ -25,6 +29,25 @@ TEST(Cli, UnknownSubcommandIsNamedWithTheList) {
   EXPECT_NE(nested.rc, 0);
   EXPECT_NE(nested.out.find("sessnic cluster: unknown subcommand 'frobnicate' (subcommands: up;"), std::string::npos)
       << nested.out;
+}
+
+// One start-up for every program (sessnic/process_start.hpp): an unknown log level, from
+// --log-level or $SESSNIC_LOG_LEVEL, is a usage error (status 2) named by the program,
+// before it reads its config or opens anything.
+TEST(Cli, EveryProgramRefusesAnUnknownLogLevelTheSameWay) {
+  const std::pair<const char*, std::string> programs[] = {
+      {"sessnic-server", fmt::format("{} --config /nonexistent.toml --name a", SESSNIC_SERVER_EXE)},
+      {"sessnic-card", fmt::format("{} --config /nonexistent.toml --server a", SESSNIC_CARD_EXE)},
+      {"sessnic-dispatch", fmt::format("{} --config /nonexistent.toml", SESSNIC_DISPATCH_EXE)},
+      {"sessnic-cluster", fmt::format("{} cluster up /nonexistent.toml", SESSNIC_CLI_EXE)},
+  };
+  for (const auto& [name, command] : programs) {
+    for (const std::string& how : {command + " --log-level bogus", "SESSNIC_LOG_LEVEL=bogus " + command}) {
+      auto r = run_shell(how);
+      EXPECT_EQ(r.rc, 2) << how << "\n" << r.out;
+      EXPECT_EQ(r.out, fmt::format("{}: unknown log level 'bogus' (use {})\n", name, sessnic::logging::kLevels)) << how;
+    }
+  }
 }
 
 TEST(Cli, ClusterUpRefusesAMissingCertificate) {

@@ -6,16 +6,19 @@
 //    one is a GET hit on the other (replicate), a TAKE'd TLS 1.3 ticket is a MISS on both,
 //    a TRANSFER moves an entry (transfer mode).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane_ports.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/open_device.hpp"
 
@@ -136,7 +139,8 @@ struct UdpPair {
   std::unique_ptr<Device> dev[2];
   std::unique_ptr<backplane::BackplaneNode> node[2];
 
-  UdpPair(const std::string& a, const std::string& b, backplane::Mode mode) {
+  UdpPair(const std::string& a, const std::string& b, backplane::Mode mode,
+          std::chrono::microseconds hello = 20000us) {
     backplane::NodeConfig cfg[2];
     std::unique_ptr<backplane::UdpTransport> udp[2];
     const std::string kinds[2] = {a, b};
@@ -146,7 +150,7 @@ struct UdpPair {
       cfg[i].cluster_key = cluster_key();
       cfg[i].epoch = 1000 + static_cast<uint32_t>(i);
       cfg[i].rto = 2000us;
-      cfg[i].hello_interval = 20000us;
+      cfg[i].hello_interval = hello;
       udp[i] = std::make_unique<backplane::UdpTransport>(cfg[i]);
       DeviceConfig dc;
       dc.kind = kinds[i];
@@ -169,6 +173,14 @@ struct UdpPair {
   }
   bool up() { return node[0]->wait_for_peers(10000ms) && node[1]->wait_for_peers(10000ms); }
 };
+
+// CPU time (user + system) of this process so far.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 // Polls `f` until it is true or `limit` passed.
 bool eventually(const std::function<bool()>& f, std::chrono::milliseconds limit = 5000ms) {
@@ -254,6 +266,67 @@ TEST_P(RtlVerilatorDeviceUdp, TransferMovesAnEntry) {
     EXPECT_EQ(to.transfer(k2, to.card_id(), from.card_id(), 5s).status, wire::Status::OK);
     EXPECT_EQ(to.get(k2).status, wire::Status::OK);
   }
+}
+
+// The pump of a verilator card at rest (as tests/pump_idle for the model card): it sleeps
+// until the card's next HELLO instead of polling every millisecond, the card keeps real
+// time meanwhile (its HELLOs leave on schedule), and a host command wakes the pump.
+// Card 2 (node[1]) is a verilator card in every instance. The product's default timers:
+// rto 2 ms (a 1 ms poll), hello 50 ms (800 ms once every member is up).
+TEST_P(RtlVerilatorDeviceUdp, AnIdlePumpSleepsUntilTheCardsNextHello) {
+  UdpPair p(GetParam().first, GetParam().second, backplane::Mode::replicate, 50000us);
+  ASSERT_TRUE(p.up());
+  std::this_thread::sleep_for(300ms);  // start-up HELLOs answered; both idle
+  // The card names its next timer: its idle HELLO, up to 800 ms ahead (a device that
+  // cannot tell answers nullopt, and its pump polls every millisecond).
+  BackplanePorts& ports = *p.dev[1]->backplane_ports();
+  std::optional<uint64_t> due;
+  for (int i = 0; i < 200 && !(due && *due > host_time_us() + 20'000); ++i) {
+    due = ports.next_deadline_us();
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(due.has_value()) << "the verilator device does not tell its next timer";
+  EXPECT_GT(*due, host_time_us() + 20'000) << "an idle card's next timer is not 'now'";
+  EXPECT_LE(*due, host_time_us() + 850'000) << "beyond the card's idle HELLO";
+  const backplane::NodeStats s0 = p.node[1]->stats();
+  const double cpu0 = cpu_seconds();
+  std::this_thread::sleep_for(2s);
+  const double cpu = cpu_seconds() - cpu0;
+  const backplane::NodeStats s1 = p.node[1]->stats();
+  const uint64_t sleeps = s1.pump_sleeps - s0.pump_sleeps;
+  const auto hello = static_cast<std::size_t>(wire::FrameType::HELLO);
+  const uint64_t hellos = s1.tx_frames_by_type[hello] - s0.tx_frames_by_type[hello];
+  // For the reader (not checked: CPU time depends on the machine): both pumps and cards.
+  std::printf("verilator card's idle pump: %llu wake-ups, %llu HELLOs, process CPU %.3f s in 2 s\n",
+              static_cast<unsigned long long>(sleeps), static_cast<unsigned long long>(hellos), cpu);
+  // A HELLO every 800 ms: a few dozen wake-ups in 2 s at most (a poll is ~2000).
+  EXPECT_LT(sleeps, 100u) << "the idle pump of the verilator card woke " << sleeps << " times in 2 s";
+  // Its clock went on while the pump slept: idle HELLOs left (2 or 3 on an unloaded
+  // machine; a host loaded far beyond its cores slows the simulation itself).
+  EXPECT_GE(hellos, 1u) << "the verilator card sent no HELLO in 2 s";
+  EXPECT_LE(hellos, 4u);
+  EXPECT_TRUE(p.node[0]->peer_up(2) && p.node[1]->peer_up(1));
+}
+
+TEST_P(RtlVerilatorDeviceUdp, AReplicatedWriteLeavesAtOnceAfterAnIdleSpell) {
+  UdpPair p(GetParam().first, GetParam().second, backplane::Mode::replicate, 50000us);
+  ASSERT_TRUE(p.up());
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(300ms);  // the verilator card's pump asleep until a HELLO up to 800 ms away
+    const SessionKey k = test_key(rng);
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(p.dev[1]->put(k, test_blob(rng, 100), wall_now() + 300).ok());
+    ASSERT_TRUE(eventually([&] { return p.dev[0]->export_entry(k).status == wire::Status::OK; }, 2000ms));
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    // Below the sleep the pump would finish if the write did not wake it (up to 800 ms).
+    EXPECT_LT(took, 600ms) << "write " << i << " reached the peer after " << took.count() << " ms";
+  }
+  std::this_thread::sleep_for(300ms);
+  const SessionKey k = test_key(rng);
+  ASSERT_TRUE(p.dev[0]->put(k, test_blob(rng, 100), wall_now() + 300).ok());
+  EXPECT_TRUE(eventually([&] { return p.dev[1]->export_entry(k).status == wire::Status::OK; }, 600ms))
+      << "a frame that arrives wakes the sleeping pump";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cards, RtlVerilatorDeviceUdp,
