@@ -10,6 +10,8 @@
 // Writes them to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay_cluster.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/open_device.hpp"
@@ -102,9 +105,28 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
+void print_hops(const char* title, const bench::RelayResult& r) {
+  auto line = [](const char* who, const bench::CardReport& c) {
+    std::printf("    %-10s card %u: socket wait p50 %6.1f p99 %7.1f | turnaround p50 %6.1f p99 %7.1f | handoff p50 %6.1f "
+                "p99 %7.1f us (n %llu) | rtx %llu fast %llu giveup %llu busy %llu dup %llu refused %llu failed %llu "
+                "not_sent %llu\n",
+                who, c.card, c.socket_wait.percentile_us(0.5), c.socket_wait.percentile_us(0.99),
+                c.turnaround.percentile_us(0.5), c.turnaround.percentile_us(0.99), c.handoff.percentile_us(0.5),
+                c.handoff.percentile_us(0.99), static_cast<unsigned long long>(c.handoff.count()), c.retransmits,
+                c.fast_retransmits, c.giveups, c.rx_busy, c.rx_dup, c.refused, c.transfers_failed, c.not_sent);
+  };
+  std::printf("  %s: %zu relayed transfers, p50 %.1f us, p99 %.1f us; ok %zu, late %zu, failed %zu, miss %zu\n", title,
+              r.us.size(), percentile(r.us, 0.5), percentile(r.us, 0.99), r.ok, r.late, r.failed, r.miss);
+  line("dispatcher", r.dispatcher);
+  for (const bench::CardReport& c : r.cards) line("server", c);
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--card") == 0) return bench::card_process_main(argc, argv);
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string self = "/proc/self/exe";
   const uint32_t expiry = wall_clock_seconds() + 3600;
   std::vector<uint8_t> blob(kBlobBytes);
   for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 31);
@@ -173,10 +195,37 @@ int main() {
                 (unsigned long long)(a1[wire::BP_STATS_NOT_SENT]), (unsigned long long)(a1[wire::BP_STATS_FAST_RETRANSMITS]));
   }
 
+  // ---- the dispatcher's relayed TRANSFER across processes, idle and under a CPU hog ----
+  // Before/after in one run: the pump at normal priority, frames handed to it by callers
+  // (pump_realtime and send_from_caller off: the old path), then as configured by default.
+  bench::RelayOptions ro;
+  ro.fast_path = false;
+  const bench::RelayResult idle_before = bench::run_relay(self, ro);
+  ro.cpu_hog = true;
+  const bench::RelayResult loaded_before = bench::run_relay(self, ro);
+  ro = bench::RelayOptions{};
+  const bench::RelayResult idle = bench::run_relay(self, ro);
+  ro.cpu_hog = true;
+  const bench::RelayResult loaded = bench::run_relay(self, ro);
+  std::printf("relayed transfer (dispatcher -> owner -> target -> owner -> dispatcher, 3 card processes, deadline %lld us):\n",
+              static_cast<long long>(ro.deadline.count()));
+  print_hops("before, idle", idle_before);
+  print_hops("before, loaded (a busy loop per core)", loaded_before);
+  print_hops("idle", idle);
+  print_hops("loaded (a busy loop per core)", loaded);
+  auto ok_rate = [](const bench::RelayResult& r) {
+    return static_cast<double>(r.ok) / static_cast<double>(std::max<std::size_t>(1, r.us.size()));
+  };
+  const double ok_loaded = ok_rate(loaded);
+
   if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS")) {
     std::ofstream out(std::string(dir) + "/backplane.json");
-    out << "{\"transfer_p50_us\": " << p50 << ", \"transfer_p99_us\": " << p99
-        << ", \"replicate_sessions_per_s\": " << rate << ", \"wire_bytes_per_session\": " << wire << "}\n";
+    out << "{\"transfer_p50_us\": " << percentile(idle.us, 0.5) << ", \"transfer_p99_us\": " << percentile(idle.us, 0.99)
+        << ", \"transfer_p50_us_loaded\": " << percentile(loaded.us, 0.5)
+        << ", \"transfer_p99_us_loaded\": " << percentile(loaded.us, 0.99)
+        << ", \"transfer_ok_rate_loaded\": " << ok_loaded << ", \"transfer_inproc_p50_us\": " << p50
+        << ", \"transfer_inproc_p99_us\": " << p99 << ", \"replicate_sessions_per_s\": " << rate
+        << ", \"wire_bytes_per_session\": " << wire << "}\n";
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,17 @@ struct NodeConfig {
   bool passive = false;
   std::chrono::microseconds transfer_deadline{200000};  // TRANSFER/PULL sent without one
   std::chrono::microseconds pull_deadline{2000};        // hub mode: pull on a GET/TAKE miss
+  // The pump thread at real-time priority (SCHED_FIFO 1) where the process may (root or
+  // CAP_SYS_NICE): a frame arriving on a busy host is forwarded at once instead of after
+  // the running thread's time slice. Refused: the pump runs at normal priority (logged).
+  // Unset: real-time for transfer mode and passive nodes (the dispatcher), whose traffic
+  // is requests; normal for replicate and hub mode, whose pumps batch replication frames
+  // (a real-time pump sends each PUT's frame alone: 2-3x the CPU per replicated session).
+  std::optional<bool> pump_realtime;
+  // Frames a host command makes (a TRANSFER request, a replicated PUT) leave from the
+  // calling thread when the device supports it (BackplanePorts::on_frames_out), instead of
+  // waking the pump thread to send them: one thread wake-up less per transfer.
+  bool send_from_caller = true;
 };
 
 }  // namespace sessnic::backplane
