@@ -1,13 +1,20 @@
-// bench_backplane: the backplane over real UDP on 127.0.0.1, two nodes with model cards
-// in one process (each node has its own thread and socket).
+// bench_backplane: the backplane over real UDP on 127.0.0.1.
 //
-//   transfer_p50_us / transfer_p99_us  Device::transfer() of one session, card 3 -> 4,
-//                                      call to acknowledged return (transfer mode)
+//   transfer_p50_us / transfer_p99_us  the dispatcher's relayed TRANSFER: a passive card
+//                                      here, three card processes (this executable with
+//                                      --card), four hops; call to answer (relay_cluster.hpp)
+//   transfer_p50_us_loaded / _p99_us_loaded / transfer_ok_rate_loaded
+//                                      the same with a busy loop per core; the share
+//                                      answered OK within the 2 ms deadline
+//   transfer_inproc_p50_us / _p99_us   Device::transfer() of one session between two
+//                                      nodes in this process, card 3 -> 4 (two hops)
 //   replicate_sessions_per_s           PUTs on card 1 applied on card 2 per second
 //                                      (replicate mode; first PUT to last apply)
 //   wire_bytes_per_session             UDP payload + 28 B IPv4/UDP header, both
 //                                      directions (frames, acks, hellos) per session
-// Writes them to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
+// The relayed runs go twice, before (pump_realtime and send_from_caller off: the old
+// path) and after, and print each node's hop histograms (docs/backplane.md, "Latency").
+// Writes the figures to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
 #include <sys/resource.h>
 
 #include <csignal>
@@ -223,7 +230,12 @@ int main(int argc, char** argv) {
     out << "{\"transfer_p50_us\": " << percentile(idle.us, 0.5) << ", \"transfer_p99_us\": " << percentile(idle.us, 0.99)
         << ", \"transfer_p50_us_loaded\": " << percentile(loaded.us, 0.5)
         << ", \"transfer_p99_us_loaded\": " << percentile(loaded.us, 0.99)
-        << ", \"transfer_ok_rate_loaded\": " << ok_loaded << ", \"transfer_inproc_p50_us\": " << p50
+        << ", \"transfer_ok_rate_loaded\": " << ok_loaded
+        << ", \"transfer_p50_us_before\": " << percentile(idle_before.us, 0.5)
+        << ", \"transfer_p99_us_before\": " << percentile(idle_before.us, 0.99)
+        << ", \"transfer_p50_us_loaded_before\": " << percentile(loaded_before.us, 0.5)
+        << ", \"transfer_p99_us_loaded_before\": " << percentile(loaded_before.us, 0.99)
+        << ", \"transfer_ok_rate_loaded_before\": " << ok_rate(loaded_before) << ", \"transfer_inproc_p50_us\": " << p50
         << ", \"transfer_inproc_p99_us\": " << p99 << ", \"replicate_sessions_per_s\": " << rate
         << ", \"wire_bytes_per_session\": " << wire << "}\n";
   }
