@@ -12,8 +12,9 @@
 //                                      (replicate mode; first PUT to last apply)
 //   wire_bytes_per_session             UDP payload + 28 B IPv4/UDP header, both
 //                                      directions (frames, acks, hellos) per session
-// The relayed runs go twice, before (pump_realtime and send_from_caller off: the old
-// path) and after, and print each node's hop histograms (docs/backplane.md, "Latency").
+// The relayed runs go three times - before (send_from_caller off: the old path), with the
+// defaults, and with pump_realtime on - and print each node's hop histograms
+// (docs/backplane.md, "Latency").
 // Writes the figures to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
 #include <sys/resource.h>
 
@@ -203,23 +204,25 @@ int main(int argc, char** argv) {
   }
 
   // ---- the dispatcher's relayed TRANSFER across processes, idle and under a CPU hog ----
-  // Before/after in one run: the pump at normal priority, frames handed to it by callers
-  // (pump_realtime and send_from_caller off: the old path), then as configured by default.
-  bench::RelayOptions ro;
-  ro.fast_path = false;
-  const bench::RelayResult idle_before = bench::run_relay(self, ro);
-  ro.cpu_hog = true;
-  const bench::RelayResult loaded_before = bench::run_relay(self, ro);
-  ro = bench::RelayOptions{};
-  const bench::RelayResult idle = bench::run_relay(self, ro);
-  ro.cpu_hog = true;
-  const bench::RelayResult loaded = bench::run_relay(self, ro);
-  std::printf("relayed transfer (dispatcher -> owner -> target -> owner -> dispatcher, 3 card processes, deadline %lld us):\n",
-              static_cast<long long>(ro.deadline.count()));
-  print_hops("before, idle", idle_before);
+  // Before/after in one run: send_from_caller off (the old path), the defaults, and the
+  // real-time pump option (docs/backplane.md, "Latency").
+  auto relay = [&](bool caller, bool realtime, bool hog) {
+    bench::RelayOptions o;
+    o.send_from_caller = caller;
+    o.pump_realtime = realtime;
+    o.cpu_hog = hog;
+    return bench::run_relay(self, o);
+  };
+  const bench::RelayResult idle_before = relay(false, false, false), loaded_before = relay(false, false, true);
+  const bench::RelayResult idle = relay(true, false, false), loaded = relay(true, false, true);
+  const bench::RelayResult idle_rt = relay(true, true, false), loaded_rt = relay(true, true, true);
+  std::printf("relayed transfer (dispatcher -> owner -> target -> owner -> dispatcher, 3 card processes, deadline 2000 us):\n");
+  print_hops("before (send_from_caller off), idle", idle_before);
   print_hops("before, loaded (a busy loop per core)", loaded_before);
-  print_hops("idle", idle);
-  print_hops("loaded (a busy loop per core)", loaded);
+  print_hops("default, idle", idle);
+  print_hops("default, loaded", loaded);
+  print_hops("pump_realtime on, idle", idle_rt);
+  print_hops("pump_realtime on, loaded", loaded_rt);
   auto ok_rate = [](const bench::RelayResult& r) {
     return static_cast<double>(r.ok) / static_cast<double>(std::max<std::size_t>(1, r.us.size()));
   };
@@ -235,7 +238,9 @@ int main(int argc, char** argv) {
         << ", \"transfer_p99_us_before\": " << percentile(idle_before.us, 0.99)
         << ", \"transfer_p50_us_loaded_before\": " << percentile(loaded_before.us, 0.5)
         << ", \"transfer_p99_us_loaded_before\": " << percentile(loaded_before.us, 0.99)
-        << ", \"transfer_ok_rate_loaded_before\": " << ok_rate(loaded_before) << ", \"transfer_inproc_p50_us\": " << p50
+        << ", \"transfer_ok_rate_loaded_before\": " << ok_rate(loaded_before) << ", \"transfer_p99_us_realtime\": " << percentile(idle_rt.us, 0.99)
+        << ", \"transfer_p99_us_loaded_realtime\": " << percentile(loaded_rt.us, 0.99)
+        << ", \"transfer_ok_rate_loaded_realtime\": " << ok_rate(loaded_rt) << ", \"transfer_inproc_p50_us\": " << p50
         << ", \"transfer_inproc_p99_us\": " << p99 << ", \"replicate_sessions_per_s\": " << rate
         << ", \"wire_bytes_per_session\": " << wire << "}\n";
   }

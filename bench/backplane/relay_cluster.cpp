@@ -50,11 +50,11 @@ SessionKey relay_key(uint64_t n, uint8_t card) {
   return SessionKey::make(id, 1);
 }
 
-NodeConfig node_config(uint8_t card, bool fast_path) {
+NodeConfig node_config(uint8_t card, bool send_from_caller, bool pump_realtime) {
   NodeConfig c;  // production defaults (rto, retries, hello): what sessnic-server runs with
   c.card_id = card;
-  if (!fast_path) c.pump_realtime = false;  // else the default: real-time in transfer mode
-  c.send_from_caller = fast_path;
+  c.send_from_caller = send_from_caller;
+  c.pump_realtime = pump_realtime;
   c.mode = Mode::transfer;
   c.cluster_key = cluster_key();
   c.passive = card == kDispatcher;
@@ -137,12 +137,13 @@ class CpuHog {
 int card_process_main(int argc, char** argv) try {
   uint8_t card = 0;
   std::size_t keys = 0;
-  bool fast_path = true;
+  bool send_from_caller = true, pump_realtime = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--card") card = static_cast<uint8_t>(std::stoi(argv[i + 1]));
     else if (k == "--keys") keys = std::stoul(argv[i + 1]);
-    else if (k == "--fast-path") fast_path = std::string(argv[i + 1]) == "1";
+    else if (k == "--send-from-caller") send_from_caller = std::string(argv[i + 1]) == "1";
+    else if (k == "--pump-realtime") pump_realtime = std::string(argv[i + 1]) == "1";
   }
   DeviceConfig dc;
   dc.card_id = card;
@@ -152,7 +153,7 @@ int card_process_main(int argc, char** argv) try {
   const uint32_t expiry = wall_clock_seconds() + 3600;
   // Transfer n moves key n from card 1 + n % 3: each card holds its own third.
   for (std::size_t i = card - 1u; i < keys; i += kCards.size()) dev->put(relay_key(i, card), blob, expiry);
-  const NodeConfig cfg = node_config(card, fast_path);
+  const NodeConfig cfg = node_config(card, send_from_caller, pump_realtime);
   auto udp = std::make_unique<UdpTransport>(cfg);
   UdpTransport& transport = *udp;
   BackplaneNode node(cfg, *dev, std::move(udp));
@@ -182,8 +183,9 @@ RelayResult run_relay(const std::string& self_exe, const RelayOptions& opt) {
   const std::size_t keys = opt.transfers + 100;
   for (uint8_t c : kCards) {
     kids.push_back(std::make_unique<ChildProcess>(
-        self_exe, std::vector<std::string>{"--card", std::to_string(c), "--keys", std::to_string(keys), "--fast-path",
-                                           opt.fast_path ? "1" : "0"}));
+        self_exe, std::vector<std::string>{"--card", std::to_string(c), "--keys", std::to_string(keys), "--send-from-caller",
+                                           opt.send_from_caller ? "1" : "0", "--pump-realtime",
+                                           opt.pump_realtime ? "1" : "0"}));
     unsigned port = 0;
     const std::string ready = kids.back()->read_line(std::chrono::seconds(20));
     if (std::sscanf(ready.c_str(), "READY %u", &port) != 1) throw std::runtime_error("card process did not start");
@@ -193,7 +195,7 @@ RelayResult run_relay(const std::string& self_exe, const RelayOptions& opt) {
   dc.card_id = kDispatcher;
   dc.geometry = TableGeometry::tiny;
   auto dev = make_model_device(dc);
-  const NodeConfig cfg = node_config(kDispatcher, opt.fast_path);
+  const NodeConfig cfg = node_config(kDispatcher, opt.send_from_caller, opt.pump_realtime);
   auto udp = std::make_unique<UdpTransport>(cfg);
   UdpTransport& transport = *udp;
   for (std::size_t i = 0; i < kCards.size(); ++i) transport.set_peer({kCards[i], "127.0.0.1", ports[i]});

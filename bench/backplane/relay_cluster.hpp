@@ -17,9 +17,9 @@ struct RelayOptions {
   std::size_t transfers = 2000;
   std::chrono::microseconds deadline{2000};  // as the dispatcher's transfer_deadline_us
   bool cpu_hog = false;                      // a busy loop per core (nice 0) while measuring
-  // NodeConfig::pump_realtime and send_from_caller of every node; both off = the path
-  // before they existed (the "before" columns).
-  bool fast_path = true;
+  // NodeConfig of every node: off/off is the path before issue 14 (the "before" runs).
+  bool send_from_caller = true;
+  bool pump_realtime = false;
 };
 
 // One card process's view of the run (its node's hop histograms and kernel counters).

@@ -67,15 +67,6 @@ uint32_t epoch_from_clock() {
   return units > 0 ? static_cast<uint32_t>(units) : 1u;
 }
 
-bool pump_realtime(const NodeConfig& cfg) {
-  // Replication (replicate mode; hub mode towards the hub) sends a frame per PUT: a pump
-  // that wakes at once sends each alone and the peer acks each; measured 2-3x the CPU per
-  // replicated session (bench_backplane). So by default only transfer-mode and passive
-  // (dispatcher) pumps, whose traffic is requests, run real-time.
-  if (cfg.pump_realtime) return *cfg.pump_realtime;
-  return cfg.passive || cfg.mode == Mode::transfer;
-}
-
 CardRegisters card_registers(const NodeConfig& cfg, uint32_t epoch) {
   CardRegisters r;
   r.card = cfg.card_id;
@@ -173,7 +164,7 @@ void BackplaneNode::stop() {
 }
 
 void BackplaneNode::run() {
-  if (pump_realtime(cfg_)) raise_pump_priority(cfg_.card_id);
+  if (cfg_.pump_realtime) raise_pump_priority(cfg_.card_id);
   std::vector<std::vector<uint8_t>> inbound;
   std::vector<Datagram> outbound;
   std::vector<Beat> beats;

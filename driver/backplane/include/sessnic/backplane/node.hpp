@@ -69,10 +69,6 @@ struct NodeStats {
   std::size_t peers_up() const;
 };
 
-// Whether the node's pump thread asks for real-time priority (NodeConfig::pump_realtime,
-// unset: transfer mode or a passive node).
-bool pump_realtime(const NodeConfig& cfg);
-
 // The card registers a node config asks for (epoch already resolved).
 CardRegisters card_registers(const NodeConfig& cfg, uint32_t epoch);
 
