@@ -1,14 +1,24 @@
-// bench_backplane: the backplane over real UDP on 127.0.0.1, two nodes with model cards
-// in one process (each node has its own thread and socket).
+// bench_backplane: the backplane over real UDP on 127.0.0.1.
 //
-//   transfer_p50_us / transfer_p99_us  Device::transfer() of one session, card 3 -> 4,
-//                                      call to acknowledged return (transfer mode)
+//   transfer_p50_us / transfer_p99_us  the dispatcher's relayed TRANSFER: a passive card
+//                                      here, three card processes (this executable with
+//                                      --card), four hops; call to answer (relay_cluster.hpp)
+//   transfer_p50_us_loaded / _p99_us_loaded / transfer_ok_rate_loaded
+//                                      the same with a busy loop per core; the share
+//                                      answered OK within the 2 ms deadline
+//   transfer_inproc_p50_us / _p99_us   Device::transfer() of one session between two
+//                                      nodes in this process, card 3 -> 4 (two hops)
 //   replicate_sessions_per_s           PUTs on card 1 applied on card 2 per second
 //                                      (replicate mode; first PUT to last apply)
 //   wire_bytes_per_session             UDP payload + 28 B IPv4/UDP header, both
 //                                      directions (frames, acks, hellos) per session
-// Writes them to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
+// The relayed runs go three times - before (send_from_caller off: the old path), with the
+// defaults, and with pump_realtime on - and print each node's hop histograms
+// (docs/backplane.md, "Latency").
+// Writes the figures to $SESSNIC_BENCH_PARTS/backplane.json when that variable is set.
 #include <sys/resource.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay_cluster.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/open_device.hpp"
@@ -102,9 +113,28 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
+void print_hops(const char* title, const bench::RelayResult& r) {
+  auto line = [](const char* who, const bench::CardReport& c) {
+    std::printf("    %-10s card %u: socket wait p50 %6.1f p99 %7.1f | turnaround p50 %6.1f p99 %7.1f | handoff p50 %6.1f "
+                "p99 %7.1f us (n %llu) | rtx %llu fast %llu giveup %llu busy %llu dup %llu refused %llu failed %llu "
+                "not_sent %llu\n",
+                who, c.card, c.socket_wait.percentile_us(0.5), c.socket_wait.percentile_us(0.99),
+                c.turnaround.percentile_us(0.5), c.turnaround.percentile_us(0.99), c.handoff.percentile_us(0.5),
+                c.handoff.percentile_us(0.99), static_cast<unsigned long long>(c.handoff.count()), c.retransmits,
+                c.fast_retransmits, c.giveups, c.rx_busy, c.rx_dup, c.refused, c.transfers_failed, c.not_sent);
+  };
+  std::printf("  %s: %zu relayed transfers, p50 %.1f us, p99 %.1f us; ok %zu, late %zu, failed %zu, miss %zu\n", title,
+              r.us.size(), percentile(r.us, 0.5), percentile(r.us, 0.99), r.ok, r.late, r.failed, r.miss);
+  line("dispatcher", r.dispatcher);
+  for (const bench::CardReport& c : r.cards) line("server", c);
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--card") == 0) return bench::card_process_main(argc, argv);
+  ::signal(SIGPIPE, SIG_IGN);
+  const std::string self = "/proc/self/exe";
   const uint32_t expiry = wall_clock_seconds() + 3600;
   std::vector<uint8_t> blob(kBlobBytes);
   for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 31);
@@ -173,10 +203,46 @@ int main() {
                 (unsigned long long)(a1[wire::BP_STATS_NOT_SENT]), (unsigned long long)(a1[wire::BP_STATS_FAST_RETRANSMITS]));
   }
 
+  // ---- the dispatcher's relayed TRANSFER across processes, idle and under a CPU hog ----
+  // Before/after in one run: send_from_caller off (the old path), the defaults, and the
+  // real-time pump option (docs/backplane.md, "Latency").
+  auto relay = [&](bool caller, bool realtime, bool hog) {
+    bench::RelayOptions o;
+    o.send_from_caller = caller;
+    o.pump_realtime = realtime;
+    o.cpu_hog = hog;
+    return bench::run_relay(self, o);
+  };
+  const bench::RelayResult idle_before = relay(false, false, false), loaded_before = relay(false, false, true);
+  const bench::RelayResult idle = relay(true, false, false), loaded = relay(true, false, true);
+  const bench::RelayResult idle_rt = relay(true, true, false), loaded_rt = relay(true, true, true);
+  std::printf("relayed transfer (dispatcher -> owner -> target -> owner -> dispatcher, 3 card processes, deadline 2000 us):\n");
+  print_hops("before (send_from_caller off), idle", idle_before);
+  print_hops("before, loaded (a busy loop per core)", loaded_before);
+  print_hops("default, idle", idle);
+  print_hops("default, loaded", loaded);
+  print_hops("pump_realtime on, idle", idle_rt);
+  print_hops("pump_realtime on, loaded", loaded_rt);
+  auto ok_rate = [](const bench::RelayResult& r) {
+    return static_cast<double>(r.ok) / static_cast<double>(std::max<std::size_t>(1, r.us.size()));
+  };
+  const double ok_loaded = ok_rate(loaded);
+
   if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS")) {
     std::ofstream out(std::string(dir) + "/backplane.json");
-    out << "{\"transfer_p50_us\": " << p50 << ", \"transfer_p99_us\": " << p99
-        << ", \"replicate_sessions_per_s\": " << rate << ", \"wire_bytes_per_session\": " << wire << "}\n";
+    out << "{\"transfer_p50_us\": " << percentile(idle.us, 0.5) << ", \"transfer_p99_us\": " << percentile(idle.us, 0.99)
+        << ", \"transfer_p50_us_loaded\": " << percentile(loaded.us, 0.5)
+        << ", \"transfer_p99_us_loaded\": " << percentile(loaded.us, 0.99)
+        << ", \"transfer_ok_rate_loaded\": " << ok_loaded
+        << ", \"transfer_p50_us_before\": " << percentile(idle_before.us, 0.5)
+        << ", \"transfer_p99_us_before\": " << percentile(idle_before.us, 0.99)
+        << ", \"transfer_p50_us_loaded_before\": " << percentile(loaded_before.us, 0.5)
+        << ", \"transfer_p99_us_loaded_before\": " << percentile(loaded_before.us, 0.99)
+        << ", \"transfer_ok_rate_loaded_before\": " << ok_rate(loaded_before) << ", \"transfer_p99_us_realtime\": " << percentile(idle_rt.us, 0.99)
+        << ", \"transfer_p99_us_loaded_realtime\": " << percentile(loaded_rt.us, 0.99)
+        << ", \"transfer_ok_rate_loaded_realtime\": " << ok_rate(loaded_rt) << ", \"transfer_inproc_p50_us\": " << p50
+        << ", \"transfer_inproc_p99_us\": " << p99 << ", \"replicate_sessions_per_s\": " << rate
+        << ", \"wire_bytes_per_session\": " << wire << "}\n";
   }
   return 0;
 }

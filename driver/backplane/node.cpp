@@ -1,5 +1,7 @@
 #include "sessnic/backplane/node.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <cstring>
 
 #include "sessnic/backplane/frame_auth.hpp"
 #include "sessnic/log_limiter.hpp"
@@ -39,6 +42,22 @@ wire::BpMode card_mode(Mode m) {
   return wire::BpMode::REPLICATE;
 }
 
+// The pump sleeps almost always and runs for microseconds when a frame comes, and every
+// hop of a transfer is one pump wake-up: on a host whose cores are busy with TLS
+// handshakes, a normal thread waits for a time slice (milliseconds) before it can
+// forward a frame. Cluster messaging daemons (corosync, for one) run their network thread
+// at a real-time priority for the same reason. SCHED_FIFO 1 is the lowest such priority;
+// it needs CAP_SYS_NICE (or RLIMIT_RTPRIO); without it the pump runs as a normal thread.
+void raise_pump_priority(uint8_t card) {
+  sched_param sp{};
+  sp.sched_priority = 1;
+  const int e = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp);
+  if (e != 0)
+    spdlog::info("backplane card {}: the pump runs at normal priority (SCHED_FIFO refused: {}); transfers wait for "
+                 "a time slice on a busy host (grant the process CAP_SYS_NICE)",
+                 card, std::strerror(e));
+}
+
 }  // namespace
 
 uint32_t epoch_from_clock() {
@@ -66,13 +85,23 @@ CardRegisters card_registers(const NodeConfig& cfg, uint32_t epoch) {
 
 // The pump's own counters: written by the pump thread, read by stats().
 struct BackplaneNode::Counters {
-  explicit Counters(const std::array<uint8_t, 32>& key) : auth(key) {}
-  FrameAuth auth;  // pump thread only
+  explicit Counters(const std::array<uint8_t, 32>& key) : auth(key), tx_auth(key) {}
+  FrameAuth auth;  // pump thread only (decode)
+  // Sending: the pump thread or a caller (send_from_caller), one at a time and in the
+  // order the card made the frames.
+  std::mutex send_mu;
+  FrameAuth tx_auth;  // guarded by send_mu
+  std::vector<Beat> tx_frame;  // guarded by send_mu
+  uint64_t caller_sends = 0;   // guarded by mu
   LogLimiter bad_mac_log;
   mutable std::mutex mu;
   uint64_t rx_datagrams = 0, rx_truncated = 0, rx_too_long = 0, rx_bad_mac = 0, rx_bad_length = 0, rx_refused = 0;
   uint64_t tx_datagrams = 0, tx_bytes = 0;
   std::atomic<uint64_t> sleeps{0};
+  // Host time a host command first put a frame out since the pump last sent (0: none);
+  // set by the device's wake callback, taken by pump_out.
+  std::atomic<uint64_t> frame_ready_at{0};
+  LatencyHistogram turnaround, handoff;  // guarded by mu
   std::array<uint64_t, kFrameTypeSlots> tx_by_type{}, rx_by_type{};
 };
 
@@ -101,11 +130,23 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
   if (!ports_->write_registers(card_registers(cfg_, epoch_)))
     spdlog::warn("backplane card {}: the {} device takes no register writes; it runs with its own settings",
                  cfg_.card_id, card.kind());
-  ports_->on_frame_ready([t = transport_.get()] { t->wake(); });
+  if (cfg_.send_from_caller) ports_->on_frames_out([this] {
+    std::vector<Datagram> out;
+    if (pump_out(out, true) != 0) {
+      std::lock_guard lock(counters_->mu);
+      ++counters_->caller_sends;
+    }
+  });
+  ports_->on_frame_ready([t = transport_.get(), c = counters_.get()] {
+    uint64_t none = 0;
+    c->frame_ready_at.compare_exchange_strong(none, host_time_us(), std::memory_order_relaxed);
+    t->wake();
+  });
 }
 
 BackplaneNode::~BackplaneNode() {
   stop();
+  ports_->on_frames_out(nullptr);  // waits for a caller inside pump_out
   ports_->on_frame_ready(nullptr);
 }
 
@@ -123,6 +164,7 @@ void BackplaneNode::stop() {
 }
 
 void BackplaneNode::run() {
+  if (cfg_.pump_realtime) raise_pump_priority(cfg_.card_id);
   std::vector<std::vector<uint8_t>> inbound;
   std::vector<Datagram> outbound;
   std::vector<Beat> beats;
@@ -132,6 +174,8 @@ void BackplaneNode::run() {
     inbound.clear();
     if (!busy) c.sleeps.fetch_add(1, std::memory_order_relaxed);
     transport_->receive(inbound, kRecvBatch, busy ? std::chrono::microseconds(0) : idle_wait());
+    const uint64_t got_at = inbound.empty() ? 0 : host_time_us();
+    std::size_t answered = 0;  // frames sent in reply to `inbound`
     for (std::size_t first = 0; first < inbound.size(); first += kAckChunk) {
       const std::size_t end = std::min(inbound.size(), first + kAckChunk);
       for (std::size_t i = first; i < end; ++i) {
@@ -164,10 +208,16 @@ void BackplaneNode::run() {
       }
       ports_->service(host_time_us());
       pump_out(outbound);
+      answered += outbound.size();
     }
     const bool worked = ports_->service(host_time_us());
     const std::size_t sent = outbound.size();
     pump_out(outbound);
+    answered += outbound.size();
+    if (answered != 0 && got_at != 0) {
+      std::lock_guard lock(c.mu);
+      c.turnaround.add_us(static_cast<double>(host_time_us() - got_at));
+    }
     busy = !inbound.empty() || worked || sent != 0;
   }
 }
@@ -188,24 +238,33 @@ std::chrono::microseconds BackplaneNode::idle_wait() const {
   return std::chrono::microseconds(std::min<uint64_t>(*due - now, kMaxIdleSleepUs));
 }
 
-// Every frame the card has on frame_out, MAC'd, to the transport.
-void BackplaneNode::pump_out(std::vector<Datagram>& outbound) {
+// Every frame the card has on frame_out, MAC'd, to the transport; how many.
+std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_caller) {
   Counters& c = *counters_;
+  std::lock_guard send_lock(c.send_mu);
   outbound.clear();
-  std::vector<Beat> frame;
+  std::vector<Beat>& frame = c.tx_frame;
+  std::array<uint64_t, kFrameTypeSlots> by_type{};
   while (ports_->take_frame(frame)) {
     Datagram d;
     d.dst = static_cast<uint8_t>(wire::get_field(frame[0].data, wire::frame::dst));
-    c.auth.encode(frame, d.bytes);
+    c.tx_auth.encode(frame, d.bytes);
     outbound.push_back(std::move(d));
-    std::lock_guard lock(c.mu);
-    ++c.tx_by_type[type_slot(frame.front())];
+    ++by_type[type_slot(frame.front())];
   }
-  if (outbound.empty()) return;
+  if (outbound.empty()) {
+    // The wake was for a timer, not a frame (or a caller sent it): nothing was handed off.
+    if (!from_caller) c.frame_ready_at.store(0, std::memory_order_relaxed);
+    return 0;
+  }
   transport_->send(outbound);
+  const uint64_t ready = from_caller ? 0 : c.frame_ready_at.exchange(0, std::memory_order_relaxed);
   std::lock_guard lock(c.mu);
+  if (ready != 0) c.handoff.add_us(static_cast<double>(host_time_us() - ready));
+  for (std::size_t t = 0; t < kFrameTypeSlots; ++t) c.tx_by_type[t] += by_type[t];
   c.tx_datagrams += outbound.size();
   for (const Datagram& d : outbound) c.tx_bytes += d.bytes.size();
+  return outbound.size();
 }
 
 bool BackplaneNode::peer_up(uint8_t card) const {
@@ -251,7 +310,11 @@ NodeStats BackplaneNode::stats() const {
     s.rx_refused = c.rx_refused;
     s.tx_datagrams = c.tx_datagrams;
     s.tx_bytes = c.tx_bytes;
+    s.turnaround = c.turnaround;
+    s.handoff = c.handoff;
+    s.caller_sends = c.caller_sends;
   }
+  s.socket_wait = transport_->socket_wait();
   s.tx_errors = transport_->send_errors();
   s.pump_sleeps = counters_->sleeps.load(std::memory_order_relaxed);
   return s;

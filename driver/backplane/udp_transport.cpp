@@ -12,6 +12,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 namespace sessnic::backplane {
@@ -53,6 +54,9 @@ UdpTransport::UdpTransport(const NodeConfig& cfg) : mtu_(cfg.mtu) {
   port_ = ntohs(got.sin_port);
   const int one = 1;
   gro_ = ::setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  // The arrival stamp splits a hop into "in the kernel" and "waiting for the pump"
+  // (NodeStats::socket_wait): the one measurement that needs no clock shared with the sender.
+  stamps_ = ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) == 0;
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) {
     ::close(fd_);
@@ -163,7 +167,7 @@ void UdpTransport::send(std::span<const Datagram> batch) {
 void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) {
   constexpr std::size_t kMsgs = 32;
   const std::size_t cap = gro_ ? kGsoMaxBytes + 1024 : mtu_ + 1;  // +1: an oversized datagram shows as such
-  constexpr std::size_t kCmsg = CMSG_SPACE(sizeof(int));
+  constexpr std::size_t kCmsg = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec));
   static thread_local std::vector<uint8_t> bufs;
   bufs.resize(kMsgs * cap);
   bool waited = false;
@@ -182,6 +186,8 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
     }
     const int r = ::recvmmsg(fd_, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (r > 0) {
+      timespec now{};
+      if (stamps_) ::clock_gettime(CLOCK_REALTIME, &now);
       for (int i = 0; i < r; ++i) {
         const uint8_t* p = bufs.data() + static_cast<std::size_t>(i) * cap;
         const std::size_t len = msgs[i].msg_len;
@@ -191,6 +197,13 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
             int v = 0;
             std::memcpy(&v, CMSG_DATA(c), sizeof v);
             if (v > 0) seg = static_cast<std::size_t>(v);
+          } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec at{};
+            std::memcpy(&at, CMSG_DATA(c), sizeof at);
+            const double us = static_cast<double>(now.tv_sec - at.tv_sec) * 1e6 +
+                              static_cast<double>(now.tv_nsec - at.tv_nsec) / 1e3;
+            std::lock_guard lock(wait_mu_);
+            socket_wait_.add_us(us);
           }
         }
         if (seg == 0 || seg >= len) {
@@ -213,6 +226,11 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
     }
     waited = true;
   }
+}
+
+LatencyHistogram UdpTransport::socket_wait() const {
+  std::lock_guard lock(wait_mu_);
+  return socket_wait_;
 }
 
 void UdpTransport::wake() {

@@ -83,6 +83,12 @@ class ModelDevice final : public Device, public BackplanePorts {
     }
     const uint64_t give_up = host_time_us() + longest + card_->registers().pull_deadline + kAnswerGuardUs;
     drive(host_time_us());
+    // A caller about to wait for the backplane (TRANSFER, PULL, a hub pull) sends the
+    // frames itself; replication frames of answered commands are left to the pump, which
+    // batches them.
+    bool waits = false;
+    for (std::size_t i = 0; i < cmds.size() && !waits; ++i) waits = tags[i] != 0 && !done_.count(tags[i]);
+    if (waits) send_frames_here(lock);
     for (std::size_t i = 0; i < cmds.size(); ++i) {
       if (tags[i] == 0) continue;
       Response r;
@@ -147,6 +153,12 @@ class ModelDevice final : public Device, public BackplanePorts {
   void on_frame_ready(std::function<void()> wake) override {
     std::lock_guard lock(mu_);
     wake_ = std::move(wake);
+  }
+
+  void on_frames_out(std::function<void()> send) override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return senders_ == 0; });  // a caller may be inside the old one
+    send_ = std::move(send);
   }
 
   std::optional<uint64_t> next_deadline_us() override {
@@ -234,6 +246,18 @@ class ModelDevice final : public Device, public BackplanePorts {
     }
   }
 
+  // The frames a host command just made leave from this thread (on_frames_out), outside
+  // the lock: no wake-up of the pump on the transfer path. Caller holds mu_ via `lock`.
+  void send_frames_here(std::unique_lock<std::mutex>& lock) {
+    if (!send_ || fout_.empty()) return;
+    const std::function<void()> send = send_;
+    ++senders_;
+    lock.unlock();
+    send();
+    lock.lock();
+    if (--senders_ == 0) cv_.notify_all();
+  }
+
   // After a host command ran the card: the pump sends the frames it made, and re-reads
   // the deadline if the command armed a timer earlier than the one the pump sleeps on.
   void wake_pump_if_needed() {
@@ -256,6 +280,8 @@ class ModelDevice final : public Device, public BackplanePorts {
   unsigned sweep_steps_;
   CardClockSync clock_sync_;
   std::function<void()> wake_;
+  std::function<void()> send_;  // on_frames_out
+  unsigned senders_ = 0;        // callers inside a copy of send_
   uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)
 };
 

@@ -1,6 +1,7 @@
 // A child process with a pipe on its stdin and stdout: started with fork/exec, told to
 // finish by closing its stdin, killed if it does not exit in time. Bounded everywhere.
 #pragma once
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -53,6 +54,17 @@ class ChildProcess {
       line += c;
     }
     return "";
+  }
+
+  // Writes `line` and a newline to the child's stdin; false if the child is gone.
+  bool write_line(const std::string& line) {
+    const std::string l = line + "\n";
+    return stdin_ >= 0 && ::write(stdin_, l.data(), l.size()) == static_cast<ssize_t>(l.size());
+  }
+
+  // Closes stdin (the child's signal to exit) without waiting: its last words can still be read.
+  void finish_input() {
+    if (stdin_ >= 0) ::close(stdin_), stdin_ = -1;
   }
 
   // Closes stdin (the child's signal to exit) and reaps it; SIGKILL after `grace`.

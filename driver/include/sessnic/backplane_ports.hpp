@@ -46,6 +46,12 @@ class BackplanePorts {
   // signal) when frame_out got a frame outside service() - or the card's next deadline
   // moved earlier (next_deadline_us()) - so the pump need not poll.
   virtual void on_frame_ready(std::function<void()> wake) { (void)wake; }
+  // `send` takes every frame on frame_out and transmits it (it calls take_frame). A device
+  // that supports it calls `send` from the thread of a host command that left frames on
+  // frame_out, outside its lock, instead of the wake: the frame leaves without a hand-off
+  // to the pump thread. Passing null waits for calls in progress to return, so the
+  // callee can be destroyed afterwards. Default: not supported (the pump is woken).
+  virtual void on_frames_out(std::function<void()> send) { (void)send; }
   // Host time (us, as service()) by which service() must run again when no frame
   // arrives: the card's earliest timer (retransmit, HELLO, request deadline; now while
   // it has background work it can do). Asked after service(), so the pump can sleep until

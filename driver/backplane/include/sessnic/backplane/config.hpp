@@ -49,6 +49,17 @@ struct NodeConfig {
   bool passive = false;
   std::chrono::microseconds transfer_deadline{200000};  // TRANSFER/PULL sent without one
   std::chrono::microseconds pull_deadline{2000};        // hub mode: pull on a GET/TAKE miss
+  // The pump thread at real-time priority (SCHED_FIFO 1) where the process may (root or
+  // CAP_SYS_NICE): a frame arriving on a busy host is forwarded at once instead of after
+  // the running thread's time slice. Off by default: in the peer benchmark's cluster it
+  // cut transfer timeouts from ~20% to ~2% but cost ~17% of the handshakes per second at
+  // saturation (docs/backplane.md, "Latency"); in replicate mode it also costs 2-3x the
+  // CPU per replicated session (each PUT's frame goes alone). Refused: normal (logged).
+  bool pump_realtime = false;
+  // Frames a host command makes (a TRANSFER request, a replicated PUT) leave from the
+  // calling thread when the device supports it (BackplanePorts::on_frames_out), instead of
+  // waking the pump thread to send them: one thread wake-up less per transfer.
+  bool send_from_caller = true;
 };
 
 }  // namespace sessnic::backplane

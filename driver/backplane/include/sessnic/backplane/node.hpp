@@ -10,8 +10,9 @@
 //   node.start();
 //   dev->transfer(key, /*dest=*/3, /*owner=*/BROADCAST, 200us);           // a card command
 //
-// Threading: one pump thread (start()/stop()). stats(), peer_up() and wait_for_peers()
-// are safe from any thread.
+// Threading: one pump thread (start()/stop()); with send_from_caller, a thread running a
+// host command on the device sends the frames it made itself (serialized with the pump).
+// stats(), peer_up() and wait_for_peers() are safe from any thread.
 #pragma once
 #include <array>
 #include <atomic>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "sessnic/backplane/config.hpp"
+#include "sessnic/backplane/latency_histogram.hpp"
 #include "sessnic/backplane/transport.hpp"
 #include "sessnic/backplane_ports.hpp"
 #include "sessnic/device.hpp"
@@ -53,10 +55,15 @@ struct NodeStats {
   uint64_t tx_errors = 0;
   uint64_t catchup_pushed = 0;  // frames the card's catch-up walks queued (bp_stats)
   uint64_t pump_sleeps = 0;     // times the pump thread went idle (slept in the transport)
+  uint64_t caller_sends = 0;    // batches of frames sent by the thread of a host command (send_from_caller)
   // Frames by type (index: wire::FrameType): sent = every frame handed to the transport
   // (retransmits and acks included); received = authenticated frames given to the card.
   std::array<uint64_t, kFrameTypeSlots> tx_frames_by_type{};
   std::array<uint64_t, kFrameTypeSlots> rx_frames_by_type{};
+  // The hop model (docs/backplane.md, "Latency"): where a frame's time goes on this node.
+  LatencyHistogram socket_wait;  // arrived in the socket -> the pump read it (transport's stamp)
+  LatencyHistogram turnaround;   // the pump read datagrams -> it sent the frames they caused
+  LatencyHistogram handoff;      // a host command put a frame out -> the pump sent it
   uint64_t operator[](wire::BpStatsIndex i) const { return kernel[i]; }
   uint64_t rx_rejected() const { return rx_truncated + rx_too_long + rx_bad_mac + rx_bad_length; }
   std::size_t peers_up() const;
@@ -90,7 +97,7 @@ class BackplaneNode {
 
  private:
   void run();
-  void pump_out(std::vector<Datagram>& outbound);
+  std::size_t pump_out(std::vector<Datagram>& outbound, bool from_caller = false);
   std::chrono::microseconds idle_wait() const;
 
   NodeConfig cfg_;

@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "sessnic/backplane/latency_histogram.hpp"
+
 namespace sessnic::backplane {
 
 struct Datagram {
@@ -25,6 +27,10 @@ class Transport {
   virtual void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) = 0;
   virtual void wake() = 0;
   virtual uint64_t send_errors() const { return 0; }
+  // How long received datagrams waited in the socket before receive() took them (kernel
+  // receive timestamp to the read: softirq delay + the pump's wake-up); empty when the
+  // transport cannot tell. Safe from any thread.
+  virtual LatencyHistogram socket_wait() const { return {}; }
 };
 
 }  // namespace sessnic::backplane

@@ -35,6 +35,7 @@ class UdpTransport final : public Transport {
   void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) override;
   void wake() override;
   uint64_t send_errors() const override { return send_errors_.load(std::memory_order_relaxed); }
+  LatencyHistogram socket_wait() const override;
 
  private:
   int fd_ = -1;
@@ -46,6 +47,9 @@ class UdpTransport final : public Transport {
   bool gro_ = false;                  // UDP_GRO enabled on the socket
   std::atomic<bool> gso_ok_{true};    // cleared if the kernel refuses UDP_SEGMENT
   std::atomic<uint64_t> send_errors_{0};
+  bool stamps_ = false;  // SO_TIMESTAMPNS: the kernel stamps each datagram on arrival
+  mutable std::mutex wait_mu_;
+  LatencyHistogram socket_wait_;  // guarded by wait_mu_
   static constexpr std::size_t kGsoMaxSegments = 64;
   static constexpr std::size_t kGsoMaxBytes = 60000;  // below the 64 KiB IP datagram limit
 };

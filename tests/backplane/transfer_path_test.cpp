@@ -1,0 +1,167 @@
+// The transfer path's latency measures (issue 14): a request leaves from the thread that
+// made it (send_from_caller), the pump runs at real-time priority when asked
+// (pump_realtime), the hop histograms fill, and the latency histogram
+// itself reports percentiles within its bucket resolution. Real UDP on 127.0.0.1.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "sessnic/backplane/latency_histogram.hpp"
+#include "sessnic/backplane/node.hpp"
+#include "sessnic/backplane/udp_transport.hpp"
+#include "sim_cluster.hpp"
+
+namespace sessnic::backplane::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Pair {
+  std::unique_ptr<Device> dev_a, dev_b;
+  std::unique_ptr<BackplaneNode> a, b;
+};
+
+// Cards 1 and 2 on UDP, started and connected; `tweak` adjusts both configs.
+Pair connected_pair(Mode mode, const std::function<void(NodeConfig&)>& tweak = {}) {
+  NodeConfig a, b;
+  a.card_id = 1;
+  b.card_id = 2;
+  a.mode = b.mode = mode;
+  a.cluster_key = b.cluster_key = test_cluster_key();
+  if (tweak) tweak(a), tweak(b);
+  auto ua = std::make_unique<UdpTransport>(a);
+  auto ub = std::make_unique<UdpTransport>(b);
+  ua->set_peer({2, "127.0.0.1", ub->local_port()});
+  ub->set_peer({1, "127.0.0.1", ua->local_port()});
+  a.peers = {{2, "127.0.0.1", ub->local_port()}};
+  b.peers = {{1, "127.0.0.1", ua->local_port()}};
+  DeviceConfig da, db;
+  da.card_id = 1;
+  db.card_id = 2;
+  da.geometry = db.geometry = TableGeometry::small;
+  Pair p;
+  p.dev_a = make_model_device(da);
+  p.dev_b = make_model_device(db);
+  p.a = std::make_unique<BackplaneNode>(a, *p.dev_a, std::move(ua));
+  p.b = std::make_unique<BackplaneNode>(b, *p.dev_b, std::move(ub));
+  p.a->start();
+  p.b->start();
+  EXPECT_TRUE(p.a->wait_for_peers(5000ms) && p.b->wait_for_peers(5000ms));
+  return p;
+}
+
+constexpr uint8_t kHere = static_cast<uint8_t>(wire::BpConst::BROADCAST);  // transfer owner: this card
+
+// Card 1's pump is stopped: only the thread that asks for the transfer can put its
+// TRANSFER frame on the wire. Card 2 (pump running) applies it; card 1 never hears the
+// outcome (nobody reads its socket), so its answer is FAILED at the deadline.
+bool transfer_lands_without_the_pump(bool send_from_caller) {
+  Pair p = connected_pair(Mode::transfer, [&](NodeConfig& c) { c.send_from_caller = send_from_caller; });
+  std::mt19937_64 rng(41);
+  const SessionKey k = random_key(rng);
+  EXPECT_TRUE(p.dev_a->put(k, random_blob(rng, 120), future_expiry()).ok());
+  p.a->stop();
+  EXPECT_EQ(p.dev_a->transfer(k, 2, kHere, 150ms).status, wire::Status::FAILED);
+  return eventually([&] { return p.dev_b->export_entry(k).status == wire::Status::OK; }, 1s);
+}
+
+TEST(backplane_transfer_path, RequestLeavesFromTheCallersThread) {
+  EXPECT_TRUE(transfer_lands_without_the_pump(true));
+  // The old path (documented option): the frame waits for the pump, which is stopped.
+  EXPECT_FALSE(transfer_lands_without_the_pump(false));
+}
+
+TEST(backplane_transfer_path, CallerSendsAreCountedAndTransfersComplete) {
+  Pair p = connected_pair(Mode::transfer);
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 20; ++i) {
+    const SessionKey k = random_key(rng);
+    ASSERT_TRUE(p.dev_a->put(k, random_blob(rng, 100), future_expiry()).ok());
+    ASSERT_EQ(p.dev_a->transfer(k, 2, kHere, 2s).status, wire::Status::OK) << i;
+  }
+  const NodeStats a = p.a->stats(), b = p.b->stats();
+  // The TRANSFERs left from the caller; a pump that happened to be running (an ack, a
+  // HELLO) may take one first, which costs no hand-off either.
+  EXPECT_GE(a.caller_sends, 10u);
+  // Both pumps measured their hops: datagrams waited in the socket, and card 2 answered
+  // each TRANSFER with an outcome ACK (a turnaround).
+  EXPECT_GE(a.socket_wait.count(), 20u);
+  EXPECT_GE(b.socket_wait.count(), 20u);
+  EXPECT_GE(b.turnaround.count(), 1u);
+  EXPECT_GT(b.socket_wait.percentile_us(0.5), 0.0);
+  EXPECT_LT(b.socket_wait.percentile_us(0.5), 1e6);
+}
+
+// Scheduling policy of every thread of this process whose policy is `policy`.
+int threads_with_policy(int policy) {
+  int n = 0;
+  DIR* d = ::opendir("/proc/self/task");
+  if (!d) return -1;
+  while (dirent* e = ::readdir(d)) {
+    const int tid = std::atoi(e->d_name);
+    if (tid > 0 && ::sched_getscheduler(tid) == policy) ++n;
+  }
+  ::closedir(d);
+  return n;
+}
+
+// Whether this process may use SCHED_FIFO at all (root or CAP_SYS_NICE / RLIMIT_RTPRIO).
+bool realtime_permitted() {
+  bool ok = false;
+  std::thread t([&] {
+    sched_param sp{};
+    sp.sched_priority = 1;
+    ok = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp) == 0;
+  });
+  t.join();
+  return ok;
+}
+
+TEST(backplane_transfer_path, PumpRunsRealTimeOnlyWhenAsked) {
+  if (!realtime_permitted()) GTEST_SKIP() << "this process may not use SCHED_FIFO (no CAP_SYS_NICE)";
+  const int before = threads_with_policy(SCHED_FIFO);
+  {
+    Pair p = connected_pair(Mode::transfer, [](NodeConfig& n) { n.pump_realtime = true; });
+    EXPECT_EQ(threads_with_policy(SCHED_FIFO), before + 2);  // both pumps
+  }
+  {
+    Pair p = connected_pair(Mode::transfer);  // the default: normal priority
+    EXPECT_EQ(threads_with_policy(SCHED_FIFO), before);
+  }
+}
+
+TEST(backplane_latency_histogram, PercentilesWithinTheBucketResolution) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.percentile_us(0.5), 0.0);
+  for (int i = 1; i <= 1000; ++i) h.add_us(i);  // 1..1000 us, uniform
+  EXPECT_EQ(h.count(), 1000u);
+  const double p50 = h.percentile_us(0.5), p99 = h.percentile_us(0.99);
+  // Upper bucket edges: at most a quarter octave (19%) above the true value.
+  EXPECT_GE(p50, 500.0);
+  EXPECT_LE(p50, 500.0 * 1.19);
+  EXPECT_GE(p99, 990.0);
+  EXPECT_LE(p99, 990.0 * 1.19);
+  LatencyHistogram far;
+  far.add_us(0);       // a stamp from the future (clock step): counted, in the first bucket
+  far.add_us(-5);
+  far.add_us(1e12);    // beyond the last bucket: clamped
+  EXPECT_EQ(far.count(), 3u);
+  EXPECT_GT(far.percentile_us(1.0), 1e6);
+  LatencyHistogram rebuilt;  // as a card process's report is read back
+  for (std::size_t b = 0; b < LatencyHistogram::kBuckets; ++b) rebuilt.add_bucket(b, h.buckets()[b]);
+  EXPECT_EQ(rebuilt.count(), h.count());
+  EXPECT_EQ(rebuilt.percentile_us(0.99), p99);
+}
+
+}  // namespace
+}  // namespace sessnic::backplane::test
