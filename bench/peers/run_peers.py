@@ -197,8 +197,9 @@ defaults
     return "".join(out)
 
 
-def sessnic_conf(d, mode, tcp, udp, dispatcher):
-    """tcp: server ports; udp: backplane ports (dispatcher's first when it has one)."""
+def sessnic_conf(d, mode, tcp, udp, dispatcher, session_pull=False):
+    """tcp: server ports; udp: backplane ports (dispatcher's first when it has one).
+    session_pull: the dispatcher forwards at once and the servers pull (docs/dispatcher.md)."""
     servers = "".join(f"""
 [[server]]
 name = "s{i + 1}"
@@ -207,6 +208,7 @@ listen = "127.0.0.1:{tcp[i]}"
 backplane = "127.0.0.1:{udp[i + 1]}"
 content = "{d.parent}/content"
 proxy_protocol = true
+session_pull = {"true" if session_pull else "false"}
 """ for i in range(3))
     routes = "".join(f"""
 [[route]]
@@ -254,6 +256,9 @@ def main():
     ap.add_argument("--sat-seconds", type=float, default=8, help="per system, TLS version and repetition")
     ap.add_argument("--sat-clients", type=int, default=32)
     ap.add_argument("--tls", default="1.2,1.3")
+    ap.add_argument("--session-pull", choices=["on", "off"], default="on",
+                    help="sessnic transfer cluster: servers pull on the dispatcher's hint (on) or the "
+                         "dispatcher moves the session before forwarding (off, the design before)")
     args = ap.parse_args()
 
     build = Path(args.build).resolve()
@@ -329,7 +334,7 @@ def main():
             d = run / f"sessnic-{tag}"
             d.mkdir()
             cfg = d / "cluster.toml"
-            cfg.write_text(sessnic_conf(d, mode, ports, udps, disp))
+            cfg.write_text(sessnic_conf(d, mode, ports, udps, disp, session_pull=disp is not None and args.session_pull == "on"))
             for i in range(3):
                 procs.start(f"sessnic-{tag}-s{i + 1}", [str(server), "--config", str(cfg), "--name", f"s{i + 1}",
                                                          "--log-level", "warn"], ports=[ports[i]])

@@ -415,7 +415,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
                         "max_connections", "max_header_bytes", "device", "xclbin", "device_index",
-                        "card_service"});
+                        "card_service", "session_pull"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -431,6 +431,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (t->contains("backplane")) s.backplane = r.endpoint(*t, "backplane", w, std::nullopt);
     s.content = resolve(base, r.need<std::string>(*t, "content", w));
     s.proxy_protocol = r.get<bool>(*t, "proxy_protocol", w).value_or(false);
+    s.session_pull = r.get<bool>(*t, "session_pull", w).value_or(false);
+    if (s.session_pull && !s.proxy_protocol)
+      r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
     if (t->contains("metrics")) {
       auto m = r.endpoint(*t, "metrics", w, std::nullopt);

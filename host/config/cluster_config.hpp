@@ -37,6 +37,9 @@ struct ServerConfig {
   std::optional<Endpoint> backplane;  // UDP address of this server's backplane node
   std::filesystem::path content;      // directory served
   bool proxy_protocol = false;        // dispatcher prepends PROXY v2; server requires it
+  // sessnic-server only: the dispatcher forwards a hello at once with a pull hint (PROXY v2
+  // TLV) instead of moving the session first; the server pulls it from the owner card.
+  bool session_pull = false;
   unsigned threads = 4;
   // sessnic-server's own limits (docs/server.md). Absent metrics (or port 0): no endpoint.
   std::optional<Endpoint> metrics;

@@ -142,10 +142,11 @@ listen = "127.0.0.1:{}"
 backplane = "127.0.0.1:{}"
 content = "{}/examples/travel/{}"
 proxy_protocol = {}
+session_pull = {}
 threads = 4
 )",
                         names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
-                        opt.proxy_protocol ? "true" : "false");
+                        opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false");
   for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
   toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";
   toml += opt.extra_config;
