@@ -79,6 +79,9 @@ struct DispatcherConfig {
   Policy policy = Policy::content;
   bool sharing = true;
   std::chrono::microseconds transfer_deadline{2000};
+  // session_pull servers: how long a server's handshake may wait for its pull (the hint's
+  // budget). Waiting holds no thread; giving up costs a full handshake.
+  std::chrono::microseconds pull_deadline{10000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds idle_timeout{60000};

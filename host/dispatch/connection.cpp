@@ -175,12 +175,10 @@ void Connection::step_done() {
   host_.metrics().phase_us(SetupPhase::forward, std::chrono::duration<double, std::micro>(forwarded_at_ - hello_at_).count());
   if (backend_->proxy_protocol) {
     std::vector<proxy_v2::Tlv> tlvs;
-    if (pull_hint_) {
-      // The budget left of transfer_deadline_us, counted from the hello's arrival as for a transfer.
-      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-          hello_at_ + host_.settings().transfer_deadline - forwarded_at_);
-      tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, std::max(left, std::chrono::microseconds(0))}));
-    }
+    // pull_deadline_us, counted by the server from when its handshake starts to wait: the
+    // wait holds no thread anywhere, while a pull given up costs a full handshake - the
+    // expensive outcome under load, when backplane round trips also take longest.
+    if (pull_hint_) tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline}));
     first_write_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
   }
   first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());

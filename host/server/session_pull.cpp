@@ -6,7 +6,6 @@
 
 namespace sessnic::server {
 namespace {
-using Clock = std::chrono::steady_clock;
 
 // Each pull is one backplane round trip that blocks its worker (Device::pull), so a few
 // threads carry thousands of pulls per second; a full queue means the owner is not
@@ -19,7 +18,7 @@ constexpr std::chrono::microseconds kMaxBudget{1'000'000};
 
 struct Hint {
   uint8_t owner;
-  Clock::time_point deadline;
+  std::chrono::microseconds budget;
 };
 
 void free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Hint*>(ptr); }
@@ -47,7 +46,7 @@ SessionPull::~SessionPull() {
 }
 
 void SessionPull::set_hint(SSL* ssl, const proxy_v2::PullHint& hint) {
-  auto* h = new Hint{hint.owner, Clock::now() + std::min(hint.budget, kMaxBudget)};
+  auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget)};
   delete static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
   if (SSL_set_ex_data(ssl, hint_index(), h) != 1) delete h;
 }
@@ -62,7 +61,7 @@ void SessionPull::fetch(const HelloLookupRequest& req, std::function<void()> don
     bump(local_);
     return done();
   }
-  const auto left = std::chrono::duration_cast<std::chrono::microseconds>(hint->deadline - Clock::now());
+  const auto left = hint->budget;
   if (left.count() <= 0) {
     bump(late_);
     return done();

@@ -33,7 +33,7 @@ struct SessionPullCounters {
   uint64_t pulled = 0;     // ... pulled from the owner (OK)
   uint64_t not_found = 0;  // ... the owner had none (MISS/EXPIRED): full handshake
   uint64_t failed = 0;     // ... no answer by the budget, owner down: full handshake
-  uint64_t late = 0;       // ... budget already spent when the hello was read: no pull
+  uint64_t late = 0;       // ... a hint with a zero budget: no pull
   uint64_t busy = 0;       // ... worker queue full: no pull
 };
 
@@ -46,7 +46,7 @@ class SessionPull {
   SessionPull(const SessionPull&) = delete;
   SessionPull& operator=(const SessionPull&) = delete;
 
-  // The hint of this connection's PROXY v2 header; its budget counts from now.
+  // The hint of this connection's PROXY v2 header; its budget counts from the ClientHello.
   static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint);
 
   SessionPullCounters counters() const;
