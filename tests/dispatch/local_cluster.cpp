@@ -131,6 +131,7 @@ card = 0
 backplane = "127.0.0.1:{}"
 policy = "{}"
 transfer_deadline_us = 20000
+pull_deadline_us = 50000
 health_interval_ms = 500
 )",
                                  cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
