@@ -115,6 +115,22 @@ def transfer_outcomes(metrics_text):
     out = {}
     for m in re.finditer(r'^sessnic_dispatch_transfers_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', metrics_text, re.M):
         out[f"peer_sessnic_transfers_{m.group(1)}"] = float(m.group(2))
+    # Where the dispatcher's part of a set-up goes (mean over the run, every connection).
+    sums = dict(re.findall(r'^sessnic_dispatch_phase_seconds_sum\{phase="([a-z_]+)"\} ([0-9.e+-]+)$', metrics_text, re.M))
+    counts = dict(re.findall(r'^sessnic_dispatch_phase_seconds_count\{phase="([a-z_]+)"\} ([0-9.e+-]+)$', metrics_text, re.M))
+    for phase, n in counts.items():
+        if float(n) > 0 and phase in sums:
+            out[f"peer_sessnic_phase_{phase}_mean_us"] = float(sums[phase]) / float(n) * 1e6
+    return out
+
+
+def pull_results(metrics_text):
+    """peer_sessnic_pulls_<result>: the sessnic servers' sessnic_server_session_pulls_total
+    (session_pull: hellos with the dispatcher's pull hint), summed over the three servers."""
+    out = {}
+    for m in re.finditer(r'^sessnic_server_session_pulls_total\{result="([a-z_]+)"\} ([0-9.e+]+)$', metrics_text, re.M):
+        key = f"peer_sessnic_pulls_{m.group(1)}"
+        out[key] = out.get(key, 0.0) + float(m.group(2))
     return out
 
 

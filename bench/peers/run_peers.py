@@ -197,8 +197,10 @@ defaults
     return "".join(out)
 
 
-def sessnic_conf(d, mode, tcp, udp, dispatcher):
-    """tcp: server ports; udp: backplane ports (dispatcher's first when it has one)."""
+def sessnic_conf(d, mode, tcp, udp, dispatcher, session_pull=False, metrics=None):
+    """tcp: server ports; udp: backplane ports (dispatcher's first when it has one).
+    session_pull: the dispatcher forwards at once and the servers pull (docs/dispatcher.md).
+    metrics: the servers' /metrics ports (None: no endpoint)."""
     servers = "".join(f"""
 [[server]]
 name = "s{i + 1}"
@@ -207,6 +209,8 @@ listen = "127.0.0.1:{tcp[i]}"
 backplane = "127.0.0.1:{udp[i + 1]}"
 content = "{d.parent}/content"
 proxy_protocol = true
+session_pull = {"true" if session_pull else "false"}
+{f'metrics = "127.0.0.1:{metrics[i]}"' if metrics else ""}
 """ for i in range(3))
     routes = "".join(f"""
 [[route]]
@@ -254,6 +258,9 @@ def main():
     ap.add_argument("--sat-seconds", type=float, default=8, help="per system, TLS version and repetition")
     ap.add_argument("--sat-clients", type=int, default=32)
     ap.add_argument("--tls", default="1.2,1.3")
+    ap.add_argument("--session-pull", choices=["on", "off"], default="on",
+                    help="sessnic transfer cluster: servers pull on the dispatcher's hint (on) or the "
+                         "dispatcher moves the session before forwarding (off, the design before)")
     args = ap.parse_args()
 
     build = Path(args.build).resolve()
@@ -284,7 +291,7 @@ def main():
         p.chmod(0o755)
     (content / "index.html").chmod(0o644)
 
-    tcp = iter(free_ports(socket.SOCK_STREAM, 20))
+    tcp = iter(free_ports(socket.SOCK_STREAM, 23))
     udp = iter(free_ports(socket.SOCK_DGRAM, 7))
     nginx_ports = [next(tcp) for _ in range(3)]
     apache_ports = [next(tcp) for _ in range(3)]
@@ -292,6 +299,7 @@ def main():
     tr_ports = [next(tcp) for _ in range(3)]
     tr_dispatch, tr_metrics = next(tcp), next(tcp)
     rp_ports = [next(tcp) for _ in range(3)]
+    tr_server_metrics = [next(tcp) for _ in range(3)]
     fe = {"nginx": next(tcp), "apache": next(tcp), "sessnic_replicate": next(tcp), "added": next(tcp)}
     tr_udp = [next(udp) for _ in range(4)]
     rp_udp = [0] + [next(udp) for _ in range(3)]
@@ -329,7 +337,8 @@ def main():
             d = run / f"sessnic-{tag}"
             d.mkdir()
             cfg = d / "cluster.toml"
-            cfg.write_text(sessnic_conf(d, mode, ports, udps, disp))
+            cfg.write_text(sessnic_conf(d, mode, ports, udps, disp, session_pull=disp is not None and args.session_pull == "on",
+                                        metrics=tr_server_metrics if disp else None))
             for i in range(3):
                 procs.start(f"sessnic-{tag}-s{i + 1}", [str(server), "--config", str(cfg), "--name", f"s{i + 1}",
                                                          "--log-level", "warn"], ports=[ports[i]])
@@ -373,6 +382,15 @@ def main():
                 (root / "dispatch_metrics.txt").write_bytes(r.read())
         except OSError as e:
             print(f"peers: could not read the dispatcher's metrics: {e}", file=sys.stderr)
+        # The servers' side of it (session_pull: what each pull came to).
+        texts = []
+        for i, port in enumerate(tr_server_metrics):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    texts.append(f"# sessnic-transfer-s{i + 1}\n" + r.read().decode())
+            except OSError as e:
+                print(f"peers: could not read server s{i + 1}'s metrics: {e}", file=sys.stderr)
+        (root / "server_metrics.txt").write_text("".join(texts))
     finally:
         procs.stop()
 
@@ -380,6 +398,9 @@ def main():
     metrics = root / "dispatch_metrics.txt"
     if metrics.exists():
         figures.update(peer_figures.transfer_outcomes(metrics.read_text()))
+    server_metrics = root / "server_metrics.txt"
+    if server_metrics.exists():
+        figures.update(peer_figures.pull_results(server_metrics.read_text()))
     peer_figures.write_samples_csv(json.loads(results.read_text()), root / "samples.csv")
     print(table)
     for k in sorted(figures):

@@ -378,7 +378,8 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*d, w, {"listen", "metrics", "card", "backplane", "policy", "sharing", "transfer_deadline_us",
                         "hello_timeout_ms", "connect_timeout_ms", "idle_timeout_ms", "health_interval_ms",
                         "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads",
-                        "max_connections_per_source", "max_transfers_in_flight", "warm_connections"});
+                        "max_connections_per_source", "max_transfers_in_flight", "warm_connections",
+                        "pull_deadline_us"});
     dc.listen = r.endpoint(*d, "listen", w, dc.listen);
     dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
     dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, kMaxCard));
@@ -390,6 +391,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     }
     dc.sharing = r.get<bool>(*d, "sharing", w).value_or(true);
     dc.transfer_deadline = std::chrono::microseconds(r.ranged(*d, "transfer_deadline_us", w, 2000, 1, 1000000));
+    dc.pull_deadline = std::chrono::microseconds(r.ranged(*d, "pull_deadline_us", w, 10000, 1, 1000000));
     dc.hello_timeout = std::chrono::milliseconds(r.ranged(*d, "hello_timeout_ms", w, 5000, 1, 600000));
     dc.connect_timeout = std::chrono::milliseconds(r.ranged(*d, "connect_timeout_ms", w, 2000, 1, 600000));
     dc.idle_timeout = std::chrono::milliseconds(r.ranged(*d, "idle_timeout_ms", w, 60000, 1, 86400000));
@@ -415,7 +417,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
                         "max_connections", "max_header_bytes", "device", "xclbin", "device_index",
-                        "card_service"});
+                        "card_service", "session_pull"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -431,6 +433,9 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (t->contains("backplane")) s.backplane = r.endpoint(*t, "backplane", w, std::nullopt);
     s.content = resolve(base, r.need<std::string>(*t, "content", w));
     s.proxy_protocol = r.get<bool>(*t, "proxy_protocol", w).value_or(false);
+    s.session_pull = r.get<bool>(*t, "session_pull", w).value_or(false);
+    if (s.session_pull && !s.proxy_protocol)
+      r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
     if (t->contains("metrics")) {
       auto m = r.endpoint(*t, "metrics", w, std::nullopt);

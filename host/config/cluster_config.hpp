@@ -37,6 +37,9 @@ struct ServerConfig {
   std::optional<Endpoint> backplane;  // UDP address of this server's backplane node
   std::filesystem::path content;      // directory served
   bool proxy_protocol = false;        // dispatcher prepends PROXY v2; server requires it
+  // sessnic-server only: the dispatcher forwards a hello at once with a pull hint (PROXY v2
+  // TLV) instead of moving the session first; the server pulls it from the owner card.
+  bool session_pull = false;
   unsigned threads = 4;
   // sessnic-server's own limits (docs/server.md). Absent metrics (or port 0): no endpoint.
   std::optional<Endpoint> metrics;
@@ -76,6 +79,9 @@ struct DispatcherConfig {
   Policy policy = Policy::content;
   bool sharing = true;
   std::chrono::microseconds transfer_deadline{2000};
+  // session_pull servers: how long a server's handshake may wait for its pull (the hint's
+  // budget). Waiting holds no thread; giving up costs a full handshake.
+  std::chrono::microseconds pull_deadline{10000};
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds idle_timeout{60000};

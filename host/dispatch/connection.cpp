@@ -6,6 +6,7 @@
 
 #include "health_checker.hpp"
 #include "proxy_protocol.hpp"
+#include "pull_hint.hpp"
 
 #include <unistd.h>
 
@@ -98,6 +99,7 @@ void Connection::on_hello() {
   hello_at_ = Clock::now();  // the transfer deadline counts from here
   Metrics& m = host_.metrics();
   m.hellos_parsed++;
+  m.phase_us(SetupPhase::hello, std::chrono::duration<double, std::micro>(hello_at_ - opened_).count());
   const ClientHello& h = hello_.hello();
   router_ = host_.router();
   backend_ = router_->choose(h, peer_.address().to_string());
@@ -108,6 +110,12 @@ void Connection::on_hello() {
   if (plan_.offered()) m.resumption_attempts++;
   if (plan_.settled) {
     outcome_ = plan_.settled;
+    m.transfer(*outcome_);
+  } else if (plan_.needs_move() && backend_->session_pull && backend_->proxy_protocol) {
+    // The server pulls it while its handshake waits: the hello goes out as soon as the
+    // connect is done, instead of after four backplane hops (docs/dispatcher.md step 5).
+    pull_hint_ = true;
+    outcome_ = TransferOutcome::server_pull;
     m.transfer(*outcome_);
   } else if (plan_.needs_move()) {
     // In parallel with the connect; whichever of answer and deadline comes first decides.
@@ -163,9 +171,15 @@ void Connection::transfer_done(TransferOutcome o) {
 void Connection::step_done() {
   if (--pending_ > 0) return;
   // Connected, and the session (if any) is where it should be: forward what we buffered.
+  forwarded_at_ = Clock::now();
+  host_.metrics().phase_us(SetupPhase::forward, std::chrono::duration<double, std::micro>(forwarded_at_ - hello_at_).count());
   if (backend_->proxy_protocol) {
-    auto hdr = proxy_v2::encode(proxy_address(peer_, local_));
-    first_write_.assign(hdr.begin(), hdr.end());
+    std::vector<proxy_v2::Tlv> tlvs;
+    // pull_deadline_us, counted by the server from when its handshake starts to wait: the
+    // wait holds no thread anywhere, while a pull given up costs a full handshake - the
+    // expensive outcome under load, when backplane round trips also take longest.
+    if (pull_hint_) tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline}));
+    first_write_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
   }
   first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());
   server_hello_.emplace(hello_.hello().session_id);
@@ -197,7 +211,13 @@ void Connection::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& 
     self->last_activity_ = Clock::now();
     (c2s ? self->host_.metrics().bytes_client_to_server : self->host_.metrics().bytes_server_to_client) += n;
     (c2s ? self->bytes_c2s_ : self->bytes_s2c_) += n;
-    if (!c2s && !self->server_hello_->done()) self->server_hello_->feed(std::span<const uint8_t>(buf.data(), n));
+    if (!c2s && !self->server_hello_->done()) {
+      self->server_hello_->feed(std::span<const uint8_t>(buf.data(), n));
+      if (self->server_hello_->done())
+        self->host_.metrics().phase_us(
+            SetupPhase::server_hello,
+            std::chrono::duration<double, std::micro>(Clock::now() - self->forwarded_at_).count());
+    }
     asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, c2s](std::error_code ec2, size_t) {
       if (self->closed_) return;
       if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");

@@ -70,7 +70,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int pending_ = 0;
   int open_directions_ = 2;
   bool closed_ = false;
-  Clock::time_point opened_ = Clock::now(), hello_at_{}, transfer_asked_{}, last_activity_ = Clock::now();
+  bool pull_hint_ = false;  // the server pulls the session (Backend::session_pull): say so in PROXY v2
+  Clock::time_point opened_ = Clock::now(), hello_at_{}, transfer_asked_{}, forwarded_at_{}, last_activity_ = Clock::now();
   double transfer_us_ = 0;
   uint64_t bytes_c2s_ = 0, bytes_s2c_ = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sessnic::dispatch {
 
 std::string_view to_string(CloseReason r) {
@@ -13,9 +15,40 @@ std::string_view to_string(CloseReason r) {
 
 std::string_view to_string(TransferOutcome o) {
   static constexpr std::array<std::string_view, static_cast<size_t>(TransferOutcome::count_)> n = {
-      "moved", "not_found", "failed", "already_there", "unknown_owner", "sharing_off", "overload", "timeout"};
+      "moved", "not_found", "failed", "already_there", "unknown_owner", "sharing_off", "overload", "timeout",
+      "server_pull"};
   return n[static_cast<size_t>(o)];
 }
+
+std::string_view to_string(SetupPhase p) {
+  static constexpr std::array<std::string_view, static_cast<size_t>(SetupPhase::count_)> n = {"hello", "forward",
+                                                                                        "server_hello"};
+  return n[static_cast<size_t>(p)];
+}
+
+void Metrics::Histogram::add(double us) {
+  size_t i = 0;
+  while (i < kBucketsUs.size() && us > kBucketsUs[i]) ++i;
+  buckets[i]++;
+  sum_ns += static_cast<uint64_t>(std::max(0.0, us) * 1000.0);
+  count++;
+}
+
+void Metrics::Histogram::render(std::string& o, std::string_view name, std::string_view labels) const {
+  const std::string sep = labels.empty() ? "" : ",";
+  uint64_t cum = 0;
+  for (size_t i = 0; i < kBucketsUs.size(); ++i) {
+    cum += buckets[i];
+    o += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, kBucketsUs[i] / 1e6, cum);
+  }
+  cum += buckets.back();
+  o += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cum);
+  const std::string l = labels.empty() ? "" : fmt::format("{{{}}}", labels);
+  o += fmt::format("{}_sum{} {}\n", name, l, static_cast<double>(sum_ns) / 1e9);
+  o += fmt::format("{}_count{} {}\n", name, l, count.load());
+}
+
+void Metrics::phase_us(SetupPhase p, double us) { phases_[static_cast<size_t>(p)].add(us); }
 
 void Metrics::transfer_latency_us(double us) {
   size_t i = 0;
@@ -74,6 +107,11 @@ std::string Metrics::render(const std::string& per_server) const {
   o += fmt::format("sessnic_dispatch_transfer_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cum);
   o += fmt::format("sessnic_dispatch_transfer_latency_seconds_sum {}\n", static_cast<double>(latency_sum_ns_) / 1e9);
   o += fmt::format("sessnic_dispatch_transfer_latency_seconds_count {}\n", latency_count_.load());
+  o += "# HELP sessnic_dispatch_phase_seconds Connection set-up by phase: hello (accept to parsed), forward (to "
+       "the hello written to the server), server_hello (to the server's ServerHello).\n"
+       "# TYPE sessnic_dispatch_phase_seconds histogram\n";
+  for (size_t i = 0; i < phases_.size(); ++i)
+    phases_[i].render(o, "sessnic_dispatch_phase_seconds", fmt::format("phase=\"{}\"", to_string(static_cast<SetupPhase>(i))));
   return o;
 }
 

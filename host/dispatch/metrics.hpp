@@ -37,9 +37,19 @@ enum class TransferOutcome : uint8_t {
   sharing_off,    // the no-share baseline
   overload,       // too many transfers in flight: forwarded at once
   timeout,        // no answer by the deadline (counted from the hello's arrival): forwarded
+  server_pull,    // forwarded at once with a pull hint: the server pulls it from the owner
   count_
 };
 std::string_view to_string(TransferOutcome o);
+
+// Where a connection's set-up time goes (sessnic_dispatch_phase_seconds{phase}).
+enum class SetupPhase : uint8_t {
+  hello,         // accept -> the whole ClientHello parsed (the client's sending time)
+  forward,       // hello parsed -> hello written to the server (connect, transfer wait)
+  server_hello,  // hello written -> the server's ServerHello seen (the server's lookup and crypto)
+  count_
+};
+std::string_view to_string(SetupPhase p);
 
 class Metrics {
  public:
@@ -58,6 +68,7 @@ class Metrics {
   void closed(CloseReason r) { closes_[static_cast<size_t>(r)]++; }
   void transfer(TransferOutcome o) { transfers_[static_cast<size_t>(o)]++; }
   void transfer_latency_us(double us);
+  void phase_us(SetupPhase p, double us);
 
   uint64_t parse_failures(ParseError e) const { return parse_failures_[static_cast<size_t>(e)]; }
   uint64_t closes(CloseReason r) const { return closes_[static_cast<size_t>(r)]; }
@@ -69,6 +80,13 @@ class Metrics {
 
  private:
   static constexpr std::array<double, 11> kBucketsUs = {25, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000};
+  struct Histogram {
+    std::array<std::atomic<uint64_t>, kBucketsUs.size() + 1> buckets{};
+    std::atomic<uint64_t> sum_ns{0}, count{0};
+    void add(double us);
+    void render(std::string& o, std::string_view name, std::string_view labels) const;
+  };
+  std::array<Histogram, static_cast<size_t>(SetupPhase::count_)> phases_;
   std::array<std::atomic<uint64_t>, static_cast<size_t>(ParseError::count_)> parse_failures_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(CloseReason::count_)> closes_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(TransferOutcome::count_)> transfers_{};

@@ -20,7 +20,7 @@ Router::Router(const config::ClusterConfig& cfg, const Router* previous) : polic
     if (previous)
       for (auto& old : previous->backends_)
         if (old->name == s.name && old->card == s.card && old->addr.str() == s.listen.str() &&
-            old->proxy_protocol == s.proxy_protocol)
+            old->proxy_protocol == s.proxy_protocol && old->session_pull == s.session_pull)
           b = old;
     if (!b) {
       b = std::make_shared<Backend>();
@@ -29,6 +29,7 @@ Router::Router(const config::ClusterConfig& cfg, const Router* previous) : polic
       b->addr = s.listen;
       b->endpoint = resolve_endpoint(s.listen);
       b->proxy_protocol = s.proxy_protocol;
+      b->session_pull = s.session_pull;
     }
     backends_.push_back(std::move(b));
   }

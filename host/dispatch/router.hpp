@@ -31,6 +31,7 @@ struct Backend {
   config::Endpoint addr;
   asio::ip::tcp::endpoint endpoint;
   bool proxy_protocol = false;
+  bool session_pull = false;  // takes a pull hint instead of a transfer (docs/dispatcher.md step 5)
   std::atomic<size_t> active{0};      // connections routed here and still open
   std::atomic<bool> healthy{true};    // optimistic until the first health check says otherwise
   std::atomic<uint64_t> routed{0};    // connections routed here, ever

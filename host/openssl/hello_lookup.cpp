@@ -74,6 +74,7 @@ int HelloLookup::on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
     return (*box)->done ? SSL_CLIENT_HELLO_SUCCESS : SSL_CLIENT_HELLO_RETRY;
   }
   HelloLookupRequest req;
+  req.ssl = ssl;
   if (offers_tls13(ssl)) {
     req.tls13 = true;
     req.session_id = first_psk_identity(ssl);

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "proxy_protocol.hpp"
+#include "pull_hint.hpp"
 #include "sessnic/hello_lookup.hpp"
 
 namespace sessnic::server {
@@ -85,6 +86,8 @@ void HttpsConnection::read_proxy_header() {
                          return self->finish();
                        }
                        if (d2.status == proxy_v2::DecodeStatus::ok) self->peer_ = d2.addr.src_string();
+                       if (self->env_.pull)
+                         if (const auto hint = proxy_v2::find_pull_hint(d2)) SessionPull::set_hint(self->ssl_.get(), *hint);
                        self->do_handshake();
                      });
   });

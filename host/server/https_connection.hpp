@@ -30,6 +30,7 @@
 #include "proxy_protocol.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
+#include "session_pull.hpp"
 #include "sessnic/ossl_ptr.hpp"
 #include "static_site.hpp"
 #include "tls_contexts.hpp"
@@ -42,6 +43,7 @@ struct ConnectionEnv {
   const TlsContexts& tls;
   const StaticSite& site;
   ServerCounters& counters;
+  SessionPull* pull = nullptr;  // acts on the dispatcher's pull hint; null: hints are ignored
 };
 
 class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {

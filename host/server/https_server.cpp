@@ -31,6 +31,8 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
       site_(opt_.content, opt_.name),
       acceptor_(io_),
       accept_retry_(io_) {
+  // Connections start on the default SSL_CTX, where the ClientHello callback runs.
+  if (opt_.session_pull) pull_ = std::make_unique<SessionPull>(tls_.default_ctx(), device_, tls_.ctx_id());
   tcp::endpoint ep(parse_address(opt_.host, "listen"), opt_.port);
   std::error_code ec;
   acceptor_.open(ep.protocol(), ec);
@@ -62,6 +64,7 @@ void HttpsServer::stop() {
   io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  pull_.reset();  // its pulls in flight post to the io_context: done before it goes
   // No I/O thread runs now. Connections still open are dropped with the io_context's
   // pending handlers when the server is destroyed; their destructors keep the sessions.
   std::error_code ignored;
@@ -89,7 +92,7 @@ void HttpsServer::accept_next() {
       std::error_code ignored;
       s.close(ignored);
     } else {
-      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_})->start();
+      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_, pull_.get()})->start();
     }
     accept_next();
   });
@@ -103,6 +106,7 @@ std::string HttpsServer::metrics_text() const {
     spdlog::debug("card STATS failed: {}", e.what());
   }
   std::string text = render_prometheus(counters_, tls_.attach_counters(), table);
+  if (pull_) text += pull_->metrics_text();
   if (opt_.extra_metrics) text += opt_.extra_metrics();
   return text;
 }

@@ -20,6 +20,7 @@
 #include "metrics_http.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
+#include "session_pull.hpp"
 #include "sessnic/attach.hpp"
 #include "sessnic/device.hpp"
 #include "sessnic/seal.hpp"
@@ -44,6 +45,7 @@ class HttpsServer {
   uint16_t port() const { return port_; }
   uint16_t metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   const ServerCounters& counters() const { return counters_; }
+  const SessionPull* session_pull() const { return pull_.get(); }  // null unless opt.session_pull
   AttachCounters attach_counters() const { return tls_.attach_counters(); }
   SSL_CTX* default_ctx() const { return tls_.default_ctx(); }  // where connections start (ClientHello hooks)
   std::string metrics_text() const;  // what GET /metrics answers
@@ -56,6 +58,7 @@ class HttpsServer {
   TlsContexts tls_;
   StaticSite site_;
   ServerCounters counters_;
+  std::unique_ptr<SessionPull> pull_;
   // Declared after everything a connection refers to: destroying the io_context destroys
   // the handlers that keep connections alive.
   asio::io_context io_;

@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
     if (cfg.redis) redis = std::make_unique<sessnic::redis::ServerSharing>(cfg, card.device());
 
     auto o = sessnic::server::server_options(cfg, me);
+    if (redis && o.session_pull) {
+      // Redis's ClientHello lookup pulls from the owner card itself on a Redis miss.
+      spdlog::info("{}: session_pull is off with [redis] (its own lookup pulls on a miss)", me.name);
+      o.session_pull = false;
+    }
     // /metrics: the server's own figures, then the backplane node's (and Redis's).
     o.extra_metrics = [&card, &redis] { return card.metrics_text() + (redis ? redis->metrics_text() : std::string()); };
     sessnic::server::HttpsServer srv(o, redis ? redis->device() : card.device(), sealer);

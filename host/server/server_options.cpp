@@ -10,6 +10,7 @@ ServerOptions server_options(const config::ClusterConfig& cfg, const config::Ser
   o.content = self.content;
   o.tls = cfg.tls;
   o.proxy_protocol = self.proxy_protocol;
+  o.session_pull = self.session_pull;
   o.threads = self.threads;
   o.handshake_timeout = self.handshake_timeout;
   o.request_timeout = self.request_timeout;

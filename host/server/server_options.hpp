@@ -19,6 +19,7 @@ struct ServerOptions {
   std::filesystem::path content;
   config::TlsConfig tls;        // certificates, versions, ciphers, session context and lifetime
   bool proxy_protocol = false;  // require a PROXY v2 header before TLS
+  bool session_pull = false;    // act on the dispatcher's pull hint (session_pull.hpp)
   unsigned threads = 4;         // I/O threads (each runs the reactor; connections are not pinned)
   std::chrono::milliseconds handshake_timeout{10000}, request_timeout{10000}, idle_timeout{60000},
       send_timeout{10000};

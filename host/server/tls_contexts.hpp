@@ -41,6 +41,7 @@ class TlsContexts {
   SSL_CTX* select(std::string_view host) const;
   // Summed over every attachment.
   AttachCounters attach_counters() const;
+  uint8_t ctx_id() const { return contexts_.front().attachment->ctx_id(); }  // the same on every SSL_CTX
 
  private:
   struct Context {

@@ -288,3 +288,19 @@ TEST(DispatchConfig, Endpoints) {
 
 }  // namespace
 }  // namespace sessnic::config
+
+namespace sessnic::config {
+namespace {
+
+TEST(DispatchConfig, SessionPullNeedsProxyProtocol) {
+  const std::string pull = replace(kGood, "content = \"f\"\n", "content = \"f\"\nsession_pull = true\n");
+  EXPECT_NE(error_of(pull).find("cluster.toml:12: server[0].session_pull: needs proxy_protocol = true"), std::string::npos)
+      << error_of(pull);
+  auto c = parse_cluster_config(replace(pull, "session_pull = true\n", "proxy_protocol = true\nsession_pull = true\n"),
+                                "dir/cluster.toml");
+  EXPECT_TRUE(c.servers[0].session_pull);
+  EXPECT_FALSE(c.servers[1].session_pull);  // off unless asked: other servers (nginx) ignore the hint
+}
+
+}  // namespace
+}  // namespace sessnic::config

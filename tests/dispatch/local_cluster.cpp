@@ -131,6 +131,7 @@ card = 0
 backplane = "127.0.0.1:{}"
 policy = "{}"
 transfer_deadline_us = 20000
+pull_deadline_us = 50000
 health_interval_ms = 500
 )",
                                  cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
@@ -142,10 +143,11 @@ listen = "127.0.0.1:{}"
 backplane = "127.0.0.1:{}"
 content = "{}/examples/travel/{}"
 proxy_protocol = {}
+session_pull = {}
 threads = 4
 )",
                         names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
-                        opt.proxy_protocol ? "true" : "false");
+                        opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false");
   for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
   toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";
   toml += opt.extra_config;

@@ -19,6 +19,8 @@ namespace sessnic::dispatch::testing {
 struct LocalClusterOptions {
   std::string mode = "transfer";
   bool proxy_protocol = true;
+  // Servers take the dispatcher's pull hint (`session_pull = true`) instead of a transfer.
+  bool session_pull = false;
   std::string policy = "content";
   // Start servers + the sharing dispatcher with `sessnic cluster up` (as a user would)
   // instead of one by one.

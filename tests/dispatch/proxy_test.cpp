@@ -30,6 +30,7 @@
 #include "hello_builder.hpp"
 #include "local_cluster.hpp"
 #include "proxy_protocol.hpp"
+#include "pull_hint.hpp"
 
 namespace sessnic::dispatch {
 namespace {
@@ -103,6 +104,7 @@ class DispatchProxy : public ::testing::Test {
     std::filesystem::path key_file = "unused.key";
     std::vector<uint16_t> backplane_ports;  // dispatcher, a, b: backplane addresses (0 = none)
     std::shared_ptr<SessionMover> mover;
+    std::string server_a;  // extra [[server]] lines for server a
   };
   void start(const std::string& extra_dispatcher = "", bool with_dead_server = false) {
     start(Options{.dispatcher = extra_dispatcher, .dead_server = with_dead_server});
@@ -129,13 +131,13 @@ card = 1
 listen = "127.0.0.1:{}"
 content = "."
 proxy_protocol = true
-{}[[server]]
+{}{}[[server]]
 name = "b"
 card = 2
 listen = "127.0.0.1:{}"
 content = "."
 {})",
-                                   o.key_file.string(), o.dispatcher, bp(0), a_port, bp(1), b_port, bp(2));
+                                   o.key_file.string(), o.dispatcher, bp(0), a_port, o.server_a, bp(1), b_port, bp(2));
     std::string group = R"(["a", "b"])";
     if (o.dead_server) {
       toml += fmt::format("[[server]]\nname = \"dead\"\ncard = 3\nlisten = \"127.0.0.1:{}\"\ncontent = \".\"\n",
@@ -313,6 +315,49 @@ TEST_F(DispatchProxy, TransferDecisionNeverStallsTheClient) {
   EXPECT_EQ(m.resumption_attempts.load(), kClients + 2u);
   EXPECT_EQ(m.transfers(TransferOutcome::already_there), 1u);
   EXPECT_EQ(m.transfers(TransferOutcome::unknown_owner), 1u);
+}
+
+// A server that pulls (session_pull = true): the hello is forwarded at once with a pull
+// hint naming the owner card and the server's budget, and nothing is asked on the backplane -
+// here there is none at all, which would make a transfer `failed`.
+TEST_F(DispatchProxy, SessionPullServerGetsTheHintInsteadOfATransfer) {
+  start(Options{.dispatcher = "transfer_deadline_us = 150000\npull_deadline_us = 40000\n", .server_a = "session_pull = true\n"});
+  Bytes owned_by_b(32, 5);
+  owned_by_b[0] = 2;
+  Bytes h = hello("a.test", owned_by_b);
+  Client c(d_->port());
+  c.send(h);
+  constexpr size_t kHeader = 28 + 3 + 5;  // addresses + one 5-byte TLV
+  auto echo = c.read(kHeader + h.size());
+  ASSERT_EQ(echo.size(), kHeader + h.size());
+  auto pp = proxy_v2::decode(echo);
+  ASSERT_EQ(pp.status, proxy_v2::DecodeStatus::ok);
+  EXPECT_EQ(pp.header_len, kHeader);
+  EXPECT_EQ(Bytes(echo.begin() + kHeader, echo.end()), h);
+  const auto hint = proxy_v2::find_pull_hint(pp);
+  ASSERT_TRUE(hint);
+  EXPECT_EQ(hint->owner, 2);
+  EXPECT_EQ(hint->budget.count(), 40000);  // pull_deadline_us, for the server's wait
+  auto& m = d_->metrics();
+  EXPECT_EQ(m.transfers(TransferOutcome::server_pull), 1u);
+  EXPECT_EQ(m.transfers(TransferOutcome::failed), 0u);
+  EXPECT_EQ(m.transfers(TransferOutcome::moved), 0u);
+
+  // A session already on a's card, and a hello without one: no hint, as before.
+  Bytes owned_by_a(32, 6);
+  owned_by_a[0] = 1;
+  for (const Bytes& id : {owned_by_a, Bytes{}}) {
+    Client c2(d_->port());
+    Bytes h2 = hello("a.test", id);
+    c2.send(h2);
+    auto e2 = c2.read(28 + h2.size());
+    ASSERT_EQ(e2.size(), 28 + h2.size());
+    auto p2 = proxy_v2::decode(e2);
+    EXPECT_EQ(p2.header_len, 28u);
+    EXPECT_TRUE(p2.tlvs.empty());
+  }
+  EXPECT_EQ(m.transfers(TransferOutcome::server_pull), 1u);
+  EXPECT_EQ(m.transfers(TransferOutcome::already_there), 1u);
 }
 
 TEST_F(DispatchProxy, Tls13FullHandshakeAsksNoTransfer) {
@@ -608,6 +653,36 @@ TEST(DispatchProxyV2, EncodeDecodeRoundTripAndRejects) {
   std::string tls = "\x16\x03\x01";
   EXPECT_EQ(proxy_v2::decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tls.data()), 3)).status,
             proxy_v2::DecodeStatus::bad);
+}
+
+TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
+  proxy_v2::Address a;
+  a.src = {127, 0, 0, 9};
+  a.src_port = 40000;
+  const proxy_v2::Tlv other{0xE3, {1, 2, 3}};
+  const proxy_v2::PullHint hint{7, std::chrono::microseconds(1500)};
+  const std::vector<proxy_v2::Tlv> tlvs{other, proxy_v2::encode_pull_hint(hint)};
+  auto h = proxy_v2::encode(a, tlvs);
+  ASSERT_EQ(h.size(), 28u + 6 + 8);
+  auto d = proxy_v2::decode(h);
+  ASSERT_EQ(d.status, proxy_v2::DecodeStatus::ok);
+  EXPECT_EQ(d.header_len, h.size());
+  EXPECT_EQ(d.tlvs, tlvs);
+  EXPECT_EQ(proxy_v2::find_pull_hint(d), hint);
+  // A budget past the 24-bit field is clamped, not wrapped.
+  EXPECT_EQ(proxy_v2::decode_pull_hint(proxy_v2::encode_pull_hint({1, std::chrono::seconds(100)}))->budget.count(),
+            (1 << 24) - 1);
+  // A hint of another format or length is not a hint (the connection goes on without one).
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {2, 7, 0, 0, 1}}));
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {1, 7, 0, 1}}));
+  // A TLV that runs past the header, or a stray byte after the last one: a bad header.
+  auto bad = h;
+  bad[28 + 2] = 9;  // first TLV claims 9 bytes
+  EXPECT_EQ(proxy_v2::decode(bad).status, proxy_v2::DecodeStatus::bad);
+  bad = h;
+  bad.push_back(0);
+  bad[15] = static_cast<uint8_t>(bad[15] + 1);
+  EXPECT_EQ(proxy_v2::decode(bad).status, proxy_v2::DecodeStatus::bad);
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ namespace sessnic {
 struct HelloLookupRequest {
   std::vector<uint8_t> session_id;  // 1..32 bytes
   bool tls13 = false;               // a PSK identity (single-use ticket), else a TLS 1.2 id
+  SSL* ssl = nullptr;               // the connection; valid only during the Fetch call
 };
 
 struct HelloLookupCounters {

@@ -1,0 +1,73 @@
+// The pull path end to end (docs/dispatcher.md step 5, docs/server.md "Pull on miss"):
+// servers with `session_pull = true` behind a real sessnic-dispatch. The dispatcher
+// forwards each hello at once with a pull hint instead of moving the session, and the
+// server pulls the session from its owner card while the handshake waits. Real
+// `openssl s_client` and the travel scenario must resume on every server change, and the
+// dispatcher must not have moved anything itself (so a server that ignored the hint
+// would do full handshakes and fail these tests).
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "local_cluster.hpp"
+#include "travel_scenario.hpp"
+
+namespace sessnic::dispatch {
+namespace {
+using testing::LocalCluster;
+using testing::run_command;
+
+// "name{labels} value" of a Prometheus text, or -1.
+double metric(const std::string& text, const std::string& series) {
+  const std::string key = series + " ";
+  const size_t p = text.find(key);
+  return p == std::string::npos ? -1 : std::stod(text.substr(p + key.size()));
+}
+
+class DispatchSessionPull : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DispatchSessionPull, OpensslAndTravelResumeOnEveryServerChange) {
+  testing::LocalClusterOptions opt;
+  opt.mode = GetParam();
+  opt.session_pull = true;
+  LocalCluster cluster(opt);
+  for (const char* version : {"tls1_2", "tls1_3"}) {
+    const auto file = (cluster.dir / fmt::format("sess-{}.pem", version)).string();
+    auto s_client = [&](const std::string& sni, const std::string& sess) {
+      return run_command(fmt::format(
+          "printf 'GET /book.json HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -connect 127.0.0.1:{} "
+          "-servername {} -{} {} -ign_eof 2>&1",
+          cluster.port_on, sni, version, sess));
+    };
+    const auto first = s_client("flights.travel.test", "-sess_out " + file);
+    ASSERT_NE(first.find("X-Sessnic-Server: flights"), std::string::npos) << first << cluster.logs();
+    ASSERT_NE(first.find("\nNew, "), std::string::npos) << first;
+    const auto second = s_client("cars.travel.test", "-sess_in " + file);
+    ASSERT_NE(second.find("X-Sessnic-Server: cars"), std::string::npos) << second;
+    EXPECT_NE(second.find("\nReused, "), std::string::npos) << second << cluster.metrics(true) << cluster.logs();
+    EXPECT_NE(second.find("X-Sessnic-Handshake: resumed"), std::string::npos) << second;
+  }
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto on = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 5, version);
+    EXPECT_EQ(on.failures(), 0u) << cluster.logs();
+    EXPECT_EQ(on.resumption_rate(), 1.0) << GetParam() << " TLS " << version << "\n" << cluster.metrics(true);
+  }
+  const auto m = cluster.metrics(true);
+  EXPECT_GE(metric(m, "sessnic_dispatch_transfers_total{outcome=\"server_pull\"}"), 2) << m;
+  EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"moved\"}"), 0) << m;
+  EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"timeout\"}"), 0) << m;
+  EXPECT_GT(metric(m, "sessnic_dispatch_phase_seconds_count{phase=\"server_hello\"}"), 0) << m;
+  // The no-share dispatcher over the same servers sends no hint: still full handshakes
+  // (in transfer mode; a hub-mode card pulls from the hub on a miss by itself).
+  if (GetParam() == "transfer") {
+    auto off = run_travel("127.0.0.1", cluster.port_off, default_travel_steps(), 3, TLS1_3_VERSION);
+    EXPECT_EQ(off.resumption_rate(), 0.0);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Modes, DispatchSessionPull, ::testing::Values("transfer", "hub"));
+
+}  // namespace
+}  // namespace sessnic::dispatch
