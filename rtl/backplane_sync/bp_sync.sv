@@ -395,7 +395,7 @@ module bp_sync #(
   logic [7:0] res_st_reg, res_dest_reg;
   logic [31:0] host_tag_reg;
   logic [7:0] host_dest_reg;
-  logic host_bad_reg, host_pull_reg;
+  logic host_bad_reg, host_off_reg, host_pull_reg;
 
   logic [31:0] hello_timer_reg;
 
@@ -783,6 +783,23 @@ module bp_sync #(
     if (ev_op != OP_DEL) ev_delete_beat[H_VERSION+:64] = ev_hdr_reg[H_AUX+:64];
   end
 
+  // The first beat of a host TRANSFER / PULL, seen in S_IDLE; S_HOST answers or starts it.
+  // off: the engine is disabled, so S_HOST answers FAILED.
+  task automatic take_host_header(input logic off);
+    host_tag_reg <= s_host_tdata[H_TAG+:32];
+    host_dest_reg <= s_host_tdata[C_DEST+:8];
+    host_deadline_reg <= s_host_tdata[H_EXPIRY+:32];
+    res_reg <= s_host_tdata;
+    host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
+                    s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
+                    (s_host_tdata[H_OP+:8] != OP_TRANSFER && s_host_tdata[H_OP+:8] != OP_PULL);
+    host_off_reg <= off;
+    host_pull_reg <= s_host_tdata[H_OP+:8] == OP_PULL;
+    host_relay_reg <= s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id;
+    xfer_origin_reg <= BROADCAST;
+    state_reg <= S_HOST;
+  endtask
+
   // The TRANSFER in flight fails (its deadline passed, its destination went down or
   // restarted): FAILED to whoever asked (the host, or the TRANSFER_REQ's origin). The
   // frame stays in its slot as a plain reliable frame until acked. One copy for the
@@ -877,7 +894,9 @@ module bp_sync #(
           idx_reg <= '0;
           rx_over_reg <= 1'b0;
         end else if (!enable) begin
-          // nothing else while disabled
+          // Nothing runs while disabled, but a host TRANSFER / PULL still gets its answer
+          // (FAILED) instead of holding the card's command stream until the host gives up.
+          if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && s_host_tvalid) take_host_header(1'b1);
         end else if (deadline_hit_reg) begin
           // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED.
           // The frame stays in its slot as a plain reliable frame until acked.
@@ -941,18 +960,8 @@ module bp_sync #(
           res_dest_reg <= pl_peer_reg;
           state_reg <= S_RES_BUILD;
         end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && bcast_todo_reg == '0 && s_host_tvalid) begin
-          // host TRANSFER header
-          host_tag_reg <= s_host_tdata[H_TAG+:32];
-          host_dest_reg <= s_host_tdata[C_DEST+:8];
-          host_deadline_reg <= s_host_tdata[H_EXPIRY+:32];
-          res_reg <= s_host_tdata;
-          host_bad_reg <= s_host_tdata[H_KEY_LEN+:8] == 8'h0 || s_host_tdata[H_KEY_LEN+:8] > 8'd32 ||
-                          s_host_tdata[H_BLOB_LEN+:16] != 16'h0 || !s_host_tlast ||
-                          (s_host_tdata[H_OP+:8] != OP_TRANSFER && s_host_tdata[H_OP+:8] != OP_PULL);
-          host_pull_reg <= s_host_tdata[H_OP+:8] == OP_PULL;
-          host_relay_reg <= s_host_tdata[C_OWNER+:8] != BROADCAST && s_host_tdata[C_OWNER+:8] != card_id;
-          xfer_origin_reg <= BROADCAST;
-          state_reg <= S_HOST;
+          // host TRANSFER / PULL header
+          take_host_header(1'b0);
         end else if (bcast_todo_reg == '0 && !pl_valid_reg && !evq_empty) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
           ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
@@ -1055,13 +1064,13 @@ module bp_sync #(
       S_HOST: begin
         // first beat was seen in S_IDLE (still on the bus: tready is asserted here)
         if (s_host_tvalid && s_host_tlast) begin
-          if (host_bad_reg) begin
+          if (host_bad_reg || host_off_reg) begin
             if (!host_pull_reg) c_xfail_reg <= c_xfail_reg + 1'b1;
             res_pull_reg <= host_pull_reg;
             res_entry_reg <= 1'b0;
             res_origin_reg <= BROADCAST;
             res_tag_reg <= host_tag_reg;
-            res_st_reg <= ST_BAD_CMD;
+            res_st_reg <= host_bad_reg ? ST_BAD_CMD : ST_FAILED;
             res_dest_reg <= host_dest_reg;
             state_reg <= S_RES_BUILD;
           end else if (host_pull_reg) begin

@@ -199,5 +199,37 @@ TEST(RtlTop, BackplaneRxChecksAndCountsFrames) {
   EXPECT_EQ(io.m_bp_tx_tvalid, 0u) << "a disabled backplane engine never sends";
 }
 
+// With the backplane engine disabled (control.bp_enable = 0, its reset value) a host
+// TRANSFER or PULL is answered FAILED at once; it used to be left unaccepted, which held
+// the card's whole command stream (a table GET behind it never answered).
+TEST(RtlTop, TransferAndPullWhileTheBackplaneIsDisabledAnswerFailed) {
+  Top t;
+  t.write(0x08, 3);        // this card is 3
+  t.write(0x18, 0b10110);  // members: cards 1, 2, 4; bp_enable stays 0
+  t.io().m_bp_tx_tready = 1;
+  for (const wire::Opcode op : {wire::Opcode::TRANSFER, wire::Opcode::PULL}) {
+    rtlsim::TableCommand c;
+    c.op = static_cast<uint8_t>(op);
+    c.key_len = 8;
+    c.key[0] = 0x77;
+    c.tag = 0x1234;
+    c.expiry = 1000000;
+    // sync_cmd.dest = card 2, sync_cmd.owner = card 1 (a relayed TRANSFER; the PULL's owner)
+    c.aux = 2 | (uint64_t{1} << 8);
+    const auto r = t.command(c);
+    ASSERT_EQ(r.size(), 1u) << wire::to_string(op) << ": no answer while the engine is disabled";
+    EXPECT_EQ(wire::get_field(r[0].data, wire::header::status), static_cast<unsigned>(wire::Status::FAILED))
+        << wire::to_string(op);
+    EXPECT_EQ(wire::get_field(r[0].data, wire::header::tag), 0x1234u);
+  }
+  rtlsim::TableCommand g;
+  g.op = static_cast<uint8_t>(wire::Opcode::GET);
+  g.key_len = 8;
+  g.key[0] = 0x77;
+  const auto r = t.command(g);
+  ASSERT_EQ(r.size(), 1u) << "the table still answers after them";
+  EXPECT_EQ(wire::get_field(r[0].data, wire::header::status), static_cast<unsigned>(wire::Status::MISS));
+}
+
 }  // namespace
 }  // namespace sessnic
