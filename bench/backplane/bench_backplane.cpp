@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_keys.hpp"
 #include "relay_cluster.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
@@ -87,19 +88,7 @@ Pair make_pair(uint8_t ca, uint8_t cb, Mode mode) {
   return p;
 }
 
-// Session id n: 32 pseudo-random bytes (splitmix64), like a server-generated id.
-SessionKey key_n(uint64_t n, uint8_t salt) {
-  std::array<uint8_t, 32> id{};
-  uint64_t x = n * 4 + (uint64_t{salt} << 56);
-  for (unsigned w = 0; w < 4; ++w) {
-    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    std::memcpy(id.data() + 8 * w, &z, 8);
-  }
-  return SessionKey::make(id, 1);
-}
+SessionKey key_n(uint64_t n, uint8_t salt) { return bench::bench_key(n, uint64_t{salt} << 56); }
 
 double cpu_seconds() {
   rusage u{};

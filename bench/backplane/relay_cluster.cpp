@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench_keys.hpp"
 #include "child_process.hpp"
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
@@ -37,18 +38,7 @@ std::array<uint8_t, 32> cluster_key() {
 }
 
 // Session n of card c: 32 pseudo-random bytes (splitmix64), like a server-generated id.
-SessionKey relay_key(uint64_t n, uint8_t card) {
-  std::array<uint8_t, 32> id{};
-  uint64_t x = n * 4 + (uint64_t{card} << 56) + 0x5151;
-  for (unsigned w = 0; w < 4; ++w) {
-    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    std::memcpy(id.data() + 8 * w, &z, 8);
-  }
-  return SessionKey::make(id, 1);
-}
+SessionKey relay_key(uint64_t n, uint8_t card) { return bench_key(n, (uint64_t{card} << 56) + 0x5151); }
 
 NodeConfig node_config(uint8_t card, bool send_from_caller, bool pump_realtime) {
   NodeConfig c;  // production defaults (rto, retries, hello): what sessnic-server runs with
