@@ -51,9 +51,9 @@ case "$DEVICE" in
   model) ;;
   verilator)
     # Each [[server]] gets a Verilated card. A simulated card runs about 150,000 cycles a
-    # second (a real one 250 million) and serves one relayed move at a time (main's RTL
-    # has one retransmit slot), so the dispatcher's bounded wait for a move gets 1 s
-    # instead of 5 ms.
+    # second (a real one 250 million) and holds one TRANSFER in flight at a time (the
+    # RTL's limit; the HLS card holds 64), so the dispatcher's bounded wait for a move
+    # gets 1 s instead of 5 ms.
     sed -i -e 's/^\[\[server\]\]$/[[server]]\ndevice = "verilator"/' \
         -e 's/^transfer_deadline_us = .*/transfer_deadline_us = 1000000/' "$CFG" ;;
   *) echo "demo: DEVICE must be model or verilator, not '$DEVICE'" >&2; exit 2 ;;
