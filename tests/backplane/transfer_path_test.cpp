@@ -20,42 +20,22 @@
 #include "sessnic/backplane/node.hpp"
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sim_cluster.hpp"
+#include "udp_pair.hpp"
 
 namespace sessnic::backplane::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Pair {
-  std::unique_ptr<Device> dev_a, dev_b;
-  std::unique_ptr<BackplaneNode> a, b;
-};
+using Pair = UdpPair;
 
 // Cards 1 and 2 on UDP, started and connected; `tweak` adjusts both configs.
 Pair connected_pair(Mode mode, const std::function<void(NodeConfig&)>& tweak = {}) {
   NodeConfig a, b;
-  a.card_id = 1;
-  b.card_id = 2;
   a.mode = b.mode = mode;
   a.cluster_key = b.cluster_key = test_cluster_key();
   if (tweak) tweak(a), tweak(b);
-  auto ua = std::make_unique<UdpTransport>(a);
-  auto ub = std::make_unique<UdpTransport>(b);
-  ua->set_peer({2, "127.0.0.1", ub->local_port()});
-  ub->set_peer({1, "127.0.0.1", ua->local_port()});
-  a.peers = {{2, "127.0.0.1", ub->local_port()}};
-  b.peers = {{1, "127.0.0.1", ua->local_port()}};
-  DeviceConfig da, db;
-  da.card_id = 1;
-  db.card_id = 2;
-  da.geometry = db.geometry = TableGeometry::small;
-  Pair p;
-  p.dev_a = make_model_device(da);
-  p.dev_b = make_model_device(db);
-  p.a = std::make_unique<BackplaneNode>(a, *p.dev_a, std::move(ua));
-  p.b = std::make_unique<BackplaneNode>(b, *p.dev_b, std::move(ub));
-  p.a->start();
-  p.b->start();
+  Pair p = make_udp_pair(a, b);
   EXPECT_TRUE(p.a->wait_for_peers(5000ms) && p.b->wait_for_peers(5000ms));
   return p;
 }

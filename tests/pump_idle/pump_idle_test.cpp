@@ -13,48 +13,24 @@
 #include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/card_clock.hpp"
 #include "sessnic/open_device.hpp"
+#include "udp_pair.hpp"
 
 namespace sessnic::backplane {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Pair {
-  std::unique_ptr<Device> dev_a, dev_b;
-  std::unique_ptr<BackplaneNode> a, b;
-};
+using Pair = test::UdpPair;
 
 // Cards 1 and 2, default timers (rto 2 ms, hello 50 ms): the old pump woke every 1 ms.
 Pair make_pair(Mode mode) {
   std::array<uint8_t, 32> key{};
   std::mt19937_64 krng(7);
   for (auto& x : key) x = static_cast<uint8_t>(krng());
-  auto cfg = [&](uint8_t card) {
-    NodeConfig c;
-    c.card_id = card;
-    c.mode = mode;
-    c.cluster_key = key;
-    return c;
-  };
-  NodeConfig a = cfg(1), b = cfg(2);
-  auto ua = std::make_unique<UdpTransport>(a);
-  auto ub = std::make_unique<UdpTransport>(b);
-  ua->set_peer({2, "127.0.0.1", ub->local_port()});
-  ub->set_peer({1, "127.0.0.1", ua->local_port()});
-  a.peers = {{2, "127.0.0.1", ub->local_port()}};
-  b.peers = {{1, "127.0.0.1", ua->local_port()}};
-  Pair p;
-  DeviceConfig da, db;
-  da.card_id = 1;
-  db.card_id = 2;
-  da.geometry = db.geometry = TableGeometry::small;
-  p.dev_a = make_model_device(da);
-  p.dev_b = make_model_device(db);
-  p.a = std::make_unique<BackplaneNode>(a, *p.dev_a, std::move(ua));
-  p.b = std::make_unique<BackplaneNode>(b, *p.dev_b, std::move(ub));
-  p.a->start();
-  p.b->start();
-  return p;
+  NodeConfig c;
+  c.mode = mode;
+  c.cluster_key = key;
+  return test::make_udp_pair(c, c);
 }
 
 SessionKey key_n(uint64_t n) {
