@@ -422,6 +422,8 @@ module bp_sync #(
   logic relay_dead_reg;   // the relayed TRANSFER's owner gone / restarted / deadline (late)
   logic pl_dead_reg;      // the pull's peer gone / restarted / its time up (late)
   logic cu_pend_any_reg;  // cu_pending_reg != 0 one cycle ago
+  logic host_valid_reg;   // a host command waits (one cycle ago; AXI-Stream holds it until
+                          // S_HOST takes it, and S_HOST never returns to S_IDLE at once)
   logic cu_stop_reg;      // the catch-up walk is over, one cycle ago (a SCAN leaves S_IDLE;
                           // a walk's start clears it)
 
@@ -859,6 +861,7 @@ module bp_sync #(
     relay_dead_reg <= relay_valid_reg && (relay_kill_reg || relay_deadline_hit_reg || !known(relay_owner_reg, epoch_known));
     pl_dead_reg <= pl_valid_reg && (pl_kill_reg || pl_timeout_reg || !known(pl_peer_reg, epoch_known));
     cu_pend_any_reg <= cu_pending_reg != '0;
+    host_valid_reg <= s_host_tvalid && !s_host_tready;
     /* verilator lint_off UNSIGNED */  // (constant when CATCHUP_SLOTS = 0: no walk starts)
     cu_stop_reg <= (cu_dest_reg & epoch_known) == '0 || cu_idx_reg >= 32'(CATCHUP_SLOTS);
     /* verilator lint_on UNSIGNED */
@@ -957,7 +960,7 @@ module bp_sync #(
         end else if (!enable) begin
           // Nothing runs while disabled, but a host TRANSFER / PULL still gets its answer
           // (FAILED) instead of holding the card's command stream until the host gives up.
-          if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && s_host_tvalid) take_host_header(1'b1);
+          if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && host_valid_reg) take_host_header(1'b1);
         end else if (deadline_hit_reg) begin
           // the host TRANSFER's deadline (its expiry field, card clock) passed: FAILED.
           // The frame stays in its slot as a plain reliable frame until acked.
@@ -1022,7 +1025,7 @@ module bp_sync #(
           res_dest_reg <= pl_peer_reg;
           state_reg <= S_RES_BUILD;
         end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && todo_fresh_reg && todo_empty_reg &&
-                     s_host_tvalid) begin
+                     host_valid_reg) begin
           // host TRANSFER / PULL header
           take_host_header(1'b0);
         end else if (todo_fresh_reg && todo_empty_reg && !pl_valid_reg && evq_any_reg) begin
@@ -1944,6 +1947,7 @@ module bp_sync #(
       pl_dead_reg <= 1'b0;
       evq_any_reg <= 1'b0;
       cu_pend_any_reg <= 1'b0;
+      host_valid_reg <= 1'b0;
       cu_stop_reg <= 1'b1;
       c_tx_reg <= '0;
       c_rtx_reg <= '0;
