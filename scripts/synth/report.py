@@ -11,6 +11,8 @@ module under TOP, e.g. sessnic_top under the kernel wrapper) gives the resource 
 synth_lut/ff/bram36/uram/dsp. Modules that
 Yosys specialised per parameter set ($paramod...) are reported under their base name:
 the deepest variant's levels, the sum of all instances' resources.
+synth_lut_levels_max is the deepest module (each module's own logic, cut at its ports);
+synth_lut_levels_<TOP>_flat the flattened design, across module boundaries.
 --missing names modules that did not synthesize (blackboxes in the netlists): their rows,
 the totals that would include them and synth_lut_levels_max are not written as figures.
 """
