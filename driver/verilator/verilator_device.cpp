@@ -279,9 +279,9 @@ class VerilatorCard final : public Device, public BackplanePorts {
     auto* root = top_->top().rootp;
     uint32_t live = 0;
     for (unsigned p = 0; p < 32; ++p)
-      if (((root->sessnic_top__DOT__bp_sync_i__DOT__member >> p) & 1u) &&
+      if (((root->sessnic_top__DOT__bp_sync_i__DOT__member_reg >> p) & 1u) &&
           ((root->sessnic_top__DOT__bp_sync_i__DOT__peer_up_reg >> p) & 1u) &&
-          root->sessnic_top__DOT__bp_sync_i__DOT__peer_epoch[p] != 0)
+          ((root->sessnic_top__DOT__bp_sync_i__DOT__pe_known_reg >> p) & 1u))
         live |= 1u << p;
     return live;
   }

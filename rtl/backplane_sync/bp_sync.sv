@@ -211,7 +211,9 @@ module bp_sync #(
     S_RX_CMP,     // compares of the received fields against that state
     S_RX_ACK,     // ack/sack -> released frames; receive window position of the seq
     S_RX_UNA,     // new oldest unacked frame; the receive map with this seq marked
-    S_RX_WIN,     // the receive window's advance (seqs received in a row from the base)
+    S_RX_WIN,     // the receive window's advance: per 8-seq group, full? and its first hole
+    S_RX_CNT,     // ... and from those the seqs received in a row from the base
+    S_RX_MAP,     // the new receive base and map, the new oldest unacked seq
     S_RX_DO,      // decide on the frame (flags), write peer state, describe the answer
     S_HOST,       // draining a host command's extra beats
     S_TBL_SEND,   // table command beats out
@@ -224,7 +226,8 @@ module bp_sync #(
     S_RESULT,     // host result beat out
     S_NEXT_PEER,  // fan-out: the next destination's frame (nf_*), or the pending one
     S_ALLOC,      // a new reliable frame takes its peer's next seq and slot
-    S_EV_DEST,    // a card-rule event: its destinations and frame
+    S_EV_DEST,    // a card-rule event: its destinations and kind into registers
+    S_EV_GO,      // ... and its frame (or pull) from them
     S_RTX_COPY,   // a resend: the slot's beats from the frame RAM into rtbuf
     S_RTX_GO,     // a resend: per-peer fields for the stamp
     S_RTX_CHECK,  // a resend: its peer's state into registers
@@ -291,14 +294,22 @@ module bp_sync #(
   logic [2:0] backoff[CARDS];
   logic [31:0] rtt_m_reg;
   logic rtt_go_reg;
-  logic [CW-1:0] rtt_peer_reg;
+  logic [CW-1:0] rtt_peer_reg;  // (held through the update: the next sample is >= 7 cycles later)
+  // the sample's update in registered steps: the peer's estimate read (go2), the new
+  // srtt and the deviation computed (go3), written
+  logic rtt_go2_reg, rtt_go3_reg, rtt_first_reg;
+  logic [31:0] rtt_srtt_q_reg, rtt_var_q_reg, rtt_srtt_new_reg, rtt_var_part_reg, rtt_dev_reg;
   logic [CARDS-1:0] peer_up_reg;  // down after max retries, up again when heard
   logic [CARDS-1:0] passive_reg;  // the peer said (HELLO arg bit 0) it holds no table
   // Timer scan: one peer per cycle, its oldest frame's deadline in registered steps.
-  logic [CW-1:0] tm_p0_reg, tm_p1_reg, tm_p2_reg;
-  logic tm_out1_reg, tm_out2_reg;
-  logic [31:0] tm_sent1_reg, tm_sent2_reg, tm_est1_reg, tm_elapsed2_reg, tm_rto2_reg;
-  logic [2:0] tm_bo1_reg;
+  // (stage 1: the peer's state; 2: the estimate at least the floor; 3: shifted by the
+  // backoff; 4: capped, and the time since the frame was sent; then the compare)
+  logic [CW-1:0] tm_p0_reg, tm_p1_reg, tm_p2_reg, tm_p3_reg, tm_p4_reg;
+  logic tm_out1_reg, tm_out2_reg, tm_out3_reg, tm_out4_reg;
+  logic [31:0] tm_sent1_reg, tm_sent2_reg, tm_sent3_reg, tm_sent4_reg, tm_est1_reg, tm_base2_reg;
+  logic [31:0] tm_elapsed4_reg, tm_rto4_reg;
+  logic [38:0] tm_sh3_reg;
+  logic [2:0] tm_bo1_reg, tm_bo2_reg;
   logic tmo_valid_reg;
   logic [CW-1:0] tmo_peer_reg;
   logic [31:0] tmo_sent_reg;
@@ -331,6 +342,9 @@ module bp_sync #(
   logic [31:0] relay_deadline_reg;
   logic [CARDS-1:0] bcast_todo_reg;  // fan-out: peers still to send the entry to
   logic [CARDS-1:0] ev_dest_reg;     // the current event's destinations (card rules)
+  // and its kind (S_EV_DEST, for S_EV_GO): a hub pull, a PUT, any destination by mode /
+  // at all, the hub can be sent to
+  logic ev_pull_reg, ev_put_reg, ev_mode_any_reg, ev_any_reg, ev_hub_ok_reg;
   logic [7:0] fan_type_reg;          // UPDATE or DELETE
   logic [511:0] ev_hdr_reg;          // the event being handled (a host response header)
 
@@ -399,6 +413,18 @@ module bp_sync #(
 
   logic [31:0] hello_timer_reg;
 
+  // S_IDLE's conditions as single flops, so its priority chain starts at registers
+  // (docs/rtl.md "Structure for timing"). Each is exact or one cycle late where a late
+  // answer only defers a branch by a cycle:
+  logic hello_due_reg;    // hello_timer_reg == 0 (exact: the next value's test)
+  logic todo_empty_reg;   // bcast_todo_reg == 0 one cycle ago (exact while todo_fresh_reg)
+  logic evq_any_reg;      // the event queue held an event one cycle ago (a pop leaves S_IDLE)
+  logic relay_dead_reg;   // the relayed TRANSFER's owner gone / restarted / deadline (late)
+  logic pl_dead_reg;      // the pull's peer gone / restarted / its time up (late)
+  logic cu_pend_any_reg;  // cu_pending_reg != 0 one cycle ago
+  logic cu_stop_reg;      // the catch-up walk is over, one cycle ago (a SCAN leaves S_IDLE;
+                          // a walk's start clears it)
+
   // replicate event queue (key headers)
   logic [511:0] evq[EVQ];
   logic [EVQ_LOG2:0] evq_wr_reg, evq_rd_reg;
@@ -428,13 +454,6 @@ module bp_sync #(
   assign cnt_rx_unhandled = c_unhandled_reg;
 
   // ---- helpers ------------------------------------------------------------------------
-  // The kernel's rto_of(): base << backoff, at most rto << 6.
-  function automatic logic [31:0] rto_clamp(input logic [31:0] base, input logic [2:0] bo, input logic [31:0] floor_rto);
-    logic [38:0] r, cap;
-    r = {7'h0, base} << bo;
-    cap = {7'h0, floor_rto} << 6;
-    rto_clamp = r > cap ? cap[31:0] : r[31:0];
-  endfunction
   function automatic logic [31:0] abs_diff(input logic [31:0] a, input logic [31:0] b);
     abs_diff = a > b ? a - b : b - a;
   endfunction
@@ -456,10 +475,6 @@ module bp_sync #(
   endfunction
 
   // the same for the receive map
-  function automatic logic [RB-1:0] ctz_rx(input logic [RXW-1:0] v);
-    ctz_rx = RB'(RXW);
-    for (int i = RXW - 1; i >= 0; i--) if (v[i]) ctz_rx = RB'(i);
-  endfunction
   function automatic logic [RXW-1:0] shr_rx(input logic [RXW-1:0] v, input logic [RB-1:0] n);
     shr_rx = n[RB-1] ? '0 : v >> n[RB-2:0];
   endfunction
@@ -471,12 +486,18 @@ module bp_sync #(
     known = 32'(p) < CARDS && pe_known[p[CW-1:0]];
   endfunction
 
+  // Kept in flops so `epoch_known` is one LUT level from registers: the members (the
+  // configuration, registered) and which peers' epochs are nonzero (set where an epoch is
+  // learnt, cleared where it is forgotten), instead of 32 compares of the epoch table.
+  logic [CARDS-1:0] member_reg, pe_known_reg;
+  always_ff @(posedge clk)
+    for (int i = 0; i < CARDS; i++) member_reg[i] <= peers[i] && 8'(i) != card_id;
   logic [CARDS-1:0] member, epoch_known, can_send;
   always_comb begin
+    member = member_reg;
     for (int i = 0; i < CARDS; i++) begin
-      member[i] = peers[i] && 8'(i) != card_id;
       // live: epoch known and not declared down (the kernel's up_)
-      epoch_known[i] = member[i] && peer_epoch[i] != 32'h0 && peer_up_reg[i];
+      epoch_known[i] = member_reg[i] && pe_known_reg[i] && peer_up_reg[i];
       can_send[i] = epoch_known[i] && !win_full_reg[i];
     end
   end
@@ -518,11 +539,16 @@ module bp_sync #(
   logic sack_ok_reg, rtt_ok_reg, una_gt_reg, gap_big_reg;
   logic [RXW_LOG2-1:0] gap_reg;
   logic [31:0] off_b_reg, off_u_reg;
+  // the frame's type and a few field tests as flags (S_RX_CMP), so the decision in S_RX_DO
+  // starts at single flops
+  logic ty_hello_reg, ty_update_reg, ty_delete_reg, ty_transfer_reg, ty_treq_reg, ty_tres_reg, ty_pull_reg;
+  logic ty_presp_reg, seq0_reg, st_ok_reg, relay_src_reg, pull_src_reg;
   // S_RX_ACK
   logic [WIN-1:0] outn_reg;
   logic [RXW-1:0] map1_reg;
   logic [31:0] base1_reg;
   logic rtt_ok2_reg, xdone_reg, neg_reg, inwin_reg, fast_cand_reg;
+  logic acc_base_reg;  // the frame is accepted unless it is a duplicate
   logic [RXW_LOG2-1:0] offw_reg;
   // S_RX_UNA
   logic [WB-1:0] adv_reg;
@@ -558,22 +584,27 @@ module bp_sync #(
     una_outsh = shr(outn_reg, una_adv);
     una_rsntsh = shr(rsnt_src_reg, una_adv);
     una_dup = neg_reg || (inwin_reg && map1_reg[offw_reg]);
-    una_acc = !f_ackish_reg && rx_type != T_HELLO && rx_seq != 32'h0 && !f_malformed_reg && !una_dup && inwin_reg &&
-              !f_busy_reg;
+    una_acc = acc_base_reg && !una_dup;
   end
-  // S_RX_DO: the receive window after this frame
-  logic [RB-1:0] rx_t_reg;  // received seqs in a row at the new base (S_RX_WIN)
-  logic [31:0] base_new;
-  logic [RXW-1:0] map_new;
-  always_comb begin
-    base_new = base1_reg + 32'(rx_t_reg);
-    map_new = shr_rx(m1_reg, rx_t_reg);
-  end
-  wire [31:0] una_new = una_src_reg + 32'(adv_reg);
+  // S_RX_MAP: the receive window after this frame, the new oldest unacked seq
+  logic [RB-1:0] rx_t_reg;  // received seqs in a row at the new base (S_RX_CNT)
+  // the find-first over RXW bits in two registered steps: per group of 8, all received and
+  // the first hole (S_RX_WIN), then the first group with a hole (S_RX_CNT)
+  localparam int RG = RXW / 8;
+  logic [RG-1:0] grp_full_reg;
+  logic [3*RG-1:0] grp_hole_reg;
+  function automatic logic [2:0] ctz8(input logic [7:0] v);
+    ctz8 = 3'h0;
+    for (int i = 7; i >= 0; i--) if (v[i]) ctz8 = 3'(i);
+  endfunction
+  function automatic logic [RB-1:0] first_hole(input logic [RG-1:0] full, input logic [3*RG-1:0] hole);
+    first_hole = RB'(RXW);
+    for (int g = RG - 1; g >= 0; g--) if (!full[g]) first_hole = RB'(g * 8) | RB'(hole[3*g+:3]);
+  endfunction
+  logic [31:0] base_new_reg, una_new_reg;
+  logic [RXW-1:0] map_new_reg;
   // the sender joined: does this card catch it up (rule 6)? (a HELLO says passive itself)
-  wire cu_push = CATCHUP_SLOTS != 0 &&
-                 ((mode == MODE_REPLICATE && !(rx_type == T_HELLO ? rh[F_ARG] : passive_reg[rs])) ||
-                  (mode == MODE_HUB && rx_src == hub_card && card_id != hub_card));
+  logic cu_push_reg;  // (S_RX_CMP)
 
   // a frame to send: header (ctl_frame or the slot's) and its per-transmission fields
   logic [511:0] d_hdr_reg;
@@ -673,11 +704,16 @@ module bp_sync #(
   // next peer of a replicate fan-out, registered: the find-first over CARDS bits is not
   // in front of the fan-out's decisions. todo_fresh_reg says it reflects bcast_todo_reg
   // (it lags a write of bcast_todo_reg by one cycle; S_NEXT_PEER waits that cycle).
+  // (the lowest set bit isolated by a carry chain, x & -x, then encoded by OR trees: no
+  // priority chain over CARDS bits)
   logic [7:0] next_peer, next_peer_reg;
   logic todo_fresh_reg, fan_ready_reg;
+  logic [CARDS-1:0] todo_low;
   always_comb begin
-    next_peer = BROADCAST;
-    for (int i = CARDS - 1; i >= 0; i--) if (bcast_todo_reg[i]) next_peer = 8'(i);
+    todo_low = bcast_todo_reg & (~bcast_todo_reg + CARDS'(1));
+    next_peer = '0;
+    for (int i = 0; i < CARDS; i++) if (todo_low[i]) next_peer = next_peer | 8'(i);
+    if (bcast_todo_reg == '0) next_peer = BROADCAST;
   end
 
   // Destinations of the event in ev_hdr_reg (S_EV_DEST). The mode's: replicate = every
@@ -747,10 +783,8 @@ module bp_sync #(
   always_comb tres_hdr = ctl_frame(T_TRANSFER_RESULT, res_origin_reg, res_tag_reg, res_st_reg);
   logic [IDX_W-1:0] d_hdr_beats;
   always_comb d_hdr_beats = beats_of(d_hdr_reg[F_PAYLOAD_LEN+:16]);
-  logic [31:0] tm_rto;
-  always_comb tm_rto = rto_clamp(tm_est1_reg < rto_cycles ? rto_cycles : tm_est1_reg, tm_bo1_reg, rto_cycles);
-  logic [31:0] rtt_dev;
-  always_comb rtt_dev = abs_diff(rtt_m_reg, srtt[rtt_peer_reg] >> 3);
+  // the kernel's rto_of(): base << backoff, at most rto << 6 (tm_sh3_reg: the shift)
+  wire [38:0] tm_cap = {7'h0, rto_cycles} << 6;
   logic [511:0] result_hdr;
   always_comb
     result_hdr = result_beat(res_entry_reg ? xfer_entry_reg :
@@ -817,8 +851,17 @@ module bp_sync #(
 
   always_ff @(posedge clk) begin
     next_peer_reg <= next_peer;
-    fan_ready_reg <= next_peer != BROADCAST && !(epoch_known[next_peer[CW-1:0]] && win_full_reg[next_peer[CW-1:0]]);
+    fan_ready_reg <= (todo_low & ~(epoch_known & win_full_reg)) != '0;
     todo_fresh_reg <= 1'b1;  // cleared below in every cycle that writes bcast_todo_reg
+    todo_empty_reg <= bcast_todo_reg == '0;
+    hello_due_reg <= hello_timer_reg <= 32'd1;  // (the HELLO branch below overrides: reloaded)
+    evq_any_reg <= !evq_empty;
+    relay_dead_reg <= relay_valid_reg && (relay_kill_reg || relay_deadline_hit_reg || !known(relay_owner_reg, epoch_known));
+    pl_dead_reg <= pl_valid_reg && (pl_kill_reg || pl_timeout_reg || !known(pl_peer_reg, epoch_known));
+    cu_pend_any_reg <= cu_pending_reg != '0;
+    /* verilator lint_off UNSIGNED */  // (constant when CATCHUP_SLOTS = 0: no walk starts)
+    cu_stop_reg <= (cu_dest_reg & epoch_known) == '0 || cu_idx_reg >= 32'(CATCHUP_SLOTS);
+    /* verilator lint_on UNSIGNED */
     if (hello_timer_reg != 0) hello_timer_reg <= hello_timer_reg - 1'b1;
     cyc_reg <= cyc_reg + 1'b1;
     for (int i = 0; i < CARDS; i++) win_full_reg[i] <= (tx_next[i] - tx_una[i]) >= 32'(WIN);
@@ -834,31 +877,49 @@ module bp_sync #(
     tm_p2_reg <= tm_p1_reg;
     tm_out2_reg <= tm_out1_reg;
     tm_sent2_reg <= tm_sent1_reg;
-    tm_elapsed2_reg <= cyc_reg - tm_sent1_reg;
-    tm_rto2_reg <= tm_rto;
+    tm_base2_reg <= tm_est1_reg < rto_cycles ? rto_cycles : tm_est1_reg;
+    tm_bo2_reg <= tm_bo1_reg;
+    tm_p3_reg <= tm_p2_reg;
+    tm_out3_reg <= tm_out2_reg;
+    tm_sent3_reg <= tm_sent2_reg;
+    tm_sh3_reg <= {7'h0, tm_base2_reg} << tm_bo2_reg;
+    tm_p4_reg <= tm_p3_reg;
+    tm_out4_reg <= tm_out3_reg;
+    tm_sent4_reg <= tm_sent3_reg;
+    tm_elapsed4_reg <= cyc_reg - tm_sent3_reg;
+    tm_rto4_reg <= tm_sh3_reg > tm_cap ? tm_cap[31:0] : tm_sh3_reg[31:0];
     if (!tmo_valid_reg) begin
       tm_p0_reg <= tm_p0_reg == CW'(CARDS - 1) ? '0 : tm_p0_reg + 1'b1;
-      if (tm_out2_reg && tm_elapsed2_reg >= tm_rto2_reg) begin
+      if (tm_out4_reg && tm_elapsed4_reg >= tm_rto4_reg) begin
         tmo_valid_reg <= 1'b1;
-        tmo_peer_reg <= tm_p2_reg;
-        tmo_sent_reg <= tm_sent2_reg;
+        tmo_peer_reg <= tm_p4_reg;
+        tmo_sent_reg <= tm_sent4_reg;
       end
     end
     deadline_hit_reg <= xfer_valid_reg && xfer_deadline_reg != 32'h0 && now >= xfer_deadline_reg;
     relay_deadline_hit_reg <= relay_valid_reg && relay_deadline_reg != 32'h0 && now >= relay_deadline_reg;
     pl_timeout_reg <= pl_valid_reg && ((pl_deadline_reg != 32'h0 && now >= pl_deadline_reg) ||
                                        (cyc_reg - pl_start_reg) > {rto_cycles[23:0], 8'h0});
+    rtt_go2_reg <= 1'b0;
+    rtt_go3_reg <= 1'b0;
     if (rtt_go_reg) begin
       rtt_go_reg <= 1'b0;
+      rtt_go2_reg <= 1'b1;
       backoff[rtt_peer_reg] <= '0;  // a clean sample: the path works at the estimate
-      if (srtt[rtt_peer_reg] == 32'h0) begin
-        srtt[rtt_peer_reg] <= (rtt_m_reg << 3) | 32'h1;
-        rttvar[rtt_peer_reg] <= rtt_m_reg << 1;
-      end else begin
-        srtt[rtt_peer_reg] <= (srtt[rtt_peer_reg] - (srtt[rtt_peer_reg] >> 3) + rtt_m_reg) | 32'h1;
-        rttvar[rtt_peer_reg] <= rttvar[rtt_peer_reg] - (rttvar[rtt_peer_reg] >> 2) +
-            rtt_dev;
-      end
+      rtt_srtt_q_reg <= srtt[rtt_peer_reg];
+      rtt_var_q_reg <= rttvar[rtt_peer_reg];
+    end
+    if (rtt_go2_reg) begin
+      rtt_go3_reg <= 1'b1;
+      rtt_first_reg <= rtt_srtt_q_reg == 32'h0;
+      rtt_srtt_new_reg <= rtt_srtt_q_reg == 32'h0 ? (rtt_m_reg << 3) | 32'h1 :
+                          (rtt_srtt_q_reg - (rtt_srtt_q_reg >> 3) + rtt_m_reg) | 32'h1;
+      rtt_var_part_reg <= rtt_srtt_q_reg == 32'h0 ? rtt_m_reg << 1 : rtt_var_q_reg - (rtt_var_q_reg >> 2);
+      rtt_dev_reg <= abs_diff(rtt_m_reg, rtt_srtt_q_reg >> 3);
+    end
+    if (rtt_go3_reg) begin
+      srtt[rtt_peer_reg] <= rtt_srtt_new_reg;
+      rttvar[rtt_peer_reg] <= rtt_first_reg ? rtt_var_part_reg : rtt_var_part_reg + rtt_dev_reg;
     end
     if (ev_valid) begin
       if (!evq_full) begin
@@ -913,10 +974,11 @@ module bp_sync #(
           rc_peer_reg <= tmo_peer_reg;
           rc_fast_reg <= 1'b0;
           state_reg <= S_RTX_CHECK;
-        end else if (hello_timer_reg == 0) begin
+        end else if (hello_due_reg) begin
           // Liveness rides on traffic; once every member is up a HELLO only re-announces
           // the epoch, 16x less often (the kernel's kIdleHelloFactor).
           hello_timer_reg <= any_unknown ? hello_cycles : hello_idle;
+          hello_due_reg <= 1'b0;  // (hello_cycles >= 1)
           d_hdr_reg <= hello_bcast_hdr;
           d_dep_reg <= 32'h0;
           d_ack_reg <= 32'h0;
@@ -928,9 +990,9 @@ module bp_sync #(
           tx_from_rt_reg <= 1'b0;
           idx_reg <= '0;
           state_reg <= S_STAMP;
-        end else if (bcast_todo_reg != '0 && todo_fresh_reg && fan_ready_reg) begin
+        end else if (todo_fresh_reg && fan_ready_reg) begin  // (fan_ready: bcast_todo_reg != 0)
           state_reg <= S_NEXT_PEER;
-        end else if (relay_valid_reg && (relay_kill_reg || relay_deadline_hit_reg || !known(relay_owner_reg, epoch_known))) begin
+        end else if (relay_valid_reg && relay_dead_reg) begin
           // a relayed TRANSFER whose owner went down or restarted, or whose deadline passed
           relay_valid_reg <= 1'b0;
           relay_kill_reg <= 1'b0;
@@ -943,7 +1005,7 @@ module bp_sync #(
           res_st_reg <= ST_FAILED;
           res_dest_reg <= relay_hdr_reg[C_DEST+:8];
           state_reg <= S_RES_BUILD;
-        end else if (pl_valid_reg && (pl_kill_reg || pl_timeout_reg || !known(pl_peer_reg, epoch_known))) begin
+        end else if (pl_valid_reg && pl_dead_reg) begin
           // the pull's peer went down or restarted, or its time is up: a hub pull answers
           // the original miss, a host PULL FAILED
           pl_valid_reg <= 1'b0;
@@ -959,24 +1021,24 @@ module bp_sync #(
           res_st_reg <= ST_FAILED;
           res_dest_reg <= pl_peer_reg;
           state_reg <= S_RES_BUILD;
-        end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && bcast_todo_reg == '0 && s_host_tvalid) begin
+        end else if (!xfer_valid_reg && !relay_valid_reg && !pl_valid_reg && todo_fresh_reg && todo_empty_reg &&
+                     s_host_tvalid) begin
           // host TRANSFER / PULL header
           take_host_header(1'b0);
-        end else if (bcast_todo_reg == '0 && !pl_valid_reg && !evq_empty) begin
+        end else if (todo_fresh_reg && todo_empty_reg && !pl_valid_reg && evq_any_reg) begin
           evq_rd_reg <= evq_rd_reg + 1'b1;
           ev_hdr_reg <= evq[evq_rd_reg[EVQ_LOG2-1:0]];
           state_reg <= S_EV_DEST;
-        end else if (bcast_todo_reg == '0 && !cu_active_reg && cu_pending_reg != '0) begin
+        end else if (todo_fresh_reg && todo_empty_reg && !cu_active_reg && cu_pend_any_reg) begin
           // a catch-up walk for the joiners so far
           cu_active_reg <= 1'b1;
+          cu_stop_reg <= 1'b0;  // (its first slot follows; a walk with no live target stops after it)
           cu_dest_reg <= cu_pending_reg;
           cu_pending_reg <= '0;
           cu_idx_reg <= '0;
           c_cu_walks_reg <= c_cu_walks_reg + 1'b1;
-        end else if (bcast_todo_reg == '0 && cu_active_reg) begin
-          /* verilator lint_off UNSIGNED */  // (constant when CATCHUP_SLOTS = 0: no walk starts)
-          if ((cu_dest_reg & epoch_known) == '0 || cu_idx_reg >= 32'(CATCHUP_SLOTS)) begin
-          /* verilator lint_on UNSIGNED */
+        end else if (todo_fresh_reg && todo_empty_reg && cu_active_reg) begin
+          if (cu_stop_reg) begin
             cu_active_reg <= 1'b0;  // done (a target that went down gets a new walk when back)
           end else if (cu_ready_reg) begin
             cu_dest_reg <= cu_dest_reg & epoch_known;
@@ -1174,6 +1236,21 @@ module bp_sync #(
         f_xpeer_reg <= xfer_valid_reg && xfer_peer_reg == rx_src;
         f_req_match_reg <= rx_req == xfer_seq_reg;
         f_ackish_reg <= rx_type == T_ACK || rx_type == T_NACK;
+        ty_hello_reg <= rx_type == T_HELLO;
+        cu_push_reg <= CATCHUP_SLOTS != 0 &&
+                       ((mode == MODE_REPLICATE && !(rx_type == T_HELLO ? rh[F_ARG] : passive_reg[rs])) ||
+                        (mode == MODE_HUB && rx_src == hub_card && card_id != hub_card));
+        ty_update_reg <= rx_type == T_UPDATE;
+        ty_delete_reg <= rx_type == T_DELETE;
+        ty_transfer_reg <= rx_type == T_TRANSFER;
+        ty_treq_reg <= rx_type == T_TRANSFER_REQ;
+        ty_tres_reg <= rx_type == T_TRANSFER_RESULT;
+        ty_pull_reg <= rx_type == T_PULL;
+        ty_presp_reg <= rx_type == T_PULL_RESP;
+        seq0_reg <= rx_seq == 32'h0;
+        st_ok_reg <= rx_status == ST_OK;
+        relay_src_reg <= relay_valid_reg && relay_owner_reg == rx_src;
+        pull_src_reg <= pl_valid_reg && pl_peer_reg == rx_src;
         xoff_reg <= WIN_LOG2'(xfer_seq_reg - una_src_reg);
         // the ack, clamped to [una, tx_next] (an older ack releases nothing, a larger one
         // is bogus: the kernel clamps it to tx_next)
@@ -1213,6 +1290,8 @@ module bp_sync #(
         map1_reg <= !una_gt_reg ? rxm_src_reg : (gap_big_reg ? '0 : rxm_src_reg >> gap_reg);
         neg_reg <= una_gt_reg ? off_u_reg[31] : off_b_reg[31];
         inwin_reg <= una_gt_reg ? (off_u_reg < 32'(RXW)) : (off_b_reg < 32'(RXW));
+        acc_base_reg <= !f_ackish_reg && !ty_hello_reg && !seq0_reg && !f_malformed_reg && !f_busy_reg &&
+                        (una_gt_reg ? (off_u_reg < 32'(RXW)) : (off_b_reg < 32'(RXW)));
         offw_reg <= una_gt_reg ? off_u_reg[RXW_LOG2-1:0] : off_b_reg[RXW_LOG2-1:0];
         state_reg <= S_RX_UNA;
       end
@@ -1231,13 +1310,29 @@ module bp_sync #(
       // the count of seqs received in a row from the base (a find-first over RXW bits)
       // registered apart from the shift and add that use it in S_RX_DO
       S_RX_WIN: begin
-        rx_t_reg <= ctz_rx(~m1_reg);
+        for (int g = 0; g < RG; g++) begin
+          grp_full_reg[g] <= &m1_reg[8*g+:8];
+          grp_hole_reg[3*g+:3] <= ctz8(~m1_reg[8*g+:8]);
+        end
+        state_reg <= S_RX_CNT;
+      end
+
+      S_RX_CNT: begin
+        rx_t_reg <= first_hole(grp_full_reg, grp_hole_reg);
+        state_reg <= S_RX_MAP;
+      end
+
+      // the shift and add that use it, registered apart from S_RX_DO's decisions
+      S_RX_MAP: begin
+        base_new_reg <= base1_reg + 32'(rx_t_reg);
+        map_new_reg <= shr_rx(m1_reg, rx_t_reg);
+        una_new_reg <= una_src_reg + 32'(adv_reg);
         state_reg <= S_RX_DO;
       end
 
       S_RX_DO: begin
         state_reg <= S_IDLE;
-        if (rx_type == T_HELLO) passive_reg[rs] <= rh[F_ARG];  // as the kernel: before the epoch checks
+        if (ty_hello_reg) passive_reg[rs] <= rh[F_ARG];  // as the kernel: before the epoch checks
         tx_store_reg <= 1'b0;
         tx_from_rt_reg <= 1'b0;
         idx_reg <= '0;
@@ -1247,6 +1342,7 @@ module bp_sync #(
           // the peer restarted: its sequence state is new, a transfer in flight to it
           // FAILS; the frame itself is dropped (the sender resends or says HELLO again)
           peer_epoch[rs] <= rx_epoch;
+          pe_known_reg[rs] <= 1'b1;  // (rx_epoch > 0: not stale)
           tx_next[rs] <= 32'h1;
           tx_una[rs] <= 32'h1;
           out_map[rs] <= '0;
@@ -1260,22 +1356,25 @@ module bp_sync #(
           backoff[rs] <= '0;
           peer_up_reg[rs] <= 1'b1;
           c_joins_reg <= c_joins_reg + 1'b1;
-          if (relay_valid_reg && relay_owner_reg == rx_src) relay_kill_reg <= 1'b1;
-          if (pl_valid_reg && pl_peer_reg == rx_src) pl_kill_reg <= 1'b1;
-          if (cu_push) cu_pending_reg[rs] <= 1'b1;
+          if (relay_src_reg) relay_kill_reg <= 1'b1;
+          if (pull_src_reg) pl_kill_reg <= 1'b1;
+          if (cu_push_reg) cu_pending_reg[rs] <= 1'b1;
           cu_dest_reg[rs] <= 1'b0;  // a walk running for its old life: a new one follows
           c_stale_reg <= c_stale_reg + 1'b1;
           if (f_xpeer_reg) begin
             fail_xfer_in_flight();
           end
         end else begin
-          if (f_learn_reg) peer_epoch[rs] <= rx_epoch;  // learned
+          if (f_learn_reg) begin
+            peer_epoch[rs] <= rx_epoch;  // learned
+            pe_known_reg[rs] <= 1'b1;
+          end
           if (!f_up_reg) begin  // first heard, or heard again after it was declared down
             peer_up_reg[rs] <= 1'b1;
             c_joins_reg <= c_joins_reg + 1'b1;
-            if (cu_push) cu_pending_reg[rs] <= 1'b1;
+            if (cu_push_reg) cu_pending_reg[rs] <= 1'b1;
           end
-          if (rx_type == T_HELLO) begin
+          if (ty_hello_reg) begin
             if (f_hello_reply_reg) begin
               d_hdr_reg <= rx_hello_hdr;
               d_dep_reg <= rx_epoch;
@@ -1301,7 +1400,7 @@ module bp_sync #(
             // ---- acks (cumulative + selective): the new oldest unacked frame ----
             out_map[rs] <= outsh_reg;
             rsnt_map[rs] <= rsntsh_reg;
-            tx_una[rs] <= una_new;
+            tx_una[rs] <= una_new_reg;
             if (adv_reg != '0) begin
               // a new oldest frame: its timer starts now (the kernel re-arms the others)
               una_sent[rs] <= cyc_reg;
@@ -1326,7 +1425,7 @@ module bp_sync #(
                 rtt_peer_reg <= rs;
                 rtt_m_reg <= cyc_reg - xfer_sent_reg;
               end
-              if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
+              if (st_ok_reg) c_xok_reg <= c_xok_reg + 1'b1;
               else c_xfail_reg <= c_xfail_reg + 1'b1;
               res_entry_reg <= 1'b1;
               res_origin_reg <= xf_origin_reg;
@@ -1336,26 +1435,26 @@ module bp_sync #(
               state_reg <= S_RES_BUILD;
             end
             // ---- receive window: una skip and this frame ----
-            rx_base[rs] <= base_new;
-            rx_map[rs] <= map_new;
+            rx_base[rs] <= base_new_reg;
+            rx_map[rs] <= map_new_reg;
             if (f_ackish_reg) begin
               // done above
-            end else if (rx_seq == 32'h0) begin
+            end else if (seq0_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;
             end else if (f_malformed_reg) begin
               c_unhandled_reg <= c_unhandled_reg + 1'b1;  // malformed entry (kernel: rx_bad_len)
             end else if (dup_reg) begin
               // duplicate: re-ack; a TRANSFER is re-applied to answer its outcome again
               c_dup_reg <= c_dup_reg + 1'b1;
-              if (rx_type == T_TRANSFER) begin
+              if (ty_transfer_reg) begin
                 pend_reg <= P_APPLY_XFER;
                 state_reg <= S_TBL_SEND;
               end else begin
                 d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_new;
-                d_sack_reg <= map_new;
-                d_una_reg <= una_new;
+                d_ack_reg <= base_new_reg;
+                d_sack_reg <= map_new_reg;
+                d_una_reg <= una_new_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
@@ -1366,25 +1465,25 @@ module bp_sync #(
               // a TRANSFER_REQ needs the transfer engine: not taken, the sender retries
               c_busy_reg <= c_busy_reg + 1'b1;
             end else begin
-              if (rx_type == T_UPDATE || rx_type == T_DELETE) begin
+              if (ty_update_reg || ty_delete_reg) begin
                 pend_reg <= P_APPLY;
                 state_reg <= S_TBL_SEND;
-              end else if (rx_type == T_TRANSFER) begin
+              end else if (ty_transfer_reg) begin
                 pend_reg <= P_APPLY_XFER;
                 state_reg <= S_TBL_SEND;
-              end else if (rx_type == T_TRANSFER_REQ || rx_type == T_TRANSFER_RESULT) begin
+              end else if (ty_treq_reg || ty_tres_reg) begin
                 // ack now; then TRANSFER_REQ: export the key and transfer it to `arg` for
                 // the sender (its result goes back as TRANSFER_RESULT); TRANSFER_RESULT:
                 // the answer to this card's relayed host TRANSFER (a stale one is dropped)
                 d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_new;
-                d_sack_reg <= map_new;
-                d_una_reg <= una_new;
+                d_ack_reg <= base_new_reg;
+                d_sack_reg <= map_new_reg;
+                d_una_reg <= una_new_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
-                if (rx_type == T_TRANSFER_REQ) begin
+                if (ty_treq_reg) begin
                   pend_reg <= P_EXPORT_XFER;
                   host_tag_reg <= rx_req;
                   host_dest_reg <= rh[F_ARG+:8];
@@ -1393,7 +1492,7 @@ module bp_sync #(
                   tx_ret_reg <= S_TBL_SEND;
                 end else if (f_relay_match_reg) begin
                   relay_valid_reg <= 1'b0;
-                  if (rx_status == ST_OK) c_xok_reg <= c_xok_reg + 1'b1;
+                  if (st_ok_reg) c_xok_reg <= c_xok_reg + 1'b1;
                   else c_xfail_reg <= c_xfail_reg + 1'b1;
                   res_entry_reg <= 1'b0;
                   res_relay_reg <= 1'b1;
@@ -1403,24 +1502,24 @@ module bp_sync #(
                   res_dest_reg <= rh[F_ARG+:8];
                   tx_ret_reg <= S_RES_BUILD;
                 end
-              end else if (rx_type == T_PULL || rx_type == T_PULL_RESP) begin
+              end else if (ty_pull_reg || ty_presp_reg) begin
                 // ack now; then PULL: export the key, answer PULL_RESP (req = its req);
                 // PULL_RESP: the answer of this card's pull (a stale one is dropped)
                 d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_new;
-                d_sack_reg <= map_new;
-                d_una_reg <= una_new;
+                d_ack_reg <= base_new_reg;
+                d_sack_reg <= map_new_reg;
+                d_una_reg <= una_new_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
-                if (rx_type == T_PULL) begin
+                if (ty_pull_reg) begin
                   pend_reg <= P_EXPORT_PULL;
                   pr_req_reg <= rx_req;
                   tx_ret_reg <= S_TBL_SEND;
                 end else if (f_pull_match_reg) begin
                   pl_valid_reg <= 1'b0;
-                  if (rx_status == ST_OK) begin
+                  if (st_ok_reg) begin
                     pend_reg <= P_APPLY_PULL;  // PUT with the entry's version
                     tx_ret_reg <= S_TBL_SEND;
                   end else begin
@@ -1443,9 +1542,9 @@ module bp_sync #(
                 c_unhandled_reg <= c_unhandled_reg + 1'b1;
                 d_hdr_reg <= rx_ack_hdr;
                 d_dep_reg <= rx_epoch;
-                d_ack_reg <= base_new;
-                d_sack_reg <= map_new;
-                d_una_reg <= una_new;
+                d_ack_reg <= base_new_reg;
+                d_sack_reg <= map_new_reg;
+                d_una_reg <= una_new_reg;
                 tx_n_reg <= IDX_W'(1);
                 tx_ret_reg <= S_IDLE;
                 state_reg <= S_STAMP;
@@ -1455,16 +1554,16 @@ module bp_sync #(
         end
         // the table command that applies the entry (used when S_TBL_SEND follows)
         tbl_hdr_reg <= rx_entry;
-        tbl_hdr_reg[H_OP+:8] <= rx_type == T_DELETE ? OP_DEL : OP_PUT;
+        tbl_hdr_reg[H_OP+:8] <= ty_delete_reg ? OP_DEL : OP_PUT;
         tbl_hdr_reg[H_STATUS+:8] <= 8'h0;
         tbl_hdr_reg[H_TAG+:32] <= tbl_tag_reg;
         tbl_hdr_reg[H_AUX+:64] <= 64'h0;
-        if (rx_type == T_DELETE) begin
+        if (ty_delete_reg) begin
           tbl_hdr_reg[H_BLOB_LEN+:16] <= 16'h0;
           tbl_hdr_reg[H_FLAGS+:8] <= 8'h0;
         end
-        tbl_n_reg <= rx_type == T_DELETE ? '0 : rx_entry_beats;
-        if (rx_type == T_TRANSFER_REQ || rx_type == T_PULL) begin
+        tbl_n_reg <= ty_delete_reg ? '0 : rx_entry_beats;
+        if (ty_treq_reg || ty_pull_reg) begin
           tbl_hdr_reg <= rx_export_cmd;
           tbl_n_reg <= '0;
         end
@@ -1639,7 +1738,6 @@ module bp_sync #(
           al_una_reg <= tx_una[nf_peer_reg[CW-1:0]];
           state_reg <= S_ALLOC;
         end else if (bcast_todo_reg == '0) begin
-          todo_fresh_reg <= 1'b0;
           state_reg <= S_IDLE;
         end else if (todo_fresh_reg) begin
           if (!epoch_known[next_peer_reg[CW-1:0]]) begin
@@ -1704,12 +1802,21 @@ module bp_sync #(
         idx_reg <= '0;
         tbl_n_reg <= '0;
         ev_dest_reg <= ev_mode_dest | ev_writer_dest;
-        if (ev_pull) begin
+        ev_pull_reg <= ev_pull;
+        ev_put_reg <= ev_op == OP_PUT;
+        ev_mode_any_reg <= ev_mode_dest != '0;
+        ev_any_reg <= (ev_mode_dest | ev_writer_dest) != '0;
+        ev_hub_ok_reg <= known(hub_card, can_send);
+        state_reg <= S_EV_GO;
+      end
+
+      S_EV_GO: begin
+        if (ev_pull_reg) begin
           // rule 3: a GET/TAKE miss on a hub-mode spoke pulls from the hub
           pl_hdr_reg <= ev_hdr_reg;
           pl_req_reg <= ev_hdr_reg[H_TAG+:32];
           pl_peer_reg <= hub_card;
-          if (known(hub_card, can_send)) begin
+          if (ev_hub_ok_reg) begin
             pl_valid_reg <= 1'b1;
             pl_hub_reg <= 1'b1;
             pl_kill_reg <= 1'b0;
@@ -1730,8 +1837,8 @@ module bp_sync #(
             res_origin_reg <= BROADCAST;
             state_reg <= S_RES_BUILD;
           end
-        end else if (ev_op == OP_PUT) begin
-          if (ev_mode_dest == '0) begin
+        end else if (ev_put_reg) begin
+          if (!ev_mode_any_reg) begin
             // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
           end else begin
@@ -1742,16 +1849,16 @@ module bp_sync #(
         end else begin
           // the DELETE entry beat: key, ctx, tombstone version and expiry, no blob
           tx_entry_reg <= ev_delete_beat;
-          if ((ev_mode_dest | ev_writer_dest) == '0) begin
+          if (!ev_any_reg) begin
             // no destination in this mode (transfer; the hub itself): nothing to count
             state_reg <= S_IDLE;
           end else begin
             c_delsent_reg <= c_delsent_reg + 1'b1;
             cu_fan_reg <= 1'b0;
-            bcast_todo_reg <= (ev_mode_dest | ev_writer_dest) & epoch_known;
+            bcast_todo_reg <= ev_dest_reg & epoch_known;
             fan_type_reg <= T_DELETE;
             todo_fresh_reg <= 1'b0;
-            if (((ev_mode_dest | ev_writer_dest) & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
+            if ((ev_dest_reg & ~epoch_known) != '0) c_notsent_reg <= c_notsent_reg + 1'b1;
             state_reg <= S_NEXT_PEER;
           end
         end
@@ -1831,6 +1938,13 @@ module bp_sync #(
       init_peer_reg <= '0;
       fast_done_reg <= '0;
       win_full_reg <= '0;
+      pe_known_reg <= '0;
+      hello_due_reg <= 1'b1;
+      relay_dead_reg <= 1'b0;
+      pl_dead_reg <= 1'b0;
+      evq_any_reg <= 1'b0;
+      cu_pend_any_reg <= 1'b0;
+      cu_stop_reg <= 1'b1;
       c_tx_reg <= '0;
       c_rtx_reg <= '0;
       c_giveup_reg <= '0;
@@ -1876,6 +1990,10 @@ module bp_sync #(
       tm_p0_reg <= '0;
       tm_out1_reg <= 1'b0;
       tm_out2_reg <= 1'b0;
+      tm_out3_reg <= 1'b0;
+      tm_out4_reg <= 1'b0;
+      rtt_go2_reg <= 1'b0;
+      rtt_go3_reg <= 1'b0;
       tx_store_reg <= 1'b0;
       tx_from_rt_reg <= 1'b0;
       cyc_reg <= '0;

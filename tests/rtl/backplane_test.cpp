@@ -480,6 +480,45 @@ TEST(RtlBackplane, WindowKeepsEveryUpdateThroughLossAndReorder) {
   EXPECT_GT(r.net.frames_dropped(), 0u);
 }
 
+TEST(RtlBackplane, EventQueueNeverOverflowsWhileReplicationIsStalled) {
+  // bp_sync's event queue (64 card-rule events) reports its room through a register two
+  // edges after a push, and sessnic_top holds host commands back while the room is short.
+  // Here the queue cannot drain: card 2's acks are lost, so card 1's window to it fills
+  // and the fan-out waits, while one-beat DELs (each a DELETE event, up to one per cycle
+  // out of the table) stream in. No event may be dropped (not_sent counts a drop): the
+  // host is held back instead, and once acks flow again every DELETE reaches card 2.
+  Rig r({1, 2}, wire::BpMode::REPLICATE, 71);
+  r[1].write(0x28, 255);  // bp_max_retries: card 2 is never declared down meanwhile
+  r.net.set_link(2, 1, {.drop = 1.0});
+  constexpr unsigned kPuts = 20, kDels = 200;
+  for (unsigned k = 0; k < kPuts; ++k) {
+    TableCommand p = cmd(wire::Opcode::PUT, 3000 + k, g_tag++);
+    p.expiry = 5000;
+    p.payload = blob_of(k, 64);
+    p.blob_len = 64;
+    r[1].send(rtlsim::encode(p));
+  }
+  for (unsigned k = 0; k < kDels; ++k) {
+    TableCommand d = cmd(wire::Opcode::DEL, 5000 + k, g_tag++);
+    d.expiry = 5000;
+    r[1].send(rtlsim::encode(d));
+  }
+  r.net.run(40000);
+  const size_t answered = r[1].responses().size();
+  EXPECT_GT(answered, kPuts + 40u) << "the queue filled up";
+  EXPECT_LT(answered, kPuts + kDels) << "the host was held back while the queue was full";
+  EXPECT_EQ(r[1].bp_counter(NOT_SENT), 0u) << "an event was dropped";
+  r.net.set_link(2, 1, {});
+  ASSERT_TRUE(r.net.run_until([&] { return r[2].bp_counter(APPLIED) == kPuts + kDels; }, 4'000'000))
+      << "card 2 applied " << r[2].bp_counter(APPLIED) << " of " << kPuts + kDels;
+  EXPECT_EQ(r[1].responses().size(), kPuts + kDels);
+  for (const auto& a : r[1].responses())
+    EXPECT_TRUE(field(a, wire::header::status) == u(wire::Status::OK) ||
+                field(a, wire::header::status) == u(wire::Status::MISS));
+  EXPECT_EQ(r[1].bp_counter(NOT_SENT), 0u);
+  EXPECT_EQ(r[1].bp_counter(GIVEUP), 0u);
+}
+
 // ---- card rules (card contract, docs/rtl.md "Card rules") ---------------------------
 TEST(RtlBackplane, DeleteReplicatesToEveryCard) {
   Rig r({1, 2, 3}, wire::BpMode::REPLICATE, 41);
