@@ -55,5 +55,6 @@ set(SESSNIC_RTL_KERNEL_SV
     ${SESSNIC_RTL_DIR}/kernel/sess_kernel_regs.sv
     ${SESSNIC_RTL_DIR}/kernel/sess_eth_tx.sv
     ${SESSNIC_RTL_DIR}/kernel/sess_eth_rx.sv
+    ${SESSNIC_RTL_DIR}/common/sess_axis_register.sv
     ${SESSNIC_RTL_DIR}/kernel/sessnic_kernel.sv)
 list(REMOVE_DUPLICATES SESSNIC_RTL_KERNEL_SV)

@@ -43,6 +43,12 @@ module sess_axis_fifo #(
   logic [DEPTH_LOG2:0] wr_ptr_next, rd_ptr_next;
   assign wr_ptr_next = (push && !direct) ? wr_ptr_reg + 1'b1 : wr_ptr_reg;
   assign rd_ptr_next = load ? rd_ptr_reg + 1'b1 : rd_ptr_reg;
+  // The RAM is full next cycle when the output register stalls (so nothing is loaded from
+  // the RAM) and it is full now or one short with a beat pushed now. Written so the
+  // consumer's m_tready enters only the last gate: the full compare of the next pointers
+  // put m_tready three LUT levels deep, behind any tready logic of the consumer.
+  wire almost_full = (wr_ptr_reg - rd_ptr_reg) == (DEPTH_LOG2 + 1)'(DEPTH - 1);
+  wire full_next = out_valid_reg && !m_tready && (full_reg || (s_valid && almost_full));
   assign s_full = full_reg;
   assign m_tvalid = out_valid_reg;
   assign m_tdata = out_data_reg;
@@ -50,8 +56,8 @@ module sess_axis_fifo #(
 
   always_ff @(posedge clk) begin
     if (push && !direct) mem[wr_ptr_reg[DEPTH_LOG2-1:0]] <= {s_last, s_data};
-    if (direct) {out_last_reg, out_data_reg} <= {s_last, s_data};
-    else if (load) {out_last_reg, out_data_reg} <= mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
+    // (direct || load) selects by mem_empty alone: one shared select per data bit.
+    if (direct || load) {out_last_reg, out_data_reg} <= mem_empty ? {s_last, s_data} : mem[rd_ptr_reg[DEPTH_LOG2-1:0]];
     if (rst) begin
       wr_ptr_reg <= '0;
       rd_ptr_reg <= '0;
@@ -60,8 +66,7 @@ module sess_axis_fifo #(
     end else begin
       wr_ptr_reg <= wr_ptr_next;
       rd_ptr_reg <= rd_ptr_next;
-      full_reg <= (wr_ptr_next[DEPTH_LOG2-1:0] == rd_ptr_next[DEPTH_LOG2-1:0]) &&
-                  (wr_ptr_next[DEPTH_LOG2] != rd_ptr_next[DEPTH_LOG2]);
+      full_reg <= full_next;
       if (direct || load) out_valid_reg <= 1'b1;
       else if (m_tready) out_valid_reg <= 1'b0;
     end

@@ -312,8 +312,22 @@ module sess_ring_engine #(
   assign resets = resets_reg;
   assign resetting = est_reg != E_RUN;
   // Nothing in flight: every fetched command answered, every answer and then the status
-  // block written.
-  assign idle = est_reg == E_RUN && !ack_reg && !f_reads_busy && !f_holding && f_head == cmd_tail_reg &&
-                !w_busy && !w_holding && !(st_run && w_pending) && in_card_reg == 16'd0;
+  // block written. Registered, because the writer's `pending` (a compare of everything it
+  // published) and the register read path would otherwise make one combinational path
+  // across three modules (10 LUT levels, docs/rtl.md "Paths across modules"). A register
+  // alone shows a host write one cycle late: a host that writes RING_CTRL.reset or a
+  // command doorbell and reads RING_STATUS next must not see the `idle` of before its
+  // write. Those strobes therefore clear it in the cycle they arrive, before their effect
+  // (est_reg, cmd_tail_reg) reaches the flags; every other input changes by itself and
+  // is seen one cycle later, as if read one cycle earlier. A command doorbell that does
+  // not move the tail shows not-idle for that one cycle.
+  logic idle_reg;
+  always_ff @(posedge clk) begin
+    idle_reg <= est_reg == E_RUN && !ack_reg && !f_reads_busy && !f_holding && f_head == cmd_tail_reg &&
+                !w_busy && !w_holding && !(st_run && w_pending) && in_card_reg == 16'd0 &&
+                !soft_reset && !cmd_doorbell_we;
+    if (rst) idle_reg <= 1'b0;
+  end
+  assign idle = idle_reg;
 endmodule
 `resetall

@@ -219,8 +219,9 @@ module sessnic_kernel #(
   );
 
   // ---- ring engine ---------------------------------------------------------------------------
-  logic [511:0] cmd_tdata, rsp_tdata;
+  logic [511:0] cmd_tdata, rsp_tdata, card_rsp_tdata;
   logic cmd_tlast, cmd_tvalid, cmd_tready, rsp_tlast, rsp_tvalid, rsp_tready;
+  logic card_rsp_tlast, card_rsp_tvalid, card_rsp_tready;
 
   sess_ring_engine #(
       .ADDR_WIDTH(C_M_AXI_GMEM_ADDR_WIDTH),
@@ -365,10 +366,10 @@ module sessnic_kernel #(
       .s_cmd_tlast(cmd_tlast),
       .s_cmd_tvalid(cmd_tvalid),
       .s_cmd_tready(cmd_tready),
-      .m_rsp_tdata(rsp_tdata),
-      .m_rsp_tlast(rsp_tlast),
-      .m_rsp_tvalid(rsp_tvalid),
-      .m_rsp_tready(rsp_tready),
+      .m_rsp_tdata(card_rsp_tdata),
+      .m_rsp_tlast(card_rsp_tlast),
+      .m_rsp_tvalid(card_rsp_tvalid),
+      .m_rsp_tready(card_rsp_tready),
       .m_bp_tx_tdata(bp_tx_tdata),
       .m_bp_tx_tlast(bp_tx_tlast),
       .m_bp_tx_tvalid(bp_tx_tvalid),
@@ -380,6 +381,24 @@ module sessnic_kernel #(
       .bp_counters(bp_counters)
   );
 
+  // The card's responses reach the ring engine through a register slice: the card's
+  // tvalid (read from its source-queue LUT RAM) and the ring writer's tready (its FIFO's
+  // full flag and merge) would otherwise be one combinational path across three modules
+  // (8 LUT levels, docs/rtl.md "Paths across modules"). One cycle of response latency.
+  sess_axis_register #(
+      .WIDTH(512)
+  ) rsp_slice (
+      .clk(ap_clk),
+      .rst(rst_reg),
+      .s_tdata(card_rsp_tdata),
+      .s_tlast(card_rsp_tlast),
+      .s_tvalid(card_rsp_tvalid),
+      .s_tready(card_rsp_tready),
+      .m_tdata(rsp_tdata),
+      .m_tlast(rsp_tlast),
+      .m_tvalid(rsp_tvalid),
+      .m_tready(rsp_tready)
+  );
   logic unused_ok;
  assign unused_ok = &{1'b0, bp_counters, bad_descs, resets, cmd_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1], rsp_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1],
                        status_base[63:C_M_AXI_GMEM_ADDR_WIDTH-1]};

@@ -42,7 +42,7 @@ SRC="rtl/common/sessnic_wire_pkg.sv $OUT/regs/sessnic_regs_pkg.sv $OUT/regs/sess
      rtl/sessnic_top.sv
      rtl/host_if/sess_ring_fetch.sv rtl/host_if/sess_ring_writer.sv rtl/host_if/sess_ring_engine.sv
      rtl/kernel/sess_axil_split.sv rtl/kernel/sess_kernel_regs.sv rtl/kernel/sess_eth_tx.sv
-     rtl/kernel/sess_eth_rx.sv rtl/kernel/sessnic_kernel.sv"
+     rtl/kernel/sess_eth_rx.sv rtl/common/sess_axis_register.sv rtl/kernel/sessnic_kernel.sv"
 
 # 1. elaboration
 cat > "$OUT/elab.ys" <<YS

@@ -80,6 +80,8 @@ def stub(text):
 def dirname(name):
     """sess_axis_fifo.3b98ad6b for $paramod$3b98ad6b...\\sess_axis_fifo; bp_crc32 for \\bp_crc32."""
     base = name.rsplit("\\", 1)[-1]
+    if name.startswith("$paramod\\"):  # $paramod\<module>\P=V: the module is the second part
+        base = name.split("\\")[1]
     m = re.match(r"^\$paramod\$([0-9a-f]{8})", name)
     if m:
         return f"{base}.{m.group(1)}"

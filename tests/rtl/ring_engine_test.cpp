@@ -309,6 +309,28 @@ TEST(RingEngine, DoorbellsOutOfRangeAreIgnoredAndReported) {
   EXPECT_EQ(rs[0].status(), kMiss);
 }
 
+// RING_STATUS.idle is a register (rtl/host_if/sess_ring_engine.sv: the combinational
+// flag crossed three modules); a host write must still show in the very next read, or a
+// driver that rings the doorbell and then waits for idle returns before its commands ran.
+TEST(RingEngine, IdleReadRightAfterADoorbellOrResetSeesTheWrite) {
+  VerilatedKernelBus bus;
+  RingTestHost host(bus);
+  host.init(4, 4);
+  bus.step(50);
+  ASSERT_TRUE(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE);
+  ASSERT_TRUE(host.post(ring_get(1, 0)));
+  host.doorbell();
+  EXPECT_FALSE(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE) << "idle read right after CMD_DOORBELL";
+  ASSERT_EQ(host.collect(1, 20000).size(), 1u);
+  for (int i = 0; i < 100 && !(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE); ++i) bus.step(10);
+  ASSERT_TRUE(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE);
+  bus.write32(kr::RING_CTRL, kr::CTRL_ENABLE | kr::CTRL_RESET);
+  EXPECT_FALSE(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE) << "idle read right after RING_CTRL.reset";
+  for (int i = 0; i < 100 && !(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE); ++i) bus.step(10);
+  EXPECT_TRUE(bus.read32(kr::RING_STATUS) & kr::STATUS_IDLE);
+  EXPECT_EQ(host.status().resets, 1u);
+}
+
 // A ring in memory the bus refuses: the engine stops with a fault and the error code,
 // does not hang the bus, and a ring reset brings it back.
 TEST(RingEngine, BusErrorFaultsTheEngineUntilReset) {
