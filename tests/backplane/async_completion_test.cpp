@@ -137,7 +137,7 @@ TEST(backplane_async, AwaitSessionFailsAtItsDeadline) {
   ASSERT_TRUE(o.wait(2000ms));
   EXPECT_EQ(o.r.status, wire::Status::FAILED);
   EXPECT_GE(o.at - t0, 60ms);
-  EXPECT_LT(o.at - t0, 1s);  // the pump slept until the waiter's deadline, not its HELLO timer
+  EXPECT_LT(o.at - t0, 400ms);  // the pump slept until the waiter's deadline, not its HELLO timer
 }
 
 TEST(backplane_async, ManyConcurrentWaitersEachAnsweredOnce) {
