@@ -20,12 +20,13 @@ uint64_t CompletionQueue::add_waiter(const SessionKey& key, uint64_t give_up_us,
   if (closed_) return 0;
   const uint64_t id = ++next_id_;
   waiters_.push_back(Waiter{id, key, give_up_us, std::move(done)});
+  counts_changed();
   return id;
 }
 
-bool CompletionQueue::has_waiters() const {
-  std::lock_guard lock(mu_);
-  return !waiters_.empty();
+void CompletionQueue::counts_changed() {
+  waiter_count_.store(waiters_.size(), std::memory_order_release);
+  ready_count_.store(ready_.size(), std::memory_order_release);
 }
 
 void CompletionQueue::waiting(std::vector<Waiting>& out) const {
@@ -39,6 +40,7 @@ void CompletionQueue::answer_locked(std::size_t index, Response r) {
   ready_.push_back(Ready{w.id, std::move(w.done), std::move(r)});
   if (index + 1 != waiters_.size()) waiters_[index] = std::move(waiters_.back());
   waiters_.pop_back();
+  counts_changed();
 }
 
 void CompletionQueue::complete(uint64_t id, Response r) {
@@ -48,6 +50,7 @@ void CompletionQueue::complete(uint64_t id, Response r) {
 }
 
 void CompletionQueue::expire(uint64_t now_us) {
+  if (!has_waiters()) return;
   std::lock_guard lock(mu_);
   for (std::size_t i = 0; i < waiters_.size();) {
     if (waiters_[i].give_up_us <= now_us) answer_locked(i, failed_for(waiters_[i].key));
@@ -56,6 +59,7 @@ void CompletionQueue::expire(uint64_t now_us) {
 }
 
 std::optional<uint64_t> CompletionQueue::earliest_deadline() const {
+  if (!has_waiters()) return std::nullopt;
   std::lock_guard lock(mu_);
   std::optional<uint64_t> d;
   for (const Waiter& w : waiters_) d = std::min(d.value_or(w.give_up_us), w.give_up_us);
@@ -65,19 +69,18 @@ std::optional<uint64_t> CompletionQueue::earliest_deadline() const {
 void CompletionQueue::post(Completion done, Response r) {
   std::lock_guard lock(mu_);
   ready_.push_back(Ready{0, std::move(done), std::move(r)});
+  counts_changed();
 }
 
-bool CompletionQueue::has_ready() const {
-  std::lock_guard lock(mu_);
-  return !ready_.empty();
-}
 
 std::size_t CompletionQueue::run() {
+  if (!has_ready()) return 0;
   std::unique_lock lock(mu_);
   std::size_t n = 0;
   while (!ready_.empty()) {
     Ready r = std::move(ready_.front());
     ready_.pop_front();
+    counts_changed();
     running_id_ = r.id;
     runner_ = std::this_thread::get_id();
     lock.unlock();
@@ -108,6 +111,7 @@ bool CompletionQueue::cancel(uint64_t id) {
     Completion dropped = std::move(waiters_[i].done);
     if (i + 1 != waiters_.size()) waiters_[i] = std::move(waiters_.back());
     waiters_.pop_back();
+    counts_changed();
     lock.unlock();  // the callback's captures are destroyed without the lock
     return true;
   }
@@ -115,6 +119,7 @@ bool CompletionQueue::cancel(uint64_t id) {
     if (it->id != id) continue;
     Completion dropped = std::move(it->done);
     ready_.erase(it);
+    counts_changed();
     lock.unlock();
     return true;
   }

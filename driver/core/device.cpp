@@ -93,7 +93,7 @@ bool SessionWait::cancel() {
   return q && q->cancel(id);
 }
 
-Response Device::run_one(Command cmd) {
+Response Device::execute_one(Command cmd) {
   std::vector<Response> out;
   out.reserve(1);
   execute(std::span<const Command>(&cmd, 1), out);

@@ -11,8 +11,8 @@
 //
 // Asynchronous commands (execute_async) get a tag like any other, but their answer is
 // posted to the completion queue instead of a waiting caller; session waits
-// (await_session) are looked up with a non-consuming EXPORT after each batch of received
-// frames, only while waiters exist. The pump delivers both from service(), outside the
+// (await_session) are looked up with a non-consuming EXPORT after a batch of received
+// frames that stored something, only while waiters exist. The pump delivers both from service(), outside the
 // lock: no thread hand-off between the frame that answers and the callback.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -99,9 +99,11 @@ class ModelDevice final : public Device, public BackplanePorts {
     }
     const uint64_t longest = cmd.expiry ? cmd.expiry : card_->registers().deadline;
     const uint64_t give_up = host_time_us() + longest + card_->registers().pull_deadline + kAnswerGuardUs;
+    const uint32_t time_tag = sync_clock();
     const uint32_t tag = submit(cmd);
     async_.emplace(tag, AsyncCommand{std::move(cmd), give_up, std::move(done)});
     drive(host_time_us());
+    if (time_tag != 0 && !done_.erase(time_tag)) abandoned_.insert(time_tag);  // nobody waits for it
     if (async_.count(tag)) send_frames_here(lock);  // not answered at once: its frames leave from here
     wake_pump_if_needed();
     if (completions_->has_ready()) wake_();
@@ -165,6 +167,43 @@ class ModelDevice final : public Device, public BackplanePorts {
     wake_pump_if_needed();
   }
 
+  // execute() of one command without its per-batch bookkeeping: the answer is taken
+  // straight from the card's response port (no tag vector, no answer map) when the card
+  // gives it within this drive - every table command; TRANSFER, PULL and a hub pull
+  // go the general way.
+  Response execute_one(Command cmd) override {
+    if (cmd.op == wire::Opcode::TRANSFER || cmd.op == wire::Opcode::PULL || !codec::encodable(cmd))
+      return Device::execute_one(std::move(cmd));
+    std::unique_lock lock(mu_);
+    const uint32_t time_tag = sync_clock();
+    const uint32_t tag = submit(cmd);
+    Response r;
+    direct_tag_ = tag;
+    direct_out_ = &r;
+    direct_got_ = false;
+    drive(host_time_us());
+    direct_tag_ = 0;
+    direct_out_ = nullptr;
+    const uint64_t give_up = host_time_us() + card_->registers().pull_deadline + kAnswerGuardUs;
+    if (!direct_got_) {
+      // Not answered in this drive (a hub pull on a miss, or the card's round limit).
+      send_frames_here(lock);
+      if (!wait_answer(lock, tag, give_up, r)) r = codec::local_response(cmd, wire::Status::FAILED);
+    }
+    r.tag = cmd.tag;
+    if (time_tag != 0) {
+      Response ignored;
+      (void)wait_answer(lock, time_tag, give_up, ignored);
+    }
+    for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
+    if (cmd.op == wire::Opcode::PUT && wake_ && completions_->has_waiters()) {
+      recheck_ = true;
+      wake_();
+    }
+    wake_pump_if_needed();
+    return r;
+  }
+
   // ---- BackplanePorts ------------------------------------------------------------
   bool take_frame(std::vector<Beat>& frame) override {
     std::lock_guard lock(mu_);
@@ -187,7 +226,6 @@ class ModelDevice final : public Device, public BackplanePorts {
       b.last = i + 1 == frame.size();
       fin_.write(b);
     }
-    recheck_ = true;
     return true;  // the card takes it on the next service() (the pump batches frames, then acks)
   }
 
@@ -196,10 +234,15 @@ class ModelDevice final : public Device, public BackplanePorts {
     {
       std::lock_guard lock(mu_);
       any = drive(now_us);
-      if (recheck_) look_up_waiters();
+      // Waiters are looked up when the card stored something from the backplane (every
+      // such store counts in bp_stats.applied), a waiter is new, or a host PUT ran: not
+      // on acks, hellos or frames that changed nothing.
+      if (recheck_ || card_->bp_counter(wire::BP_STATS_APPLIED) != applied_seen_) look_up_waiters();
       completions_->expire(now_us);
       expire_async(now_us);
     }
+    // Completions go before the pump sends this round's frames (acks, results): the
+    // waiter is the handshake on the critical path; the peer's ack is not.
     return completions_->run() != 0 || any;
   }
 
@@ -286,7 +329,12 @@ class ModelDevice final : public Device, public BackplanePorts {
     bool answered = false;
     while (!hrsp_.empty()) {
       Response r = codec::read_response(hrsp_);
-      if (abandoned_.erase(r.tag)) continue;
+      if (r.tag == direct_tag_ && direct_tag_ != 0) {
+        *direct_out_ = std::move(r);
+        direct_got_ = true;
+        continue;
+      }
+      if (!abandoned_.empty() && abandoned_.erase(r.tag)) continue;
       if (auto a = async_.find(r.tag); a != async_.end()) {
         r.tag = a->second.cmd.tag;
         completions_->post(std::move(a->second.done), std::move(r));
@@ -353,6 +401,8 @@ class ModelDevice final : public Device, public BackplanePorts {
   // One non-consuming EXPORT per waiter, run as one batch. Caller holds mu_.
   void look_up_waiters() {
     recheck_ = false;
+    applied_seen_ = card_->bp_counter(wire::BP_STATS_APPLIED);
+    if (!completions_->has_waiters()) return;
     looking_.clear();
     completions_->waiting(looking_);
     if (looking_.empty()) return;
@@ -413,7 +463,13 @@ class ModelDevice final : public Device, public BackplanePorts {
   uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)
   std::shared_ptr<CompletionQueue> completions_ = std::make_shared<CompletionQueue>();
   std::unordered_map<uint32_t, AsyncCommand> async_;  // tag -> asynchronous command in flight
-  bool recheck_ = false;  // frames arrived (or a waiter came) since the waiters were looked up
+  // execute_one()'s answer slot, filled by drive(). Guarded by mu_; set only while that
+  // caller holds it.
+  uint32_t direct_tag_ = 0;
+  Response* direct_out_ = nullptr;
+  bool direct_got_ = false;
+  bool recheck_ = false;       // a waiter came, or a host PUT ran, since the waiters were looked up
+  uint64_t applied_seen_ = 0;  // bp_stats.applied at the last look-up
   std::vector<CompletionQueue::Waiting> looking_;  // look_up_waiters() scratch
   std::vector<uint32_t> look_tags_;
 };

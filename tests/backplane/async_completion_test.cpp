@@ -128,6 +128,19 @@ TEST(backplane_async, AwaitSessionOfASessionAlreadyThereCompletes) {
   EXPECT_EQ(o.r.status, wire::Status::OK);
 }
 
+TEST(backplane_async, AwaitSessionCompletesOnAHostPut) {
+  UdpPair p = connected_pair();
+  std::mt19937_64 rng(82);
+  const SessionKey k = random_key(rng);
+  Outcome o;
+  SessionWait w = p.dev_b->await_session(k, 5s, o.callback());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(o.calls.load(), 0);
+  ASSERT_TRUE(p.dev_b->put(k, random_blob(rng, 50), future_expiry()).ok());
+  ASSERT_TRUE(o.wait(1000ms));
+  EXPECT_EQ(o.r.status, wire::Status::OK);
+}
+
 TEST(backplane_async, AwaitSessionFailsAtItsDeadline) {
   UdpPair p = connected_pair();
   std::mt19937_64 rng(76);

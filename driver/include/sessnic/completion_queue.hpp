@@ -8,6 +8,7 @@
 //
 // Lock order: the device's lock, then this queue's; callbacks run with neither held.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -32,7 +33,8 @@ class CompletionQueue {
 
   // Registers a wait for `key` until host time `give_up_us`; its id (never 0), or 0 once closed.
   uint64_t add_waiter(const SessionKey& key, uint64_t give_up_us, Completion done);
-  bool has_waiters() const;
+  // Lock-free reads: a device asks on every command.
+  bool has_waiters() const { return waiter_count_.load(std::memory_order_acquire) != 0; }
   // The waiters not yet answered, for the device to look their keys up (appended to `out`).
   void waiting(std::vector<Waiting>& out) const;
   // Answers waiter `id` with `r` (no-op when it was cancelled or answered already).
@@ -44,7 +46,7 @@ class CompletionQueue {
 
   // Queues `done(r)` for delivery (an asynchronous command's answer; not cancellable).
   void post(Completion done, Response r);
-  bool has_ready() const;
+  bool has_ready() const { return ready_count_.load(std::memory_order_acquire) != 0; }
   // Delivers every queued completion, one at a time, with no lock held; returns how many.
   std::size_t run();
   // The device goes away: every waiter is answered FAILED, later add_waiter() calls are
@@ -68,6 +70,7 @@ class CompletionQueue {
     Response r;
   };
   void answer_locked(std::size_t index, Response r);
+  void counts_changed();  // caller holds mu_
 
   mutable std::mutex mu_;
   std::condition_variable ran_;  // running_id_ changed
@@ -77,6 +80,7 @@ class CompletionQueue {
   uint64_t running_id_ = 0;  // the waiter whose callback runs now
   std::thread::id runner_;
   bool closed_ = false;
+  std::atomic<std::size_t> waiter_count_{0}, ready_count_{0};  // sizes of waiters_ / ready_
 };
 
 }  // namespace sessnic

@@ -159,7 +159,11 @@ class Device {
   TableStats stats();
 
  protected:
-  Response run_one(Command cmd);
+  Response run_one(Command cmd) { return execute_one(std::move(cmd)); }
+  // One command, answered: the path of every convenience form. Default: one execute().
+  // A device may answer it without execute()'s per-batch bookkeeping (the model device
+  // does: a table hit costs no allocation but the answer's blob).
+  virtual Response execute_one(Command cmd);
   static Command transfer_command(const SessionKey& key, uint8_t dest, uint8_t owner,
                                   std::chrono::microseconds deadline);
   static Command pull_command(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline);
