@@ -12,6 +12,11 @@
 //                                      (replicate mode; first PUT to last apply)
 //   wire_bytes_per_session             UDP payload + 28 B IPv4/UDP header, both
 //                                      directions (frames, acks, hellos) per session
+//   pull_async_p50_us / _p99_us, pull_sync_p50_us / _p99_us, await_session_p50_us /
+//   _p99_us, transfer_relayed_inproc_p50_us / _p99_us, card_get_hit_ns,
+//   card_get_hit_allocs, card_get_miss_allocs
+//                                      asynchronous completions and a local card hit
+//                                      (async_figures.hpp); --async-only prints just these
 // The relayed runs go three times - before (send_from_caller off: the old path), with the
 // defaults, and with pump_realtime on - and print each node's hop histograms
 // (docs/backplane.md, "Latency").
@@ -30,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "async_figures.hpp"
 #include "bench_keys.hpp"
 #include "relay_cluster.hpp"
 #include "sessnic/backplane/node.hpp"
@@ -127,6 +133,20 @@ int main(int argc, char** argv) {
   const uint32_t expiry = wall_clock_seconds() + 3600;
   std::vector<uint8_t> blob(kBlobBytes);
   for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 31);
+
+  // ---- asynchronous completions and a local card hit (issue 14) ----
+  const bench::AsyncFigures af = bench::measure_async_figures();
+  std::printf("card GET hit (model device, one thread): %.0f ns, %.2f heap allocations per call (miss: %.2f)\n",
+              af.card_get_hit_ns, af.card_get_hit_allocs, af.card_get_miss_allocs);
+  std::printf("pull (B copies from A): async p50 %.1f p99 %.1f us (ok %zu/%zu); blocking p50 %.1f p99 %.1f us (ok %zu/%zu)\n",
+              percentile(af.pull_async_us, 0.5), percentile(af.pull_async_us, 0.99), af.pull_async_ok,
+              af.pull_async_us.size(), percentile(af.pull_sync_us, 0.5), percentile(af.pull_sync_us, 0.99),
+              af.pull_sync_ok, af.pull_sync_us.size());
+  std::printf("fired move D -> owner -> target: target's await_session completes p50 %.1f p99 %.1f us (ok %zu/%zu); "
+              "the answer back at D p50 %.1f p99 %.1f us (ok %zu)\n",
+              percentile(af.await_us, 0.5), percentile(af.await_us, 0.99), af.await_ok, af.await_us.size(),
+              percentile(af.relayed_us, 0.5), percentile(af.relayed_us, 0.99), af.relayed_ok);
+  if (argc > 1 && std::strcmp(argv[1], "--async-only") == 0) return 0;
 
   // ---- TRANSFER latency (transfer mode: nothing else on the wire) ----
   double p50 = 0, p99 = 0, failed = 0;
@@ -231,7 +251,17 @@ int main(int argc, char** argv) {
         << ", \"transfer_p99_us_loaded_realtime\": " << percentile(loaded_rt.us, 0.99)
         << ", \"transfer_ok_rate_loaded_realtime\": " << ok_rate(loaded_rt) << ", \"transfer_inproc_p50_us\": " << p50
         << ", \"transfer_inproc_p99_us\": " << p99 << ", \"replicate_sessions_per_s\": " << rate
-        << ", \"wire_bytes_per_session\": " << wire << "}\n";
+        << ", \"wire_bytes_per_session\": " << wire
+        << ", \"pull_async_p50_us\": " << percentile(af.pull_async_us, 0.5)
+        << ", \"pull_async_p99_us\": " << percentile(af.pull_async_us, 0.99)
+        << ", \"pull_sync_p50_us\": " << percentile(af.pull_sync_us, 0.5)
+        << ", \"pull_sync_p99_us\": " << percentile(af.pull_sync_us, 0.99)
+        << ", \"await_session_p50_us\": " << percentile(af.await_us, 0.5)
+        << ", \"await_session_p99_us\": " << percentile(af.await_us, 0.99)
+        << ", \"transfer_relayed_inproc_p50_us\": " << percentile(af.relayed_us, 0.5)
+        << ", \"transfer_relayed_inproc_p99_us\": " << percentile(af.relayed_us, 0.99)
+        << ", \"card_get_hit_ns\": " << af.card_get_hit_ns << ", \"card_get_hit_allocs\": " << af.card_get_hit_allocs
+        << ", \"card_get_miss_allocs\": " << af.card_get_miss_allocs << "}\n";
   }
   return 0;
 }

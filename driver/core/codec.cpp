@@ -1,18 +1,38 @@
 // Command <-> beat translation. Byte order on the wire is little-endian: byte i of a
 // beat is bits 8i+7:8i, i.e. byte (i % 8) of 64-bit word (i / 8). The code packs byte
-// by byte so it does not depend on the host's endianness.
+// by byte so it does not depend on the host's endianness, except where a little-endian
+// host's memory layout is exactly that order: there whole runs of bytes are one memcpy
+// (a blob beat, the key), the bulk of a look-up's codec work.
 #include "sessnic/codec.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace sessnic::codec {
 namespace {
 
+constexpr bool kLittle = std::endian::native == std::endian::little;
+
+// ORs bytes into zeroed words (byte i -> bits 8(i%8) of word i/8).
 void put_bytes(uint64_t* words, std::span<const uint8_t> bytes) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) words[i / 8] |= static_cast<uint64_t>(bytes[i]) << (8 * (i % 8));
+  if constexpr (kLittle) {
+    std::memcpy(words, bytes.data(), bytes.size());  // the words are zero: OR = copy
+  } else {
+    for (std::size_t i = 0; i < bytes.size(); ++i) words[i / 8] |= static_cast<uint64_t>(bytes[i]) << (8 * (i % 8));
+  }
 }
 
-uint8_t byte_at(const uint64_t* words, std::size_t i) { return static_cast<uint8_t>(words[i / 8] >> (8 * (i % 8))); }
+void get_bytes(const uint64_t* words, uint8_t* out, std::size_t n) {
+  if constexpr (kLittle) {
+    std::memcpy(out, words, n);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(words[i / 8] >> (8 * (i % 8)));
+  }
+}
+
+static_assert(wire::header::key.lsb % 64 == 0, "the key field starts on a word: byte copies below rely on it");
+
 
 Beat header_beat(const Command& c) {
   Beat b;
@@ -22,7 +42,7 @@ Beat header_beat(const Command& c) {
   wire::set_field(b.data, wire::header::key_len, c.key.len);  // as given: the card judges it
   wire::set_field(b.data, wire::header::flags, c.flags);
   wire::set_field(b.data, wire::header::tag, c.tag);
-  for (unsigned i = 0; i < key_len; ++i) wire::set_field_byte(b.data, wire::header::key, i, c.key.id[i]);
+  put_bytes(b.data + wire::header::key.lsb / 64, std::span<const uint8_t>(c.key.id.data(), key_len));
   wire::set_field(b.data, wire::header::version, c.version);
   wire::set_field(b.data, wire::header::expiry, c.expiry);
   wire::set_field(b.data, wire::header::ctx, c.key.ctx);
@@ -58,7 +78,7 @@ Response parse_header(const Beat& h, unsigned& blob_len, bool& valid) {
   const auto key_len = static_cast<unsigned>(wire::get_field(h.data, wire::header::key_len));
   r.key.len = static_cast<uint8_t>(std::min<unsigned>(key_len, wire::KEY_MAX_BYTES));
   r.key.ctx = static_cast<uint8_t>(wire::get_field(h.data, wire::header::ctx));
-  for (unsigned i = 0; i < r.key.len; ++i) r.key.id[i] = wire::get_field_byte(h.data, wire::header::key, i);
+  get_bytes(h.data + wire::header::key.lsb / 64, r.key.id.data(), r.key.len);
   r.version = wire::get_field(h.data, wire::header::version);
   r.expiry = static_cast<uint32_t>(wire::get_field(h.data, wire::header::expiry));
   r.flags = static_cast<uint8_t>(wire::get_field(h.data, wire::header::flags));
@@ -108,7 +128,8 @@ bool ResponseAssembler::push(const Beat& beat) {
     return false;
   }
   const std::size_t lo = static_cast<std::size_t>(got_beats_) * wire::BEAT_BYTES;
-  for (std::size_t i = 0; i < wire::BEAT_BYTES && lo + i < cur_.blob.size(); ++i) cur_.blob[lo + i] = byte_at(beat.data, i);
+  if (lo < cur_.blob.size())
+    get_bytes(beat.data, cur_.blob.data() + lo, std::min<std::size_t>(wire::BEAT_BYTES, cur_.blob.size() - lo));
   ++got_beats_;
   const bool should_end = got_beats_ == want_beats_;
   if (beat.last || should_end) {
