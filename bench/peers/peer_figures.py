@@ -89,6 +89,9 @@ def compute(r):
             continue
         di = names.index("direct")
         f[f"peer_direct_p50_us_{tag}"] = quantile([x[di] for x in rounds if x[di] is not None], 0.5)
+        if "direct_nginx" in names:
+            ni = names.index("direct_nginx")
+            f[f"peer_direct_p50_us_nginx_{tag}"] = quantile([x[ni] for x in rounds if x[ni] is not None], 0.5)
         diffs = {}
         for fe in ("haproxy", "dispatch"):
             if fe in names:

@@ -290,6 +290,28 @@ TEST(ServerLimits, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_TRUE(c->get("/a.txt"));
 }
 
+// Each I/O thread has its own listener on the one port (SO_REUSEPORT): every connection is
+// served whichever thread the kernel gave it to, and a second server on the same port is
+// still refused rather than silently sharing it.
+TEST(ServerThreads, EveryThreadsListenerServesAndAPortInUseIsRefused) {
+  ServerFixture f;
+  f.options.threads = 4;
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  for (int i = 0; i < 24; ++i) {
+    auto c = must_connect(srv->port(), ctx.get());
+    ASSERT_TRUE(c);
+    auto r = c->get("/a.txt");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(srv->counters().handshakes_full.load() + srv->counters().handshakes_resumed.load(), 24u);
+  ServerFixture g;
+  g.options.threads = 4;
+  g.options.port = srv->port();
+  EXPECT_THROW(g.start(), std::runtime_error);
+}
+
 // A client that ends the TCP connection without close_notify (a preconnect, a scanner, a
 // browser closing a tab) keeps its session: it resumes afterwards.
 class ServerUncleanClose : public ::testing::TestWithParam<int> {};
