@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sessnic/codec.hpp"
+#include "sessnic/completion_queue.hpp"
 #include "sessnic/device.hpp"
 
 namespace sessnic {
@@ -30,17 +31,18 @@ uint32_t deadline_ticks(std::chrono::microseconds d) {
 }
 }  // namespace
 
-Response Device::transfer(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline) {
+Command Device::transfer_command(const SessionKey& key, uint8_t dest, uint8_t owner,
+                                 std::chrono::microseconds deadline) {
   Command c;
   c.op = wire::Opcode::TRANSFER;
   c.key = key;
   c.expiry = deadline_ticks(deadline);
   c.aux = wire::set_subfield(wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, dest), wire::header::aux,
                               wire::sync_cmd::owner, owner);
-  return run_one(std::move(c));
+  return c;
 }
 
-Response Device::pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline) {
+Command Device::pull_command(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline) {
   Command c;
   c.op = wire::Opcode::PULL;
   c.key = key;
@@ -48,7 +50,47 @@ Response Device::pull(const SessionKey& key, uint8_t from, std::chrono::microsec
   c.aux = wire::set_subfield(
       wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, static_cast<uint8_t>(wire::BpConst::BROADCAST)),
       wire::header::aux, wire::sync_cmd::owner, from);
-  return run_one(std::move(c));
+  return c;
+}
+
+Response Device::transfer(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline) {
+  return run_one(transfer_command(key, dest, owner, deadline));
+}
+
+Response Device::pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline) {
+  return run_one(pull_command(key, from, deadline));
+}
+
+// Without a pump nobody would deliver a later answer: the command runs here, now.
+void Device::execute_async(Command cmd, Completion done) { done(run_one(std::move(cmd))); }
+
+void Device::transfer_async(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline,
+                            Completion done) {
+  execute_async(transfer_command(key, dest, owner, deadline), std::move(done));
+}
+
+void Device::pull_async(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline, Completion done) {
+  execute_async(pull_command(key, from, deadline), std::move(done));
+}
+
+SessionWait Device::await_session(const SessionKey&, std::chrono::microseconds, Completion) { return {}; }
+
+SessionWait& SessionWait::operator=(SessionWait&& o) noexcept {
+  if (this != &o) {
+    cancel();
+    queue_ = std::move(o.queue_);
+    id_ = o.id_;
+    o.id_ = 0;
+  }
+  return *this;
+}
+
+bool SessionWait::cancel() {
+  const uint64_t id = id_;
+  id_ = 0;
+  if (id == 0) return false;
+  const std::shared_ptr<CompletionQueue> q = queue_.lock();
+  return q && q->cancel(id);
 }
 
 Response Device::run_one(Command cmd) {

@@ -8,6 +8,12 @@
 // sees under its tag; a caller waits until all of its own tags are answered. Commands
 // get device-unique tags on the wire and their own tag back, so TRANSFER/PULL answers
 // that overtake later commands still reach the right caller.
+//
+// Asynchronous commands (execute_async) get a tag like any other, but their answer is
+// posted to the completion queue instead of a waiting caller; session waits
+// (await_session) are looked up with a non-consuming EXPORT after each batch of received
+// frames, only while waiters exist. The pump delivers both from service(), outside the
+// lock: no thread hand-off between the frame that answers and the callback.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,6 +32,7 @@
 #include "sessnic/backplane_ports.hpp"
 #include "sessnic/card_clock.hpp"
 #include "sessnic/codec.hpp"
+#include "sessnic/completion_queue.hpp"
 #include "sessnic/open_device.hpp"
 
 namespace sessnic {
@@ -57,6 +64,16 @@ class ModelDevice final : public Device, public BackplanePorts {
     card_->configure(r);
   }
 
+  ~ModelDevice() override {
+    std::unordered_map<uint32_t, AsyncCommand> left;
+    {
+      std::lock_guard lock(mu_);
+      left.swap(async_);
+    }
+    for (auto& [tag, a] : left) completions_->post(std::move(a.done), codec::local_response(a.cmd, wire::Status::FAILED));
+    completions_->close();  // waiters answered FAILED, everything delivered on this thread
+  }
+
   std::string kind() const override { return "model"; }
   uint8_t card_id() const override {
     std::lock_guard lock(mu_);
@@ -64,12 +81,51 @@ class ModelDevice final : public Device, public BackplanePorts {
   }
   BackplanePorts* backplane_ports() override { return this; }
 
+  bool async_native() const override {
+    std::lock_guard lock(mu_);
+    return static_cast<bool>(wake_);
+  }
+
+  void execute_async(Command cmd, Completion done) override {
+    std::unique_lock lock(mu_);
+    if (!wake_) {  // no pump would deliver the answer
+      lock.unlock();
+      return Device::execute_async(std::move(cmd), std::move(done));
+    }
+    if (!codec::encodable(cmd)) {
+      completions_->post(std::move(done), codec::local_response(cmd, wire::Status::TOO_LARGE));
+      wake_();
+      return;
+    }
+    const uint64_t longest = cmd.expiry ? cmd.expiry : card_->registers().deadline;
+    const uint64_t give_up = host_time_us() + longest + card_->registers().pull_deadline + kAnswerGuardUs;
+    const uint32_t tag = submit(cmd);
+    async_.emplace(tag, AsyncCommand{std::move(cmd), give_up, std::move(done)});
+    drive(host_time_us());
+    if (async_.count(tag)) send_frames_here(lock);  // not answered at once: its frames leave from here
+    wake_pump_if_needed();
+    if (completions_->has_ready()) wake_();
+  }
+
+  SessionWait await_session(const SessionKey& key, std::chrono::microseconds deadline, Completion done) override {
+    std::lock_guard lock(mu_);
+    if (!wake_) return {};
+    const uint64_t id =
+        completions_->add_waiter(key, host_time_us() + static_cast<uint64_t>(std::max<int64_t>(deadline.count(), 0)),
+                                 std::move(done));
+    if (id == 0) return {};
+    recheck_ = true;  // it may be here already
+    wake_();
+    return SessionWait(completions_, id);
+  }
+
   void execute(std::span<const Command> cmds, std::vector<Response>& out) override {
     const std::size_t base = out.size();
     out.resize(base + cmds.size());
     std::vector<uint32_t> tags(cmds.size(), 0);
     std::unique_lock lock(mu_);
     uint64_t longest = 0;
+    bool stores = false;
     const uint32_t time_tag = sync_clock();
     for (std::size_t i = 0; i < cmds.size(); ++i) {
       const Command& c = cmds[i];
@@ -78,6 +134,7 @@ class ModelDevice final : public Device, public BackplanePorts {
         continue;
       }
       tags[i] = submit(c);
+      stores = stores || c.op == wire::Opcode::PUT;
       if (c.op == wire::Opcode::TRANSFER || c.op == wire::Opcode::PULL)
         longest = std::max<uint64_t>(longest, c.expiry ? c.expiry : card_->registers().deadline);
     }
@@ -101,6 +158,10 @@ class ModelDevice final : public Device, public BackplanePorts {
       (void)wait_answer(lock, time_tag, give_up, ignored);
     }
     for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
+    if (stores && wake_ && completions_->has_waiters()) {  // a host PUT may be what a waiter waits for
+      recheck_ = true;
+      wake_();
+    }
     wake_pump_if_needed();
   }
 
@@ -126,12 +187,20 @@ class ModelDevice final : public Device, public BackplanePorts {
       b.last = i + 1 == frame.size();
       fin_.write(b);
     }
+    recheck_ = true;
     return true;  // the card takes it on the next service() (the pump batches frames, then acks)
   }
 
   bool service(uint64_t now_us) override {
-    std::lock_guard lock(mu_);
-    return drive(now_us);
+    bool any;
+    {
+      std::lock_guard lock(mu_);
+      any = drive(now_us);
+      if (recheck_) look_up_waiters();
+      completions_->expire(now_us);
+      expire_async(now_us);
+    }
+    return completions_->run() != 0 || any;
   }
 
   bool write_registers(const CardRegisters& r) override {
@@ -163,7 +232,7 @@ class ModelDevice final : public Device, public BackplanePorts {
 
   std::optional<uint64_t> next_deadline_us() override {
     std::lock_guard lock(mu_);
-    told_deadline_ = card_->next_deadline();
+    told_deadline_ = earliest_deadline();
     return told_deadline_;
   }
 
@@ -183,7 +252,7 @@ class ModelDevice final : public Device, public BackplanePorts {
   uint32_t next_tag() {
     uint32_t t;
     do t = ++tag_;
-    while (t == 0 || done_.count(t) || abandoned_.count(t));
+    while (t == 0 || done_.count(t) || abandoned_.count(t) || async_.count(t));
     return t;
   }
 
@@ -218,6 +287,12 @@ class ModelDevice final : public Device, public BackplanePorts {
     while (!hrsp_.empty()) {
       Response r = codec::read_response(hrsp_);
       if (abandoned_.erase(r.tag)) continue;
+      if (auto a = async_.find(r.tag); a != async_.end()) {
+        r.tag = a->second.cmd.tag;
+        completions_->post(std::move(a->second.done), std::move(r));
+        async_.erase(a);
+        continue;
+      }
       done_[r.tag] = std::move(r);
       answered = true;
     }
@@ -262,11 +337,64 @@ class ModelDevice final : public Device, public BackplanePorts {
   // the deadline if the command armed a timer earlier than the one the pump sleeps on.
   void wake_pump_if_needed() {
     if (!wake_) return;
-    const uint64_t d = card_->next_deadline();
-    if (fout_.empty() && d >= told_deadline_) return;
+    const uint64_t d = earliest_deadline();
+    if (fout_.empty() && d >= told_deadline_ && !completions_->has_ready()) return;
     told_deadline_ = d;
     wake_();
   }
+
+  // The card's next timer or the earliest session wait's deadline. Caller holds mu_.
+  uint64_t earliest_deadline() const {
+    const uint64_t d = card_->next_deadline();
+    const std::optional<uint64_t> w = completions_->earliest_deadline();
+    return w ? std::min(d, *w) : d;
+  }
+
+  // One non-consuming EXPORT per waiter, run as one batch. Caller holds mu_.
+  void look_up_waiters() {
+    recheck_ = false;
+    looking_.clear();
+    completions_->waiting(looking_);
+    if (looking_.empty()) return;
+    look_tags_.clear();
+    Command c;
+    c.op = wire::Opcode::EXPORT;
+    for (const CompletionQueue::Waiting& w : looking_) {
+      c.key = w.key;
+      look_tags_.push_back(submit(c));
+    }
+    drive(host_time_us());
+    for (std::size_t i = 0; i < looking_.size(); ++i) {
+      auto it = done_.find(look_tags_[i]);
+      if (it == done_.end()) {  // unanswered in this drive (cannot happen: EXPORT is local)
+        abandoned_.insert(look_tags_[i]);
+        continue;
+      }
+      Response r = std::move(it->second);
+      done_.erase(it);
+      if (r.ok()) completions_->complete(looking_[i].id, std::move(r));
+    }
+  }
+
+  // The never-hang guard for asynchronous commands (the card answers by its deadline).
+  // Caller holds mu_.
+  void expire_async(uint64_t now) {
+    for (auto it = async_.begin(); it != async_.end();) {
+      if (it->second.give_up > now) {
+        ++it;
+        continue;
+      }
+      abandoned_.insert(it->first);
+      completions_->post(std::move(it->second.done), codec::local_response(it->second.cmd, wire::Status::FAILED));
+      it = async_.erase(it);
+    }
+  }
+
+  struct AsyncCommand {
+    Command cmd;
+    uint64_t give_up;
+    Completion done;
+  };
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -283,6 +411,11 @@ class ModelDevice final : public Device, public BackplanePorts {
   std::function<void()> send_;  // on_frames_out
   unsigned senders_ = 0;        // callers inside a copy of send_
   uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)
+  std::shared_ptr<CompletionQueue> completions_ = std::make_shared<CompletionQueue>();
+  std::unordered_map<uint32_t, AsyncCommand> async_;  // tag -> asynchronous command in flight
+  bool recheck_ = false;  // frames arrived (or a waiter came) since the waiters were looked up
+  std::vector<CompletionQueue::Waiting> looking_;  // look_up_waiters() scratch
+  std::vector<uint32_t> look_tags_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +21,7 @@
 namespace sessnic {
 
 class BackplanePorts;
+class CompletionQueue;
 
 // A table key: the TLS session id (1..32 bytes) within a service context.
 struct SessionKey {
@@ -66,6 +68,32 @@ struct TableStats {
   uint64_t operator[](wire::StatsIndex i) const { return counter[i]; }
 };
 
+// The answer of an asynchronous card command or wait (see Device::execute_async).
+using Completion = std::function<void(Response)>;
+
+// A pending Device::await_session. Destroying it (or cancel()) withdraws the wait; it may
+// outlive the device (the device answers FAILED when it closes). Move-only.
+class SessionWait {
+ public:
+  SessionWait() = default;
+  SessionWait(std::weak_ptr<CompletionQueue> queue, uint64_t id) : queue_(std::move(queue)), id_(id) {}
+  SessionWait(SessionWait&& o) noexcept : queue_(std::move(o.queue_)), id_(o.id_) { o.id_ = 0; }
+  SessionWait& operator=(SessionWait&& o) noexcept;
+  ~SessionWait() { cancel(); }
+
+  // False: the device refused the wait (no backplane pump) and will never call back.
+  explicit operator bool() const { return id_ != 0; }
+  // True: the callback will never run. False: it ran already (it has returned, unless
+  // cancel() is called from inside it), or the wait was refused/released.
+  bool cancel();
+  // Lets the wait run to its answer without this handle (no cancel on destruction).
+  void release() { id_ = 0; }
+
+ private:
+  std::weak_ptr<CompletionQueue> queue_;
+  uint64_t id_ = 0;
+};
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -95,6 +123,30 @@ class Device {
   // pull: copies the session from card `from` into this card's table. OK when stored.
   Response pull(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline);
 
+  // ---- Asynchronous forms: no thread waits for the backplane -------------------------
+  // True when execute_async()/await_session() complete from the device's backplane pump
+  // (the model device with a BackplaneNode attached). False: execute_async() runs
+  // synchronously and calls `done` before it returns; await_session() is refused.
+  virtual bool async_native() const { return false; }
+  // Runs one command and calls `done(response)` exactly once. Native: `done` never runs
+  // inside this call; it runs on the pump thread (after the frame carrying the answer, or
+  // the card's deadline), so it must be short and must not block (post the work elsewhere).
+  // It may call back into the device. Device closed before the answer: FAILED, on the
+  // closing thread.
+  virtual void execute_async(Command cmd, Completion done);
+  // TRANSFER / PULL as execute_async (same meaning and statuses as transfer() / pull()).
+  void transfer_async(const SessionKey& key, uint8_t dest, uint8_t owner, std::chrono::microseconds deadline,
+                      Completion done);
+  void pull_async(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline, Completion done);
+  // Waits, without a thread, until this card stores `key` (a TRANSFER/PULL/replication
+  // frame from the backplane, or a host PUT): done(OK response of a non-consuming EXPORT,
+  // blob included); or FAILED once `deadline` (from now) passed or the device closed. A
+  // session already on the card completes at the pump's next round (check first with
+  // export_entry() to skip that). `done` runs on the pump thread, never inside this call.
+  // Cost: one look-up per waiter per batch of received frames, only while waiters exist.
+  // Refused (a false SessionWait, `done` never called) when !async_native().
+  virtual SessionWait await_session(const SessionKey& key, std::chrono::microseconds deadline, Completion done);
+
   // Convenience forms, each one execute() of one command.
   Response put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags = 0,
                uint64_t version = 0);
@@ -108,6 +160,9 @@ class Device {
 
  protected:
   Response run_one(Command cmd);
+  static Command transfer_command(const SessionKey& key, uint8_t dest, uint8_t owner,
+                                  std::chrono::microseconds deadline);
+  static Command pull_command(const SessionKey& key, uint8_t from, std::chrono::microseconds deadline);
 };
 
 }  // namespace sessnic
