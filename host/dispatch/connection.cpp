@@ -112,11 +112,16 @@ void Connection::on_hello() {
     outcome_ = plan_.settled;
     m.transfer(*outcome_);
   } else if (plan_.needs_move() && backend_->session_pull && backend_->proxy_protocol) {
-    // The server pulls it while its handshake waits: the hello goes out as soon as the
-    // connect is done, instead of after four backplane hops (docs/dispatcher.md step 5).
+    // The hello goes out as soon as the connect is done, never waiting for the backplane
+    // (docs/dispatcher.md step 5). The move toward the server's card is fired now, so it
+    // overlaps the connect and the forward, and the hint tells the server to wait for it
+    // to land instead of starting its own pull once the hello is there.
     pull_hint_ = true;
     outcome_ = TransferOutcome::server_pull;
     m.transfer(*outcome_);
+    const auto budget = host_.settings().pull_deadline;
+    move_in_flight_ = host_.transfers().start(plan_, backend_->card, budget + budget / 2,
+                                              [&m](TransferOutcome o) { m.early_move(o); });
   } else if (plan_.needs_move()) {
     // In parallel with the connect; whichever of answer and deadline comes first decides.
     pending_ = 2;
@@ -178,7 +183,8 @@ void Connection::step_done() {
     // pull_deadline_us, counted by the server from when its handshake starts to wait: the
     // wait holds no thread anywhere, while a pull given up costs a full handshake - the
     // expensive outcome under load, when backplane round trips also take longest.
-    if (pull_hint_) tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline}));
+    if (pull_hint_)
+      tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline, move_in_flight_}));
     first_write_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
   }
   first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());

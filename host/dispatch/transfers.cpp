@@ -24,11 +24,15 @@ TransferPlan Transfers::plan(const ClientHello& hello, const Backend& target, co
   return p;
 }
 
-void Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done) {
-  if (!mover_) return done(TransferOutcome::failed);
+bool Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done) {
+  if (!mover_) {
+    done(TransferOutcome::failed);
+    return false;
+  }
   if (++metrics_.transfers_in_flight > max_in_flight_) {
     --metrics_.transfers_in_flight;
-    return done(TransferOutcome::overload);
+    done(TransferOutcome::overload);
+    return false;
   }
   const auto t0 = Clock::now();
   mover_->move(plan.id, plan.owner, dest, budget,
@@ -41,6 +45,7 @@ void Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::micro
                       : r == MoveResult::not_found ? TransferOutcome::not_found
                                                    : TransferOutcome::failed);
                });
+  return true;
 }
 
 void Transfers::release() {

@@ -43,7 +43,8 @@ class Transfers {
 
   TransferPlan plan(const ClientHello& hello, const Backend& target, const Router& router);
   // `done` runs exactly once, on any thread: moved / not_found / failed / overload.
-  void start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done);
+  // False when it has already run (overload, no backplane): nothing was asked.
+  bool start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done);
   // Drain: the backplane node goes away (its port is free for a successor).
   void release();
 
