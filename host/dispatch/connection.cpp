@@ -119,9 +119,6 @@ void Connection::on_hello() {
     pull_hint_ = true;
     outcome_ = TransferOutcome::server_pull;
     m.transfer(*outcome_);
-    const auto budget = host_.settings().pull_deadline;
-    move_in_flight_ = host_.transfers().start(plan_, backend_->card, budget + budget / 2,
-                                              [&m](TransferOutcome o) { m.early_move(o); });
   } else if (plan_.needs_move()) {
     // In parallel with the connect; whichever of answer and deadline comes first decides.
     pending_ = 2;
@@ -143,7 +140,10 @@ void Connection::on_hello() {
   if (const auto fd = host_.warm().take(backend_)) {
     std::error_code ec;
     server_.assign(backend_->endpoint.protocol(), *fd, ec);
-    if (!ec) return connected();
+    if (!ec) {
+      fire_early_move();
+      return connected();
+    }
     ::close(*fd);
     server_ = tcp::socket(client_.get_executor());
   }
@@ -157,6 +157,17 @@ void Connection::on_hello() {
     self->server_.set_option(tcp::no_delay(true), ignored);
     self->connected();
   });
+  // After the SYN is out: the card command must not delay the connect.
+  fire_early_move();
+}
+
+void Connection::fire_early_move() {
+  if (!pull_hint_) return;
+  Metrics& m = host_.metrics();
+  const auto budget = host_.settings().pull_deadline;
+  // The node keeps at it half a deadline longer than the server waits (as for transfers).
+  move_in_flight_ = host_.transfers().start(plan_, backend_->card, budget + budget / 2,
+                                            [&m](TransferOutcome o) { m.early_move(o); });
 }
 
 void Connection::connected() {

@@ -46,6 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_hello();
   void on_hello();
   void connected();
+  // session_pull server: fires the move toward its card (Transfers::start), no waiting.
+  void fire_early_move();
   void transfer_done(TransferOutcome o);
   void step_done();
   void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool c2s);

@@ -17,6 +17,8 @@ constexpr size_t kMaxQueued = 1024;
 // The dispatcher sets the budget (its pull_deadline_us); this only bounds what a header
 // can ask of a server.
 constexpr std::chrono::microseconds kMaxBudget{1'000'000};
+// After waiting the whole budget for the dispatcher's move: one pull of at most this long.
+constexpr std::chrono::microseconds kLastTry{2'000};
 
 struct Hint {
   uint8_t owner;
@@ -111,8 +113,19 @@ void SessionPull::fetch(const HelloLookupRequest& req, std::function<void()> don
     st.begin();
     if (hint->move_in_flight) {
       // The dispatcher's move started before the hello was even forwarded: it usually
-      // lands before, or soon after, this hello. Pulling as well would race it.
-      SessionWait w = card_.await_session(key, left, answered(true));
+      // lands before, or soon after, this hello. Pulling as well would race it; only when
+      // it has not landed by the deadline, one short pull from the owner is the last try
+      // (a move refused on the way leaves the session where it was).
+      Device* card = &card_;
+      auto last_try = [state = state_, card, key, owner, done, pulled = answered(false)](Response r) {
+        if (r.ok()) {
+          state->count(r, true);
+          done();
+          return state->end();
+        }
+        card->pull_async(key, owner, kLastTry, pulled);
+      };
+      SessionWait w = card_.await_session(key, left, std::move(last_try));
       if (w) {
         w.release();  // answered by the card at the latest at the deadline
         return;

@@ -672,6 +672,14 @@ TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
   // A budget past the 24-bit field is clamped, not wrapped.
   EXPECT_EQ(proxy_v2::decode_pull_hint(proxy_v2::encode_pull_hint({1, std::chrono::seconds(100)}))->budget.count(),
             (1 << 24) - 1);
+  // "Move in flight" (format 2, one flags byte more) round-trips; format 1 stays 5 bytes.
+  const proxy_v2::PullHint moving{3, std::chrono::microseconds(10000), true};
+  const auto moving_tlv = proxy_v2::encode_pull_hint(moving);
+  EXPECT_EQ(moving_tlv.value.size(), 6u);
+  EXPECT_EQ(proxy_v2::decode_pull_hint(moving_tlv), moving);
+  EXPECT_EQ(proxy_v2::encode_pull_hint(hint).value.size(), 5u);
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {2, 7, 0, 0, 1, 1, 0}}));
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {1, 7, 0, 0, 1, 1}}));
   // A hint of another format or length is not a hint (the connection goes on without one).
   EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {2, 7, 0, 0, 1}}));
   EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {1, 7, 0, 1}}));
