@@ -32,7 +32,8 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
   // Connections start on the default SSL_CTX, where the ClientHello callback runs.
   if (opt_.session_pull) pull_ = std::make_unique<SessionPull>(tls_.default_ctx(), device_, tls_.ctx_id());
   tcp::endpoint ep(parse_address(opt_.host, "listen"), opt_.port);
-  const unsigned n = std::max(1u, opt_.threads);
+  const unsigned threads = std::max(1u, opt_.threads);
+  const unsigned n = opt_.per_thread_loops ? threads : 1;  // event loops
   if (n > 1) {
     // SO_REUSEPORT would let a second server of the same user share the port silently: a
     // plain bind first, so a port in use still fails (and port 0 picks the port here).
@@ -46,7 +47,7 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
     ep.port(probe.local_endpoint().port());
   }
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>();
+    auto w = std::make_unique<Worker>(static_cast<int>(threads / n));
     std::error_code ec;
     w->acceptor.open(ep.protocol(), ec);
     if (!ec) w->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -79,7 +80,9 @@ HttpsServer::~HttpsServer() { stop(); }
 void HttpsServer::start() {
   for (auto& w : workers_) accept_next(*w);
   if (metrics_) metrics_->start();
-  for (auto& w : workers_) threads_.emplace_back([io = &w->io] { io->run(); });
+  const unsigned threads = std::max(1u, opt_.threads);
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([io = &workers_[i % workers_.size()]->io] { io->run(); });
 }
 
 void HttpsServer::stop() {

@@ -3,15 +3,15 @@
 // sessnic::attach, so a session transferred to this card before the ClientHello arrives
 // resumes here.
 //
-// Event-driven: `threads` I/O threads, each running its own asio io_context with its own
-// listening socket on the same port (SO_REUSEPORT: the kernel spreads the connections, as
-// nginx's `reuseport`). A connection lives on the thread that accepted it, so its steps
-// never wait for another thread to wake up: one io_context shared by four threads cost a
-// resumed TLS 1.2 set-up 620 µs p50 on loopback against 346 µs with one thread and 368 µs
-// for nginx (docs/server.md, "Threads"). Each connection is an HttpsConnection (OpenSSL
-// on a non-blocking socket, waiting on the reactor) with its own deadlines, so slow or
-// idle clients hold memory, never a thread. At most max_connections are open; more are
-// accepted and closed at once (counted).
+// Event-driven: `threads` I/O threads either share one asio io_context (default: any
+// thread runs any connection's next step, so a preempted thread holds nobody up) or each
+// run their own with their own listening socket on the same port (per_thread_loops:
+// SO_REUSEPORT spreads the connections, as nginx's `reuseport`, and a connection's steps
+// never wait for another thread to wake up). Measured trade-off in docs/server.md ("How it
+// serves"). Each connection is an HttpsConnection (OpenSSL on a non-blocking socket,
+// waiting on the reactor) with its own deadlines, so slow or idle clients hold memory,
+// never a thread. At most max_connections are open; more are accepted and closed at once
+// (counted).
 #pragma once
 #include <asio.hpp>
 
@@ -56,9 +56,10 @@ class HttpsServer {
   std::string metrics_text() const;  // what GET /metrics answers
 
  private:
-  // One I/O thread's share: its event loop and its listening socket.
+  // An event loop and its listening socket (one per thread, or one for all).
   struct Worker {
-    asio::io_context io{1};  // run by exactly one thread
+    explicit Worker(int threads) : io(threads) {}
+    asio::io_context io;  // the hint: how many threads run it
     asio::ip::tcp::acceptor acceptor{io};
     asio::steady_timer accept_retry{io};
   };
