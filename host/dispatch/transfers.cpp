@@ -18,6 +18,7 @@ TransferPlan Transfers::plan(const ClientHello& hello, const Backend& target, co
   if (!rid) return p;
   p.id.assign(rid->begin(), rid->end());
   p.owner = locations_.find(*rid).value_or(identity::owner_hint(*rid).value_or(0));
+  p.target_has_copy = locations_.holds(*rid, target.card);
   if (!sharing_) p.settled = TransferOutcome::sharing_off;
   else if (p.owner == target.card) p.settled = TransferOutcome::already_there;
   else if (!router.by_card(p.owner)) p.settled = TransferOutcome::unknown_owner;

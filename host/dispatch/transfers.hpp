@@ -31,6 +31,7 @@ namespace sessnic::dispatch {
 struct TransferPlan {
   std::vector<uint8_t> id;                 // the offered session; empty = none offered
   uint8_t owner = 0;                       // where it is, as far as the dispatcher knows
+  bool target_has_copy = false;            // moved to the target's card before (a copy stays there)
   std::optional<TransferOutcome> settled;  // decided without asking anyone
   bool offered() const { return !id.empty(); }
   bool needs_move() const { return offered() && !settled; }

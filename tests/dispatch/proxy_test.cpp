@@ -31,6 +31,7 @@
 #include "local_cluster.hpp"
 #include "proxy_protocol.hpp"
 #include "pull_hint.hpp"
+#include "session_mover.hpp"
 
 namespace sessnic::dispatch {
 namespace {
@@ -653,6 +654,26 @@ TEST(DispatchProxyV2, EncodeDecodeRoundTripAndRejects) {
   std::string tls = "\x16\x03\x01";
   EXPECT_EQ(proxy_v2::decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tls.data()), 3)).status,
             proxy_v2::DecodeStatus::bad);
+}
+
+// A TRANSFER copies: every card a session was moved to keeps a copy, so the dispatcher
+// does not fire a move toward one of them again (the server finds it, or pulls it).
+TEST(DispatchSessionLocations, EveryCardASessionWasMovedToHoldsACopyUntilForgotten) {
+  SessionLocations loc(2);
+  const Bytes a(32, 1), b(32, 2), c(32, 3);
+  EXPECT_FALSE(loc.find(a));
+  EXPECT_FALSE(loc.holds(a, 2));
+  loc.set(a, 2);
+  loc.set(a, 3);
+  EXPECT_EQ(loc.find(a), 3);
+  EXPECT_TRUE(loc.holds(a, 2));
+  EXPECT_TRUE(loc.holds(a, 3));
+  EXPECT_FALSE(loc.holds(a, 1));
+  loc.set(b, 1);
+  loc.set(c, 1);  // capacity 2: the least recently used (a) is forgotten
+  EXPECT_FALSE(loc.holds(a, 2));
+  EXPECT_FALSE(loc.find(a));
+  EXPECT_TRUE(loc.holds(c, 1));
 }
 
 TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
