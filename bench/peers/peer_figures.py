@@ -89,6 +89,9 @@ def compute(r):
             continue
         di = names.index("direct")
         f[f"peer_direct_p50_us_{tag}"] = quantile([x[di] for x in rounds if x[di] is not None], 0.5)
+        if "direct_nginx" in names:
+            ni = names.index("direct_nginx")
+            f[f"peer_direct_p50_us_nginx_{tag}"] = quantile([x[ni] for x in rounds if x[ni] is not None], 0.5)
         diffs = {}
         for fe in ("haproxy", "dispatch"):
             if fe in names:
@@ -115,6 +118,9 @@ def transfer_outcomes(metrics_text):
     out = {}
     for m in re.finditer(r'^sessnic_dispatch_transfers_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', metrics_text, re.M):
         out[f"peer_sessnic_transfers_{m.group(1)}"] = float(m.group(2))
+    # The answers of the moves fired at the hello for the servers that wait for them.
+    for m in re.finditer(r'^sessnic_dispatch_early_moves_total\{outcome="([a-z_]+)"\} ([0-9.e+]+)$', metrics_text, re.M):
+        out[f"peer_sessnic_early_moves_{m.group(1)}"] = float(m.group(2))
     # Where the dispatcher's part of a set-up goes (mean over the run, every connection).
     sums = dict(re.findall(r'^sessnic_dispatch_phase_seconds_sum\{phase="([a-z_]+)"\} ([0-9.e+-]+)$', metrics_text, re.M))
     counts = dict(re.findall(r'^sessnic_dispatch_phase_seconds_count\{phase="([a-z_]+)"\} ([0-9.e+-]+)$', metrics_text, re.M))

@@ -367,6 +367,8 @@ def main():
                "--system", f"sessnic=127.0.0.1:{tr_dispatch}",
                "--system", f"sessnic_replicate=127.0.0.1:{fe['sessnic_replicate']}",
                "--added", f"direct=127.0.0.1:{tr_ports[0]}+proxy",
+               # The reference for the sessnic server's own resumed set-up: nginx, straight.
+               "--added", f"direct_nginx=127.0.0.1:{nginx_ports[0]}",
                "--added", f"haproxy=127.0.0.1:{fe['added']}",
                "--added", f"dispatch=127.0.0.1:{tr_dispatch}"]
         t1 = time.monotonic()

@@ -417,7 +417,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
                         "max_connections", "max_header_bytes", "device", "xclbin", "device_index",
-                        "card_service", "session_pull"});
+                        "card_service", "session_pull", "io_loops"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -437,6 +437,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     if (s.session_pull && !s.proxy_protocol)
       r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
+    if (const auto loops = r.get<std::string>(*t, "io_loops", w)) {
+      if (*loops != "shared" && *loops != "per_thread")
+        r.fail(t->get("io_loops"), w + ".io_loops", fmt::format("'{}': want \"shared\" or \"per_thread\"", *loops));
+      s.per_thread_loops = *loops == "per_thread";
+    }
     if (t->contains("metrics")) {
       auto m = r.endpoint(*t, "metrics", w, std::nullopt);
       if (m.port != 0) s.metrics = m;  // port 0: no endpoint

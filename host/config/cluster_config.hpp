@@ -41,6 +41,10 @@ struct ServerConfig {
   // TLV) instead of moving the session first; the server pulls it from the owner card.
   bool session_pull = false;
   unsigned threads = 4;
+  // sessnic-server: false = the threads share one event loop (any thread runs any
+  // connection's next step); true = one event loop and one SO_REUSEPORT listener per
+  // thread (`io_loops = "per_thread"`, docs/server.md "How it serves").
+  bool per_thread_loops = false;
   // sessnic-server's own limits (docs/server.md). Absent metrics (or port 0): no endpoint.
   std::optional<Endpoint> metrics;
   std::chrono::milliseconds handshake_timeout{10000};  // accept -> handshake done (PROXY header included)

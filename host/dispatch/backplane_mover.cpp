@@ -22,8 +22,9 @@
 namespace sessnic::dispatch {
 namespace {
 
-// Threads that wait on the card's TRANSFER answers: Device::transfer blocks, the proxy
-// must not, so moves queue here. Each move takes one round trip (~0.1-1 ms on a LAN), so
+// With a backplane pump (the model card, async_native()) a move is one transfer_async and
+// no thread waits. Otherwise threads wait on the card's TRANSFER answers: Device::transfer
+// blocks, the proxy must not, so moves queue here. Each move takes one round trip (~0.1-1 ms on a LAN), so
 // a few threads carry tens of thousands of moves per second.
 constexpr unsigned kMoveThreads = 8;
 
@@ -53,6 +54,20 @@ class BackplaneMover : public SessionMover {
 
   void move(std::span<const uint8_t> id, uint8_t owner, uint8_t dest, std::chrono::microseconds budget,
             Done done) override {
+    if (card_->async_native()) {
+      // No thread waits: the card's backplane pump delivers the answer.
+      {
+        std::lock_guard lock(mu_);
+        if (released_) return done(MoveResult::failed);
+        ++async_in_flight_;
+      }
+      card_->transfer_async(SessionKey::make(id, ctx_), dest, owner, budget, [this, done = std::move(done)](Response r) {
+        done(result_of(r));
+        std::lock_guard lock(mu_);
+        if (--async_in_flight_ == 0) cv_.notify_all();
+      });
+      return;
+    }
     {
       std::lock_guard lock(mu_);
       if (!released_) {
@@ -75,6 +90,11 @@ class BackplaneMover : public SessionMover {
     cv_.notify_all();
     for (Job& j : left) j.done(MoveResult::failed);
     for (std::thread& t : workers_) t.join();  // moves in flight finish by their deadline
+    {
+      // Asynchronous ones too, answered by the pump (still running) by their deadline.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(5), [&] { return async_in_flight_ == 0; });
+    }
     node_->stop();  // the UDP socket closes with the node
     node_.reset();
   }
@@ -97,18 +117,22 @@ class BackplaneMover : public SessionMover {
         j = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      const Response r = card_->transfer(j.key, j.dest, j.owner, j.budget);
-      if (r.status == wire::Status::OK) j.done(MoveResult::moved);
-      else if (r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED) j.done(MoveResult::not_found);
-      else j.done(MoveResult::failed);
+      j.done(result_of(card_->transfer(j.key, j.dest, j.owner, j.budget)));
     }
+  }
+
+  static MoveResult result_of(const Response& r) {
+    if (r.status == wire::Status::OK) return MoveResult::moved;
+    if (r.status == wire::Status::MISS || r.status == wire::Status::EXPIRED) return MoveResult::not_found;
+    return MoveResult::failed;
   }
 
   uint8_t ctx_;
   std::unique_ptr<Device> card_;
   std::unique_ptr<backplane::BackplaneNode> node_;
-  std::mutex mu_;  // guards jobs_ and released_
+  std::mutex mu_;  // guards jobs_, released_ and async_in_flight_
   std::condition_variable cv_;
+  size_t async_in_flight_ = 0;  // transfer_async answers not delivered yet
   std::deque<Job> jobs_;
   bool released_ = false;
   std::vector<std::thread> workers_;

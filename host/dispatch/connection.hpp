@@ -46,6 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_hello();
   void on_hello();
   void connected();
+  // session_pull server: fires the move toward its card (Transfers::start), no waiting.
+  void fire_early_move();
   void transfer_done(TransferOutcome o);
   void step_done();
   void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool c2s);
@@ -71,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int open_directions_ = 2;
   bool closed_ = false;
   bool pull_hint_ = false;  // the server pulls the session (Backend::session_pull): say so in PROXY v2
+  bool move_in_flight_ = false;  // ... and the move toward it was fired at the hello (the hint says so)
   Clock::time_point opened_ = Clock::now(), hello_at_{}, transfer_asked_{}, forwarded_at_{}, last_activity_ = Clock::now();
   double transfer_us_ = 0;
   uint64_t bytes_c2s_ = 0, bytes_s2c_ = 0;

@@ -96,6 +96,10 @@ std::string Metrics::render(const std::string& per_server) const {
   for (size_t i = 0; i < transfers_.size(); ++i)
     o += fmt::format("sessnic_dispatch_transfers_total{{outcome=\"{}\"}} {}\n",
                      to_string(static_cast<TransferOutcome>(i)), transfers_[i].load());
+  o += "# HELP sessnic_dispatch_early_moves_total Moves fired at the hello for servers that wait for them, by answer.\n"
+       "# TYPE sessnic_dispatch_early_moves_total counter\n";
+  for (auto o2 : {TransferOutcome::moved, TransferOutcome::not_found, TransferOutcome::failed, TransferOutcome::overload})
+    o += fmt::format("sessnic_dispatch_early_moves_total{{outcome=\"{}\"}} {}\n", to_string(o2), early_moves(o2));
   o += "# HELP sessnic_dispatch_transfer_latency_seconds Time from transfer request to answer.\n"
        "# TYPE sessnic_dispatch_transfer_latency_seconds histogram\n";
   uint64_t cum = 0;

@@ -68,6 +68,10 @@ class Metrics {
   void closed(CloseReason r) { closes_[static_cast<size_t>(r)]++; }
   void transfer(TransferOutcome o) { transfers_[static_cast<size_t>(o)]++; }
   void transfer_latency_us(double us);
+  // The answer of a move fired for a session_pull server (step 5): moved / not_found /
+  // failed / overload. Not a decision (that is transfers_total{outcome="server_pull"}).
+  void early_move(TransferOutcome o) { early_moves_[static_cast<size_t>(o)]++; }
+  uint64_t early_moves(TransferOutcome o) const { return early_moves_[static_cast<size_t>(o)]; }
   void phase_us(SetupPhase p, double us);
 
   uint64_t parse_failures(ParseError e) const { return parse_failures_[static_cast<size_t>(e)]; }
@@ -90,6 +94,7 @@ class Metrics {
   std::array<std::atomic<uint64_t>, static_cast<size_t>(ParseError::count_)> parse_failures_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(CloseReason::count_)> closes_{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(TransferOutcome::count_)> transfers_{};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(TransferOutcome::count_)> early_moves_{};
   std::array<std::atomic<uint64_t>, kBucketsUs.size() + 1> latency_buckets_{};
   std::atomic<uint64_t> latency_sum_ns_{0};
   std::atomic<uint64_t> latency_count_{0};

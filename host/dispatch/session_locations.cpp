@@ -6,8 +6,14 @@ std::optional<uint8_t> SessionLocations::find(std::span<const uint8_t> id) {
   std::lock_guard lock(mu_);
   auto it = map_.find(Key(id.begin(), id.end()));
   if (it == map_.end()) return std::nullopt;
-  order_.splice(order_.begin(), order_, it->second.second);
-  return it->second.first;
+  order_.splice(order_.begin(), order_, it->second.age);
+  return it->second.last;
+}
+
+bool SessionLocations::holds(std::span<const uint8_t> id, uint8_t card) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(Key(id.begin(), id.end()));
+  return it != map_.end() && it->second.moved_to.test(card);
 }
 
 void SessionLocations::set(std::span<const uint8_t> id, uint8_t card) {
@@ -15,12 +21,15 @@ void SessionLocations::set(std::span<const uint8_t> id, uint8_t card) {
   Key k(id.begin(), id.end());
   auto it = map_.find(k);
   if (it != map_.end()) {
-    it->second.first = card;
-    order_.splice(order_.begin(), order_, it->second.second);
+    it->second.last = card;
+    it->second.moved_to.set(card);
+    order_.splice(order_.begin(), order_, it->second.age);
     return;
   }
   order_.push_front(k);
-  map_.emplace(std::move(k), std::make_pair(card, order_.begin()));
+  Entry e{card, {}, order_.begin()};
+  e.moved_to.set(card);
+  map_.emplace(std::move(k), e);
   if (map_.size() > capacity_) {
     map_.erase(order_.back());
     order_.pop_back();

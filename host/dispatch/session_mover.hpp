@@ -2,6 +2,7 @@
 // interface; the backplane implementation (backplane_mover.cpp) asks the owner card over
 // the UDP backplane.
 #pragma once
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,19 +33,27 @@ class SessionMover {
 
 // Where each session was last moved to. The owner hint in byte 0 of an id is where the
 // session was *created*; after a TLS 1.2 session moved once, the id is unchanged but the
-// session lives elsewhere, so the dispatcher remembers its own moves (bounded LRU).
+// session lives elsewhere, so the dispatcher remembers its own moves (bounded LRU). A
+// TRANSFER copies (the owner keeps its entry), so every card a session was moved to holds
+// a copy too, as far as the dispatcher knows (a card may have evicted it since).
 class SessionLocations {
  public:
   explicit SessionLocations(size_t capacity = 65536) : capacity_(capacity) {}
   std::optional<uint8_t> find(std::span<const uint8_t> id);
+  bool holds(std::span<const uint8_t> id, uint8_t card);  // moved to `card` before
   void set(std::span<const uint8_t> id, uint8_t card);
 
  private:
   using Key = std::string;
+  struct Entry {
+    uint8_t last;
+    std::bitset<256> moved_to;
+    std::list<Key>::iterator age;
+  };
   size_t capacity_;
   std::mutex mu_;
   std::list<Key> order_;  // most recent first
-  std::unordered_map<Key, std::pair<uint8_t, std::list<Key>::iterator>> map_;
+  std::unordered_map<Key, Entry> map_;
 };
 
 }  // namespace sessnic::dispatch

@@ -18,17 +18,22 @@ TransferPlan Transfers::plan(const ClientHello& hello, const Backend& target, co
   if (!rid) return p;
   p.id.assign(rid->begin(), rid->end());
   p.owner = locations_.find(*rid).value_or(identity::owner_hint(*rid).value_or(0));
+  p.target_has_copy = locations_.holds(*rid, target.card);
   if (!sharing_) p.settled = TransferOutcome::sharing_off;
   else if (p.owner == target.card) p.settled = TransferOutcome::already_there;
   else if (!router.by_card(p.owner)) p.settled = TransferOutcome::unknown_owner;
   return p;
 }
 
-void Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done) {
-  if (!mover_) return done(TransferOutcome::failed);
+bool Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done) {
+  if (!mover_) {
+    done(TransferOutcome::failed);
+    return false;
+  }
   if (++metrics_.transfers_in_flight > max_in_flight_) {
     --metrics_.transfers_in_flight;
-    return done(TransferOutcome::overload);
+    done(TransferOutcome::overload);
+    return false;
   }
   const auto t0 = Clock::now();
   mover_->move(plan.id, plan.owner, dest, budget,
@@ -41,6 +46,7 @@ void Transfers::start(const TransferPlan& plan, uint8_t dest, std::chrono::micro
                       : r == MoveResult::not_found ? TransferOutcome::not_found
                                                    : TransferOutcome::failed);
                });
+  return true;
 }
 
 void Transfers::release() {

@@ -31,6 +31,7 @@ namespace sessnic::dispatch {
 struct TransferPlan {
   std::vector<uint8_t> id;                 // the offered session; empty = none offered
   uint8_t owner = 0;                       // where it is, as far as the dispatcher knows
+  bool target_has_copy = false;            // moved to the target's card before (a copy stays there)
   std::optional<TransferOutcome> settled;  // decided without asking anyone
   bool offered() const { return !id.empty(); }
   bool needs_move() const { return offered() && !settled; }
@@ -43,7 +44,8 @@ class Transfers {
 
   TransferPlan plan(const ClientHello& hello, const Backend& target, const Router& router);
   // `done` runs exactly once, on any thread: moved / not_found / failed / overload.
-  void start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done);
+  // False when it has already run (overload, no backplane): nothing was asked.
+  bool start(const TransferPlan& plan, uint8_t dest, std::chrono::microseconds budget, Done done);
   // Drain: the backplane node goes away (its port is free for a successor).
   void release();
 

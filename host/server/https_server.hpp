@@ -3,10 +3,15 @@
 // sessnic::attach, so a session transferred to this card before the ClientHello arrives
 // resumes here.
 //
-// Event-driven: `threads` I/O threads run one asio io_context; each connection is an
-// HttpsConnection (OpenSSL on a non-blocking socket, waiting on the reactor) with its own
-// deadlines, so slow or idle clients hold memory, never a thread. At most
-// max_connections are open; more are accepted and closed at once (counted).
+// Event-driven: `threads` I/O threads either share one asio io_context (default: any
+// thread runs any connection's next step, so a preempted thread holds nobody up) or each
+// run their own with their own listening socket on the same port (per_thread_loops:
+// SO_REUSEPORT spreads the connections, as nginx's `reuseport`, and a connection's steps
+// never wait for another thread to wake up). Measured trade-off in docs/server.md ("How it
+// serves"). Each connection is an HttpsConnection (OpenSSL on a non-blocking socket,
+// waiting on the reactor) with its own deadlines, so slow or idle clients hold memory,
+// never a thread. At most max_connections are open; more are accepted and closed at once
+// (counted).
 #pragma once
 #include <asio.hpp>
 
@@ -51,7 +56,14 @@ class HttpsServer {
   std::string metrics_text() const;  // what GET /metrics answers
 
  private:
-  void accept_next();
+  // An event loop and its listening socket (one per thread, or one for all).
+  struct Worker {
+    explicit Worker(int threads) : io(threads) {}
+    asio::io_context io;  // the hint: how many threads run it
+    asio::ip::tcp::acceptor acceptor{io};
+    asio::steady_timer accept_retry{io};
+  };
+  void accept_next(Worker& w);
 
   ServerOptions opt_;
   Device& device_;
@@ -59,12 +71,10 @@ class HttpsServer {
   StaticSite site_;
   ServerCounters counters_;
   std::unique_ptr<SessionPull> pull_;
-  // Declared after everything a connection refers to: destroying the io_context destroys
+  // Declared after everything a connection refers to: destroying the io_contexts destroys
   // the handlers that keep connections alive.
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
-  std::unique_ptr<net::MetricsHttp> metrics_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<net::MetricsHttp> metrics_;  // on the first worker's io_context
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;

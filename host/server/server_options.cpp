@@ -12,6 +12,7 @@ ServerOptions server_options(const config::ClusterConfig& cfg, const config::Ser
   o.proxy_protocol = self.proxy_protocol;
   o.session_pull = self.session_pull;
   o.threads = self.threads;
+  o.per_thread_loops = self.per_thread_loops;
   o.handshake_timeout = self.handshake_timeout;
   o.request_timeout = self.request_timeout;
   o.idle_timeout = self.idle_timeout;

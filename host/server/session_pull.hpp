@@ -5,11 +5,15 @@
 //
 //   HttpsConnection (PROXY v2 header with a hint) -> SessionPull::set_hint(ssl, hint)
 //   ClientHello callback (HelloLookup) -> this card holds the session (EXPORT, a look
-//     that never consumes)? go on at once. Else PULL from the owner on a worker,
-//     bounded by the hint's budget, and SSL_CLIENT_HELLO_RETRY; the connection resumes
-//     the handshake when the pull is answered, and attach()'s get-session callback finds
-//     the session on the card (a TLS 1.3 ticket is then TAKEN here: the card tombstones
-//     the owner's copy, so it is still used once cluster-wide).
+//     that never consumes)? go on at once. Else SSL_CLIENT_HELLO_RETRY while
+//       - the hint says "move in flight" (the dispatcher asked the owner to move it here
+//         when it parsed the hello): wait for it to land (Device::await_session), or
+//       - PULL it from the owner (Device::pull_async),
+//     bounded by the hint's budget. Neither holds a thread: the card's backplane pump
+//     answers, and the connection resumes the handshake on its own io thread; attach()'s
+//     get-session callback then finds the session on the card (a TLS 1.3 ticket is TAKEN
+//     here: the card tombstones the owner's copy, so it is still used once cluster-wide).
+//     A card without asynchronous completions (no backplane pump) pulls on a worker.
 // A hello without a hint (no dispatcher, or one that moved the session itself) is left
 // alone: the card alone decides, as without this class.
 #pragma once
@@ -31,6 +35,7 @@ struct SessionPullCounters {
   uint64_t hinted = 0;     // hellos that came with a hint and offered a session
   uint64_t local = 0;      // ... already on this card: no pull
   uint64_t pulled = 0;     // ... pulled from the owner (OK)
+  uint64_t landed = 0;     // ... moved here by the dispatcher's early transfer while waiting
   uint64_t not_found = 0;  // ... the owner had none (MISS/EXPIRED): full handshake
   uint64_t failed = 0;     // ... no answer by the budget, owner down: full handshake
   uint64_t late = 0;       // ... a hint with a zero budget: no pull
@@ -53,13 +58,15 @@ class SessionPull {
   std::string metrics_text() const;  // Prometheus text, sessnic_server_session_pulls_total
 
  private:
+  // Counters and the count of waits in flight; shared with the card's completions.
+  struct State;
   void fetch(const HelloLookupRequest& req, std::function<void()> done);
 
   Device& card_;
   uint8_t ctx_id_;
-  std::unique_ptr<redis::Workers> workers_;  // Device::pull waits for the answer
+  std::shared_ptr<State> state_;
+  std::unique_ptr<redis::Workers> workers_;  // only for a card without asynchronous completions
   std::unique_ptr<HelloLookup> lookup_;
-  std::atomic<uint64_t> hinted_{0}, local_{0}, pulled_{0}, not_found_{0}, failed_{0}, late_{0}, busy_{0};
 };
 
 }  // namespace sessnic::server

@@ -31,6 +31,7 @@
 #include "local_cluster.hpp"
 #include "proxy_protocol.hpp"
 #include "pull_hint.hpp"
+#include "session_mover.hpp"
 
 namespace sessnic::dispatch {
 namespace {
@@ -655,6 +656,26 @@ TEST(DispatchProxyV2, EncodeDecodeRoundTripAndRejects) {
             proxy_v2::DecodeStatus::bad);
 }
 
+// A TRANSFER copies: every card a session was moved to keeps a copy, so the dispatcher
+// does not fire a move toward one of them again (the server finds it, or pulls it).
+TEST(DispatchSessionLocations, EveryCardASessionWasMovedToHoldsACopyUntilForgotten) {
+  SessionLocations loc(2);
+  const Bytes a(32, 1), b(32, 2), c(32, 3);
+  EXPECT_FALSE(loc.find(a));
+  EXPECT_FALSE(loc.holds(a, 2));
+  loc.set(a, 2);
+  loc.set(a, 3);
+  EXPECT_EQ(loc.find(a), 3);
+  EXPECT_TRUE(loc.holds(a, 2));
+  EXPECT_TRUE(loc.holds(a, 3));
+  EXPECT_FALSE(loc.holds(a, 1));
+  loc.set(b, 1);
+  loc.set(c, 1);  // capacity 2: the least recently used (a) is forgotten
+  EXPECT_FALSE(loc.holds(a, 2));
+  EXPECT_FALSE(loc.find(a));
+  EXPECT_TRUE(loc.holds(c, 1));
+}
+
 TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
   proxy_v2::Address a;
   a.src = {127, 0, 0, 9};
@@ -672,6 +693,14 @@ TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
   // A budget past the 24-bit field is clamped, not wrapped.
   EXPECT_EQ(proxy_v2::decode_pull_hint(proxy_v2::encode_pull_hint({1, std::chrono::seconds(100)}))->budget.count(),
             (1 << 24) - 1);
+  // "Move in flight" (format 2, one flags byte more) round-trips; format 1 stays 5 bytes.
+  const proxy_v2::PullHint moving{3, std::chrono::microseconds(10000), true};
+  const auto moving_tlv = proxy_v2::encode_pull_hint(moving);
+  EXPECT_EQ(moving_tlv.value.size(), 6u);
+  EXPECT_EQ(proxy_v2::decode_pull_hint(moving_tlv), moving);
+  EXPECT_EQ(proxy_v2::encode_pull_hint(hint).value.size(), 5u);
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {2, 7, 0, 0, 1, 1, 0}}));
+  EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {1, 7, 0, 0, 1, 1}}));
   // A hint of another format or length is not a hint (the connection goes on without one).
   EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {2, 7, 0, 0, 1}}));
   EXPECT_FALSE(proxy_v2::decode_pull_hint({proxy_v2::kTypePullHint, {1, 7, 0, 1}}));

@@ -1,7 +1,8 @@
 // The pull path end to end (docs/dispatcher.md step 5, docs/server.md "Pull on miss"):
 // servers with `session_pull = true` behind a real sessnic-dispatch. The dispatcher
-// forwards each hello at once with a pull hint instead of moving the session, and the
-// server pulls the session from its owner card while the handshake waits. Real
+// forwards each hello at once with a pull hint, fires the move toward the server's card
+// as it forwards (the hint says "move in flight"), and the server waits for the session
+// to land (or pulls it from its owner card) while the handshake waits. Real
 // `openssl s_client` and the travel scenario must resume on every server change, and the
 // dispatcher must not have moved anything itself (so a server that ignored the hint
 // would do full handshakes and fail these tests).
@@ -57,6 +58,9 @@ TEST_P(DispatchSessionPull, OpensslAndTravelResumeOnEveryServerChange) {
   }
   const auto m = cluster.metrics(true);
   EXPECT_GE(metric(m, "sessnic_dispatch_transfers_total{outcome=\"server_pull\"}"), 2) << m;
+  // The move toward the server's card was fired at each hello (not after it reached the
+  // server): it moved the session, and the server waited for it instead of pulling.
+  EXPECT_GE(metric(m, "sessnic_dispatch_early_moves_total{outcome=\"moved\"}"), 2) << m;
   EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"moved\"}"), 0) << m;
   EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"timeout\"}"), 0) << m;
   EXPECT_GT(metric(m, "sessnic_dispatch_phase_seconds_count{phase=\"server_hello\"}"), 0) << m;

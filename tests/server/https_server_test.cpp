@@ -290,6 +290,34 @@ TEST(ServerLimits, ConnectionsOverTheLimitAreClosedAtOnce) {
   EXPECT_TRUE(c->get("/a.txt"));
 }
 
+// Shared loop, or one listener per I/O thread on the one port (SO_REUSEPORT): every
+// connection is served whichever thread the kernel gave it to, and a second server on the
+// same port is still refused rather than silently sharing it.
+class ServerThreads : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ServerThreads, EveryThreadsListenerServesAndAPortInUseIsRefused) {
+  ServerFixture f;
+  f.options.threads = 4;
+  f.options.per_thread_loops = GetParam();
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  for (int i = 0; i < 24; ++i) {
+    auto c = must_connect(srv->port(), ctx.get());
+    ASSERT_TRUE(c);
+    auto r = c->get("/a.txt");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(srv->counters().handshakes_full.load() + srv->counters().handshakes_resumed.load(), 24u);
+  ServerFixture g;
+  g.options.threads = 4;
+  g.options.per_thread_loops = true;
+  g.options.port = srv->port();
+  EXPECT_THROW(g.start(), std::runtime_error);
+}
+INSTANTIATE_TEST_SUITE_P(IoLoops, ServerThreads, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "per_thread" : "shared"; });
+
 // A client that ends the TCP connection without close_notify (a preconnect, a scanner, a
 // browser closing a tab) keeps its session: it resumes afterwards.
 class ServerUncleanClose : public ::testing::TestWithParam<int> {};
@@ -431,6 +459,8 @@ TEST(ServerMetrics, MetricsAndHealthzServeTheCounters) {
   EXPECT_TRUE(wait_for_eof(bad, kIo));
   ::close(bad);
   ASSERT_TRUE(eventually([&] { return srv->counters().handshake_failures.load() == 1; }));
+  // The failed connection is counted as failed before it is gone (its strand closes it next).
+  ASSERT_TRUE(eventually([&] { return srv->counters().connections_open.load() == 2; }));
 
   auto m = sessnic::testing::http_get_response(srv->metrics_port(), "/metrics");
   EXPECT_NE(m.find("200 OK"), std::string::npos) << m;

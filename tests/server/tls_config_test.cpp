@@ -131,5 +131,12 @@ TEST(ServerConfig, BadServerLimitsNameTheField) {
   EXPECT_NE(error_of("", "metrics = \"nope\"\n").find("server[0].metrics: 'nope' is not host:port"), std::string::npos);
 }
 
+TEST(ServerConfig, IoLoopsIsSharedOrPerThread) {
+  EXPECT_FALSE(parse("", "").servers.at(0).per_thread_loops);
+  EXPECT_TRUE(parse("", "io_loops = \"per_thread\"\n").servers.at(0).per_thread_loops);
+  EXPECT_FALSE(parse("", "io_loops = \"shared\"\n").servers.at(0).per_thread_loops);
+  EXPECT_NE(error_of("", "io_loops = \"many\"\n").find("server[0].io_loops: 'many': want"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sessnic::config
