@@ -24,6 +24,56 @@ LUTRAM_RADDR = re.compile(r"^(ADDR[A-H]|A\d*|DPRA\d*|RADR\d*)$")
 ZERO = re.compile(r"^(MUXF[789]|CARRY\d|CARRY8|INV|BUF)$")
 
 
+def cell_depths(comb, driver):
+    """Longest path into every combinational cell, by memoised depth-first search
+    (iterative: netlists are deep). comb: [(name, in bits, out bits, lut weight)];
+    driver: bit -> index in comb of the cell driving it.
+    Returns ({cell index: (lut levels, cells, input bit on its deepest path)}, the bits
+    where a combinational loop was cut: counted as path starts there)."""
+    depth = {}
+    cut = set()
+    for root in range(len(comb)):
+        if root in depth:
+            continue
+        stack, onstack = [(root, False)], set()
+        while stack:
+            c, done = stack.pop()
+            if done:
+                onstack.discard(c)
+                best = (0, 0, None)  # the first of the deepest inputs
+                for b in comb[c][1]:
+                    d = driver.get(b)
+                    if d is None:
+                        cand = (0, 0)
+                    elif d not in depth:  # a combinational loop: cut it here
+                        cut.add(b)
+                        cand = (0, 0)
+                    else:
+                        cand = depth[d][:2]
+                    if best[2] is None or cand > best[:2]:
+                        best = (cand[0], cand[1], b)
+                depth[c] = (best[0] + comb[c][3], best[1] + 1, best[2])
+                continue
+            if c in depth or c in onstack:
+                continue
+            onstack.add(c)
+            stack.append((c, True))
+            for b in comb[c][1]:
+                d = driver.get(b)
+                if d is not None and d not in depth and d not in onstack:
+                    stack.append((d, False))
+    return depth, cut
+
+
+def path_start(depth, driver, c):
+    """The start bit of the deepest path into cell c (of cell_depths): back along the
+    deepest inputs to the cell where it starts (cells count 1: its input is undriven
+    or loop-cut)."""
+    while depth[c][1] > 1:
+        c = driver[depth[c][2]]
+    return depth[c][2]
+
+
 def analyse(mod):
     names = {}
     for name, net in mod.get("netnames", {}).items():
@@ -81,42 +131,8 @@ def analyse(mod):
     for i, (_, _, outs, _) in enumerate(comb):
         for b in outs:
             driver[b] = i
-    # longest path by memoised depth-first search (iterative: netlists are deep)
-    lv = {}  # cell index -> (lut levels, cells, start bit)
-    loops = set()
-    for root in range(len(comb)):
-        if root in lv:
-            continue
-        stack = [(root, False)]
-        onstack = set()
-        while stack:
-            c, done = stack.pop()
-            if done:
-                onstack.discard(c)
-                best = (0, 0, None)
-                for b in comb[c][1]:
-                    d = driver.get(b)
-                    if d is None:
-                        cand = (0, 0, b)
-                    elif d not in lv:  # a combinational loop: cut it here, and say so
-                        loops.add(names.get(b, str(b)))
-                        cand = (0, 0, b)
-                    else:
-                        cand = lv[d]
-                    if cand[:2] > best[:2]:
-                        best = cand
-                    elif best[2] is None:
-                        best = (best[0], best[1], cand[2])
-                lv[c] = (best[0] + comb[c][3], best[1] + 1, best[2])
-                continue
-            if c in lv or c in onstack:
-                continue
-            onstack.add(c)
-            stack.append((c, True))
-            for b in comb[c][1]:
-                d = driver.get(b)
-                if d is not None and d not in lv and d not in onstack:
-                    stack.append((d, False))
+    lv, cut = cell_depths(comb, driver)
+    loops = {names.get(b, str(b)) for b in cut}
     if loops:
         print(f"lut_levels: COMBINATIONAL LOOP in {mod.get('attributes', {}).get('hdlname', '?')} through "
               f"{len(loops)} net(s), e.g. {sorted(loops)[:3]} (cut there; its levels are a lower bound)",
@@ -124,7 +140,8 @@ def analyse(mod):
     if not lv:
         return 0, 0, "-", "-"
     end = max(lv, key=lambda c: lv[c][:2])
-    lut, cells, start = lv[end]
+    lut, cells, _ = lv[end]
+    start = path_start(lv, driver, end)
     end_name = next((sink[b] for b in comb[end][2] if b in sink), None) or next(
         (names[b] for b in comb[end][2] if b in names), comb[end][0])
     return lut, cells, names.get(start, str(start)), end_name

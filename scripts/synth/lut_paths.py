@@ -18,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from lut_levels import LUT, LUTRAM, ZERO  # noqa: E402  (the same cell model)
+from lut_levels import LUT, LUTRAM, ZERO, cell_depths  # noqa: E402  (the same cell model)
 
 
 def base(name):
@@ -74,31 +74,7 @@ def paths(mod):
         if port["direction"] == "output":
             sinks += [(b, f"{pname} (port)") for b in port["bits"] if isinstance(b, int)]
     driver = {b: i for i, c in enumerate(comb) for b in c[2]}
-    depth = {}  # cell -> (levels, cells, predecessor bit)
-    for root in range(len(comb)):
-        if root in depth:
-            continue
-        stack, onstack = [(root, False)], set()
-        while stack:
-            c, done = stack.pop()
-            if done:
-                onstack.discard(c)
-                best = (0, 0, None)
-                for b in comb[c][1]:
-                    d = driver.get(b)
-                    cand = depth[d][:2] if d is not None and d in depth else (0, 0)
-                    if best[2] is None or cand > best[:2]:
-                        best = (cand[0], cand[1], b)
-                depth[c] = (best[0] + comb[c][3], best[1] + 1, best[2])
-                continue
-            if c in depth or c in onstack:
-                continue
-            onstack.add(c)
-            stack.append((c, True))
-            for b in comb[c][1]:
-                d = driver.get(b)
-                if d is not None and d not in depth and d not in onstack:
-                    stack.append((d, False))
+    depth, _ = cell_depths(comb, driver)  # cell -> (levels, cells, predecessor bit)
     best_by_end = {}
     for b, label in sinks:
         d = driver.get(b)
