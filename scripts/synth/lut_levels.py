@@ -74,29 +74,22 @@ def path_start(depth, driver, c):
     return depth[c][2]
 
 
-def analyse(mod):
-    names = {}
-    for name, net in mod.get("netnames", {}).items():
-        if net.get("hide_name") and name.startswith("$"):
-            continue
-        for i, b in enumerate(net["bits"]):
-            if isinstance(b, int):
-                names.setdefault(b, f"{name}[{i}]")
-    comb = []  # (cell name, in bits, out bits, lut weight)
-    sink = {}  # bit -> name of what a boundary cell drives from it (for the report)
+def cell_graph(mod, label_names):
+    """The combinational graph of a module: ([(cell name, in bits, out bits, lut weight)],
+    [(bit, label)] for every input bit of a path boundary: flip-flop, block RAM, DSP,
+    submodule). A boundary is labelled by the first name of its output bits found in the
+    dicts of label_names (bit -> name), tried in order, else by its type and cell name."""
+    comb, boundary = [], []
     for cname, cell in mod.get("cells", {}).items():
         t = cell["type"]
         dirs = cell.get("port_directions", {})
         conns = cell["connections"]
         if not (LUT.match(t) or LUTRAM.match(t) or ZERO.match(t)):
-            # flip-flop, block RAM, DSP, submodule: a path boundary
             outs = [b for p, bits in conns.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
-            label = next((names[b] for b in outs if b in names), f"{t} {cname}")
+            label = next((n[b] for n in label_names for b in outs if b in n), f"{t} {cname}")
             for p, bits in conns.items():
                 if dirs.get(p) != "output":
-                    for b in bits:
-                        if isinstance(b, int):
-                            sink.setdefault(b, label)
+                    boundary += [(b, label) for b in bits if isinstance(b, int)]
             continue
         w = 1 if (LUT.match(t) or LUTRAM.match(t)) else 0
         if LUTRAM.match(t):
@@ -120,13 +113,24 @@ def analyse(mod):
             continue
         ins, outs = [], []
         for p, bits in conns.items():
-            d = dirs.get(p, "input")
             bits = [b for b in bits if isinstance(b, int)]
-            if d == "output":
-                outs += bits
-            else:
-                ins += bits
+            (outs if dirs.get(p, "input") == "output" else ins).extend(bits)
         comb.append((cname, ins, outs, w))
+    return comb, boundary
+
+
+def analyse(mod):
+    names = {}
+    for name, net in mod.get("netnames", {}).items():
+        if net.get("hide_name") and name.startswith("$"):
+            continue
+        for i, b in enumerate(net["bits"]):
+            if isinstance(b, int):
+                names.setdefault(b, f"{name}[{i}]")
+    comb, boundary = cell_graph(mod, [names])
+    sink = {}  # bit -> name of what a boundary cell drives from it (for the report)
+    for b, label in boundary:
+        sink.setdefault(b, label)
     driver = {}
     for i, (_, _, outs, _) in enumerate(comb):
         for b in outs:

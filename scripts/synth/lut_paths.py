@@ -18,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from lut_levels import LUT, LUTRAM, ZERO, cell_depths  # noqa: E402  (the same cell model)
+from lut_levels import cell_depths, cell_graph  # noqa: E402  (the same cell model)
 
 
 def base(name):
@@ -34,42 +34,7 @@ def paths(mod):
                 any_names.setdefault(b, f"{name}[{i}]")
                 if not (net.get("hide_name") and name.startswith("$")):
                     names.setdefault(b, f"{name}[{i}]")
-    comb = []  # (cell, in bits, out bits, weight)
-    sinks = []  # (bit, end label)
-    for cname, cell in mod.get("cells", {}).items():
-        t = cell["type"]
-        dirs = cell.get("port_directions", {})
-        conns = cell["connections"]
-        if not (LUT.match(t) or LUTRAM.match(t) or ZERO.match(t)):
-            outs = [b for p, bits in conns.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
-            label = next((names[b] for b in outs if b in names), None) or \
-                next((any_names[b] for b in outs if b in any_names), f"{t} {cname}")
-            for p, bits in conns.items():
-                if dirs.get(p) != "output":
-                    sinks += [(b, label) for b in bits if isinstance(b, int)]
-            continue
-        w = 1 if (LUT.match(t) or LUTRAM.match(t)) else 0
-        if LUTRAM.match(t):
-            for p, bits in conns.items():
-                if dirs.get(p) != "output":
-                    continue
-                if re.match(r"^DO[A-H]$", p):
-                    want = re.compile(f"^ADDR{p[-1]}$")
-                elif p == "DPO":
-                    want = re.compile(r"^DPRA\d*$")
-                elif p == "SPO":
-                    want = re.compile(r"^A\d*$")
-                else:
-                    want = re.compile(r"^(ADDR[A-H]|A\d*|DPRA\d*|RADR\d*)$")
-                ins = [b for q, qb in conns.items() if dirs.get(q) != "output" and want.match(q)
-                       for b in qb if isinstance(b, int)]
-                comb.append((f"{cname}.{p}", ins, [b for b in bits if isinstance(b, int)], w))
-            continue
-        ins, outs = [], []
-        for p, bits in conns.items():
-            bits = [b for b in bits if isinstance(b, int)]
-            (outs if dirs.get(p, "input") == "output" else ins).extend(bits)
-        comb.append((cname, ins, outs, w))
+    comb, sinks = cell_graph(mod, [names, any_names])  # sinks: (bit, end label)
     for pname, port in mod.get("ports", {}).items():
         if port["direction"] == "output":
             sinks += [(b, f"{pname} (port)") for b in port["bits"] if isinstance(b, int)]
