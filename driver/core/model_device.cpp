@@ -155,16 +155,7 @@ class ModelDevice final : public Device, public BackplanePorts {
       r.tag = cmds[i].tag;
       out[base + i] = std::move(r);
     }
-    if (time_tag != 0) {
-      Response ignored;
-      (void)wait_answer(lock, time_tag, give_up, ignored);
-    }
-    for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
-    if (stores && wake_ && completions_->has_waiters()) {  // a host PUT may be what a waiter waits for
-      recheck_ = true;
-      wake_();
-    }
-    wake_pump_if_needed();
+    finish_commands(lock, time_tag, give_up, stores);
   }
 
   // execute() of one command without its per-batch bookkeeping: the answer is taken
@@ -191,17 +182,23 @@ class ModelDevice final : public Device, public BackplanePorts {
       if (!wait_answer(lock, tag, give_up, r)) r = codec::local_response(cmd, wire::Status::FAILED);
     }
     r.tag = cmd.tag;
+    finish_commands(lock, time_tag, give_up, cmd.op == wire::Opcode::PUT);
+    return r;
+  }
+
+  // The end of every synchronous command run (execute, execute_one): the clock command's
+  // answer, the sweep steps, a waiter re-check after a host PUT, the pump's wake-up.
+  void finish_commands(std::unique_lock<std::mutex>& lock, uint32_t time_tag, uint64_t give_up, bool stores) {
     if (time_tag != 0) {
       Response ignored;
       (void)wait_answer(lock, time_tag, give_up, ignored);
     }
     for (unsigned i = 0; i < sweep_steps_; ++i) card_->sweep_step();
-    if (cmd.op == wire::Opcode::PUT && wake_ && completions_->has_waiters()) {
+    if (stores && wake_ && completions_->has_waiters()) {  // a host PUT may be what a waiter waits for
       recheck_ = true;
       wake_();
     }
     wake_pump_if_needed();
-    return r;
   }
 
   // ---- BackplanePorts ------------------------------------------------------------
