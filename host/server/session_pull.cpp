@@ -117,12 +117,8 @@ void SessionPull::fetch(const HelloLookupRequest& req, std::function<void()> don
       // it has not landed by the deadline, one short pull from the owner is the last try
       // (a move refused on the way leaves the session where it was).
       Device* card = &card_;
-      auto last_try = [state = state_, card, key, owner, done, pulled = answered(false)](Response r) {
-        if (r.ok()) {
-          state->count(r, true);
-          done();
-          return state->end();
-        }
+      auto last_try = [card, key, owner, landed = answered(true), pulled = answered(false)](Response r) {
+        if (r.ok()) return landed(std::move(r));
         card->pull_async(key, owner, kLastTry, pulled);
       };
       SessionWait w = card_.await_session(key, left, std::move(last_try));
