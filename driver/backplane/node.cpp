@@ -92,6 +92,17 @@ struct BackplaneNode::Counters {
   std::mutex send_mu;
   FrameAuth tx_auth;  // guarded by send_mu
   std::vector<Beat> tx_frame;  // guarded by send_mu
+  // Pure acks waiting (NodeConfig::ack_delay), at most one per peer: the newest, due when
+  // the first of them was held. Guarded by send_mu; `acks_due` (0: none) is read by
+  // idle_wait() on the pump thread, which alone holds acks.
+  struct HeldAck {
+    uint8_t dst;
+    uint64_t due;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<HeldAck> held_acks;
+  std::atomic<uint64_t> acks_due{0};
+  uint64_t acks_superseded = 0, acks_delayed_sent = 0;  // guarded by send_mu
   uint64_t caller_sends = 0;   // guarded by mu
   LogLimiter bad_mac_log;
   mutable std::mutex mu;
@@ -226,8 +237,10 @@ void BackplaneNode::run() {
 // early). Until the card's next timer when the device tells it; else a poll, so the
 // card's timers (retransmit, HELLO, request deadlines) run even when nothing arrives.
 std::chrono::microseconds BackplaneNode::idle_wait() const {
-  const std::optional<uint64_t> due = ports_->next_deadline_us();
+  std::optional<uint64_t> due = ports_->next_deadline_us();
   const auto poll = std::chrono::microseconds(std::clamp<int64_t>(cfg_.rto.count() / 2, 100, 1000));
+  if (const uint64_t acks = counters_->acks_due.load(std::memory_order_relaxed); acks != 0)
+    due = std::min(due.value_or(acks), acks);
   if (!due) return poll;
   const uint64_t now = host_time_us();
   // Due already, yet service() found nothing to do (e.g. work that waits for a peer's
@@ -238,19 +251,73 @@ std::chrono::microseconds BackplaneNode::idle_wait() const {
   return std::chrono::microseconds(std::min<uint64_t>(*due - now, kMaxIdleSleepUs));
 }
 
-// Every frame the card has on frame_out, MAC'd, to the transport; how many.
+// Caller holds send_mu. Only the pump thread holds acks (`may_hold`): it computes its next
+// wake-up from them (idle_wait); a caller could not make it wake earlier.
+bool BackplaneNode::hold_ack(const std::vector<Beat>& frame, uint8_t dst, uint64_t now, bool may_hold) {
+  Counters& c = *counters_;
+  auto held = std::find_if(c.held_acks.begin(), c.held_acks.end(), [&](const auto& h) { return h.dst == dst; });
+  const Beat& h = frame.front();
+  const bool pure_ack = frame.size() == 1 &&
+                        wire::get_field(h.data, wire::frame::ftype) == static_cast<uint64_t>(wire::FrameType::ACK) &&
+                        wire::get_field(h.data, wire::frame::req) == 0 && wire::get_field(h.data, wire::frame::status) == 0;
+  if (!pure_ack || !may_hold) {
+    // This frame carries the ack state of the one held (it was stamped later), unless it
+    // is a broadcast HELLO (no ack fields).
+    if (held != c.held_acks.end() && dst != static_cast<uint8_t>(wire::BpConst::BROADCAST)) {
+      ++c.acks_superseded;
+      c.held_acks.erase(held);
+    }
+    return false;
+  }
+  if (held == c.held_acks.end()) {
+    c.held_acks.push_back({dst, now + static_cast<uint64_t>(cfg_.ack_delay.count()), {}});
+    held = c.held_acks.end() - 1;
+  } else {
+    ++c.acks_superseded;  // the newer ack says everything the older one did
+  }
+  c.tx_auth.encode(frame, held->bytes);
+  return true;
+}
+
+// Caller holds send_mu: the held acks whose delay ran out join `outbound`.
+void BackplaneNode::release_acks(std::vector<Datagram>& outbound, uint64_t now) {
+  Counters& c = *counters_;
+  uint64_t due = 0;
+  for (auto it = c.held_acks.begin(); it != c.held_acks.end();) {
+    if (it->due > now) {
+      due = due == 0 ? it->due : std::min(due, it->due);
+      ++it;
+      continue;
+    }
+    outbound.push_back(Datagram{it->dst, std::move(it->bytes)});
+    ++c.acks_delayed_sent;
+    it = c.held_acks.erase(it);
+  }
+  c.acks_due.store(due, std::memory_order_relaxed);
+}
+
+// Every frame the card has on frame_out, MAC'd, to the transport (pure acks may wait:
+// NodeConfig::ack_delay); how many datagrams went.
 std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_caller) {
   Counters& c = *counters_;
   std::lock_guard send_lock(c.send_mu);
   outbound.clear();
   std::vector<Beat>& frame = c.tx_frame;
   std::array<uint64_t, kFrameTypeSlots> by_type{};
+  const bool may_hold = !from_caller && cfg_.ack_delay.count() > 0;
+  const uint64_t now = host_time_us();
   while (ports_->take_frame(frame)) {
     Datagram d;
     d.dst = static_cast<uint8_t>(wire::get_field(frame[0].data, wire::frame::dst));
+    if ((may_hold || !c.held_acks.empty()) && hold_ack(frame, d.dst, now, may_hold)) continue;
+    ++by_type[type_slot(frame.front())];
     c.tx_auth.encode(frame, d.bytes);
     outbound.push_back(std::move(d));
-    ++by_type[type_slot(frame.front())];
+  }
+  if (!c.held_acks.empty() || c.acks_due.load(std::memory_order_relaxed) != 0) {
+    const std::size_t before = outbound.size();
+    release_acks(outbound, now);
+    by_type[static_cast<std::size_t>(wire::FrameType::ACK)] += outbound.size() - before;
   }
   if (outbound.empty()) {
     // The wake was for a timer, not a frame (or a caller sent it): nothing was handed off.
@@ -313,6 +380,12 @@ NodeStats BackplaneNode::stats() const {
     s.turnaround = c.turnaround;
     s.handoff = c.handoff;
     s.caller_sends = c.caller_sends;
+  }
+  {
+    Counters& c = *counters_;
+    std::lock_guard lock(c.send_mu);
+    s.acks_superseded = c.acks_superseded;
+    s.acks_delayed_sent = c.acks_delayed_sent;
   }
   s.socket_wait = transport_->socket_wait();
   s.tx_errors = transport_->send_errors();

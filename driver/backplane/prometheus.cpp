@@ -75,6 +75,10 @@ std::string prometheus_text(const NodeStats& s) {
   e.sample("sessnic_backplane_fast_retransmits_total", s[wire::BP_STATS_FAST_RETRANSMITS]);
   e.family("sessnic_backplane_giveups_total", "counter", "Frames abandoned after the last retry (the peer is marked down).");
   e.sample("sessnic_backplane_giveups_total", s[wire::BP_STATS_RTX_GIVEUP]);
+  e.family("sessnic_backplane_acks_delayed_total", "counter",
+           "Pure acks held back (ack_delay), by fate: superseded by a later frame to the peer, or sent late.");
+  e.sample("sessnic_backplane_acks_delayed_total", s.acks_superseded, "fate=\"superseded\"");
+  e.sample("sessnic_backplane_acks_delayed_total", s.acks_delayed_sent, "fate=\"sent\"");
 
   e.family("sessnic_backplane_drops_total", "counter", "Received frames dropped, by reason.");
   const std::initializer_list<std::pair<const char*, uint64_t>> drops = {

@@ -120,6 +120,55 @@ TEST(backplane_transfer_path, PumpRunsRealTimeOnlyWhenAsked) {
   }
 }
 
+// NodeConfig::ack_delay: a replicated PUT's UPDATE is owed a bare ack. Card 2 holds it
+// (nothing else goes to card 1) and sends it when the delay runs out; the sender's
+// retransmit timer (rto, far longer here) never fires. A frame card 2 sends to card 1
+// meanwhile carries the ack instead, and the held one is dropped.
+uint64_t acks_received(const BackplaneNode& n) {
+  return n.stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::ACK)];
+}
+
+TEST(backplane_transfer_path, BareAcksWaitTheirDelayOrRideOnTheNextFrame) {
+  Pair p = connected_pair(Mode::replicate, [](NodeConfig& n) {
+    n.rto = 400ms;  // no retransmit while the ack is held
+    n.ack_delay = 80ms;
+  });
+  std::mt19937_64 rng(43);
+  const uint64_t acks0 = acks_received(*p.a);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= 1; }, 1s));  // the UPDATE is there
+  ASSERT_TRUE(eventually([&] { return acks_received(*p.a) > acks0; }, 2s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 70ms);  // held, not sent at once
+  EXPECT_EQ(p.b->stats().acks_delayed_sent, 1u);
+  EXPECT_EQ(p.a->stats()[wire::BP_STATS_RETRANSMITS], 0u);
+
+  // Card 1 writes again, and card 2 writes before card 2's ack is due: its UPDATE carries the ack.
+  const uint64_t acks1 = acks_received(*p.a);
+  ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= 2; }, 1s));
+  ASSERT_TRUE(p.dev_b->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(eventually([&] { return p.b->stats().acks_superseded >= 1; }, 1s));
+  std::this_thread::sleep_for(150ms);  // past the delay: nothing more goes
+  EXPECT_EQ(acks_received(*p.a), acks1);
+  EXPECT_EQ(p.b->stats().acks_delayed_sent, 1u);
+  EXPECT_EQ(p.a->stats()[wire::BP_STATS_RETRANSMITS], 0u);
+}
+
+TEST(backplane_transfer_path, AckDelayZeroSendsBareAcksAtOnce) {
+  Pair p = connected_pair(Mode::replicate, [](NodeConfig& n) {
+    n.rto = 400ms;
+    n.ack_delay = 0us;
+  });
+  std::mt19937_64 rng(44);
+  const uint64_t acks0 = acks_received(*p.a);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+  ASSERT_TRUE(eventually([&] { return acks_received(*p.a) > acks0; }, 2s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);  // not held up to the retransmit timer
+  EXPECT_EQ(p.b->stats().acks_delayed_sent + p.b->stats().acks_superseded, 0u);
+}
+
 TEST(backplane_latency_histogram, PercentilesWithinTheBucketResolution) {
   LatencyHistogram h;
   EXPECT_EQ(h.percentile_us(0.5), 0.0);

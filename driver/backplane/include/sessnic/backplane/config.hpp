@@ -60,6 +60,13 @@ struct NodeConfig {
   // calling thread when the device supports it (BackplanePorts::on_frames_out), instead of
   // waking the pump thread to send them: one thread wake-up less per transfer.
   bool send_from_caller = true;
+  // A pure acknowledgement (an ACK frame carrying no transfer outcome) waits up to this long
+  // in the pump before it is sent, and is dropped when any later frame to the same peer
+  // goes first (every frame carries the ack and sack). A move's frames then wake each pump
+  // once instead of twice: the bare acks of a TRANSFER_REQ and of its TRANSFER_RESULT used
+  // to wake the dispatcher's and the owner's pumps inside the client's handshake. Keep it
+  // well below `rto` (the sender's retransmit floor); 0 sends every ack at once.
+  std::chrono::microseconds ack_delay{500};
 };
 
 }  // namespace sessnic::backplane

@@ -56,6 +56,10 @@ struct NodeStats {
   uint64_t catchup_pushed = 0;  // frames the card's catch-up walks queued (bp_stats)
   uint64_t pump_sleeps = 0;     // times the pump thread went idle (slept in the transport)
   uint64_t caller_sends = 0;    // batches of frames sent by the thread of a host command (send_from_caller)
+  // Pure acks held back (NodeConfig::ack_delay): replaced by a later frame to the same peer
+  // (never sent), or sent when their delay ran out.
+  uint64_t acks_superseded = 0;
+  uint64_t acks_delayed_sent = 0;
   // Frames by type (index: wire::FrameType): sent = every frame handed to the transport
   // (retransmits and acks included); received = authenticated frames given to the card.
   std::array<uint64_t, kFrameTypeSlots> tx_frames_by_type{};
@@ -99,6 +103,9 @@ class BackplaneNode {
   void run();
   std::size_t pump_out(std::vector<Datagram>& outbound, bool from_caller = false);
   std::chrono::microseconds idle_wait() const;
+  // pump_out's half for pure acks: true when `frame` (to `dst`) is one and was held.
+  bool hold_ack(const std::vector<Beat>& frame, uint8_t dst, uint64_t now, bool may_hold);
+  void release_acks(std::vector<Datagram>& outbound, uint64_t now);
 
   NodeConfig cfg_;
   BackplanePorts* ports_;
