@@ -275,6 +275,7 @@ bool BackplaneNode::hold_ack(const std::vector<Beat>& frame, uint8_t dst, uint64
   } else {
     ++c.acks_superseded;  // the newer ack says everything the older one did
   }
+  held->bytes.clear();  // encode() appends
   c.tx_auth.encode(frame, held->bytes);
   return true;
 }

@@ -136,19 +136,27 @@ TEST(backplane_transfer_path, BareAcksWaitTheirDelayOrRideOnTheNextFrame) {
   std::mt19937_64 rng(43);
   const uint64_t acks0 = acks_received(*p.a);
   const auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
-  ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= 1; }, 1s));  // the UPDATE is there
+  // Three writes a few ms apart: card 2 owes three acks in turn; the newest replaces the
+  // one held, and the one that goes is a well-formed frame.
+  constexpr uint64_t kWrites = 3;
+  for (uint64_t i = 1; i <= kWrites; ++i) {
+    ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
+    ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= i; }, 1s));
+    std::this_thread::sleep_for(5ms);
+  }
   ASSERT_TRUE(eventually([&] { return acks_received(*p.a) > acks0; }, 2s));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 70ms);  // held, not sent at once
   EXPECT_EQ(p.b->stats().acks_delayed_sent, 1u);
+  EXPECT_GE(p.b->stats().acks_superseded, 1u);
+  EXPECT_EQ(p.a->stats().rx_rejected(), 0u);
   EXPECT_EQ(p.a->stats()[wire::BP_STATS_RETRANSMITS], 0u);
 
   // Card 1 writes again, and card 2 writes before card 2's ack is due: its UPDATE carries the ack.
-  const uint64_t acks1 = acks_received(*p.a);
+  const uint64_t acks1 = acks_received(*p.a), superseded1 = p.b->stats().acks_superseded;
   ASSERT_TRUE(p.dev_a->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
-  ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= 2; }, 1s));
+  ASSERT_TRUE(eventually([&] { return p.b->stats().rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::UPDATE)] >= kWrites + 1; }, 1s));
   ASSERT_TRUE(p.dev_b->put(random_key(rng), random_blob(rng, 100), future_expiry()).ok());
-  ASSERT_TRUE(eventually([&] { return p.b->stats().acks_superseded >= 1; }, 1s));
+  ASSERT_TRUE(eventually([&] { return p.b->stats().acks_superseded > superseded1; }, 1s));
   std::this_thread::sleep_for(150ms);  // past the delay: nothing more goes
   EXPECT_EQ(acks_received(*p.a), acks1);
   EXPECT_EQ(p.b->stats().acks_delayed_sent, 1u);
