@@ -52,8 +52,8 @@ void HttpsConnection::begin() {
   }
   SSL_set_bio(ssl_.get(), rbio, wbio_);  // ssl_ owns both now
   SSL_set_accept_state(ssl_.get());
-  if (auto ep = sock_.remote_endpoint(ec); !ec) peer_ = fmt::format("{}:{}", ep.address().to_string(), ep.port());
   enter(Phase::handshake, env_.opt.handshake_timeout);
+  deadline_.expires_at(deadline_at_);
   watch_deadline();
   if (env_.opt.proxy_protocol) read_proxy_header();
   else do_handshake();
@@ -73,7 +73,7 @@ void HttpsConnection::read_proxy_header() {
     size_t rest = static_cast<size_t>(self->proxy_buf_[14]) << 8 | self->proxy_buf_[15];
     if (d.status == proxy_v2::DecodeStatus::bad || proxy_v2::kHeaderFixed + rest > self->proxy_buf_.size()) {
       self->env_.counters.proxy_header_errors++;
-      spdlog::debug("{}: connection refused: bad PROXY v2 header", self->peer_);
+      spdlog::debug("{}: connection refused: bad PROXY v2 header", self->peer());
       return self->finish();
     }
     asio::async_read(self->sock_, asio::buffer(self->proxy_buf_.data() + proxy_v2::kHeaderFixed, rest),
@@ -85,7 +85,7 @@ void HttpsConnection::read_proxy_header() {
                          self->env_.counters.proxy_header_errors++;
                          return self->finish();
                        }
-                       if (d2.status == proxy_v2::DecodeStatus::ok) self->peer_ = d2.addr.src_string();
+                       if (d2.status == proxy_v2::DecodeStatus::ok) self->proxied_peer_ = d2.addr;
                        if (self->env_.pull)
                          if (const auto hint = proxy_v2::find_pull_hint(d2)) SessionPull::set_hint(self->ssl_.get(), *hint);
                        self->do_handshake();
@@ -101,7 +101,12 @@ void HttpsConnection::do_handshake() {
     resumed_ = SSL_session_reused(ssl_.get()) == 1;
     (resumed_ ? env_.counters.handshakes_resumed : env_.counters.handshakes_full)++;
     enter(Phase::request, env_.opt.request_timeout);  // the first request is due promptly
-    return flush([this] { do_read(); });               // our last flight (and TLS 1.3 tickets)
+    // TLS 1.2: the client waits for our last flight (full handshake) before it asks. TLS 1.3:
+    // the client has asked already, and what we hold is the session ticket, which it does not
+    // wait for: read first, so the ticket goes out in the response's write (do_read flushes
+    // it before any wait).
+    if (SSL_version(ssl_.get()) < TLS1_3_VERSION) return flush([this] { do_read(); });
+    return do_read();
   }
   int e = SSL_get_error(ssl_.get(), r);
   if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_handshake); });
@@ -119,7 +124,7 @@ void HttpsConnection::do_handshake() {
     if (spdlog::should_log(spdlog::level::debug)) {
       char buf[256] = "closed";
       if (unsigned long err = ERR_peek_error()) ERR_error_string_n(err, buf, sizeof buf);
-      spdlog::debug("{}: handshake failed: {}", peer_, buf);
+      spdlog::debug("{}: handshake failed: {}", peer(), buf);
     }
   }
   ERR_clear_error();
@@ -171,7 +176,7 @@ bool HttpsConnection::process_input() {
     case S::body_too_large: {
       env_.counters.requests++;
       int status = r.status == S::bad_request ? 400 : r.status == S::header_too_large ? 431 : 413;
-      spdlog::debug("{}: request refused with {}: {}", peer_, status, parser_.error());
+      spdlog::debug("{}: request refused with {}: {}", peer(), status, parser_.error());
       respond(status, HttpResponse{status, "text/plain; charset=utf-8", fmt::format("{}\n", reason_phrase(status)), {}},
               false, false);
       return true;
@@ -201,6 +206,8 @@ void HttpsConnection::respond(int status, const HttpResponse& r, bool keep_alive
     }
     pos += static_cast<size_t>(n);
   }
+  // The last response: its close_notify goes out in the same write (close() sees it sent).
+  if (close_after_write_) write_close_notify();
   flush([this] { after_response(); });
 }
 
@@ -244,9 +251,21 @@ void HttpsConnection::wait_readable(Step next) {
                       });
 }
 
+// Only on log lines (debug), so the socket is not asked on every connection.
+std::string HttpsConnection::peer() const {
+  if (proxied_peer_) return proxied_peer_->src_string();
+  std::error_code ec;
+  const auto ep = sock_.remote_endpoint(ec);
+  return ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+// The timer is moved only to an earlier time (closing): a later deadline is noted, and the
+// armed wait, when it fires, finds it and waits on. Moving the timer at every phase change
+// cost a cancel, a handler run and a timerfd update each.
 void HttpsConnection::enter(Phase p, std::chrono::milliseconds limit) {
   phase_ = p;
-  deadline_.expires_after(limit);  // cancels the pending wait; on_deadline re-arms it
+  deadline_at_ = asio::steady_timer::clock_type::now() + limit;
+  if (deadline_at_ < deadline_.expiry()) deadline_.expires_at(deadline_at_);  // cancels the wait: re-armed
 }
 
 void HttpsConnection::watch_deadline() {
@@ -255,14 +274,17 @@ void HttpsConnection::watch_deadline() {
 
 void HttpsConnection::on_deadline() {
   if (closed_) return;
-  if (deadline_.expiry() > asio::steady_timer::clock_type::now()) return watch_deadline();  // moved: re-armed
+  if (deadline_at_ > asio::steady_timer::clock_type::now()) {  // moved on (a later phase, or re-armed earlier)
+    if (deadline_.expiry() != deadline_at_) deadline_.expires_at(deadline_at_);
+    return watch_deadline();
+  }
   if (phase_ == Phase::closing) return finish();
   TimeoutPhase which = phase_ == Phase::handshake ? TimeoutPhase::handshake
                        : phase_ == Phase::request ? TimeoutPhase::request
                        : phase_ == Phase::send    ? TimeoutPhase::send
                                                   : TimeoutPhase::idle;
   env_.counters.timeouts[static_cast<size_t>(which)]++;
-  spdlog::debug("{}: connection closed: {} deadline passed", peer_, to_string(which));
+  spdlog::debug("{}: connection closed: {} deadline passed", peer(), to_string(which));
   if (which == TimeoutPhase::idle) return close(true);  // a quiet keep-alive end, as nginx does
   close(false);
 }
@@ -272,16 +294,21 @@ void HttpsConnection::close(bool send_close_notify) {
   if (handshake_done_) {
     // close_notify goes out with the flush below; we never wait for the peer's. Either way
     // the session stays in the cache (SSL_SENT_SHUTDOWN).
-    if (send_close_notify && !flushing_) {
-      ERR_clear_error();
-      SSL_shutdown(ssl_.get());
-      ERR_clear_error();
-    }
+    if (send_close_notify && !flushing_) write_close_notify();
     SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
   }
   if (!send_close_notify || flushing_) return finish();
   enter(Phase::closing, env_.opt.linger_timeout);  // bounds the flush and the lingering read
   flush([this] { linger(); });
+}
+
+// Writes close_notify into the memory BIO, once: a second SSL_shutdown would wait for the
+// peer's close_notify, reading the socket.
+void HttpsConnection::write_close_notify() {
+  if (!handshake_done_ || (SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN) != 0) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_.get());
+  ERR_clear_error();
 }
 
 // Lingering close: stop sending, then read and discard what the client still sends for a

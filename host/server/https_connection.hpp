@@ -4,7 +4,8 @@
 // one-byte MSG_PEEK receive. Both are asio operations that try the socket before they
 // wait, so no readiness edge is lost (a bare async_wait on asio's edge-triggered epoll
 // can miss one). No thread is held while waiting: ten thousand idle keep-alive
-// connections cost memory, not threads. Every handler runs on the connection's strand.
+// connections cost memory, not threads. Every handler runs on the connection's strand (or
+// on its loop's only thread, which serializes them the same way).
 //
 // Phases and their deadlines (one timer per connection, re-armed at each phase change):
 //   proxy+handshake  handshake_timeout from accept
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http_request_parser.hpp"
@@ -48,7 +50,7 @@ struct ConnectionEnv {
 
 class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
  public:
-  // `sock` must have a strand as its executor.
+  // `sock`'s executor must run one handler at a time: a strand, or a loop run by one thread.
   HttpsConnection(asio::ip::tcp::socket sock, const ConnectionEnv& env);
   ~HttpsConnection();
   HttpsConnection(const HttpsConnection&) = delete;
@@ -74,9 +76,11 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   void watch_deadline();
   void on_deadline();
   void close(bool send_close_notify);
+  void write_close_notify();
   void linger();
   void drain();
   void finish();
+  std::string peer() const;  // the client for log lines: from the PROXY v2 header, else the socket
 
   asio::ip::tcp::socket sock_;
   asio::steady_timer deadline_;
@@ -89,7 +93,8 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   bool flushing_ = false;
   bool close_after_write_ = false;
   char peek_byte_ = 0;
-  std::string peer_;  // the client for log lines: from the PROXY v2 header, else the socket
+  std::optional<proxy_v2::Address> proxied_peer_;  // the client, from the PROXY v2 header
+  asio::steady_timer::time_point deadline_at_{};  // the current phase's; the timer may be armed earlier
   bool handshake_done_ = false, resumed_ = false, closed_ = false;
   std::array<uint8_t, proxy_v2::kMaxHeader> proxy_buf_{};
   std::unique_ptr<std::array<char, 4096>> drain_buf_;  // only while closing
