@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/ioctl.h>
+
 #include <climits>
 
 #include "proxy_protocol.hpp"
@@ -146,6 +148,7 @@ void HttpsConnection::do_read() {
     if (e == SSL_ERROR_WANT_READ) return flush([this] { wait_readable(&HttpsConnection::do_read); });
     // SSL_ERROR_ZERO_RETURN: close_notify, or a plain EOF (SSL_OP_IGNORE_UNEXPECTED_EOF).
     ERR_clear_error();
+    client_says_done_ = e == SSL_ERROR_ZERO_RETURN;  // it sends nothing more
     return close(e == SSL_ERROR_ZERO_RETURN);
   }
 }
@@ -168,6 +171,7 @@ bool HttpsConnection::process_input() {
         return true;
       }
       auto resp = env_.site.respond(req.method, req.target);
+      client_says_done_ = !req.keep_alive;  // its last request (Connection: close, HTTP/1.0)
       respond(resp.status, resp, req.keep_alive, head);
       return true;
     }
@@ -298,6 +302,9 @@ void HttpsConnection::close(bool send_close_notify) {
     SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
   }
   if (!send_close_notify || flushing_) return finish();
+  // Decided now, before our close_notify goes out: what the client sends after it (its own
+  // close_notify) is no reason to linger.
+  linger_ = !client_says_done_ || !in_.empty() || SSL_has_pending(ssl_.get()) != 0 || bytes_waiting();
   enter(Phase::closing, env_.opt.linger_timeout);  // bounds the flush and the lingering read
   flush([this] { linger(); });
 }
@@ -312,13 +319,23 @@ void HttpsConnection::write_close_notify() {
 }
 
 // Lingering close: stop sending, then read and discard what the client still sends for a
-// moment, so a response followed by close is not destroyed by a TCP reset.
+// moment, so a response followed by close is not destroyed by a TCP reset. Only when the
+// client may still be sending (as nginx's `lingering_close on`): after an error response
+// or the idle timeout, or when bytes are waiting. A client whose last request asked to
+// close, with nothing unread, is closed at once: the lingering read cost it a wake-up, two
+// reads and a shutdown per connection, for bytes that do not come.
 void HttpsConnection::linger() {
+  if (!linger_) return finish();
   std::error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return finish();
   drain_buf_ = std::make_unique<std::array<char, 4096>>();
   drain();
+}
+
+bool HttpsConnection::bytes_waiting() {
+  int n = 0;
+  return ::ioctl(sock_.native_handle(), FIONREAD, &n) != 0 || n > 0;
 }
 
 void HttpsConnection::drain() {

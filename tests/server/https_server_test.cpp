@@ -116,6 +116,43 @@ TEST(ServerHttp, ConnectionCloseAndHttp10CloseAfterTheResponse) {
   }
 }
 
+// Raw bytes sent after the server closed: true once the kernel answers them with a reset
+// (the socket is gone), false while the server still reads and discards them (lingering).
+bool reset_within(int fd, std::chrono::milliseconds limit) {
+  for (auto end = Clock::now() + limit; Clock::now() < end; std::this_thread::sleep_for(20ms))
+    if (::send(fd, "x", 1, MSG_NOSIGNAL) < 0) return errno == ECONNRESET || errno == EPIPE;
+  return false;
+}
+
+// A client whose request asked to close sends nothing more: with nothing unread the server
+// closes at once (as nginx does). After an error response the client may still be sending
+// (a body, pipelined requests), so the server reads and discards for linger_timeout.
+TEST(ServerHttp, LingeringOnlyWhenTheClientMayStillSend) {
+  ServerFixture f;
+  f.options.linger_timeout = 2000ms;
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto done = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(done->send("GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = done->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "alpha");
+  EXPECT_TRUE(done->closed_by_server(3000ms));  // its close_notify
+  EXPECT_TRUE(wait_for_eof(done->fd(), 3000ms));
+  EXPECT_TRUE(reset_within(done->fd(), 1000ms)) << "the server lingered after the client's last request";
+
+  auto bad = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(bad);
+  ASSERT_TRUE(bad->send("BAD\r\n\r\n"));
+  auto e = bad->read_response();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400);
+  EXPECT_TRUE(bad->closed_by_server(3000ms));
+  EXPECT_TRUE(wait_for_eof(bad->fd(), 3000ms));  // a lingering server has shut down its sending side
+  EXPECT_FALSE(reset_within(bad->fd(), 300ms)) << "no lingering read after an error response";
+}
+
 TEST(ServerHttp, BadRequestsAreAnsweredAndClosed) {
   ServerFixture f;
   f.options.max_header_bytes = 4096;
