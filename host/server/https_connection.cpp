@@ -210,8 +210,12 @@ void HttpsConnection::respond(int status, const HttpResponse& r, bool keep_alive
     }
     pos += static_cast<size_t>(n);
   }
-  // The last response: its close_notify goes out in the same write (close() sees it sent).
-  if (close_after_write_) write_close_notify();
+  // The last response: its close_notify goes out in the same write (close() sees it sent),
+  // and whether to linger is decided now, before the client can answer it.
+  if (close_after_write_) {
+    write_close_notify();
+    linger_ = client_may_still_send();
+  }
   flush([this] { after_response(); });
 }
 
@@ -302,9 +306,9 @@ void HttpsConnection::close(bool send_close_notify) {
     SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
   }
   if (!send_close_notify || flushing_) return finish();
-  // Decided now, before our close_notify goes out: what the client sends after it (its own
-  // close_notify) is no reason to linger.
-  linger_ = !client_says_done_ || !in_.empty() || SSL_has_pending(ssl_.get()) != 0 || bytes_waiting();
+  // Decided before our close_notify goes out (respond() did for a last response): what the
+  // client sends after it (its own close_notify) is no reason to linger.
+  if (!linger_) linger_ = client_may_still_send();
   enter(Phase::closing, env_.opt.linger_timeout);  // bounds the flush and the lingering read
   flush([this] { linger(); });
 }
@@ -325,7 +329,7 @@ void HttpsConnection::write_close_notify() {
 // close, with nothing unread, is closed at once: the lingering read cost it a wake-up, two
 // reads and a shutdown per connection, for bytes that do not come.
 void HttpsConnection::linger() {
-  if (!linger_) return finish();
+  if (!*linger_) return finish();
   std::error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return finish();
@@ -333,8 +337,9 @@ void HttpsConnection::linger() {
   drain();
 }
 
-bool HttpsConnection::bytes_waiting() {
-  int n = 0;
+bool HttpsConnection::client_may_still_send() {
+  if (!client_says_done_ || !in_.empty() || SSL_has_pending(ssl_.get()) != 0) return true;
+  int n = 0;  // bytes in the socket not read yet (or cannot tell)
   return ::ioctl(sock_.native_handle(), FIONREAD, &n) != 0 || n > 0;
 }
 

@@ -78,7 +78,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   void close(bool send_close_notify);
   void write_close_notify();
   void linger();
-  bool bytes_waiting();  // unread bytes in the socket (or cannot tell)
+  bool client_may_still_send();  // nginx's rule: no "last request" said, or bytes unread
   void drain();
   void finish();
   std::string peer() const;  // the client for log lines: from the PROXY v2 header, else the socket
@@ -94,7 +94,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   bool flushing_ = false;
   bool close_after_write_ = false;
   bool client_says_done_ = false;  // its last request asked to close, or it closed
-  bool linger_ = true;              // close(): the client may still be sending, linger() reads on
+  std::optional<bool> linger_;     // decided at the last response or close(): linger() reads on
   char peek_byte_ = 0;
   std::optional<proxy_v2::Address> proxied_peer_;  // the client, from the PROXY v2 header
   asio::steady_timer::time_point deadline_at_{};  // the current phase's; the timer may be armed earlier
