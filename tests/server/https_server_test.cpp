@@ -229,6 +229,34 @@ TEST(ServerHttp, PathTraversalIsRefused) {
   EXPECT_EQ(encoded->body, "alpha");
 }
 
+// Files are opened beneath the content directory by the kernel (openat2 RESOLVE_BENEATH);
+// a symlink that stays inside is served, also an absolute one (checked by its canonical
+// path), one that leads out is not, and a directory is not a file.
+TEST(ServerHttp, SymlinksInsideTheContentAreServed) {
+  ServerFixture f;
+  std::filesystem::create_directories(f.content() / "sub");
+  std::filesystem::create_symlink("../a.txt", f.content() / "sub" / "relative");
+  std::filesystem::create_symlink(f.content() / "a.txt", f.content() / "absolute");
+  std::filesystem::create_symlink(f.dir() / "secret", f.content() / "sub" / "out");
+  std::filesystem::create_symlink("../../secret", f.content() / "sub" / "out_relative");
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto c = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(c);
+  for (const char* target : {"/sub/relative", "/absolute"}) {
+    auto r = c->get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 200) << target;
+    EXPECT_EQ(r->body, "alpha") << target;
+  }
+  for (const char* target : {"/sub/out", "/sub/out_relative", "/sub", "/nope"}) {
+    auto r = c->get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 404) << target;
+    EXPECT_EQ(r->body.find("outside"), std::string::npos) << target;
+  }
+}
+
 // The reproduction: slow connections must not take the server out of service.
 // More slow connections than I/O threads, in both phases: trickling a ClientHello, and
 // trickling a request after a completed handshake.
