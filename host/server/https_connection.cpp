@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <climits>
 
@@ -61,38 +64,48 @@ void HttpsConnection::begin() {
   else do_handshake();
 }
 
-// The PROXY v2 header is read with exact lengths so no TLS byte is consumed here.
+// The PROXY v2 header is read with exact lengths so no TLS byte is consumed here. It
+// usually arrives with the connection, so the socket is read at once; only for bytes not
+// there yet does the connection wait (two asio reads cost two handler hand-offs).
 void HttpsConnection::read_proxy_header() {
-  auto self = shared_from_this();
-  asio::async_read(sock_, asio::buffer(proxy_buf_.data(), proxy_v2::kHeaderFixed), [self](std::error_code ec, size_t n) {
-    if (self->closed_) return;
-    if (ec) {
-      // A bare connect-and-close is the dispatcher's health probe, not an error.
-      if (n != 0) self->env_.counters.proxy_header_errors++;
-      return self->finish();
+  for (;;) {
+    size_t need = proxy_v2::kHeaderFixed;
+    if (proxy_got_ >= proxy_v2::kHeaderFixed) {
+      auto d = proxy_v2::decode(std::span<const uint8_t>(proxy_buf_.data(), proxy_v2::kHeaderFixed));
+      need += static_cast<size_t>(proxy_buf_[14]) << 8 | proxy_buf_[15];
+      if (d.status == proxy_v2::DecodeStatus::bad || need > proxy_buf_.size()) {
+        env_.counters.proxy_header_errors++;
+        spdlog::debug("{}: connection refused: bad PROXY v2 header", peer());
+        return finish();
+      }
     }
-    auto d = proxy_v2::decode(std::span<const uint8_t>(self->proxy_buf_.data(), proxy_v2::kHeaderFixed));
-    size_t rest = static_cast<size_t>(self->proxy_buf_[14]) << 8 | self->proxy_buf_[15];
-    if (d.status == proxy_v2::DecodeStatus::bad || proxy_v2::kHeaderFixed + rest > self->proxy_buf_.size()) {
-      self->env_.counters.proxy_header_errors++;
-      spdlog::debug("{}: connection refused: bad PROXY v2 header", self->peer());
-      return self->finish();
+    if (proxy_got_ == need && need > proxy_v2::kHeaderFixed) break;
+    if (proxy_got_ < need) {
+      const ssize_t n = ::recv(sock_.native_handle(), proxy_buf_.data() + proxy_got_, need - proxy_got_, MSG_DONTWAIT);
+      if (n > 0) {
+        proxy_got_ += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return wait_readable(&HttpsConnection::read_proxy_header);
+      // EOF or an error. A bare connect-and-close is the dispatcher's health probe, not an error.
+      if (proxy_got_ != 0) env_.counters.proxy_header_errors++;
+      return finish();
     }
-    asio::async_read(self->sock_, asio::buffer(self->proxy_buf_.data() + proxy_v2::kHeaderFixed, rest),
-                     [self, rest](std::error_code ec2, size_t) {
-                       if (self->closed_) return;
-                       auto d2 = proxy_v2::decode(
-                           std::span<const uint8_t>(self->proxy_buf_.data(), proxy_v2::kHeaderFixed + rest));
-                       if (ec2 || (d2.status != proxy_v2::DecodeStatus::ok && d2.status != proxy_v2::DecodeStatus::local)) {
-                         self->env_.counters.proxy_header_errors++;
-                         return self->finish();
-                       }
-                       if (d2.status == proxy_v2::DecodeStatus::ok) self->proxied_peer_ = d2.addr;
-                       if (self->env_.pull)
-                         if (const auto hint = proxy_v2::find_pull_hint(d2)) SessionPull::set_hint(self->ssl_.get(), *hint);
-                       self->do_handshake();
-                     });
-  });
+    // need == kHeaderFixed == proxy_got_ here only when the header has no address block:
+    // decode() answers that below.
+    break;
+  }
+  auto d = proxy_v2::decode(std::span<const uint8_t>(proxy_buf_.data(), proxy_got_));
+  if (d.status != proxy_v2::DecodeStatus::ok && d.status != proxy_v2::DecodeStatus::local) {
+    env_.counters.proxy_header_errors++;
+    return finish();
+  }
+  if (d.status == proxy_v2::DecodeStatus::ok) proxied_peer_ = d.addr;
+  if (env_.pull)
+    if (const auto hint = proxy_v2::find_pull_hint(d)) SessionPull::set_hint(ssl_.get(), *hint);
+  do_handshake();
 }
 
 void HttpsConnection::do_handshake() {
@@ -225,28 +238,59 @@ void HttpsConnection::after_response() {
   do_read();  // pipelined requests already in in_ are served first
 }
 
+// The kernel nearly always takes a whole flight at once: send it here and go on in this
+// handler; only what the socket does not take waits in an asio write. An asio write for
+// every flight cost a handler hand-off each (behind every other ready handler at load).
+// Going on in this handler nests calls (pipelined requests: respond, flush, do_read,
+// respond, ...), so after a few the next step is posted.
 void HttpsConnection::flush(std::function<void()> then) {
   char* data = nullptr;
   long n = BIO_get_mem_data(wbio_, &data);
   if (n <= 0) return then();
+  size_t sent = 0;
+  if (nested_ < kMaxNested) {
+    for (;;) {
+      const ssize_t r = ::send(sock_.native_handle(), data, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (r >= 0) {
+        sent = static_cast<size_t>(r);
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      return close(false);
+    }
+    if (sent == static_cast<size_t>(n)) {
+      if (!reset_wbio()) return finish();
+      ++nested_;
+      then();
+      --nested_;
+      return;
+    }
+  }
   flushing_ = true;
-  asio::async_write(sock_, asio::buffer(data, static_cast<size_t>(n)),
+  asio::async_write(sock_, asio::buffer(data + sent, static_cast<size_t>(n) - sent),
                     [self = shared_from_this(), then = std::move(then)](std::error_code ec, size_t) {
                       self->flushing_ = false;
                       if (self->closed_) return;
                       if (ec) return self->close(false);
-                      BUF_MEM* mem = nullptr;
-                      BIO_get_mem_ptr(self->wbio_, &mem);
-                      if (mem && mem->max > 64 * 1024) {
-                        // A big response left a big buffer: an idle connection should not keep it.
-                        self->wbio_ = BIO_new(BIO_s_mem());
-                        if (!self->wbio_) return self->finish();
-                        SSL_set0_wbio(self->ssl_.get(), self->wbio_);
-                      } else {
-                        (void)BIO_reset(self->wbio_);
-                      }
+                      if (!self->reset_wbio()) return self->finish();
                       then();
                     });
+}
+
+// Empties the memory BIO after a flush; false when a new one cannot be had.
+bool HttpsConnection::reset_wbio() {
+  BUF_MEM* mem = nullptr;
+  BIO_get_mem_ptr(wbio_, &mem);
+  if (mem && mem->max > 64 * 1024) {
+    // A big response left a big buffer: an idle connection should not keep it.
+    wbio_ = BIO_new(BIO_s_mem());
+    if (!wbio_) return false;
+    SSL_set0_wbio(ssl_.get(), wbio_);
+  } else {
+    (void)BIO_reset(wbio_);
+  }
+  return true;
 }
 
 void HttpsConnection::wait_readable(Step next) {

@@ -71,6 +71,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   void after_response();
   // Sends what OpenSSL wrote into the memory BIO, then calls `then` (on the strand).
   void flush(std::function<void()> then);
+  bool reset_wbio();
   void wait_readable(Step next);
   void enter(Phase p, std::chrono::milliseconds limit);
   void watch_deadline();
@@ -92,6 +93,8 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   std::string in_;   // decrypted bytes not parsed yet (pipelined requests wait here)
   BIO* wbio_ = nullptr;  // owned by ssl_: TLS output waiting for flush()
   bool flushing_ = false;
+  static constexpr int kMaxNested = 8;  // flush() steps run inside one handler before one is posted
+  int nested_ = 0;
   bool close_after_write_ = false;
   bool client_says_done_ = false;  // its last request asked to close, or it closed
   std::optional<bool> linger_;     // decided at the last response or close(): linger() reads on
@@ -100,6 +103,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   asio::steady_timer::time_point deadline_at_{};  // the current phase's; the timer may be armed earlier
   bool handshake_done_ = false, resumed_ = false, closed_ = false;
   std::array<uint8_t, proxy_v2::kMaxHeader> proxy_buf_{};
+  size_t proxy_got_ = 0;  // bytes of the PROXY v2 header read so far
   std::unique_ptr<std::array<char, 4096>> drain_buf_;  // only while closing
   size_t drained_ = 0;
 };

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -98,6 +99,36 @@ TEST(ServerHttp, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
   EXPECT_EQ(r4->body, "<h1>index</h1>\n");
   EXPECT_EQ(srv->counters().requests.load(), 4u);
   EXPECT_EQ(srv->counters().connections.load(), 1u);
+}
+
+// Many pipelined requests in one write, answers larger than the socket buffers: the server
+// sends what the kernel takes at once and waits for the rest (partial sends), and answers
+// hundreds of requests that are already there without nesting its calls without bound.
+TEST(ServerHttp, ManyPipelinedRequestsAndLargeAnswersArriveWhole) {
+  ServerFixture f;
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  std::ofstream(f.content() / "big.txt") << big;
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto c = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(c);
+  std::string many;
+  for (int i = 0; i < 500; ++i) many += "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  for (int i = 0; i < 8; ++i) many += "GET /big.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_TRUE(c->send(many));
+  for (int i = 0; i < 500; ++i) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->body, "alpha") << i;
+  }
+  for (int i = 0; i < 8; ++i) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->body.size(), big.size()) << i;
+    ASSERT_TRUE(r->body == big) << i;
+  }
+  EXPECT_EQ(srv->counters().requests.load(), 508u);
 }
 
 TEST(ServerHttp, ConnectionCloseAndHttp10CloseAfterTheResponse) {
