@@ -531,6 +531,19 @@ TEST(ServerTls, ProxyV2HeaderIsRequiredWhenConfigured) {
   EXPECT_EQ(SSL_connect(ssl.get()), 1);
   ssl.reset();
   ::close(fd);
+  // Trickled byte by byte (the server reads what is there and waits for the rest).
+  fd = tcp_connect(srv->port(), kIo);
+  ASSERT_GE(fd, 0);
+  for (uint8_t b : hdr) {
+    ASSERT_EQ(::send(fd, &b, 1, MSG_NOSIGNAL), 1);
+    std::this_thread::sleep_for(2ms);
+  }
+  ssl.reset(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  SSL_set_tlsext_host_name(ssl.get(), "localhost");
+  EXPECT_EQ(SSL_connect(ssl.get()), 1);
+  ssl.reset();
+  ::close(fd);
   // A TCP probe (connect, close: the dispatcher's health check) is not an error.
   int probe = tcp_connect(srv->port(), kIo);
   ::close(probe);
