@@ -3,12 +3,17 @@
 // is TCP connect + full TLS 1.3 handshake (RSA-2048 test certificate) + GET / + the whole
 // response, timed by the client. Measured first with no other connection open, then with
 // 10,000 idle keep-alive connections held open (fewer if the open-file hard limit is
-// lower; the count is reported). Also the server's resident memory per idle connection.
+// lower; the count is reported). Also the server's resident memory per idle connection,
+// and the server's CPU time per resumed handshake (a second server process with the
+// default settings; one client at a time, each connection resumed, GET /, closed): the
+// sum of its threads' on-CPU time (/proc/<pid>/task/*/schedstat, nanoseconds), which a
+// busy machine disturbs far less than wall time.
 // Writes $SESSNIC_BENCH_PARTS/server.json when that variable is set.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -55,6 +60,50 @@ long rss_kib(pid_t pid) {
   return 0;
 }
 
+// Nanoseconds the process's threads have run on a CPU (all threads, also those ended).
+uint64_t cpu_ns(pid_t pid) {
+  uint64_t sum = 0;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream f(t.path() / "schedstat");
+    uint64_t ns = 0;
+    if (f >> ns) sum += ns;
+  }
+  return sum;
+}
+
+struct ResumedCost {
+  double cpu_us = 0;  // server CPU per resumed connection
+  int resumed = 0, failures = 0;
+};
+
+// `n` connections, each resuming the session of the one before, GET / each.
+ResumedCost resumed_cpu(const ServerProcess& server, int version, int n) {
+  auto ctx = sessnic::testtls::make_client_ctx(version);
+  ResumedCost out;
+  sessnic::SslSessionPtr session;
+  auto one = [&] {
+    std::string err;
+    auto c = HttpsClient::connect(server.port(), ctx.get(), "localhost", session.get(), 5s, &err);
+    auto r = c ? c->get("/") : std::nullopt;
+    if (!r || r->status != 200) {
+      ++out.failures;
+      return false;
+    }
+    if (c->resumed()) ++out.resumed;
+    sessnic::SslSessionPtr next(c->session());
+    if (next) session = std::move(next);
+    return true;
+  };
+  for (int i = 0; i < 50; ++i) one();  // the first is full; warm-up
+  out.resumed = 0;
+  const uint64_t before = cpu_ns(server.pid());
+  for (int i = 0; i < n; ++i) one();
+  const uint64_t used = cpu_ns(server.pid()) - before;
+  out.cpu_us = out.resumed ? static_cast<double>(used) / 1000.0 / out.resumed : 0;
+  return out;
+}
+
 }  // namespace
 
 int main() {
@@ -87,13 +136,26 @@ int main() {
   fmt::print("idle connections opened in {:.1f} s; {} of {} probed still answer; server RSS +{:.0f} bytes each\n",
              open_s, still, (idle.size() + 99) / 100, per_conn);
   fmt::print("failed new requests: {}\n", failures);
+  server.stop();
+
+  ServerProcessOptions defaults;
+  defaults.threads = 0;  // the server's default
+  ServerProcess plain(defaults);
+  constexpr int kResumed = 1000;
+  const ResumedCost r12 = resumed_cpu(plain, TLS1_2_VERSION, kResumed);
+  const ResumedCost r13 = resumed_cpu(plain, TLS1_3_VERSION, kResumed);
+  fmt::print("server CPU per resumed connection (GET /), default settings, {} connections: TLS 1.2 {:.1f} us ({} "
+             "resumed), TLS 1.3 {:.1f} us ({} resumed)\n",
+             kResumed, r12.cpu_us, r12.resumed, r13.cpu_us, r13.resumed);
+  failures += r12.failures + r13.failures + (kResumed - r12.resumed) + (kResumed - r13.resumed);
 
   if (const char* dir = std::getenv("SESSNIC_BENCH_PARTS")) {
     std::ofstream(std::string(dir) + "/server.json") << fmt::format(
         "{{\"server_idle_conns\": {}, \"server_new_request_p50_us\": {:.1f}, \"server_new_request_p99_us\": {:.1f}, "
         "\"server_idle_conns_new_request_p50_us\": {:.1f}, \"server_idle_conns_new_request_p99_us\": {:.1f}, "
-        "\"server_idle_conn_rss_bytes\": {:.0f}, \"server_new_request_failures\": {}}}\n",
-        idle.size(), b50, b99, l50, l99, per_conn, failures);
+        "\"server_idle_conn_rss_bytes\": {:.0f}, \"server_new_request_failures\": {}, "
+        "\"server_resumed_cpu_us_tls12\": {:.1f}, \"server_resumed_cpu_us_tls13\": {:.1f}}}\n",
+        idle.size(), b50, b99, l50, l99, per_conn, failures, r12.cpu_us, r13.cpu_us);
   }
   return failures == 0 && idle.size() == idle_target ? 0 : 1;
 }

@@ -436,7 +436,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.session_pull = r.get<bool>(*t, "session_pull", w).value_or(false);
     if (s.session_pull && !s.proxy_protocol)
       r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
-    s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 4, 1, 256));
+    s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 1, 1, 256));
     if (const auto loops = r.get<std::string>(*t, "io_loops", w)) {
       if (*loops != "shared" && *loops != "per_thread")
         r.fail(t->get("io_loops"), w + ".io_loops", fmt::format("'{}': want \"shared\" or \"per_thread\"", *loops));

@@ -40,7 +40,7 @@ struct ServerConfig {
   // sessnic-server only: the dispatcher forwards a hello at once with a pull hint (PROXY v2
   // TLV) instead of moving the session first; the server pulls it from the owner card.
   bool session_pull = false;
-  unsigned threads = 4;
+  unsigned threads = 1;  // sessnic-server: one event loop run by one thread (docs/server.md)
   // sessnic-server: false = the threads share one event loop (any thread runs any
   // connection's next step); true = one event loop and one SO_REUSEPORT listener per
   // thread (`io_loops = "per_thread"`, docs/server.md "How it serves").

@@ -5,7 +5,7 @@ namespace sessnic {
 void LocalSessionCache::insert(std::span<const uint8_t> id, SSL_SESSION* session, uint32_t expiry,
                                uint64_t version) {
   if (capacity_ == 0 || id.empty()) return;
-  std::string key = key_of(id);
+  std::string key(key_of(id));
   SSL_SESSION_up_ref(session);
   SslSessionPtr ref(session);
   std::lock_guard<std::mutex> lock(mu_);
@@ -66,7 +66,7 @@ std::size_t LocalSessionCache::size() const {
   return entries_.size();
 }
 
-void LocalSessionCache::erase_locked(std::unordered_map<std::string, Entry>::iterator it) {
+void LocalSessionCache::erase_locked(Map::iterator it) {
   order_.erase(it->second.age);
   entries_.erase(it);
 }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "sessnic/ossl_ptr.hpp"
@@ -44,12 +45,21 @@ class LocalSessionCache {
     uint64_t version;
     std::list<std::string>::iterator age;  // position in order_
   };
-  static std::string key_of(std::span<const uint8_t> id) { return {id.begin(), id.end()}; }
-  void erase_locked(std::unordered_map<std::string, Entry>::iterator it);
+  // Lookups by a view of the id: no string is allocated to find an entry (one per lookup,
+  // on the path of every resumption).
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+  static std::string_view key_of(std::span<const uint8_t> id) {
+    return {reinterpret_cast<const char*>(id.data()), id.size()};
+  }
+  void erase_locked(Map::iterator it);
 
   std::size_t capacity_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  Map entries_;
   std::list<std::string> order_;  // oldest first
 };
 

@@ -102,7 +102,11 @@ void HttpsServer::stop() {
 }
 
 void HttpsServer::accept_next(Worker& w) {
-  w.acceptor.async_accept(asio::make_strand(w.io), [this, &w](std::error_code ec, tcp::socket s) {
+  // A loop run by one thread already runs one handler at a time: no strand (its hand-offs
+  // cost a queue and a lock per step).
+  const asio::any_io_executor ex = w.threads == 1 ? asio::any_io_executor(w.io.get_executor())
+                                                  : asio::any_io_executor(asio::make_strand(w.io));
+  w.acceptor.async_accept(ex, [this, &w](std::error_code ec, tcp::socket s) {
     if (ec) {
       if (!w.acceptor.is_open() || ec == asio::error::operation_aborted) return;
       // Out of file descriptors (or similar): the pending connection stays in the backlog,

@@ -58,7 +58,8 @@ class HttpsServer {
  private:
   // An event loop and its listening socket (one per thread, or one for all).
   struct Worker {
-    explicit Worker(int threads) : io(threads) {}
+    explicit Worker(int threads) : threads(threads), io(threads) {}
+    int threads;          // how many threads run io
     asio::io_context io;  // the hint: how many threads run it
     asio::ip::tcp::acceptor acceptor{io};
     asio::steady_timer accept_retry{io};

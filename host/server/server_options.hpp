@@ -20,7 +20,7 @@ struct ServerOptions {
   config::TlsConfig tls;        // certificates, versions, ciphers, session context and lifetime
   bool proxy_protocol = false;  // require a PROXY v2 header before TLS
   bool session_pull = false;    // act on the dispatcher's pull hint (session_pull.hpp)
-  unsigned threads = 4;         // I/O threads
+  unsigned threads = 1;         // I/O threads
   // false: the threads share one event loop (a connection's steps run on any of them);
   // true: one loop and one SO_REUSEPORT listener per thread (a connection stays on one).
   bool per_thread_loops = false;

@@ -3,8 +3,14 @@
 #include <fmt/format.h>
 #include <http_parser.h>
 
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace sessnic::server {
@@ -26,6 +32,32 @@ int hex(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// An owned file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// glibc has no wrapper for openat2 before 2.39.
+int open_beneath(int dir, const char* rel) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    long fd = ::syscall(SYS_openat2, dir, rel, &how, sizeof how);
+    if (fd >= 0 || errno != EINTR) return static_cast<int>(fd);
+  }
 }
 
 HttpResponse plain(int status, std::string body) {
@@ -90,6 +122,22 @@ StaticSite::StaticSite(const std::filesystem::path& root, std::string server_nam
   root_ = std::filesystem::canonical(root, ec);
   if (ec || !std::filesystem::is_directory(root_))
     throw std::runtime_error(fmt::format("content directory '{}' does not exist", root.string()));
+  root_fd_ = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd_ < 0)
+    throw std::runtime_error(fmt::format("content directory '{}': {}", root.string(), std::strerror(errno)));
+}
+
+StaticSite::~StaticSite() { ::close(root_fd_); }
+
+HttpResponse StaticSite::not_found() const { return plain(404, fmt::format("not found on {}\n", name_)); }
+
+int StaticSite::open_canonical(const std::string& rel) const {
+  std::error_code ec;
+  auto file = std::filesystem::weakly_canonical(root_ / rel, ec);
+  auto inside = file.lexically_relative(root_);
+  // The canonical path (symlinks resolved) must still be inside the content directory.
+  if (ec || inside.empty() || inside.native().starts_with("..")) return -1;
+  return ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
 }
 
 HttpResponse StaticSite::respond(std::string_view method, std::string_view target) const {
@@ -101,17 +149,24 @@ HttpResponse StaticSite::respond(std::string_view method, std::string_view targe
   auto path = decoded_request_path(target);
   if (!path) return plain(400, "bad request\n");
   if (path->ends_with("/")) *path += "index.html";
-  std::error_code ec;
-  auto file = std::filesystem::weakly_canonical(root_ / path->substr(1), ec);
-  auto rel = file.lexically_relative(root_);
-  // The canonical path (symlinks resolved) must still be inside the content directory.
-  if (ec || rel.empty() || rel.native().starts_with("..") || !std::filesystem::is_regular_file(file, ec))
-    return plain(404, fmt::format("not found on {}\n", name_));
-  std::ifstream f(file, std::ios::binary);
-  if (!f) return plain(404, fmt::format("not found on {}\n", name_));
+  const std::string rel = path->substr(1);
+  int fd = open_beneath(root_fd_, rel.c_str());
+  if (fd < 0 && errno == EXDEV) fd = open_canonical(rel);  // resolution left the directory: check where to
+  Fd file(fd);
+  struct stat st{};
+  if (file.get() < 0 || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return not_found();
   HttpResponse r;
-  r.body.assign(std::istreambuf_iterator<char>(f), {});
-  r.content_type = content_type(file);
+  r.body.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < r.body.size()) {
+    ssize_t n = ::pread(file.get(), r.body.data() + got, r.body.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return plain(500, "cannot read the file\n");
+    if (n == 0) break;  // the file shrank since fstat: what is there now is the file
+    got += static_cast<size_t>(n);
+  }
+  r.body.resize(got);
+  r.content_type = content_type(std::filesystem::path(rel));
   return r;
 }
 

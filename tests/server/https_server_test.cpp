@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -100,6 +101,36 @@ TEST(ServerHttp, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
   EXPECT_EQ(srv->counters().connections.load(), 1u);
 }
 
+// Many pipelined requests in one write, answers larger than the socket buffers: the server
+// sends what the kernel takes at once and waits for the rest (partial sends), and answers
+// hundreds of requests that are already there without nesting its calls without bound.
+TEST(ServerHttp, ManyPipelinedRequestsAndLargeAnswersArriveWhole) {
+  ServerFixture f;
+  std::string big(300 * 1024, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  std::ofstream(f.content() / "big.txt") << big;
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto c = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(c);
+  std::string many;
+  for (int i = 0; i < 500; ++i) many += "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  for (int i = 0; i < 8; ++i) many += "GET /big.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_TRUE(c->send(many));
+  for (int i = 0; i < 500; ++i) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->body, "alpha") << i;
+  }
+  for (int i = 0; i < 8; ++i) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->body.size(), big.size()) << i;
+    ASSERT_TRUE(r->body == big) << i;
+  }
+  EXPECT_EQ(srv->counters().requests.load(), 508u);
+}
+
 TEST(ServerHttp, ConnectionCloseAndHttp10CloseAfterTheResponse) {
   ServerFixture f;
   auto srv = f.start();
@@ -114,6 +145,43 @@ TEST(ServerHttp, ConnectionCloseAndHttp10CloseAfterTheResponse) {
     EXPECT_EQ(r->header("connection"), "close");
     EXPECT_TRUE(c->closed_by_server(3000ms)) << req;
   }
+}
+
+// Raw bytes sent after the server closed: true once the kernel answers them with a reset
+// (the socket is gone), false while the server still reads and discards them (lingering).
+bool reset_within(int fd, std::chrono::milliseconds limit) {
+  for (auto end = Clock::now() + limit; Clock::now() < end; std::this_thread::sleep_for(20ms))
+    if (::send(fd, "x", 1, MSG_NOSIGNAL) < 0) return errno == ECONNRESET || errno == EPIPE;
+  return false;
+}
+
+// A client whose request asked to close sends nothing more: with nothing unread the server
+// closes at once (as nginx does). After an error response the client may still be sending
+// (a body, pipelined requests), so the server reads and discards for linger_timeout.
+TEST(ServerHttp, LingeringOnlyWhenTheClientMayStillSend) {
+  ServerFixture f;
+  f.options.linger_timeout = 2000ms;
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto done = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(done->send("GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r = done->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "alpha");
+  EXPECT_TRUE(done->closed_by_server(3000ms));  // its close_notify
+  EXPECT_TRUE(wait_for_eof(done->fd(), 3000ms));
+  EXPECT_TRUE(reset_within(done->fd(), 1000ms)) << "the server lingered after the client's last request";
+
+  auto bad = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(bad);
+  ASSERT_TRUE(bad->send("BAD\r\n\r\n"));
+  auto e = bad->read_response();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400);
+  EXPECT_TRUE(bad->closed_by_server(3000ms));
+  EXPECT_TRUE(wait_for_eof(bad->fd(), 3000ms));  // a lingering server has shut down its sending side
+  EXPECT_FALSE(reset_within(bad->fd(), 300ms)) << "no lingering read after an error response";
 }
 
 TEST(ServerHttp, BadRequestsAreAnsweredAndClosed) {
@@ -190,6 +258,34 @@ TEST(ServerHttp, PathTraversalIsRefused) {
   ASSERT_TRUE(encoded);
   EXPECT_EQ(encoded->status, 200);
   EXPECT_EQ(encoded->body, "alpha");
+}
+
+// Files are opened beneath the content directory by the kernel (openat2 RESOLVE_BENEATH);
+// a symlink that stays inside is served, also an absolute one (checked by its canonical
+// path), one that leads out is not, and a directory is not a file.
+TEST(ServerHttp, SymlinksInsideTheContentAreServed) {
+  ServerFixture f;
+  std::filesystem::create_directories(f.content() / "sub");
+  std::filesystem::create_symlink("../a.txt", f.content() / "sub" / "relative");
+  std::filesystem::create_symlink(f.content() / "a.txt", f.content() / "absolute");
+  std::filesystem::create_symlink(f.dir() / "secret", f.content() / "sub" / "out");
+  std::filesystem::create_symlink("../../secret", f.content() / "sub" / "out_relative");
+  auto srv = f.start();
+  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
+  auto c = must_connect(srv->port(), ctx.get());
+  ASSERT_TRUE(c);
+  for (const char* target : {"/sub/relative", "/absolute"}) {
+    auto r = c->get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 200) << target;
+    EXPECT_EQ(r->body, "alpha") << target;
+  }
+  for (const char* target : {"/sub/out", "/sub/out_relative", "/sub", "/nope"}) {
+    auto r = c->get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 404) << target;
+    EXPECT_EQ(r->body.find("outside"), std::string::npos) << target;
+  }
 }
 
 // The reproduction: slow connections must not take the server out of service.
@@ -430,6 +526,19 @@ TEST(ServerTls, ProxyV2HeaderIsRequiredWhenConfigured) {
   auto hdr = proxy_v2::encode(addr);
   ASSERT_EQ(::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL), static_cast<ssize_t>(hdr.size()));
   SslPtr ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  SSL_set_tlsext_host_name(ssl.get(), "localhost");
+  EXPECT_EQ(SSL_connect(ssl.get()), 1);
+  ssl.reset();
+  ::close(fd);
+  // Trickled byte by byte (the server reads what is there and waits for the rest).
+  fd = tcp_connect(srv->port(), kIo);
+  ASSERT_GE(fd, 0);
+  for (uint8_t b : hdr) {
+    ASSERT_EQ(::send(fd, &b, 1, MSG_NOSIGNAL), 1);
+    std::this_thread::sleep_for(2ms);
+  }
+  ssl.reset(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd);
   SSL_set_tlsext_host_name(ssl.get(), "localhost");
   EXPECT_EQ(SSL_connect(ssl.get()), 1);

@@ -45,13 +45,14 @@ card = 1
 listen = "127.0.0.1:{}"
 metrics = "127.0.0.1:{}"
 content = "content"
-threads = {}
+{}
 {}
 [[route]]
 default = true
 servers = ["solo"]
 )",
-                                 pem.cert.string(), pem.key.string(), opt.tls_table, port_, metrics_port_, opt.threads,
+                                 pem.cert.string(), pem.key.string(), opt.tls_table, port_, metrics_port_,
+                                 opt.threads == 0 ? std::string() : fmt::format("threads = {}", opt.threads),
                                  opt.server_fields);
   auto config = dir_.path() / "cluster.toml";
   std::ofstream(config) << toml;

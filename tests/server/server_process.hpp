@@ -17,7 +17,7 @@ namespace sessnic::servertest {
 struct ServerProcessOptions {
   std::string server_fields;  // extra TOML lines for the [[server]] table
   std::string tls_table;      // a [tls] table, if any
-  unsigned threads = 2;
+  unsigned threads = 2;        // 0: left out of the config (the server's default)
 };
 
 class ServerProcess {

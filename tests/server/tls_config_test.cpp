@@ -132,6 +132,8 @@ TEST(ServerConfig, BadServerLimitsNameTheField) {
 }
 
 TEST(ServerConfig, IoLoopsIsSharedOrPerThread) {
+  EXPECT_EQ(parse("", "").servers.at(0).threads, 1u);  // one loop, one thread: no hand-offs between threads
+  EXPECT_EQ(parse("", "threads = 2\n").servers.at(0).threads, 2u);
   EXPECT_FALSE(parse("", "").servers.at(0).per_thread_loops);
   EXPECT_TRUE(parse("", "io_loops = \"per_thread\"\n").servers.at(0).per_thread_loops);
   EXPECT_FALSE(parse("", "io_loops = \"shared\"\n").servers.at(0).per_thread_loops);
