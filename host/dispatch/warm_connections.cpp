@@ -43,7 +43,8 @@ std::optional<tcp::socket::native_handle_type> WarmConnections::take(const std::
       got = fd;
     }
   }
-  fill(b);
+  // The replacement connects after the caller's hello has gone out, not in front of it.
+  asio::post(strand_, [self = shared_from_this(), b] { self->fill(b); });
   return got;
 }
 

@@ -28,7 +28,7 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age);
 
   // A connected socket to `b` (native handle; the caller assigns it to its own socket),
-  // or nullopt when none is ready. Starts replacing what it takes.
+  // or nullopt when none is ready. Replaces what it takes once the caller's handler is done.
   std::optional<asio::ip::tcp::socket::native_handle_type> take(const std::shared_ptr<Backend>& b);
 
   // Keeps `per_server` spares for every server of `router` (and drops spares of servers
