@@ -157,6 +157,7 @@ void Connection::on_hello() {
                             });
   }
   // A connection opened before this client came (WarmConnections): no connect to wait for.
+  refill_pending_ = true;
   if (auto spare = host_.warm().take(backend_)) {
     std::error_code ec;
     if (spare->get_executor() == client_.get_executor()) {
@@ -317,14 +318,24 @@ void Connection::pump(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s
     asio::async_write(to, asio::buffer(buf, n), [self, &from, &to, buf, c2s](std::error_code ec2, size_t) {
       if (self->closed_) return;
       if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
+      // The server's first flight is with the client: the spare's connect (and the
+      // server's accept of it) no longer competes with this handshake for the CPU.
+      if (!c2s) self->refill();
       self->pump(from, to, buf, c2s);
     });
   });
 }
 
+void Connection::refill() {
+  if (!refill_pending_) return;
+  refill_pending_ = false;
+  host_.warm().replace(backend_);
+}
+
 void Connection::close(std::optional<CloseReason> reason, const char* end) {
   if (closed_) return;
   closed_ = true;
+  refill();
   if (reason) host_.metrics().closed(*reason);
   std::error_code ignored;
   timer_.cancel();

@@ -64,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void forward();
   void forwarded();
   void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s);
+  void refill();  // once per connection that asked WarmConnections: top up the spares
   void close(std::optional<CloseReason> reason = std::nullopt, const char* end = "closed");
   void access_log(const char* end) const;
 
@@ -88,6 +89,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timer_waiting_ = false;
   bool connected_ = false;         // the server connection is confirmed (a byte went out, or it was writable)
   bool transfer_pending_ = false;  // the hello waits for a transfer's answer or deadline
+  bool refill_pending_ = false;    // asked WarmConnections for a spare, not yet replaced
   int open_directions_ = 2;
   bool closed_ = false;
   bool pull_hint_ = false;  // the server pulls the session (Backend::session_pull): say so in PROXY v2

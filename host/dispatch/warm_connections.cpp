@@ -38,9 +38,12 @@ std::optional<tcp::socket> WarmConnections::take(const std::shared_ptr<Backend>&
       got.emplace(std::move(s.sock));
     }
   }
-  // The replacement connects after the caller's hello has gone out, not in front of it.
-  asio::post(strand_, [self = shared_from_this(), b] { self->fill(b); });
   return got;
+}
+
+void WarmConnections::replace(const std::shared_ptr<Backend>& b) {
+  if (per_server_ == 0) return;
+  asio::post(strand_, [self = shared_from_this(), b] { self->fill(b); });
 }
 
 // Spares are opened by asio on the io_context (so a connection on the same executor can

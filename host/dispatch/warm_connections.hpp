@@ -28,9 +28,11 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age);
 
   // A socket to `b`, connected or with its connect on the way (non-blocking, TCP_NODELAY,
-  // on the io_context's own executor), or nullopt when none is ready. Replaces what it
-  // takes once the caller's handler is done.
+  // on the io_context's own executor), or nullopt when none is ready.
   std::optional<asio::ip::tcp::socket> take(const std::shared_ptr<Backend>& b);
+  // Tops up `b`'s spares (after a take, when the caller's connection no longer needs the
+  // server's attention).
+  void replace(const std::shared_ptr<Backend>& b);
 
   // Keeps `per_server` spares for every server of `router` (and drops spares of servers
   // it no longer has) now and every max_age / 2 until stop().
