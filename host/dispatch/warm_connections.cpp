@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 namespace sessnic::dispatch {
 using asio::ip::tcp;
@@ -50,21 +51,33 @@ void WarmConnections::replace(const std::shared_ptr<Backend>& b) {
 // take the socket as it is) and connect without anybody waiting for the answer: the
 // syscalls are those of a client's connect, made before the client comes.
 void WarmConnections::fill(const std::shared_ptr<Backend>& b) {
-  std::lock_guard lock(mu_);
-  if (stopped_ || !b->healthy) return;
-  Pool& p = pools_[b];
-  while (p.ready.size() < per_server_) {
+  size_t want = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || !b->healthy) return;
+    const size_t have = pools_[b].ready.size();
+    want = have < per_server_ ? per_server_ - have : 0;
+  }
+  // The syscalls outside the lock: an io thread taking a spare meanwhile does not wait.
+  std::vector<Spare> made;
+  for (size_t i = 0; i < want; ++i) {
     tcp::socket sock(io_);
     std::error_code ec;
     sock.open(b->endpoint.protocol(), ec);
     if (!ec) sock.set_option(tcp::no_delay(true), ec);
     if (!ec) sock.non_blocking(true, ec);
-    if (ec) return;  // out of descriptors: the next refresh tries again
+    if (ec) break;  // out of descriptors: the next refresh tries again
     const auto& ep = b->endpoint;
     if (::connect(sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) != 0 && errno != EINPROGRESS)
-      return;  // a server that is down: the next refresh tries again
-    p.ready.push_back(Spare{std::move(sock), Clock::now()});
+      break;  // a server that is down: the next refresh tries again
+    made.push_back(Spare{std::move(sock), Clock::now()});
   }
+  std::lock_guard lock(mu_);
+  if (stopped_) return;  // closes with `made`
+  auto it = pools_.find(b);
+  if (it == pools_.end()) return;  // the server went away (reload) meanwhile
+  for (Spare& s : made)
+    if (it->second.ready.size() < per_server_) it->second.ready.push_back(std::move(s));
 }
 
 void WarmConnections::start(std::function<std::shared_ptr<Router>()> router) {
