@@ -89,6 +89,8 @@ void Connection::on_timer() {
     case Phase::hello:
       return close(CloseReason::hello_timeout, "hello_timeout");
     case Phase::connect:
+      // Connected and waiting for a transfer: the transfer's own deadline ends that wait.
+      if (connected_) return;
       return connect_failed();
     case Phase::splice:
       return close(CloseReason::idle_timeout, "idle_timeout");
