@@ -403,7 +403,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     dc.max_connections_per_source =
         static_cast<size_t>(r.ranged(*d, "max_connections_per_source", w, 256, 1, 1000000));
     dc.max_transfers_in_flight = static_cast<size_t>(r.ranged(*d, "max_transfers_in_flight", w, 256, 1, 100000));
-    dc.warm_connections = static_cast<size_t>(r.ranged(*d, "warm_connections", w, 0, 0, 64));
+    dc.warm_connections = static_cast<size_t>(r.ranged(*d, "warm_connections", w, 2, 0, 64));
   }
 
   // [[server]]

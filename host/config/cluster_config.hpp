@@ -96,7 +96,7 @@ struct DispatcherConfig {
   unsigned io_threads = 1;
   size_t max_connections_per_source = 256;  // open connections per client address
   size_t max_transfers_in_flight = 256;     // more: forwarded at once, counted `overload`
-  size_t warm_connections = 0;              // spare connections kept open to each server (0 = off)
+  size_t warm_connections = 2;              // spare connections kept open to each server (0 = off)
 };
 
 // A certificate served to clients whose SNI matches one of `names` ([[tls.certificate]]).

@@ -28,6 +28,7 @@ class Admission : public std::enable_shared_from_this<Admission> {
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
     explicit operator bool() const { return owner_ != nullptr; }
+    const std::string& source() const { return source_; }  // the client address it was granted to
 
    private:
     void release();

@@ -8,7 +8,14 @@
 #include "proxy_protocol.hpp"
 #include "pull_hint.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
 
 namespace sessnic::dispatch {
 namespace {
@@ -35,7 +42,8 @@ proxy_v2::Address proxy_address(const tcp::endpoint& src, const tcp::endpoint& d
 }
 }  // namespace
 
-Connection::Connection(ConnectionHost& host, tcp::socket client, Admission::Ticket ticket)
+Connection::Connection(ConnectionHost& host, tcp::socket client, const tcp::endpoint& peer, const tcp::endpoint& local,
+                       Admission::Ticket ticket)
     : host_(host),
       client_(std::move(client)),
       server_(client_.get_executor()),
@@ -43,40 +51,55 @@ Connection::Connection(ConnectionHost& host, tcp::socket client, Admission::Tick
       transfer_timer_(client_.get_executor()),
       ticket_(std::move(ticket)),
       hello_(host.settings().max_hello_bytes),
-      c2s_(kSpliceBuffer),
-      s2c_(kSpliceBuffer) {}
+      buffers_(std::make_unique_for_overwrite<uint8_t[]>(2 * kSpliceBuffer)),
+      peer_(peer),
+      local_(local) {}
 
+// TCP_NODELAY comes from the listener (Linux copies it to every accepted socket).
 void Connection::start() {
-  std::error_code ec;
-  peer_ = client_.remote_endpoint(ec);
-  local_ = client_.local_endpoint(ec);
-  client_.set_option(tcp::no_delay(true), ec);
-  arm_timer(host_.settings().hello_timeout, Phase::hello);
+  watch(Phase::hello, opened_ + host_.settings().hello_timeout);
   read_hello();
 }
 
-void Connection::arm_timer(std::chrono::milliseconds t, Phase p) {
+void Connection::watch(Phase p, Clock::time_point deadline) {
   phase_ = p;
-  timer_.expires_after(t);
-  timer_.async_wait([self = shared_from_this(), p](std::error_code ec) {
-    if (ec || self->closed_ || self->phase_ != p) return;
-    if (p == Phase::hello) return self->close(CloseReason::hello_timeout, "hello_timeout");
-    if (p == Phase::connect) {
-      set_health(*self->backend_, false, "connect");
-      return self->close(CloseReason::backend_connect, "backend_connect");
-    }
-    // splice: idle only if nothing moved for a whole idle period
-    const auto idle_timeout = self->host_.settings().idle_timeout;
-    auto idle = Clock::now() - self->last_activity_;
-    if (idle >= idle_timeout) return self->close(CloseReason::idle_timeout, "idle_timeout");
-    self->arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(idle_timeout - idle) +
-                        std::chrono::milliseconds(1),
-                    Phase::splice);
+  phase_deadline_ = deadline;
+  // A wait that ends later than the new deadline is moved earlier; one that ends sooner
+  // is left alone and, when it fires, finds the phase changed and waits again.
+  if (!timer_waiting_ || deadline < timer_at_) wait_timer(deadline);
+}
+
+void Connection::wait_timer(Clock::time_point at) {
+  timer_at_ = at;
+  timer_waiting_ = true;
+  timer_.expires_at(at);  // a pending wait ends with operation_aborted
+  timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (ec) return;
+    self->timer_waiting_ = false;
+    self->on_timer();
   });
 }
 
+void Connection::on_timer() {
+  if (closed_) return;
+  // splice: idle only if nothing moved for a whole idle period
+  const auto due = phase_ == Phase::splice ? last_activity_ + host_.settings().idle_timeout : phase_deadline_;
+  if (Clock::now() < due) return wait_timer(due);
+  switch (phase_) {
+    case Phase::hello:
+      return close(CloseReason::hello_timeout, "hello_timeout");
+    case Phase::connect:
+      // Connected and waiting for a transfer: the transfer's own deadline ends that wait.
+      if (connected_) return;
+      return connect_failed();
+    case Phase::splice:
+      return close(CloseReason::idle_timeout, "idle_timeout");
+  }
+}
+
 void Connection::read_hello() {
-  client_.async_read_some(asio::buffer(c2s_), [self = shared_from_this()](std::error_code ec, size_t n) {
+  client_.async_read_some(asio::buffer(buffers_.get(), kSpliceBuffer), [self = shared_from_this()](std::error_code ec,
+                                                                                                   size_t n) {
     if (self->closed_) return;
     if (ec) {
       // The client went away mid-hello: a truncated hello. An empty connection (port
@@ -85,7 +108,7 @@ void Connection::read_hello() {
       self->host_.metrics().parse_failure(ParseError::truncated);
       return self->close(CloseReason::parse_error, "parse_error");
     }
-    auto st = self->hello_.feed(std::span<const uint8_t>(self->c2s_.data(), n));
+    auto st = self->hello_.feed(std::span<const uint8_t>(self->buffers_.get(), n));
     if (st == HelloAssembler::State::need_more) return self->read_hello();
     if (st == HelloAssembler::State::failed) {
       self->host_.metrics().parse_failure(self->hello_.error());
@@ -102,10 +125,9 @@ void Connection::on_hello() {
   m.phase_us(SetupPhase::hello, std::chrono::duration<double, std::micro>(hello_at_ - opened_).count());
   const ClientHello& h = hello_.hello();
   router_ = host_.router();
-  backend_ = router_->choose(h, peer_.address().to_string());
+  backend_ = router_->choose(h, ticket_.source());
   if (!backend_) return close(CloseReason::no_route, "no_route");
 
-  pending_ = 1;  // the connect
   plan_ = host_.transfers().plan(h, *backend_, *router_);
   if (plan_.offered()) m.resumption_attempts++;
   if (plan_.settled) {
@@ -121,7 +143,7 @@ void Connection::on_hello() {
     m.transfer(*outcome_);
   } else if (plan_.needs_move()) {
     // In parallel with the connect; whichever of answer and deadline comes first decides.
-    pending_ = 2;
+    transfer_pending_ = true;
     const auto budget = host_.settings().transfer_deadline;
     transfer_asked_ = Clock::now();
     transfer_timer_.expires_at(hello_at_ + budget);
@@ -137,28 +159,74 @@ void Connection::on_hello() {
                             });
   }
   // A connection opened before this client came (WarmConnections): no connect to wait for.
-  if (const auto fd = host_.warm().take(backend_)) {
+  refill_pending_ = true;
+  if (auto spare = host_.warm().take(backend_)) {
     std::error_code ec;
-    server_.assign(backend_->endpoint.protocol(), *fd, ec);
+    if (spare->get_executor() == client_.get_executor()) {
+      server_ = std::move(*spare);  // one io thread: the same executor, the socket as it is
+    } else {
+      // This connection's strand: the descriptor moves to a socket on it.
+      const auto fd = spare->release(ec);
+      if (!ec) server_.assign(backend_->endpoint.protocol(), fd, ec);
+      if (ec && fd >= 0) ::close(fd);
+      if (!ec) server_.non_blocking(true, ec);
+    }
     if (!ec) {
       fire_early_move();
-      return connected();
+      if (!transfer_pending_) forward();
+      else await_connect();
+      return;
     }
-    ::close(*fd);
     server_ = tcp::socket(client_.get_executor());
   }
-  arm_timer(host_.settings().connect_timeout, Phase::connect);
-  server_.async_connect(backend_->endpoint, [self = shared_from_this()](std::error_code ec) {
-    if (self->closed_) return;
-    // Passive health: real traffic updates the verdict between probe rounds.
-    set_health(*self->backend_, !ec, "connect");
-    if (ec) return self->close(CloseReason::backend_connect, "backend_connect");
-    std::error_code ignored;
-    self->server_.set_option(tcp::no_delay(true), ignored);
-    self->connected();
-  });
+  connect_server();
+}
+
+// A plain non-blocking connect, then (unless a transfer holds the hello) the hello is
+// written at once: on loopback and on a LAN the connect is usually complete by the time
+// connect(2) returns, so the write goes out without a trip through the event loop
+// (where the other connections' completions would run first). If it is not, the write
+// waits for the socket like any other.
+void Connection::connect_server() {
+  const tcp::endpoint& ep = backend_->endpoint;
+  std::error_code ec;
+  // Opened by asio (not assigned), so asio knows no other descriptor shares it and its
+  // close needs no epoll_ctl(DEL).
+  server_.open(ep.protocol(), ec);
+  if (ec) return close(CloseReason::backend_connect, "backend_connect");  // no descriptor: not the server's fault
+  server_.set_option(tcp::no_delay(true), ec);
+  server_.non_blocking(true, ec);  // the connect below and write_some in forward() never wait
+  if (ec) return close(CloseReason::backend_connect, "backend_connect");
+  if (::connect(server_.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) != 0 && errno != EINPROGRESS)
+    return connect_failed();
   // After the SYN is out: the card command must not delay the connect.
   fire_early_move();
+  if (transfer_pending_) return await_connect();
+  forward();
+}
+
+void Connection::await_connect() {
+  watch(Phase::connect, Clock::now() + host_.settings().connect_timeout);
+  server_.async_wait(tcp::socket::wait_write, [self = shared_from_this()](std::error_code ec) {
+    if (self->closed_) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (ec || ::getsockopt(self->server_.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+      return self->connect_failed();
+    self->connected();
+    if (!self->transfer_pending_) self->forward();
+  });
+}
+
+// Passive health: real traffic updates the verdict between probe rounds.
+void Connection::connected() {
+  connected_ = true;
+  set_health(*backend_, true, "connect");
+}
+
+void Connection::connect_failed() {
+  set_health(*backend_, false, "connect");
+  close(CloseReason::backend_connect, "backend_connect");
 }
 
 void Connection::fire_early_move() {
@@ -174,23 +242,19 @@ void Connection::fire_early_move() {
                                             [&m](TransferOutcome o) { m.early_move(o); });
 }
 
-void Connection::connected() {
-  phase_ = Phase::connect;  // the transfer may still be out; the hello timer no longer applies
-  step_done();
-}
-
 void Connection::transfer_done(TransferOutcome o) {
   if (outcome_) return;  // the deadline or the answer came first
   outcome_ = o;
+  transfer_pending_ = false;
   transfer_us_ = std::chrono::duration<double, std::micro>(Clock::now() - transfer_asked_).count();
   transfer_timer_.cancel();
   host_.metrics().transfer(o);
-  if (!closed_) step_done();
+  if (!closed_ && connected_) forward();
 }
 
-void Connection::step_done() {
-  if (--pending_ > 0) return;
-  // Connected, and the session (if any) is where it should be: forward what we buffered.
+// Connected (or on its way), and the session (if any) is where it should be: the PROXY v2
+// header and every byte received so far, in one gathered write.
+void Connection::forward() {
   forwarded_at_ = Clock::now();
   host_.metrics().phase_us(SetupPhase::forward, std::chrono::duration<double, std::micro>(forwarded_at_ - hello_at_).count());
   if (backend_->proxy_protocol) {
@@ -200,32 +264,46 @@ void Connection::step_done() {
     // expensive outcome under load, when backplane round trips also take longest.
     if (pull_hint_)
       tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline, move_in_flight_}));
-    first_write_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
+    proxy_header_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
   }
-  first_write_.insert(first_write_.end(), hello_.raw().begin(), hello_.raw().end());
   server_hello_.emplace(hello_.hello().session_id);
   host_.metrics().bytes_client_to_server += hello_.raw().size();
   bytes_c2s_ += hello_.raw().size();
-  last_activity_ = Clock::now();
-  arm_timer(host_.settings().idle_timeout, Phase::splice);
-  asio::async_write(server_, asio::buffer(first_write_), [self = shared_from_this()](std::error_code ec, size_t) {
+  last_activity_ = forwarded_at_;
+  const std::array<asio::const_buffer, 2> out{asio::buffer(proxy_header_), asio::buffer(hello_.raw())};
+  std::error_code ec;
+  const size_t n = server_.write_some(out, ec);  // non-blocking: would_block while the connect is on its way
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+    return connected_ ? close(std::nullopt, "server_error") : connect_failed();
+  if (!ec && !connected_) connected();
+  if (!ec && n == asio::buffer_size(out)) return forwarded();
+  if (!connected_) watch(Phase::connect, Clock::now() + host_.settings().connect_timeout);
+  const size_t head = proxy_header_.size();
+  const std::array<asio::const_buffer, 2> rest{asio::buffer(proxy_header_) + std::min(n, head),
+                                               asio::buffer(hello_.raw()) + (n > head ? n - head : 0)};
+  asio::async_write(server_, rest, [self = shared_from_this()](std::error_code ec2, size_t) {
     if (self->closed_) return;
-    if (ec) return self->close(std::nullopt, "server_error");
-    self->first_write_.clear();
-    self->first_write_.shrink_to_fit();
-    self->pump(self->client_, self->server_, self->c2s_, true);
-    self->pump(self->server_, self->client_, self->s2c_, false);
+    if (ec2) return self->connected_ ? self->close(std::nullopt, "server_error") : self->connect_failed();
+    if (!self->connected_) self->connected();
+    self->forwarded();
   });
 }
 
-void Connection::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& buf, bool c2s) {
-  from.async_read_some(asio::buffer(buf), [self = shared_from_this(), &from, &to, &buf, c2s](std::error_code ec, size_t n) {
+void Connection::forwarded() {
+  watch(Phase::splice, last_activity_ + host_.settings().idle_timeout);
+  pump(client_, server_, buffers_.get(), true);
+  pump(server_, client_, buffers_.get() + kSpliceBuffer, false);
+}
+
+void Connection::pump(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s) {
+  from.async_read_some(asio::buffer(buf, kSpliceBuffer), [self = shared_from_this(), &from, &to, buf, c2s](std::error_code ec, size_t n) {
     if (self->closed_) return;
     if (ec) {
       // EOF (or reset) one way: pass the half-close on, finish when both ways are done.
+      // The last direction needs no shutdown: close() sends the FIN.
+      if (--self->open_directions_ == 0) return self->close(std::nullopt, "done");
       std::error_code ignored;
       to.shutdown(tcp::socket::shutdown_send, ignored);
-      if (--self->open_directions_ == 0) return self->close(std::nullopt, "done");
       if (ec != asio::error::eof) self->close(std::nullopt, c2s ? "client_reset" : "server_reset");
       return;
     }
@@ -233,23 +311,33 @@ void Connection::pump(tcp::socket& from, tcp::socket& to, std::vector<uint8_t>& 
     (c2s ? self->host_.metrics().bytes_client_to_server : self->host_.metrics().bytes_server_to_client) += n;
     (c2s ? self->bytes_c2s_ : self->bytes_s2c_) += n;
     if (!c2s && !self->server_hello_->done()) {
-      self->server_hello_->feed(std::span<const uint8_t>(buf.data(), n));
+      self->server_hello_->feed(std::span<const uint8_t>(buf, n));
       if (self->server_hello_->done())
         self->host_.metrics().phase_us(
             SetupPhase::server_hello,
             std::chrono::duration<double, std::micro>(Clock::now() - self->forwarded_at_).count());
     }
-    asio::async_write(to, asio::buffer(buf.data(), n), [self, &from, &to, &buf, c2s](std::error_code ec2, size_t) {
+    asio::async_write(to, asio::buffer(buf, n), [self, &from, &to, buf, c2s](std::error_code ec2, size_t) {
       if (self->closed_) return;
       if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
+      // The server's first flight is with the client: the spare's connect (and the
+      // server's accept of it) no longer competes with this handshake for the CPU.
+      if (!c2s) self->refill();
       self->pump(from, to, buf, c2s);
     });
   });
 }
 
+void Connection::refill() {
+  if (!refill_pending_) return;
+  refill_pending_ = false;
+  host_.warm().replace(backend_);
+}
+
 void Connection::close(std::optional<CloseReason> reason, const char* end) {
   if (closed_) return;
   closed_ = true;
+  refill();
   if (reason) host_.metrics().closed(*reason);
   std::error_code ignored;
   timer_.cancel();
@@ -265,6 +353,7 @@ void Connection::close(std::optional<CloseReason> reason, const char* end) {
 // One line per connection that sent something: who, what for, where to, how the session
 // fared, how much and how long.
 void Connection::access_log(const char* end) const {
+  if (!spdlog::should_log(spdlog::level::info)) return;  // nothing formatted when nobody reads it
   const bool parsed = hello_.state() == HelloAssembler::State::done;
   const ClientHello& h = hello_.hello();
   std::string transfer = "-";

@@ -1,6 +1,7 @@
 // One client connection: hello -> route -> (transfer || connect) -> forward -> splice,
-// every handler on the connection's own strand. It knows its dispatcher only through
-// ConnectionHost: settings, counters, the current routes and the transfer service.
+// every handler on the connection's executor (its own strand when several io threads
+// run). It knows its dispatcher only through ConnectionHost: settings, counters, the
+// current routes and the transfer service.
 #pragma once
 #include <asio.hpp>
 
@@ -35,22 +36,35 @@ class ConnectionHost {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ConnectionHost& host, asio::ip::tcp::socket client, Admission::Ticket ticket);
+  // `client` was accepted from `peer` on the dispatcher's address `local` (what the PROXY
+  // v2 header names as the destination).
+  Connection(ConnectionHost& host, asio::ip::tcp::socket client, const asio::ip::tcp::endpoint& peer,
+             const asio::ip::tcp::endpoint& local, Admission::Ticket ticket);
   void start();
 
  private:
   using Clock = std::chrono::steady_clock;
   enum class Phase { hello, connect, splice };
 
-  void arm_timer(std::chrono::milliseconds t, Phase p);
+  // One timer per connection, armed once for the hello and re-armed only when a phase
+  // needs an earlier deadline (a connect that did not complete at once): each re-arm
+  // costs a cancelled wait and a trip through the event loop.
+  void watch(Phase p, Clock::time_point deadline);
+  void wait_timer(Clock::time_point at);
+  void on_timer();
   void read_hello();
   void on_hello();
+  void connect_server();
+  void await_connect();  // a transfer is pending: the hello waits for it, so confirm the connect first
+  void connect_failed();
   void connected();
   // session_pull server: fires the move toward its card (Transfers::start), no waiting.
   void fire_early_move();
   void transfer_done(TransferOutcome o);
-  void step_done();
-  void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::vector<uint8_t>& buf, bool c2s);
+  void forward();
+  void forwarded();
+  void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s);
+  void refill();  // once per connection that asked WarmConnections: top up the spares
   void close(std::optional<CloseReason> reason = std::nullopt, const char* end = "closed");
   void access_log(const char* end) const;
 
@@ -61,7 +75,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer transfer_timer_;
   Admission::Ticket ticket_;
   HelloAssembler hello_;
-  std::vector<uint8_t> c2s_, s2c_, first_write_;
+  // Both relay buffers in one block, not zero-filled (they are only ever read into).
+  std::unique_ptr<uint8_t[]> buffers_;
+  std::vector<uint8_t> proxy_header_;
   asio::ip::tcp::endpoint peer_, local_;
   std::shared_ptr<Router> router_;    // the routes this connection was routed by
   std::shared_ptr<Backend> backend_;
@@ -69,7 +85,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<ServerHelloReader> server_hello_;  // what the server decided, for the access log
   std::optional<TransferOutcome> outcome_;
   Phase phase_ = Phase::hello;
-  int pending_ = 0;
+  Clock::time_point phase_deadline_{}, timer_at_{};
+  bool timer_waiting_ = false;
+  bool connected_ = false;         // the server connection is confirmed (a byte went out, or it was writable)
+  bool transfer_pending_ = false;  // the hello waits for a transfer's answer or deadline
+  bool refill_pending_ = false;    // asked WarmConnections for a spare, not yet replaced
   int open_directions_ = 2;
   bool closed_ = false;
   bool pull_hint_ = false;  // the server pulls the session (Backend::session_pull): say so in PROXY v2

@@ -14,6 +14,8 @@ constexpr std::chrono::milliseconds kWarmMaxAge{2000};
 Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<SessionMover> mover, ConfigSource reload_from)
     : cfg_(cfg.dispatcher),
       reload_from_(std::move(reload_from)),
+      // One io thread: tell asio, so it skips waking other threads.
+      io_(cfg_.io_threads > 1 ? ASIO_CONCURRENCY_HINT_DEFAULT : 1),
       control_(asio::make_strand(io_)),
       acceptor_(control_),
       signals_(control_, SIGINT, SIGTERM, SIGHUP),
@@ -29,8 +31,12 @@ Dispatcher::Dispatcher(const config::ClusterConfig& cfg, std::shared_ptr<Session
   // A successor started while this one drains binds the same port.
   acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
   acceptor_.bind(ep);
+  // Accepted sockets inherit it (Linux): one setsockopt per connection less.
+  acceptor_.set_option(tcp::no_delay(true));
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  listen_port_ = acceptor_.local_endpoint().port();
+  listen_endpoint_ = acceptor_.local_endpoint();
+  listen_any_ = listen_endpoint_.address().is_unspecified();
+  listen_port_ = listen_endpoint_.port();
   metrics_http_ = std::make_unique<net::MetricsHttp>(
       control_, resolve_endpoint(cfg_.metrics),
       [this] {
@@ -125,17 +131,21 @@ void Dispatcher::wait_signal() {
 }
 
 void Dispatcher::accept_next() {
-  acceptor_.async_accept(asio::make_strand(io_), [this](std::error_code ec, tcp::socket s) {
+  // One io thread: the connection's handlers run on the io_context itself (a strand would
+  // only add a queue and a lock to every handler). Several: each connection its own strand.
+  const asio::any_io_executor ex = cfg_.io_threads > 1 ? asio::any_io_executor(asio::make_strand(io_))
+                                                       : asio::any_io_executor(io_.get_executor());
+  // accept(2) fills in the peer's address: no getpeername per connection.
+  acceptor_.async_accept(ex, accept_peer_, [this](std::error_code ec, tcp::socket s) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       return accept_next();  // e.g. EMFILE: keep serving the others
     }
     metrics_.connections_total++;
-    std::error_code peer_ec;
-    const auto peer = s.remote_endpoint(peer_ec);
+    const tcp::endpoint peer = accept_peer_;
     Admission::Ticket ticket;
-    const auto verdict = draining_ || peer_ec ? Admission::Verdict::connection_limit
-                                              : admission_->admit(peer.address().to_string(), ticket);
+    const auto verdict = draining_ ? Admission::Verdict::connection_limit
+                                   : admission_->admit(peer.address().to_string(), ticket);
     if (draining_) {
       metrics_.closed(CloseReason::draining);
     } else if (verdict == Admission::Verdict::connection_limit) {
@@ -145,7 +155,11 @@ void Dispatcher::accept_next() {
     } else {
       active_++;
       metrics_.connections_active++;
-      std::make_shared<Connection>(static_cast<ConnectionHost&>(*this), std::move(s), std::move(ticket))->start();
+      // A listener bound to one address: every connection arrives on it (no getsockname).
+      std::error_code local_ec;
+      const tcp::endpoint local = listen_any_ ? s.local_endpoint(local_ec) : listen_endpoint_;
+      std::make_shared<Connection>(static_cast<ConnectionHost&>(*this), std::move(s), peer, local, std::move(ticket))
+          ->start();
     }
     accept_next();
   });

@@ -8,8 +8,9 @@
 // an optional PROXY v2 header) and splice both directions. A failed or slow transfer
 // never stalls the client: the hello goes out anyway and the server does a full handshake.
 //
-// Threads: `io_threads` run the io_context; every connection has its own strand, the
-// listener, signals, health checks and the metrics endpoint share the control strand.
+// Threads: `io_threads` run the io_context; with more than one, every connection has its
+// own strand; the listener, signals, health checks and the metrics endpoint share the
+// control strand.
 // Transfer answers come from the backplane node's thread and are posted to the strand.
 //
 // Signals: SIGTERM/SIGINT drain (a second one stops at once); SIGHUP re-reads the config
@@ -93,6 +94,9 @@ class Dispatcher : private ConnectionHost {
   std::unique_ptr<net::MetricsHttp> metrics_http_;
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};
+  asio::ip::tcp::endpoint accept_peer_;      // filled by the accept in flight (one at a time)
+  asio::ip::tcp::endpoint listen_endpoint_;  // where clients connect (the PROXY v2 destination)
+  bool listen_any_ = false;                  // bound to 0.0.0.0 / ::: ask each socket instead
   uint16_t listen_port_ = 0;
   uint16_t metrics_port_ = 0;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 namespace sessnic::dispatch {
 using asio::ip::tcp;
@@ -11,16 +12,17 @@ using asio::ip::tcp;
 WarmConnections::WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age)
     : io_(io), per_server_(per_server), max_age_(max_age), strand_(asio::make_strand(io)), timer_(strand_) {}
 
-// Open, with nothing to read: the server has neither closed it nor sent anything.
+// Open, with nothing to read: the server has neither closed it nor refused it nor sent
+// anything. A connect still on its way passes too (the first write waits for it).
 bool WarmConnections::alive(tcp::socket& s) {
   char c;
   const ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-std::optional<tcp::socket::native_handle_type> WarmConnections::take(const std::shared_ptr<Backend>& b) {
+std::optional<tcp::socket> WarmConnections::take(const std::shared_ptr<Backend>& b) {
   if (per_server_ == 0) return std::nullopt;
-  std::optional<tcp::socket::native_handle_type> got;
+  std::optional<tcp::socket> got;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return std::nullopt;
@@ -33,44 +35,49 @@ std::optional<tcp::socket::native_handle_type> WarmConnections::take(const std::
         ++discarded_;
         continue;  // closes with `s`
       }
-      std::error_code ec;
-      const auto fd = s.sock.release(ec);
-      if (ec) {
-        ++discarded_;
-        continue;
-      }
       ++used_;
-      got = fd;
+      got.emplace(std::move(s.sock));
     }
   }
-  fill(b);
   return got;
 }
 
+void WarmConnections::replace(const std::shared_ptr<Backend>& b) {
+  if (per_server_ == 0) return;
+  asio::post(strand_, [self = shared_from_this(), b] { self->fill(b); });
+}
+
+// Spares are opened by asio on the io_context (so a connection on the same executor can
+// take the socket as it is) and connect without anybody waiting for the answer: the
+// syscalls are those of a client's connect, made before the client comes.
 void WarmConnections::fill(const std::shared_ptr<Backend>& b) {
   size_t want = 0;
   {
     std::lock_guard lock(mu_);
     if (stopped_ || !b->healthy) return;
-    Pool& p = pools_[b];
-    const size_t have = p.ready.size() + p.connecting;
-    if (have >= per_server_) return;
-    want = per_server_ - have;
-    p.connecting += want;
+    const size_t have = pools_[b].ready.size();
+    want = have < per_server_ ? per_server_ - have : 0;
   }
+  // The syscalls outside the lock: an io thread taking a spare meanwhile does not wait.
+  std::vector<Spare> made;
   for (size_t i = 0; i < want; ++i) {
-    auto sock = std::make_shared<tcp::socket>(io_);
-    sock->async_connect(b->endpoint, [self = shared_from_this(), b, sock](std::error_code ec) {
-      std::lock_guard lock(self->mu_);
-      auto it = self->pools_.find(b);
-      if (it == self->pools_.end()) return;  // server gone (reload) or stopped: closes with `sock`
-      --it->second.connecting;
-      if (ec || self->stopped_) return;  // a server that is down: the next refresh tries again
-      std::error_code ignored;
-      sock->set_option(tcp::no_delay(true), ignored);
-      it->second.ready.push_back(Spare{std::move(*sock), Clock::now()});
-    });
+    tcp::socket sock(io_);
+    std::error_code ec;
+    sock.open(b->endpoint.protocol(), ec);
+    if (!ec) sock.set_option(tcp::no_delay(true), ec);
+    if (!ec) sock.non_blocking(true, ec);
+    if (ec) break;  // out of descriptors: the next refresh tries again
+    const auto& ep = b->endpoint;
+    if (::connect(sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) != 0 && errno != EINPROGRESS)
+      break;  // a server that is down: the next refresh tries again
+    made.push_back(Spare{std::move(sock), Clock::now()});
   }
+  std::lock_guard lock(mu_);
+  if (stopped_) return;  // closes with `made`
+  auto it = pools_.find(b);
+  if (it == pools_.end()) return;  // the server went away (reload) meanwhile
+  for (Spare& s : made)
+    if (it->second.ready.size() < per_server_) it->second.ready.push_back(std::move(s));
 }
 
 void WarmConnections::start(std::function<std::shared_ptr<Router>()> router) {
@@ -87,7 +94,7 @@ void WarmConnections::refresh() {
     const auto now = Clock::now();
     for (auto it = pools_.begin(); it != pools_.end();) {
       const auto& servers = r->backends();
-      if (std::find(servers.begin(), servers.end(), it->first) == servers.end() && it->second.connecting == 0) {
+      if (std::find(servers.begin(), servers.end(), it->first) == servers.end()) {
         discarded_ += it->second.ready.size();
         it = pools_.erase(it);  // a server the reload removed
         continue;

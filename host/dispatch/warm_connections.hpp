@@ -27,9 +27,12 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   // `per_server` spares per server (0 = off); each kept at most `max_age`.
   WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age);
 
-  // A connected socket to `b` (native handle; the caller assigns it to its own socket),
-  // or nullopt when none is ready. Starts replacing what it takes.
-  std::optional<asio::ip::tcp::socket::native_handle_type> take(const std::shared_ptr<Backend>& b);
+  // A socket to `b`, connected or with its connect on the way (non-blocking, TCP_NODELAY,
+  // on the io_context's own executor), or nullopt when none is ready.
+  std::optional<asio::ip::tcp::socket> take(const std::shared_ptr<Backend>& b);
+  // Tops up `b`'s spares (after a take, when the caller's connection no longer needs the
+  // server's attention).
+  void replace(const std::shared_ptr<Backend>& b);
 
   // Keeps `per_server` spares for every server of `router` (and drops spares of servers
   // it no longer has) now and every max_age / 2 until stop().
@@ -47,7 +50,6 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   };
   struct Pool {
     std::deque<Spare> ready;
-    size_t connecting = 0;
   };
 
   void fill(const std::shared_ptr<Backend>& b);

@@ -541,6 +541,115 @@ TEST_F(DispatchProxy, NoWarmConnectionsWhenOff) {
   EXPECT_NE(text.find("sessnic_dispatch_warm_connections_used_total 0\n"), std::string::npos) << text;
 }
 
+// Warm connections are on by default (2 spares per server): the connect to the server is
+// off the client's path.
+TEST_F(DispatchProxy, WarmConnectionsAreOnByDefault) {
+  start();
+  auto metrics_text = [this] {
+    Client m(d_->metrics_port());
+    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto body = m.read(1 << 20, 2000ms);
+    return std::string(body.begin(), body.end());
+  };
+  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }))
+      << metrics_text();
+  Client c(d_->port());
+  EXPECT_TRUE(via_a(c, hello("a.test")));
+  EXPECT_NE(metrics_text().find("sessnic_dispatch_warm_connections_used_total 1\n"), std::string::npos)
+      << metrics_text();
+}
+
+// With several io threads every connection has its own strand: a spare (opened on the
+// io_context) moves to a socket on that strand, and the hello goes out on it unchanged.
+TEST_F(DispatchProxy, WarmConnectionMovesToTheConnectionsStrand) {
+  start("warm_connections = 2\nio_threads = 2\n");
+  auto metrics_text = [this] {
+    Client m(d_->metrics_port());
+    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto body = m.read(1 << 20, 2000ms);
+    return std::string(body.begin(), body.end());
+  };
+  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+  for (int i = 0; i < 3; ++i) {
+    Client c(d_->port());
+    Bytes h = hello("a.test");
+    c.send(h);
+    auto echo = c.read(28 + h.size());
+    ASSERT_EQ(echo.size(), 28 + h.size());
+    EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
+    EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+    c.send(std::string("ping"));  // and the splice works both ways on it
+    auto more = c.read(4);
+    EXPECT_EQ(std::string(more.begin(), more.end()), "ping");
+  }
+  EXPECT_NE(metrics_text().find("sessnic_dispatch_warm_connections_used_total 3\n"), std::string::npos)
+      << metrics_text();
+}
+
+// The hello is written right after connect(2), before the connect is known to be done. A
+// server whose accept queue is full never completes it: the write waits, and
+// connect_timeout_ms (500 here) closes the client and counts backend_connect.
+TEST_F(DispatchProxy, ConnectThatNeverCompletesTimesOut) {
+  // backlog 0: one queued connection fills the accept queue; later SYNs are dropped.
+  const int hole = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(hole, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(hole, 0), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(hole, reinterpret_cast<sockaddr*>(&a), &len);
+  Client blocker(ntohs(a.sin_port));
+  ASSERT_GE(blocker.fd, 0);
+  cfg_ = config::parse_cluster_config(config_text(Options{.dispatcher = "warm_connections = 0\n"}, ntohs(a.sin_port), b_.port()),
+                                      "proxy_test.toml");
+  d_ = std::make_unique<Dispatcher>(cfg_, nullptr);
+  thread_ = std::thread([this] { d_->run(); });
+  Client c(d_->port());
+  c.send(hello("a.test"));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer(3000ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);
+  EXPECT_TRUE(eventually([&] { return d_->metrics().closes(CloseReason::backend_connect) == 1; }));
+  ::close(hole);
+}
+
+// A server that refuses: the write after connect(2) fails, the client is closed at once,
+// backend_connect is counted and the server is marked down (with the default warm
+// connections: spares to a refusing server are never handed out).
+TEST_F(DispatchProxy, RefusedConnectClosesTheClientAndMarksTheServerDown) {
+  const uint16_t dead = testing::free_tcp_port();
+  cfg_ = config::parse_cluster_config(config_text(Options{}, dead, b_.port()),
+                                      "proxy_test.toml");
+  d_ = std::make_unique<Dispatcher>(cfg_, nullptr);
+  thread_ = std::thread([this] { d_->run(); });
+  Client c(d_->port());
+  c.send(hello("a.test"));
+  EXPECT_TRUE(c.closed_by_peer(2000ms));
+  EXPECT_TRUE(eventually([&] { return d_->metrics().closes(CloseReason::backend_connect) == 1; }));
+  EXPECT_NE(d_->router()->render_metrics().find("server_up{server=\"a\"} 0"), std::string::npos)
+      << d_->router()->render_metrics();
+}
+
+// One timer per connection: it first fires at the hello deadline and then waits again
+// for the idle deadline, counted from the last byte either way.
+TEST_F(DispatchProxy, IdleTimeoutCountsFromTheLastByte) {
+  start("idle_timeout_ms = 400\n");
+  Client c(d_->port());
+  ASSERT_TRUE(via_a(c, hello("a.test")));
+  (void)c.read(28 + hello("a.test").size() - 1, 500ms);  // the rest of the echo
+  for (int i = 0; i < 6; ++i) {  // 900 ms in all: longer than the idle and the hello timeouts
+    std::this_thread::sleep_for(150ms);
+    c.send(std::string("x"));
+    auto echo = c.read(1, 1000ms);
+    ASSERT_EQ(echo.size(), 1u) << "closed while active, round " << i;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer(3000ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+  EXPECT_TRUE(eventually([&] { return d_->metrics().closes(CloseReason::idle_timeout) == 1; }));
+}
+
 TEST_F(DispatchProxy, DrainLetsOpenConnectionsFinish) {
   start();
   Client open(d_->port());
