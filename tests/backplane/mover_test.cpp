@@ -1,33 +1,26 @@
 // The dispatcher's backplane mover (host/dispatch/backplane_mover.cpp) in-process, on real
 // UDP loopback: the dispatcher's passive card, owner card 1 and target card 2, each with
-// its own BackplaneNode. A move fired with the model card is answered by the pump; no
+// its own BackplaneNode (tests/support/transfer_cluster.hpp). A move fired with the model card is answered by the pump; no
 // thread of the dispatcher waits for it, and none sits idle beside it (idle workers that
 // shared the answers' condition variable were all woken by every answer: eight context
 // switches per move inside the client's handshake).
 #include <gtest/gtest.h>
 #include <dirent.h>
-#include <sys/socket.h>
 
-#include <fmt/format.h>
-
-#include <atomic>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
-#include <filesystem>
 #include <mutex>
 #include <random>
+#include <thread>
+#include <vector>
 
-#include "backplane_nodes.hpp"
-#include "cluster_config.hpp"
-#include "loopback.hpp"
 #include "make_mover.hpp"
 #include "sessnic/attach.hpp"
-#include "sessnic/backplane/node.hpp"
-#include "sessnic/backplane/udp_transport.hpp"
-#include "sessnic/key_file.hpp"
-#include "sessnic/open_device.hpp"
 #include "sessnic/session_identity.hpp"
+#include "tls_test_support.hpp"
+#include "transfer_cluster.hpp"
 
 namespace sessnic::dispatch {
 namespace {
@@ -44,70 +37,10 @@ std::size_t threads_of_this_process() {
   return n;
 }
 
-class Scratch {
- public:
-  Scratch() {
-    std::random_device rd;
-    dir_ = std::filesystem::temp_directory_path() / fmt::format("sessnic-mover-{}", rd());
-    std::filesystem::create_directories(dir_);
-  }
-  ~Scratch() { std::filesystem::remove_all(dir_); }
-  const std::filesystem::path& path() const { return dir_; }
-
- private:
-  std::filesystem::path dir_;
-};
-
-// Cards 1 and 2 as the servers' processes run them: a model card with its node.
-struct ServerCard {
-  ServerCard(const config::ClusterConfig& cfg, uint8_t id) {
-    DeviceConfig dc;
-    dc.card_id = id;
-    dc.geometry = TableGeometry::small;
-    card = open_device(dc);
-    auto nc = config::node_config(cfg, id, load_key_file(cfg.key_file));
-    node = std::make_unique<backplane::BackplaneNode>(nc, *card, std::make_unique<backplane::UdpTransport>(nc));
-    node->start();
-  }
-  ~ServerCard() { node->stop(); }
-  std::unique_ptr<Device> card;
-  std::unique_ptr<backplane::BackplaneNode> node;
-};
-
 TEST(BackplaneMover, AsynchronousMovesNeedNoWaitingThreads) {
-  Scratch dir;
-  generate_key_file(dir.path() / "cluster.key", 1);
-  const uint16_t ud = testing::free_loopback_port(SOCK_DGRAM), u1 = testing::free_loopback_port(SOCK_DGRAM),
-                 u2 = testing::free_loopback_port(SOCK_DGRAM);
-  const std::string text = fmt::format(R"([cluster]
-key_file = "cluster.key"
-cert = "c.pem"
-key = "k.pem"
-session_context = "mover-test"
-[backplane]
-mode = "transfer"
-[dispatcher]
-card = 0
-backplane = "127.0.0.1:{}"
-[[server]]
-name = "flights"
-card = 1
-listen = "127.0.0.1:19001"
-backplane = "127.0.0.1:{}"
-content = "f"
-[[server]]
-name = "cars"
-card = 2
-listen = "127.0.0.1:19002"
-backplane = "127.0.0.1:{}"
-content = "c"
-[[route]]
-default = true
-servers = ["flights", "cars"]
-)",
-                                       ud, u1, u2);
-  const auto cfg = config::parse_cluster_config(text, dir.path() / "cluster.toml");
-  ServerCard flights(cfg, 1), cars(cfg, 2);
+  testtls::TempDir dir;
+  const auto cfg = testing::two_server_transfer_cluster(dir.path());
+  auto flights = testing::open_server_card(cfg, 1), cars = testing::open_server_card(cfg, 2);
 
   const std::size_t before = threads_of_this_process();
   auto mover = make_mover(cfg, 2000ms);
@@ -115,7 +48,7 @@ servers = ["flights", "cars"]
   // The dispatcher's card and its pump: one thread, nothing waiting beside it.
   EXPECT_EQ(threads_of_this_process(), before + 1);
 
-  const uint8_t ctx = identity::table_ctx(session_id_context("mover-test"));
+  const uint8_t ctx = identity::table_ctx(session_id_context(testing::kTransferClusterContext));
   const uint32_t expiry = static_cast<uint32_t>(std::time(nullptr)) + 120;
   constexpr int kMoves = 60;
   std::vector<SessionKey> keys;
@@ -125,7 +58,7 @@ servers = ["flights", "cars"]
     for (uint8_t& b : id) b = static_cast<uint8_t>(rng());
     id[0] = 1;  // created on flights' card
     keys.push_back(SessionKey::make(id, ctx));
-    ASSERT_TRUE(flights.card->put(keys.back(), std::vector<uint8_t>(100, static_cast<uint8_t>(i)), expiry).ok());
+    ASSERT_TRUE(flights->device().put(keys.back(), std::vector<uint8_t>(100, static_cast<uint8_t>(i)), expiry).ok());
   }
   // Fired back to back, as the dispatcher's io thread fires them: each answered once.
   std::mutex mu;
@@ -144,7 +77,7 @@ servers = ["flights", "cars"]
     ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return answered == kMoves; })) << answered << " answered";
   }
   EXPECT_EQ(moved, kMoves) << nf << " not found";
-  for (const SessionKey& k : keys) EXPECT_TRUE(cars.card->export_entry(k).ok());
+  for (const SessionKey& k : keys) EXPECT_TRUE(cars->device().export_entry(k).ok());
   EXPECT_EQ(threads_of_this_process(), before + 1);
   mover->release();
   // After release, a move answers `failed` at once, on the caller's thread.

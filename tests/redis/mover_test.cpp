@@ -3,24 +3,18 @@
 // - its owner card is not even running (the servers' TCP ports are never opened here) - lands on the target card, which is what the
 // Redis path alone can do; without it in Redis the mover falls back to the owner card.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 
 #include <fmt/format.h>
 
 #include <ctime>
 #include <future>
 
-#include "backplane_nodes.hpp"
-#include "cluster_config.hpp"
-#include "loopback.hpp"
 #include "make_mover.hpp"
 #include "redis_processes.hpp"
 #include "sessnic/attach.hpp"
-#include "sessnic/backplane/node.hpp"
-#include "sessnic/backplane/udp_transport.hpp"
 #include "sessnic/key_file.hpp"
-#include "sessnic/open_device.hpp"
 #include "sessnic/redis/store.hpp"
+#include "transfer_cluster.hpp"
 
 namespace sessnic::redis {
 namespace {
@@ -30,53 +24,16 @@ using namespace std::chrono_literals;
 TEST(RedisMover, MovesASessionOnlyRedisHasIntoTheTargetCard) {
   testing::TempDirectory dir;
   testing::RedisProcess redis(dir.path() / "redis", 0);
-  generate_key_file(dir.path() / "cluster.key", 1);
-  const uint16_t ud = testing::free_loopback_port(SOCK_DGRAM), u1 = testing::free_loopback_port(SOCK_DGRAM),
-                 u2 = testing::free_loopback_port(SOCK_DGRAM);
-  const std::string text = fmt::format(R"([cluster]
-key_file = "cluster.key"
-cert = "c.pem"
-key = "k.pem"
-session_context = "mover-test"
-[backplane]
-mode = "transfer"
-[dispatcher]
-card = 0
-backplane = "127.0.0.1:{}"
-[[server]]
-name = "flights"
-card = 1
-listen = "127.0.0.1:19001"
-backplane = "127.0.0.1:{}"
-content = "f"
-[[server]]
-name = "cars"
-card = 2
-listen = "127.0.0.1:19002"
-backplane = "127.0.0.1:{}"
-content = "c"
-[[route]]
-default = true
-servers = ["flights", "cars"]
-[redis]
-addresses = ["{}"]
-)",
-                                       ud, u1, u2, redis.address().str());
-  const auto cfg = config::parse_cluster_config(text, dir.path() / "cluster.toml");
+  const auto cfg = testing::two_server_transfer_cluster(
+      dir.path(), fmt::format("[redis]\naddresses = [\"{}\"]\n", redis.address().str()));
 
   // cars' card on the backplane; flights (card 1, the owner by the id's first byte) is down.
-  auto keys = load_key_file(cfg.key_file);
-  auto nc = config::node_config(cfg, 2, keys);
-  DeviceConfig dc;
-  dc.card_id = 2;
-  auto cars_card = open_device(dc);
-  backplane::BackplaneNode cars(nc, *cars_card, std::make_unique<backplane::UdpTransport>(nc));
-  cars.start();
+  auto cars = testing::open_server_card(cfg, 2);
 
   auto mover = dispatch::make_mover(cfg, 1000ms);
   ASSERT_TRUE(mover);
 
-  const uint8_t ctx = session_id_context("mover-test")[0];
+  const uint8_t ctx = session_id_context(testing::kTransferClusterContext)[0];
   std::array<uint8_t, 32> id{};
   id[0] = 1;
   id[5] = 0x77;
@@ -100,7 +57,7 @@ addresses = ["{}"]
     return f.get();
   };
   EXPECT_EQ(move(key), dispatch::MoveResult::moved);
-  auto got = cars_card->get(key);
+  auto got = cars->device().get(key);
   EXPECT_EQ(got.status, wire::Status::OK);
   EXPECT_EQ(got.version, rec.version);
   EXPECT_EQ(got.blob, rec.blob);
@@ -109,7 +66,7 @@ addresses = ["{}"]
   id[5] = 0x78;
   EXPECT_NE(move(SessionKey::make(id, ctx)), dispatch::MoveResult::moved);
   mover->release();
-  cars.stop();
+  cars.reset();
 }
 
 }  // namespace
