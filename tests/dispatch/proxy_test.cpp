@@ -170,6 +170,24 @@ content = "."
     auto echo = c.read(1);
     return !echo.empty() && echo[0] == 0x0d;
   }
+  // Sends `h` to a (whose server wants PROXY v2): the echo is the 28-byte header with the
+  // client's own port, then exactly `h`.
+  void expect_forwarded_with_proxy_header(Client& c, const Bytes& h) {
+    c.send(h);
+    auto echo = c.read(28 + h.size());
+    ASSERT_EQ(echo.size(), 28 + h.size());
+    EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
+    EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+  }
+  // GET `path` on the dispatcher's metrics port: the whole response, head and body.
+  std::string metrics_port_get(const std::string& path) {
+    Client m(d_->metrics_port());
+    m.send(fmt::format("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", path));
+    auto r = m.read(1 << 20, 2000ms);
+    return std::string(r.begin(), r.end());
+  }
+  std::string metrics_text() { return metrics_port_get("/metrics"); }
+  bool metrics_show(const std::string& line) { return metrics_text().find(line) != std::string::npos; }
   template <class F>
   static bool eventually(F f, std::chrono::milliseconds t = 3000ms) {
     auto deadline = std::chrono::steady_clock::now() + t;
@@ -486,10 +504,7 @@ TEST_F(DispatchProxy, MetricsEndpointServesPrometheusText) {
     Client c(d_->port());
     EXPECT_TRUE(via_a(c, hello("a.test")));
   }
-  Client m(d_->metrics_port());
-  m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto body = m.read(1 << 20, 2000ms);
-  std::string text(body.begin(), body.end());
+  const std::string text = metrics_text();
   EXPECT_EQ(text.rfind("HTTP/1.1 200 OK", 0), 0u) << text;
   EXPECT_NE(text.find("sessnic_dispatch_hellos_parsed_total 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("sessnic_dispatch_routed_total{server=\"a\"} 1\n"), std::string::npos) << text;
@@ -505,38 +520,24 @@ TEST_F(DispatchProxy, MetricsEndpointServesPrometheusText) {
 // header first); with 0 it connects per client as before.
 TEST_F(DispatchProxy, HelloGoesOutOnAWarmConnection) {
   start("warm_connections = 2\n");
-  auto metrics_text = [this] {
-    Client m(d_->metrics_port());
-    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto body = m.read(1 << 20, 2000ms);
-    return std::string(body.begin(), body.end());
-  };
   // Both servers have their spares before any client connected (the servers also see
   // the health checker's probes, so their own counts say less).
-  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+  ASSERT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); }));
   {
     Client c(d_->port());
-    Bytes h = hello("a.test");
-    c.send(h);
-    auto echo = c.read(28 + h.size());
-    ASSERT_EQ(echo.size(), 28 + h.size());
-    EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
-    EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+    ASSERT_NO_FATAL_FAILURE(expect_forwarded_with_proxy_header(c, hello("a.test")));
   }
   EXPECT_NE(metrics_text().find("sessnic_dispatch_warm_connections_used_total 1\n"), std::string::npos)
       << metrics_text();
   // The spare it took is replaced.
-  EXPECT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); }));
 }
 
 TEST_F(DispatchProxy, NoWarmConnectionsWhenOff) {
   start("warm_connections = 0\n");
   Client c(d_->port());
   EXPECT_TRUE(via_a(c, hello("a.test")));
-  Client m(d_->metrics_port());
-  m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto body = m.read(1 << 20, 2000ms);
-  const std::string text(body.begin(), body.end());
+  const std::string text = metrics_text();
   EXPECT_NE(text.find("sessnic_dispatch_warm_connections 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("sessnic_dispatch_warm_connections_used_total 0\n"), std::string::npos) << text;
 }
@@ -545,13 +546,7 @@ TEST_F(DispatchProxy, NoWarmConnectionsWhenOff) {
 // off the client's path.
 TEST_F(DispatchProxy, WarmConnectionsAreOnByDefault) {
   start();
-  auto metrics_text = [this] {
-    Client m(d_->metrics_port());
-    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto body = m.read(1 << 20, 2000ms);
-    return std::string(body.begin(), body.end());
-  };
-  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }))
+  ASSERT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); }))
       << metrics_text();
   Client c(d_->port());
   EXPECT_TRUE(via_a(c, hello("a.test")));
@@ -563,21 +558,10 @@ TEST_F(DispatchProxy, WarmConnectionsAreOnByDefault) {
 // io_context) moves to a socket on that strand, and the hello goes out on it unchanged.
 TEST_F(DispatchProxy, WarmConnectionMovesToTheConnectionsStrand) {
   start("warm_connections = 2\nio_threads = 2\n");
-  auto metrics_text = [this] {
-    Client m(d_->metrics_port());
-    m.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto body = m.read(1 << 20, 2000ms);
-    return std::string(body.begin(), body.end());
-  };
-  ASSERT_TRUE(eventually([&] { return metrics_text().find("sessnic_dispatch_warm_connections 4\n") != std::string::npos; }));
+  ASSERT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); }));
   for (int i = 0; i < 3; ++i) {
     Client c(d_->port());
-    Bytes h = hello("a.test");
-    c.send(h);
-    auto echo = c.read(28 + h.size());
-    ASSERT_EQ(echo.size(), 28 + h.size());
-    EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
-    EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
+    ASSERT_NO_FATAL_FAILURE(expect_forwarded_with_proxy_header(c, hello("a.test")));
     c.send(std::string("ping"));  // and the splice works both ways on it
     auto more = c.read(4);
     EXPECT_EQ(std::string(more.begin(), more.end()), "ping");
@@ -729,12 +713,7 @@ TEST_F(DispatchProxy, SighupSwapsRoutesAndKeepsOpenConnections) {
 
 TEST_F(DispatchProxy, HealthzSaysWhyNot) {
   start();
-  auto healthz = [this] {
-    Client m(d_->metrics_port());
-    m.send(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto r = m.read(1 << 16, 2000ms);
-    return std::string(r.begin(), r.end());
-  };
+  auto healthz = [this] { return metrics_port_get("/healthz"); };
   EXPECT_EQ(healthz().rfind("HTTP/1.1 200", 0), 0u);
   a_.stop_listening();
   b_.stop_listening();
