@@ -34,6 +34,19 @@ std::unique_ptr<HttpsClient> must_connect(uint16_t port, SSL_CTX* ctx, const std
   return c;
 }
 
+// A started server and one TLS 1.3 client connected to it (or null, already reported):
+// how most tests here begin.
+struct Started {
+  std::unique_ptr<server::HttpsServer> srv;
+  SslCtxPtr ctx;
+  std::unique_ptr<HttpsClient> client;
+};
+Started start_and_connect(ServerFixture& f) {
+  Started s{f.start(), testtls::make_client_ctx(TLS1_3_VERSION), nullptr};
+  s.client = must_connect(s.srv->port(), s.ctx.get());
+  return s;
+}
+
 // A client SSL_CTX that accepts any certificate (the SNI tests use several self-signed ones).
 SslCtxPtr unverified_client_ctx(int max_version) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
@@ -71,9 +84,7 @@ std::string real_client_hello() {
 
 TEST(ServerHttp, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
   ServerFixture f;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->send("GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
                       "HEAD /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -109,9 +120,7 @@ TEST(ServerHttp, ManyPipelinedRequestsAndLargeAnswersArriveWhole) {
   std::string big(300 * 1024, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
   std::ofstream(f.content() / "big.txt") << big;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   std::string many;
   for (int i = 0; i < 500; ++i) many += "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -161,9 +170,7 @@ bool reset_within(int fd, std::chrono::milliseconds limit) {
 TEST(ServerHttp, LingeringOnlyWhenTheClientMayStillSend) {
   ServerFixture f;
   f.options.linger_timeout = 2000ms;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto done = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, done] = start_and_connect(f);
   ASSERT_TRUE(done);
   ASSERT_TRUE(done->send("GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   auto r = done->read_response();
@@ -219,9 +226,7 @@ TEST(ServerHttp, BadRequestsAreAnsweredAndClosed) {
 
 TEST(ServerHttp, MethodsOtherThanGetAndHeadGet405) {
   ServerFixture f;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->send("POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
   auto r = c->read_response();
@@ -237,9 +242,7 @@ TEST(ServerHttp, PathTraversalIsRefused) {
   ServerFixture f;
   std::filesystem::create_directories(f.content() / "sub");
   std::filesystem::create_symlink(f.dir() / "secret", f.content() / "link");
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   for (const char* target : {"/../secret", "/sub/../../secret", "/%2e%2e/secret", "/sub/%2E%2E/%2e%2e/secret",
                              "/a.txt%00.html", "/%zz"}) {
@@ -270,9 +273,7 @@ TEST(ServerHttp, SymlinksInsideTheContentAreServed) {
   std::filesystem::create_symlink(f.content() / "a.txt", f.content() / "absolute");
   std::filesystem::create_symlink(f.dir() / "secret", f.content() / "sub" / "out");
   std::filesystem::create_symlink("../../secret", f.content() / "sub" / "out_relative");
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   for (const char* target : {"/sub/relative", "/absolute"}) {
     auto r = c->get(target);
@@ -356,9 +357,7 @@ TEST(ServerDeadlines, SlowLorisIsCutAtTheDeadlineWhileOthersAreServed) {
 TEST(ServerDeadlines, IdleKeepAliveConnectionsAreClosedWithCloseNotify) {
   ServerFixture f;
   f.options.idle_timeout = 300ms;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto c = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, c] = start_and_connect(f);
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->get("/a.txt"));
   auto t0 = Clock::now();
@@ -371,9 +370,7 @@ TEST(ServerDeadlines, IdleKeepAliveConnectionsAreClosedWithCloseNotify) {
 TEST(ServerLimits, ConnectionsOverTheLimitAreClosedAtOnce) {
   ServerFixture f;
   f.options.max_connections = 2;
-  auto srv = f.start();
-  auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-  auto a = must_connect(srv->port(), ctx.get());
+  auto [srv, ctx, a] = start_and_connect(f);
   auto b = must_connect(srv->port(), ctx.get());
   ASSERT_TRUE(a && b);
   std::string err;
@@ -465,9 +462,7 @@ TEST(ServerTls, VersionsCiphersAndGroupsFollowTheConfig) {
     ServerFixture f;
     f.options.tls.max_version = "1.2";
     f.options.tls.ciphers = "ECDHE-RSA-AES256-GCM-SHA384";
-    auto srv = f.start();
-    auto ctx = testtls::make_client_ctx(TLS1_3_VERSION);
-    auto c = must_connect(srv->port(), ctx.get());
+    auto [srv, ctx, c] = start_and_connect(f);
     ASSERT_TRUE(c);
     EXPECT_EQ(SSL_version(c->ssl()), TLS1_2_VERSION);
     EXPECT_STREQ(SSL_get_cipher_name(c->ssl()), "ECDHE-RSA-AES256-GCM-SHA384");
@@ -515,35 +510,34 @@ TEST(ServerTls, ProxyV2HeaderIsRequiredWhenConfigured) {
   std::string err;
   EXPECT_FALSE(HttpsClient::connect(srv->port(), ctx.get(), "localhost", nullptr, kIo, &err));
   EXPECT_TRUE(eventually([&] { return srv->counters().proxy_header_errors.load() == 1; }));
-  // With it: TLS follows on the same connection.
-  int fd = tcp_connect(srv->port(), kIo);
-  ASSERT_GE(fd, 0);
+  // With it: TLS follows on the same connection, the header sent whole or trickled byte
+  // by byte (the server reads what is there and waits for the rest).
   proxy_v2::Address addr;
   addr.src = {192, 0, 2, 1};
   addr.dst = {127, 0, 0, 1};
   addr.src_port = 40000;
   addr.dst_port = srv->port();
-  auto hdr = proxy_v2::encode(addr);
-  ASSERT_EQ(::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL), static_cast<ssize_t>(hdr.size()));
-  SslPtr ssl(SSL_new(ctx.get()));
-  SSL_set_fd(ssl.get(), fd);
-  SSL_set_tlsext_host_name(ssl.get(), "localhost");
-  EXPECT_EQ(SSL_connect(ssl.get()), 1);
-  ssl.reset();
-  ::close(fd);
-  // Trickled byte by byte (the server reads what is there and waits for the rest).
-  fd = tcp_connect(srv->port(), kIo);
-  ASSERT_GE(fd, 0);
-  for (uint8_t b : hdr) {
-    ASSERT_EQ(::send(fd, &b, 1, MSG_NOSIGNAL), 1);
-    std::this_thread::sleep_for(2ms);
-  }
-  ssl.reset(SSL_new(ctx.get()));
-  SSL_set_fd(ssl.get(), fd);
-  SSL_set_tlsext_host_name(ssl.get(), "localhost");
-  EXPECT_EQ(SSL_connect(ssl.get()), 1);
-  ssl.reset();
-  ::close(fd);
+  const auto hdr = proxy_v2::encode(addr);
+  auto tls_after_header = [&](bool trickled) {
+    const int fd = tcp_connect(srv->port(), kIo);
+    ASSERT_GE(fd, 0);
+    if (trickled) {
+      for (uint8_t b : hdr) {
+        ASSERT_EQ(::send(fd, &b, 1, MSG_NOSIGNAL), 1);
+        std::this_thread::sleep_for(2ms);
+      }
+    } else {
+      ASSERT_EQ(::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL), static_cast<ssize_t>(hdr.size()));
+    }
+    SslPtr ssl(SSL_new(ctx.get()));
+    SSL_set_fd(ssl.get(), fd);
+    SSL_set_tlsext_host_name(ssl.get(), "localhost");
+    EXPECT_EQ(SSL_connect(ssl.get()), 1);
+    ssl.reset();
+    ::close(fd);
+  };
+  ASSERT_NO_FATAL_FAILURE(tls_after_header(false));
+  ASSERT_NO_FATAL_FAILURE(tls_after_header(true));
   // A TCP probe (connect, close: the dispatcher's health check) is not an error.
   int probe = tcp_connect(srv->port(), kIo);
   ::close(probe);
