@@ -11,6 +11,9 @@
 //               latest session, for S seconds: completed connections per second.
 //   added       the same back end reached directly and through each front end: TCP connect +
 //               resumed handshake on the server that issued the session (nothing to move).
+// With --cpu, each saturation window also records the CPU time (user + system, from /proc) of
+// the system's processes and their descendants, and of this client, so the figures can say
+// what one handshake costs each process (docs/benchmarks.md, "CPU per handshake").
 // Every connection sends `GET / HTTP/1.0` and reads the whole answer (a TLS 1.3 server's stateful
 // ticket arrives there) and must get `200`; anything else counts as a failure, never as a sample.
 // Raw samples go to one JSON file; bench/peers/peer_figures.py turns them into figures.
@@ -22,19 +25,24 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -229,7 +237,14 @@ Outcome one_connection(SSL_CTX* ctx, const Endpoint& e, const std::string& sni, 
   return out;
 }
 
+// --cpu SYSTEM:PART=PID[,PID...]: processes whose CPU time counts as PART of SYSTEM.
+struct CpuWatch {
+  std::string system, part;
+  std::vector<int> pids;
+};
+
 struct Options {
+  std::vector<CpuWatch> cpu;
   std::vector<Endpoint> systems;
   std::vector<Endpoint> added;
   std::vector<std::string> sni;
@@ -272,6 +287,48 @@ json new_change_record() {
               {"failures", 0}, {"errors", json::array()}};
 }
 
+// User + system CPU seconds of `pid` and every descendant alive now (/proc/PID/stat, clock
+// ticks: exited threads of a live process are included, exited child processes are not).
+// A pid that is gone counts 0.
+double tree_cpu_seconds(int pid) {
+  static const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)  // fields 14 and 15: utime, stime
+    if (i >= 14) ticks += std::stod(f);
+  double total = ticks / tick;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream children(task.path() / "children");
+    for (int child; children >> child;) total += tree_cpu_seconds(child);
+  }
+  return total;
+}
+
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds now of this client ("client") and of each watched part of `system`.
+std::vector<std::pair<std::string, double>> cpu_now(const Options& o, const std::string& system) {
+  std::vector<std::pair<std::string, double>> now{{"client", self_cpu_seconds()}};
+  for (const auto& w : o.cpu) {
+    if (w.system != system) continue;
+    double s = 0;
+    for (int pid : w.pids) s += tree_cpu_seconds(pid);
+    now.emplace_back(w.part, s);
+  }
+  return now;
+}
+
 // Saturation on one system: `clients` threads, each on its own chain of server changes.
 json saturation(SSL_CTX* ctx, const Options& o, const Endpoint& e) {
   struct PerThread {
@@ -279,6 +336,7 @@ json saturation(SSL_CTX* ctx, const Options& o, const Endpoint& e) {
   };
   std::vector<PerThread> per(static_cast<size_t>(o.sat_clients));
   std::atomic<bool> stop{false};
+  const auto cpu_before = cpu_now(o, e.name);
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.sat_seconds));
   std::vector<std::thread> threads;
@@ -307,6 +365,12 @@ json saturation(SSL_CTX* ctx, const Options& o, const Endpoint& e) {
   std::this_thread::sleep_until(deadline);
   stop = true;
   for (auto& th : threads) th.join();
+  // Connections still open at the deadline finish before the join: their CPU counts, they
+  // do not (at most one per client thread).
+  const auto cpu_after = cpu_now(o, e.name);
+  json cpu_us = json::object();
+  for (size_t i = 0; i < cpu_after.size(); ++i)
+    cpu_us[cpu_after[i].first] = (cpu_after[i].second - cpu_before[i].second) * 1e6;
   PerThread sum;
   for (auto& p : per) {
     sum.done += p.done;
@@ -316,7 +380,7 @@ json saturation(SSL_CTX* ctx, const Options& o, const Endpoint& e) {
   }
   return json{{"handshakes", sum.done},     {"resumed", sum.resumed},   {"offered", sum.offered},
               {"failures", sum.failures},   {"seconds", o.sat_seconds},
-              {"hs_per_s", static_cast<double>(sum.done) / o.sat_seconds}};
+              {"hs_per_s", static_cast<double>(sum.done) / o.sat_seconds}, {"cpu_us", cpu_us}};
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -452,11 +516,14 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"peer_client: the neutral TLS load client of the peer benchmark"};
   Options o;
-  std::vector<std::string> systems, added;
+  std::vector<std::string> systems, added, cpu;
   std::string sni = "a.peers.test,b.peers.test,c.peers.test";
   std::string tls = "1.2,1.3";
   app.add_option("--system", systems, "NAME=IP:PORT of a front end (repeat; driven in this order, round by round)");
   app.add_option("--added", added, "NAME=IP:PORT[+proxy] of a path to server 1 for the added-latency measurement");
+  app.add_option("--cpu", cpu,
+                 "SYSTEM:PART=PID[,PID...]: count these processes' CPU (and their children's) as PART of "
+                 "SYSTEM in its saturation windows (repeat)");
   app.add_option("--sni", sni, "comma-separated names routing to servers 1, 2, 3");
   app.add_option("--tls", tls, "TLS versions to measure: 1.2, 1.3 or 1.2,1.3");
   app.add_option("--reps", o.reps, "repetitions")->check(CLI::Range(1, 100));
@@ -473,6 +540,20 @@ int main(int argc, char** argv) {
   try {
     for (const auto& s : systems) o.systems.push_back(parse_endpoint(s));
     for (const auto& s : added) o.added.push_back(parse_endpoint(s));
+    for (const auto& s : cpu) {
+      const auto colon = s.find(':'), eq = s.find('=');
+      if (colon == std::string::npos || eq == std::string::npos || colon == 0 || eq < colon + 2 || eq + 1 == s.size())
+        throw std::invalid_argument("--cpu '" + s + "': want SYSTEM:PART=PID[,PID...]");
+      CpuWatch w{s.substr(0, colon), s.substr(colon + 1, eq - colon - 1), {}};
+      if (w.part == "client") throw std::invalid_argument("--cpu '" + s + "': 'client' is this process");
+      for (const auto& p : split(s.substr(eq + 1), ',')) {
+        int pid = 0;
+        const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
+        if (ec != std::errc() || end != p.data() + p.size() || pid <= 0) throw std::invalid_argument("--cpu '" + s + "': '" + p + "' is not a pid");
+        w.pids.push_back(pid);
+      }
+      o.cpu.push_back(std::move(w));
+    }
     o.sni = split(sni, ',');
     for (const auto& s : o.sni)
       if (s.empty()) throw std::invalid_argument("--sni: empty name");

@@ -58,6 +58,7 @@ def compute(r):
             t[1] += len(res) + offered
     for sys_name, (resumed, offered) in totals.items():
         f[f"peer_resume_rate_{sys_name}"] = _ratio(resumed, offered)
+    f.update(cpu_figures(sat))
 
     for v, tag in VERSIONS.items():
         def g(name, sys_name):
@@ -112,6 +113,32 @@ def compute(r):
     return f, table(f)
 
 
+CPU_PARTS = ("client", "front", "servers", "store")
+
+
+def cpu_figures(sat):
+    """CPU time per handshake at saturation, per part of each system (peer_client --cpu): the
+    CPU (user + system) its processes used during the windows ÷ the handshakes completed in them,
+    and how many cores the system and the client kept busy on average."""
+    f = {}
+    for sys_name in SYSTEMS:
+        for v, tag in VERSIONS.items():
+            reps = [x for x in sat.get(sys_name, {}).get(v, []) if x.get("cpu_us")]
+            hs = sum(x["handshakes"] for x in reps)
+            if not reps or not hs:
+                continue
+            parts = {}
+            for x in reps:
+                for part, us in x["cpu_us"].items():
+                    parts[part] = parts.get(part, 0.0) + us
+            for part, us in parts.items():
+                f[f"peer_cpu_us_per_hs_{sys_name}_{part}_{tag}"] = us / hs
+            total = sum(parts.values())
+            f[f"peer_cpu_us_per_hs_{sys_name}_{tag}"] = total / hs
+            f[f"peer_cpu_cores_{sys_name}_{tag}"] = total / 1e6 / sum(x["seconds"] for x in reps)
+    return f
+
+
 def transfer_outcomes(metrics_text):
     """peer_sessnic_transfers_<outcome>: sessnic-dispatch's transfer outcomes over the whole run
     (change, saturation and added measurements), from its /metrics text."""
@@ -164,7 +191,20 @@ def table(f):
             p50 = " / ".join(f"{f.get(f'peer_added_p50_us_{fe}_{t}', 0):.0f}" for t in VERSIONS.values())
             p99 = " / ".join(f"{f.get(f'peer_added_p99_us_{fe}_{t}', 0):.0f}" for t in VERSIONS.values())
             lines.append(f"| {label} | {p50} | {p99} |")
+    if any(k.startswith("peer_cpu_us_per_hs_") for k in f):
+        lines.append("")
+        lines.append("| CPU µs per handshake at saturation (1.2 / 1.3) | "
+                     + " | ".join(CPU_PARTS) + " | total | cores busy |")
+        lines.append("|---|" + "---|" * (len(CPU_PARTS) + 2))
+        for sys_name, label in SYSTEMS.items():
+            if not any(f"peer_cpu_us_per_hs_{sys_name}_{t}" in f for t in VERSIONS.values()):
+                continue
+            cells = [pair('{:.0f}', 'peer_cpu_us_per_hs', f"{sys_name}_{part}") for part in CPU_PARTS]
+            cells.append(pair('{:.0f}', 'peer_cpu_us_per_hs', sys_name))
+            cells.append(pair('{:.2f}', 'peer_cpu_cores', sys_name))
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
 
 
 def write_samples_csv(r, path):

@@ -356,6 +356,20 @@ def main():
         }))
         procs.start("haproxy", [tools["haproxy"], "-db", "-f", str(hcfg)], ports=list(fe.values()))
         print(f"peers: 15 processes up in {time.monotonic() - t0:.1f} s (configs and logs in {run})", flush=True)
+        # Whose CPU counts for which system in its saturation windows (docs/benchmarks.md, "CPU
+        # per handshake"); HAProxy serves three systems but only one runs at a time.
+        pid = {name: p.pid for name, p in procs.procs}
+        def pids(*names):
+            return ",".join(str(pid[n]) for n in names)
+        cpu = {
+            "nginx": {"front": pids("haproxy"), "servers": pids("nginx1", "nginx2", "nginx3")},
+            "apache": {"front": pids("haproxy"), "servers": pids("apache1", "apache2", "apache3"),
+                       "store": pids("memcached")},
+            "sessnic": {"front": pids("sessnic-transfer-dispatch"),
+                        "servers": pids(*(f"sessnic-transfer-s{i}" for i in (1, 2, 3)))},
+            "sessnic_replicate": {"front": pids("haproxy"),
+                                  "servers": pids(*(f"sessnic-replicate-s{i}" for i in (1, 2, 3)))},
+        }
 
         results = root / "results.json"
         cmd = [str(client), "--out", str(results), "--sni", ",".join(SNI), "--tls", args.tls,
@@ -371,6 +385,9 @@ def main():
                "--added", f"direct_nginx=127.0.0.1:{nginx_ports[0]}",
                "--added", f"haproxy=127.0.0.1:{fe['added']}",
                "--added", f"dispatch=127.0.0.1:{tr_dispatch}"]
+        for sys_name, parts in cpu.items():
+            for part, ids in parts.items():
+                cmd += ["--cpu", f"{sys_name}:{part}={ids}"]
         t1 = time.monotonic()
         rc = subprocess.run(cmd).returncode
         if rc != 0:

@@ -36,9 +36,10 @@ void HttpsConnection::start() {
   asio::dispatch(sock_.get_executor(), [self = shared_from_this()] { self->begin(); });
 }
 
+// TCP_NODELAY comes from the listener (Linux copies it to every accepted socket): one
+// setsockopt per connection less.
 void HttpsConnection::begin() {
-  std::error_code ec, ignored;
-  sock_.set_option(tcp::no_delay(true), ignored);
+  std::error_code ec;
   sock_.non_blocking(true, ec);  // OpenSSL reads the socket itself and must never block
   if (ec) {
     spdlog::debug("connection dropped before it started: {}", ec.message());

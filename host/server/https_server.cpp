@@ -58,6 +58,8 @@ HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer
         ec = std::error_code(errno, std::system_category());
     }
     if (!ec) w->acceptor.bind(ep, ec);
+    // Accepted sockets inherit it (Linux): no setsockopt per connection.
+    if (!ec) w->acceptor.set_option(tcp::no_delay(true), ec);
     if (!ec) w->acceptor.listen(4096, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", opt_.host, ep.port(), ec.message()));
     if (i == 0) ep.port(w->acceptor.local_endpoint().port());  // port 0: the others take the one it got

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <thread>
 
 #include "loopback.hpp"
 #include "server_fixture.hpp"
@@ -142,6 +144,51 @@ TEST(ServerWrites, Tls12ResumedResponseAndCloseNotifyLeaveInOneWrite) {
   SslSessionPtr s = last_request_in_one_arrival(srv->port(), ctx.get(), nullptr, false);
   ASSERT_TRUE(s);
   last_request_in_one_arrival(srv->port(), ctx.get(), s.get(), true);
+}
+
+// The server's end of the connection whose client end is `client_fd` (this process holds
+// both): -1 until the server has accepted it.
+int server_end(int client_fd, uint16_t server_port) {
+  sockaddr_in me{};
+  socklen_t len = sizeof me;
+  if (::getsockname(client_fd, reinterpret_cast<sockaddr*>(&me), &len) != 0) return -1;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const int fd = std::stoi(e.path().filename().string());
+    sockaddr_in local{}, peer{};
+    socklen_t l1 = sizeof local, l2 = sizeof peer;
+    if (fd == client_fd || ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &l1) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server_port ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &l2) != 0)
+      continue;
+    if (peer.sin_port == me.sin_port) return fd;
+  }
+  return -1;
+}
+
+// Every flight is one write (above), so Nagle's algorithm would only hold a flight back
+// until the client's delayed ACK. TCP_NODELAY is set on the listener and Linux copies it to
+// the accepted sockets, with one event loop and with one listener per thread.
+TEST(ServerWrites, AcceptedConnectionsSendWithoutNagle) {
+  for (bool per_thread : {false, true}) {
+    ServerFixture f;
+    f.options.per_thread_loops = per_thread;
+    auto srv = f.start();
+    for (int i = 0; i < 4; ++i) {  // SO_REUSEPORT spreads these over both listeners
+      const int c = sessnic::testing::tcp_connect(srv->port(), std::chrono::milliseconds(kIoMs));
+      ASSERT_GE(c, 0);
+      int fd = -1;
+      for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kIoMs);
+           fd < 0 && std::chrono::steady_clock::now() < until;)
+        if ((fd = server_end(c, srv->port())) < 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      ASSERT_GE(fd, 0) << "the server did not accept the connection";
+      int nodelay = 0;
+      socklen_t len = sizeof nodelay;
+      ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+      EXPECT_EQ(nodelay, 1) << (per_thread ? "per_thread" : "shared") << " loops, connection " << i;
+      ::close(c);
+    }
+  }
 }
 
 }  // namespace
