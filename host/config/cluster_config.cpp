@@ -379,7 +379,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
                         "hello_timeout_ms", "connect_timeout_ms", "idle_timeout_ms", "health_interval_ms",
                         "drain_timeout_ms", "max_connections", "max_hello_bytes", "io_threads",
                         "max_connections_per_source", "max_transfers_in_flight", "warm_connections",
-                        "pull_deadline_us"});
+                        "pull_deadline_us", "early_move"});
     dc.listen = r.endpoint(*d, "listen", w, dc.listen);
     dc.metrics = r.endpoint(*d, "metrics", w, dc.metrics);
     dc.card = static_cast<uint8_t>(r.ranged(*d, "card", w, 0, 0, kMaxCard));
@@ -392,6 +392,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     dc.sharing = r.get<bool>(*d, "sharing", w).value_or(true);
     dc.transfer_deadline = std::chrono::microseconds(r.ranged(*d, "transfer_deadline_us", w, 2000, 1, 1000000));
     dc.pull_deadline = std::chrono::microseconds(r.ranged(*d, "pull_deadline_us", w, 10000, 1, 1000000));
+    dc.early_move = r.get<bool>(*d, "early_move", w).value_or(false);
     dc.hello_timeout = std::chrono::milliseconds(r.ranged(*d, "hello_timeout_ms", w, 5000, 1, 600000));
     dc.connect_timeout = std::chrono::milliseconds(r.ranged(*d, "connect_timeout_ms", w, 2000, 1, 600000));
     dc.idle_timeout = std::chrono::milliseconds(r.ranged(*d, "idle_timeout_ms", w, 60000, 1, 86400000));

@@ -86,6 +86,9 @@ struct DispatcherConfig {
   // session_pull servers: how long a server's handshake may wait for its pull (the hint's
   // budget). Waiting holds no thread; giving up costs a full handshake.
   std::chrono::microseconds pull_deadline{10000};
+  // session_pull servers: true = the dispatcher fires the move toward the server's card at
+  // the hello; false = it fires none and the server pulls on the hint (docs/dispatcher.md).
+  bool early_move = false;
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds idle_timeout{60000};

@@ -235,6 +235,11 @@ void Connection::fire_early_move() {
   // and the backplane carries nothing (a move per hello cost 10-15 % of the handshakes
   // per second at saturation).
   if (!pull_hint_ || plan_.target_has_copy) return;
+  // Off (the default): the server pulls the session from the owner on the hint - two
+  // datagrams, and nothing on this thread's way to the forward. On the shared 2-core
+  // machine the move's four datagrams and wake-ups cost more inside the client's handshake
+  // than its head start saved (docs/backplane.md, "A server change through sessnic-dispatch").
+  if (!host_.settings().early_move) return;
   Metrics& m = host_.metrics();
   const auto budget = host_.settings().pull_deadline;
   // The node keeps at it half a deadline longer than the server waits (as for transfers).

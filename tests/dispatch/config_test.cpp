@@ -91,6 +91,15 @@ TEST(DispatchConfig, ErrorsNameFileLineAndField) {
             std::string::npos);
 }
 
+// early_move: off unless asked (the servers that pull take the session themselves).
+TEST(DispatchConfig, EarlyMoveIsABooleanOffByDefault) {
+  EXPECT_FALSE(parse_cluster_config(kGood, "c.toml").dispatcher.early_move);
+  EXPECT_TRUE(parse_cluster_config(replace(kGood, "[dispatcher]\n", "[dispatcher]\nearly_move = true\n"), "c.toml")
+                  .dispatcher.early_move);
+  EXPECT_EQ(error_of(replace(kGood, "[dispatcher]\n", "[dispatcher]\nearly_move = \"yes\"\n")),
+            "dir/cluster.toml:6: dispatcher.early_move: wrong type (expected true/false)");
+}
+
 // kGood with a backplane address on the dispatcher (line 7) and on both servers (lines 13, 19).
 std::string with_backplane() {
   auto s = replace(kGood, "listen = \"127.0.0.1:8443\"\n", "listen = \"127.0.0.1:8443\"\nbackplane = \"127.0.0.1:7000\"\n");

@@ -132,9 +132,11 @@ backplane = "127.0.0.1:{}"
 policy = "{}"
 transfer_deadline_us = 20000
 pull_deadline_us = 50000
+early_move = {}
 health_interval_ms = 500
 )",
-                                 cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy);
+                                 cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy,
+                                 opt.early_move ? "true" : "false");
   for (size_t i = 0; i < names.size(); ++i)
     toml += fmt::format(R"([[server]]
 name = "{}"

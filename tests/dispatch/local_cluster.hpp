@@ -21,6 +21,8 @@ struct LocalClusterOptions {
   bool proxy_protocol = true;
   // Servers take the dispatcher's pull hint (`session_pull = true`) instead of a transfer.
   bool session_pull = false;
+  // ... and the dispatcher moves the session toward them at the hello (`early_move`).
+  bool early_move = false;
   std::string policy = "content";
   // Start servers + the sharing dispatcher with `sessnic cluster up` (as a user would)
   // instead of one by one.

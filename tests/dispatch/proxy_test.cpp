@@ -361,6 +361,10 @@ TEST_F(DispatchProxy, SessionPullServerGetsTheHintInsteadOfATransfer) {
   EXPECT_EQ(m.transfers(TransferOutcome::server_pull), 1u);
   EXPECT_EQ(m.transfers(TransferOutcome::failed), 0u);
   EXPECT_EQ(m.transfers(TransferOutcome::moved), 0u);
+  // early_move is off: no move was asked either (asked here, with no backplane, it would
+  // be counted `failed`; see EarlyMoveOnFiresTheMoveAtTheHello).
+  EXPECT_EQ(m.early_moves(TransferOutcome::failed), 0u);
+  EXPECT_EQ(m.transfers_in_flight.load(), 0u);
 
   // A session already on a's card, and a hello without one: no hint, as before.
   Bytes owned_by_a(32, 6);
@@ -377,6 +381,27 @@ TEST_F(DispatchProxy, SessionPullServerGetsTheHintInsteadOfATransfer) {
   }
   EXPECT_EQ(m.transfers(TransferOutcome::server_pull), 1u);
   EXPECT_EQ(m.transfers(TransferOutcome::already_there), 1u);
+}
+
+// early_move = true: the dispatcher asks for the move at the hello (here there is no
+// backplane, so it is answered `failed` at once) and the hello still goes out at once.
+TEST_F(DispatchProxy, EarlyMoveOnFiresTheMoveAtTheHello) {
+  start(Options{.dispatcher = "pull_deadline_us = 40000\nearly_move = true\n", .server_a = "session_pull = true\n"});
+  Bytes owned_by_b(32, 5);
+  owned_by_b[0] = 2;
+  Bytes h = hello("a.test", owned_by_b);
+  Client c(d_->port());
+  c.send(h);
+  constexpr size_t kHeader = 28 + 3 + 5;
+  auto echo = c.read(kHeader + h.size());
+  ASSERT_EQ(echo.size(), kHeader + h.size());
+  const auto hint = proxy_v2::find_pull_hint(proxy_v2::decode(echo));
+  ASSERT_TRUE(hint);
+  EXPECT_EQ(hint->owner, 2);
+  EXPECT_FALSE(hint->move_in_flight);  // it could not be asked: the server pulls
+  auto& m = d_->metrics();
+  EXPECT_EQ(m.transfers(TransferOutcome::server_pull), 1u);
+  EXPECT_EQ(m.early_moves(TransferOutcome::failed), 1u);
 }
 
 TEST_F(DispatchProxy, Tls13FullHandshakeAsksNoTransfer) {

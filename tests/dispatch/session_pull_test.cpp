@@ -1,8 +1,9 @@
 // The pull path end to end (docs/dispatcher.md step 5, docs/server.md "Pull on miss"):
 // servers with `session_pull = true` behind a real sessnic-dispatch. The dispatcher
-// forwards each hello at once with a pull hint, fires the move toward the server's card
-// as it forwards (the hint says "move in flight"), and the server waits for the session
-// to land (or pulls it from its owner card) while the handshake waits. Real
+// forwards each hello at once with a pull hint; the server pulls the session from its
+// owner card while the handshake waits (the default), or - with `early_move = true` - the
+// dispatcher fires the move toward the server's card as it forwards (the hint says "move
+// in flight") and the server waits for the session to land. Real
 // `openssl s_client` and the travel scenario must resume on every server change, and the
 // dispatcher must not have moved anything itself (so a server that ignored the hint
 // would do full handshakes and fail these tests).
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <tuple>
 
 #include "local_cluster.hpp"
 #include "travel_scenario.hpp"
@@ -28,12 +30,15 @@ double metric(const std::string& text, const std::string& series) {
   return p == std::string::npos ? -1 : std::stod(text.substr(p + key.size()));
 }
 
-class DispatchSessionPull : public ::testing::TestWithParam<std::string> {};
+// (backplane mode, early_move)
+class DispatchSessionPull : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
 
 TEST_P(DispatchSessionPull, OpensslAndTravelResumeOnEveryServerChange) {
+  const auto& [mode, early_move] = GetParam();
   testing::LocalClusterOptions opt;
-  opt.mode = GetParam();
+  opt.mode = mode;
   opt.session_pull = true;
+  opt.early_move = early_move;
   LocalCluster cluster(opt);
   for (const char* version : {"tls1_2", "tls1_3"}) {
     const auto file = (cluster.dir / fmt::format("sess-{}.pem", version)).string();
@@ -54,24 +59,35 @@ TEST_P(DispatchSessionPull, OpensslAndTravelResumeOnEveryServerChange) {
   for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     auto on = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 5, version);
     EXPECT_EQ(on.failures(), 0u) << cluster.logs();
-    EXPECT_EQ(on.resumption_rate(), 1.0) << GetParam() << " TLS " << version << "\n" << cluster.metrics(true);
+    EXPECT_EQ(on.resumption_rate(), 1.0) << mode << " early_move " << early_move << " TLS " << version << "\n" << cluster.metrics(true);
   }
   const auto m = cluster.metrics(true);
   EXPECT_GE(metric(m, "sessnic_dispatch_transfers_total{outcome=\"server_pull\"}"), 2) << m;
-  // The move toward the server's card was fired at each hello (not after it reached the
-  // server): it moved the session, and the server waited for it instead of pulling.
-  EXPECT_GE(metric(m, "sessnic_dispatch_early_moves_total{outcome=\"moved\"}"), 2) << m;
+  if (early_move) {
+    // The move toward the server's card was fired at each hello (not after it reached the
+    // server): it moved the session, and the server waited for it instead of pulling.
+    EXPECT_GE(metric(m, "sessnic_dispatch_early_moves_total{outcome=\"moved\"}"), 2) << m;
+  } else {
+    // Nothing asked on the backplane by the dispatcher: every session on another card
+    // resumed because the server pulled it.
+    for (const char* o : {"moved", "not_found", "failed", "overload"})
+      EXPECT_EQ(metric(m, fmt::format("sessnic_dispatch_early_moves_total{{outcome=\"{}\"}}", o)), 0) << o << m;
+  }
   EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"moved\"}"), 0) << m;
   EXPECT_EQ(metric(m, "sessnic_dispatch_transfers_total{outcome=\"timeout\"}"), 0) << m;
   EXPECT_GT(metric(m, "sessnic_dispatch_phase_seconds_count{phase=\"server_hello\"}"), 0) << m;
   // The no-share dispatcher over the same servers sends no hint: still full handshakes
   // (in transfer mode; a hub-mode card pulls from the hub on a miss by itself).
-  if (GetParam() == "transfer") {
+  if (mode == "transfer") {
     auto off = run_travel("127.0.0.1", cluster.port_off, default_travel_steps(), 3, TLS1_3_VERSION);
     EXPECT_EQ(off.resumption_rate(), 0.0);
   }
 }
-INSTANTIATE_TEST_SUITE_P(Modes, DispatchSessionPull, ::testing::Values("transfer", "hub"));
+INSTANTIATE_TEST_SUITE_P(Modes, DispatchSessionPull,
+                         ::testing::Combine(::testing::Values("transfer", "hub"), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + (std::get<1>(info.param) ? "_early_move" : "_server_pulls");
+                         });
 
 }  // namespace
 }  // namespace sessnic::dispatch
