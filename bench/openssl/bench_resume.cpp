@@ -9,6 +9,13 @@
 // Writes $SESSNIC_BENCH_PARTS/openssl.json:
 //   resume_cost_ratio_tls12, resume_cost_ratio_tls13  (sessnic / internal cache)
 //   full_over_resumed_tls12
+//
+// `bench_resume --instructions [N]`, run under `valgrind --tool=callgrind
+// --collect-atstart=no --toggle-collect='*on_server_side*'` (bench/openssl/
+// resume_instructions.py does that): the same arms, N resumed handshakes each, one
+// callgrind dump per arm and version (sessnic_tls12, internal_tls12, ...) holding only
+// the server's instructions of those N handshakes. Instruction counts do not depend
+// on the machine's load.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +28,10 @@
 #include "sessnic/attach.hpp"
 #include "sessnic/open_device.hpp"
 #include "tls_test_support.hpp"
+
+#if SESSNIC_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#endif
 
 namespace {
 
@@ -65,35 +76,77 @@ struct Pair {
   double ratio() const { return sessnic_us / internal_us; }
 };
 
-Pair compare(int version, unsigned rounds, sessnic::Device& device, const sessnic::Sealer& sealer) {
-  auto client = sessnic::testtls::make_client_ctx(TLS1_3_VERSION);
-  auto with_sessnic = sessnic::testtls::make_server_ctx(version);
+// Both arms of one TLS version, each with its session after a full handshake and 50
+// resumptions of warm-up (not recorded).
+struct Arms {
+  sessnic::SslCtxPtr client, with_sessnic, internal;
+  std::unique_ptr<sessnic::Attachment> attachment;
+  Arm arms[2];  // [0] sessnic, [1] internal cache
+};
+
+std::unique_ptr<Arms> make_arms(int version, sessnic::Device& device, const sessnic::Sealer& sealer) {
+  auto a = std::make_unique<Arms>();
+  a->client = sessnic::testtls::make_client_ctx(TLS1_3_VERSION);
+  a->with_sessnic = sessnic::testtls::make_server_ctx(version);
   sessnic::AttachOptions ao;
   ao.sealer = &sealer;
   ao.service = "bench";
-  auto attachment = sessnic::attach(with_sessnic.get(), device, ao);
-  auto internal = internal_cache_server(version);
-
-  Arm arms[2] = {{with_sessnic.get(), nullptr, {}}, {internal.get(), nullptr, {}}};
-  for (Arm& a : arms) {
-    auto r = handshake(client.get(), a.server);
+  a->attachment = sessnic::attach(a->with_sessnic.get(), device, ao);
+  a->internal = internal_cache_server(version);
+  a->arms[0] = {a->with_sessnic.get(), nullptr, {}};
+  a->arms[1] = {a->internal.get(), nullptr, {}};
+  for (Arm& arm : a->arms) {
+    auto r = handshake(a->client.get(), arm.server);
     if (!r.ok) {
       fmt::print(stderr, "bench_resume: full handshake failed: {}\n", r.error);
       std::exit(1);
     }
-    a.session = std::move(r.client_session);
+    arm.session = std::move(r.client_session);
     for (int i = 0; i < 50; ++i)  // warm-up, not recorded
-      if (!resume_once(client.get(), a)) std::exit(1);
-    a.samples.clear();
+      if (!resume_once(a->client.get(), arm)) std::exit(1);
+    arm.samples.clear();
   }
+  return a;
+}
+
+Pair compare(int version, unsigned rounds, sessnic::Device& device, const sessnic::Sealer& sealer) {
+  auto a = make_arms(version, device, sealer);
   for (unsigned i = 0; i < rounds; ++i) {
     // Alternate which arm goes first so neither always runs on a warmer cache.
-    Arm& first = arms[i & 1];
-    Arm& second = arms[(i & 1) ^ 1];
-    if (!resume_once(client.get(), first) || !resume_once(client.get(), second)) std::exit(1);
+    Arm& first = a->arms[i & 1];
+    Arm& second = a->arms[(i & 1) ^ 1];
+    if (!resume_once(a->client.get(), first) || !resume_once(a->client.get(), second)) std::exit(1);
   }
-  fmt::print("  TLS {}: sessnic {}\n", version == TLS1_3_VERSION ? "1.3" : "1.2", attachment->counters());
-  return {median_us(arms[0].samples), median_us(arms[1].samples)};
+  fmt::print("  TLS {}: sessnic {}\n", version == TLS1_3_VERSION ? "1.3" : "1.2", a->attachment->counters());
+  return {median_us(a->arms[0].samples), median_us(a->arms[1].samples)};
+}
+
+// --instructions: see the top of the file.
+int instructions(unsigned n, sessnic::Device& device, const sessnic::Sealer& sealer) {
+#if SESSNIC_HAVE_CALLGRIND
+  if (RUNNING_ON_VALGRIND == 0) {
+    fmt::print(stderr, "bench_resume --instructions: run it under valgrind --tool=callgrind "
+                       "(bench/openssl/resume_instructions.py)\n");
+    return 2;
+  }
+  for (const int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto a = make_arms(version, device, sealer);
+    for (int i = 0; i < 2; ++i) {
+      const std::string label =
+          fmt::format("{}_tls{}", i == 0 ? "sessnic" : "internal", version == TLS1_3_VERSION ? 13 : 12);
+      CALLGRIND_ZERO_STATS;
+      for (unsigned k = 0; k < n; ++k)
+        if (!resume_once(a->client.get(), a->arms[i])) return 1;
+      CALLGRIND_DUMP_STATS_AT(label.c_str());
+    }
+  }
+  fmt::print("bench_resume --instructions: {} resumed handshakes per arm and version\n", n);
+  return 0;
+#else
+  (void)n, (void)device, (void)sealer;
+  fmt::print(stderr, "bench_resume --instructions: built without valgrind/callgrind.h\n");
+  return 2;
+#endif
 }
 
 double full_over_resumed_tls12(unsigned rounds) {
@@ -119,7 +172,7 @@ double full_over_resumed_tls12(unsigned rounds) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   (void)sessnic::testtls::identity();  // key generation outside any measurement
   sessnic::DeviceConfig cfg;           // the production geometry (ModelTable)
   cfg.card_id = 1;
@@ -128,6 +181,8 @@ int main() {
   std::array<uint8_t, 32> key{};
   key.fill(0x5e);
   const sessnic::Sealer sealer(sessnic::Keyring(sessnic::ClusterKey(1, key)));
+  if (argc >= 2 && std::string(argv[1]) == "--instructions")
+    return instructions(argc >= 3 ? static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10)) : 200, *device, sealer);
 
   constexpr unsigned kRounds = 3000;
   fmt::print("bench_resume: server CPU per resumed handshake, median of {} interleaved pairs\n", kRounds);
