@@ -29,10 +29,11 @@ uint64_t thread_cpu_ns() {
 // --toggle-collect='*on_server_side*'` can count instructions in (bench_resume
 // --instructions), the client's work excluded. Not inlined so the symbol exists.
 template <typename Call>
-[[gnu::noinline]] auto on_server_side(uint64_t& cpu_ns, Call&& call) {
+[[gnu::noinline]] auto on_server_side(HandshakeResult& r, Call&& call) {
   const uint64_t t0 = thread_cpu_ns();
   auto result = call();
-  cpu_ns += thread_cpu_ns() - t0;
+  r.server_cpu_ns += thread_cpu_ns() - t0;
+  ++r.server_calls;
   return result;
 }
 
@@ -142,7 +143,7 @@ SslCtxPtr make_client_ctx(int max_version, bool with_client_cert) {
 
 HandshakeResult handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx, SSL_SESSION* resume) {
   HandshakeResult r;
-  SslPtr s(on_server_side(r.server_cpu_ns, [&] { return SSL_new(server_ctx); }));
+  SslPtr s(on_server_side(r, [&] { return SSL_new(server_ctx); }));
   SslPtr c(SSL_new(client_ctx));
   BIO* cbio = nullptr;
   BIO* sbio = nullptr;
@@ -171,7 +172,7 @@ HandshakeResult handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx, SSL_SESSION*
       }
     }
     if (!s_done) {
-      const int rc = on_server_side(r.server_cpu_ns, [&] { return SSL_do_handshake(s.get()); });
+      const int rc = on_server_side(r, [&] { return SSL_do_handshake(s.get()); });
       if (rc == 1) s_done = true;
       else if (!pending(s.get(), rc)) {
         r.error = "server handshake: " + drain_openssl_errors();
@@ -194,12 +195,12 @@ HandshakeResult handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx, SSL_SESSION*
     r.client_session.reset(SSL_get1_session(c.get()));
     // Clean close on both sides: OpenSSL drops the session of an unclean close.
     SSL_shutdown(c.get());
-    on_server_side(r.server_cpu_ns, [&] { return SSL_shutdown(s.get()); });
+    on_server_side(r, [&] { return SSL_shutdown(s.get()); });
   } else if (r.error.empty()) {
     r.error = "handshake did not finish";
   }
   c.reset();
-  on_server_side(r.server_cpu_ns, [&] {
+  on_server_side(r, [&] {
     s.reset();
     return 0;
   });
