@@ -20,6 +20,8 @@ APT_PACKAGES=(
   libhiredis-dev redis-server redis-tools
   # make bench-peers: apache2-bin is httpd + its modules without the system service
   haproxy apache2-bin memcached
+  # make bench: instructions per resumed handshake (scripts/bench.d/resume_instructions.sh)
+  valgrind
 )
 
 missing=()

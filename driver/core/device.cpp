@@ -103,10 +103,15 @@ Response Device::execute_one(Command cmd) {
 
 Response Device::put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags,
                      uint64_t version) {
+  return put(key, std::vector<uint8_t>(blob.begin(), blob.end()), expiry, flags, version);
+}
+
+Response Device::put(const SessionKey& key, std::vector<uint8_t>&& blob, uint32_t expiry, uint8_t flags,
+                     uint64_t version) {
   Command c;
   c.op = wire::Opcode::PUT;
   c.key = key;
-  c.blob.assign(blob.begin(), blob.end());
+  c.blob = std::move(blob);
   c.expiry = expiry;
   c.flags = flags;
   c.version = version;

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,6 +63,7 @@ class ModelDevice final : public Device, public BackplanePorts {
     CardRegisters r;  // a card alone: no members, so nothing is sent until the pump writes its registers
     r.card = config.card_id;
     card_->configure(r);
+    card_id_.store(r.card, std::memory_order_relaxed);
   }
 
   ~ModelDevice() override {
@@ -75,10 +77,9 @@ class ModelDevice final : public Device, public BackplanePorts {
   }
 
   std::string kind() const override { return "model"; }
-  uint8_t card_id() const override {
-    std::lock_guard lock(mu_);
-    return card_->registers().card;
-  }
+  // Without the lock: every new session asks (its id's owner hint), and the card's
+  // registers change only in write_registers(), which updates this copy.
+  uint8_t card_id() const override { return card_id_.load(std::memory_order_relaxed); }
   BackplanePorts* backplane_ports() override { return this; }
 
   bool async_native() const override {
@@ -246,6 +247,7 @@ class ModelDevice final : public Device, public BackplanePorts {
   bool write_registers(const CardRegisters& r) override {
     std::lock_guard lock(mu_);
     card_->configure(r);
+    card_id_.store(card_->registers().card, std::memory_order_relaxed);
     Beat b;
     while (!fin_.empty()) b = fin_.read();
     while (!fout_.empty()) b = fout_.read();
@@ -444,6 +446,7 @@ class ModelDevice final : public Device, public BackplanePorts {
   };
 
   mutable std::mutex mu_;
+  std::atomic<uint8_t> card_id_{0};  // card_->registers().card, readable without mu_
   std::condition_variable cv_;
   std::unique_ptr<Card> card_;
   hls::stream<Beat> hcmd_, hrsp_, fin_, fout_;

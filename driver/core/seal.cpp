@@ -25,14 +25,20 @@ uint32_t get_u32(const uint8_t* p) {
 constexpr size_t kNonceOff = 9;
 constexpr size_t kNonceBytes = 12;
 
-// header || ctx || id_len || id
-std::vector<uint8_t> make_aad(const uint8_t* header, const SealBinding& b) {
-  std::vector<uint8_t> aad(header, header + Sealer::kHeaderBytes);
-  aad.push_back(b.ctx);
-  aad.push_back(static_cast<uint8_t>(b.session_id.size()));
-  aad.insert(aad.end(), b.session_id.begin(), b.session_id.end());
-  return aad;
-}
+// header || ctx || id_len || id, on the stack: the binding's id is at most 255 bytes
+// (checked by the callers).
+struct Aad {
+  std::array<uint8_t, Sealer::kHeaderBytes + 2 + 255> bytes;
+  std::size_t size;
+  Aad(const uint8_t* header, const SealBinding& b) {
+    std::copy_n(header, Sealer::kHeaderBytes, bytes.begin());
+    bytes[Sealer::kHeaderBytes] = b.ctx;
+    bytes[Sealer::kHeaderBytes + 1] = static_cast<uint8_t>(b.session_id.size());
+    std::copy(b.session_id.begin(), b.session_id.end(), bytes.begin() + Sealer::kHeaderBytes + 2);
+    size = Sealer::kHeaderBytes + 2 + b.session_id.size();
+  }
+  int len() const { return static_cast<int>(size); }
+};
 
 bool int_size_ok(size_t n) { return n <= static_cast<size_t>(INT32_MAX); }
 
@@ -125,26 +131,38 @@ Sealer::Sealer(Keyring keys)
 Sealer::~Sealer() = default;
 
 std::vector<uint8_t> Sealer::seal(std::span<const uint8_t> plain, const SealBinding& binding, uint32_t expiry) const {
-  if (!int_size_ok(plain.size()) || binding.session_id.size() > 255) return {};
+  std::vector<uint8_t> out = blob_for(plain.size());
+  std::copy(plain.begin(), plain.end(), plain_of(out).begin());
+  if (!seal_in_place(out, binding, expiry)) return {};
+  return out;
+}
+
+bool Sealer::seal_in_place(std::vector<uint8_t>& out, const SealBinding& binding, uint32_t expiry) const {
+  const std::span<uint8_t> plain = plain_of(out);
+  const auto fail = [&] {
+    OPENSSL_cleanse(out.data(), out.size());
+    return false;
+  };
+  if (out.size() < kOverhead || !int_size_ok(plain.size()) || binding.session_id.size() > 255) return fail();
   const ClusterKey& key = keys_.current();
-  std::vector<uint8_t> out(kOverhead + plain.size());
   out[0] = kFormatVersion;
   put_u32(&out[1], key.id);
   put_u32(&out[5], expiry);
-  if (!pools_->random.fill(std::span<uint8_t>(&out[kNonceOff], kNonceBytes))) return {};
-  const auto aad = make_aad(out.data(), binding);
+  if (!pools_->random.fill(std::span<uint8_t>(&out[kNonceOff], kNonceBytes))) return fail();
+  const Aad aad(out.data(), binding);
 
   EvpCipherCtxPtr ctx = pools_->acquire(cipher_.get(), key, true);
-  int len = 0;
+  int len = 0, final_len = 0;
+  // GCM encrypts in place (out == in): the plaintext is overwritten by its ciphertext.
   if (!ctx || EVP_EncryptInit_ex2(ctx.get(), nullptr, nullptr, &out[kNonceOff], nullptr) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), &out[kHeaderBytes], &len, plain.data(), static_cast<int>(plain.size())) != 1 ||
-      EVP_EncryptFinal_ex(ctx.get(), &out[kHeaderBytes] + len, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagBytes, &out[kHeaderBytes + plain.size()]) != 1)
-    return {};
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.bytes.data(), aad.len()) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), plain.data(), &len, plain.data(), static_cast<int>(plain.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), plain.data() + len, &final_len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagBytes, out.data() + kHeaderBytes + plain.size()) != 1)
+    return fail();
   pools_->release(key.id, true, std::move(ctx));
   sealed_.fetch_add(1, std::memory_order_relaxed);
-  return out;
+  return true;
 }
 
 Unsealed Sealer::reject(UnsealError e) const {
@@ -162,7 +180,7 @@ Unsealed Sealer::unseal(std::span<const uint8_t> blob, const SealBinding& bindin
   if (key == nullptr) return reject(UnsealError::unknown_key);
 
   const size_t n = blob.size() - kOverhead;
-  const auto aad = make_aad(blob.data(), binding);
+  const Aad aad(blob.data(), binding);
   std::vector<uint8_t> plain(n);
   // GCM wants a writable tag buffer.
   std::array<uint8_t, kTagBytes> tag;
@@ -172,7 +190,7 @@ Unsealed Sealer::unseal(std::span<const uint8_t> blob, const SealBinding& bindin
   int len = 0;
   const bool ok =
       ctx && EVP_DecryptInit_ex2(ctx.get(), nullptr, nullptr, &blob[kNonceOff], nullptr) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.bytes.data(), aad.len()) == 1 &&
       EVP_DecryptUpdate(ctx.get(), plain.data(), &len, &blob[kHeaderBytes], static_cast<int>(n)) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagBytes, tag.data()) == 1 &&
       EVP_DecryptFinal_ex(ctx.get(), plain.data() + len, &len) == 1;

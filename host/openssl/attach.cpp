@@ -48,20 +48,6 @@ RejectReason reason_of(UnsealError e) {
 
 void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
-// An i2d_SSL_SESSION buffer (it holds the master secret): wiped and freed when it goes.
-class SecretDer {
- public:
-  SecretDer(unsigned char* p, size_t n) : p_(p), n_(n) {}
-  ~SecretDer() { OPENSSL_clear_free(p_, n_); }
-  SecretDer(const SecretDer&) = delete;
-  SecretDer& operator=(const SecretDer&) = delete;
-  std::span<const uint8_t> bytes() const { return {p_, n_}; }
-
- private:
-  unsigned char* p_;
-  size_t n_;
-};
-
 }  // namespace
 
 // The callbacks OpenSSL calls; a friend so they reach the Attachment's internals.
@@ -137,7 +123,24 @@ struct AttachCallbacks {
     Attachment* a = from(ssl);
     if (a == nullptr) return;
     if (a->previous_info_cb_ != nullptr) a->previous_info_cb_(ssl, where, ret);
-    if ((where & SSL_CB_ACCEPT_LOOP) == 0 || SSL_get_state(ssl) != TLS_ST_SW_CHANGE) return;
+    if (at_server_ccs(ssl, where)) store_early(a, ssl);
+  }
+
+  // info() for an SSL_CTX without an earlier info callback to chain (the usual case).
+  // OpenSSL calls the info callback on every state change, some 20 times per handshake:
+  // this one looks at the state first and finds its attachment (an ex_data lookup) only
+  // for the one call that stores, which keeps the callback out of the resumed
+  // handshake's instruction and cache budget.
+  static void info_store_only(const SSL* ssl, int where, int /*ret*/) {
+    if (!at_server_ccs(ssl, where)) return;
+    if (Attachment* a = from(ssl)) store_early(a, ssl);
+  }
+
+  static bool at_server_ccs(const SSL* ssl, int where) {
+    return (where & SSL_CB_ACCEPT_LOOP) != 0 && SSL_get_state(ssl) == TLS_ST_SW_CHANGE;
+  }
+
+  static void store_early(Attachment* a, const SSL* ssl) {
     if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_session_reused(ssl)) return;
     SSL_SESSION* sess = SSL_get_session(ssl);
     if (sess == nullptr || SSL_SESSION_get_ex_data(sess, stored_index()) != nullptr) return;
@@ -164,18 +167,21 @@ struct AttachCallbacks {
     const std::span<const uint8_t> sid(id, id_len);
     const uint32_t expiry = session_expiry(sess);
 
-    // One encoding pass: i2d allocates the buffer itself when given a null pointer.
-    unsigned char* der = nullptr;
-    const int der_len = i2d_SSL_SESSION(sess, &der);
-    if (der_len <= 0 || der == nullptr) {
+    // The DER is written straight into the sealed blob's buffer and encrypted there: one
+    // allocation, and the master secret is never in a buffer of its own.
+    const int der_len = i2d_SSL_SESSION(sess, nullptr);
+    if (der_len <= 0) {
       bump(a->n_.store_failed);
       return false;
     }
-    const std::vector<uint8_t> sealed = [&] {
-      const SecretDer owned(der, static_cast<size_t>(der_len));  // wiped and freed on every path
-      return a->sealer_.seal(owned.bytes(), {sid, a->ctx_id_}, expiry);
-    }();
-    if (sealed.empty()) {
+    std::vector<uint8_t> sealed = Sealer::blob_for(static_cast<size_t>(der_len));
+    unsigned char* p = Sealer::plain_of(sealed).data();
+    if (i2d_SSL_SESSION(sess, &p) != der_len) {
+      OPENSSL_cleanse(sealed.data(), sealed.size());
+      bump(a->n_.store_failed);
+      return false;
+    }
+    if (!a->sealer_.seal_in_place(sealed, {sid, a->ctx_id_}, expiry)) {
       bump(a->n_.store_failed);
       return false;
     }
@@ -183,7 +189,7 @@ struct AttachCallbacks {
     // transferred copy is consumed by its first GET on any card.
     const bool tls13 = SSL_SESSION_get_protocol_version(sess) == TLS1_3_VERSION;
     const uint8_t flags = tls13 ? static_cast<uint8_t>(wire::Flags::SINGLE_USE) : 0;
-    const Response r = a->device_.put(SessionKey::make(sid, a->ctx_id_), sealed, expiry, flags);
+    const Response r = a->device_.put(SessionKey::make(sid, a->ctx_id_), std::move(sealed), expiry, flags);
     if (r.ok()) {
       bump(a->n_.stores);
       a->decoded_->insert(sid, sess, expiry, r.version);
@@ -343,7 +349,7 @@ std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions o
   SSL_CTX_sess_set_new_cb(ctx, &AttachCallbacks::new_session);
   SSL_CTX_sess_set_get_cb(ctx, &AttachCallbacks::get_session);
   SSL_CTX_sess_set_remove_cb(ctx, &AttachCallbacks::remove_session);
-  SSL_CTX_set_info_callback(ctx, &AttachCallbacks::info);
+  SSL_CTX_set_info_callback(ctx, a->previous_info_cb_ != nullptr ? &AttachCallbacks::info : &AttachCallbacks::info_store_only);
   return a;
 }
 

@@ -8,12 +8,14 @@
 #pragma once
 #include <openssl/ssl.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <list>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <span>
-#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -25,7 +27,8 @@ class LocalSessionCache {
  public:
   explicit LocalSessionCache(std::size_t capacity) : capacity_(capacity) {}
 
-  // Keeps its own reference to `session` (the caller's stays the caller's).
+  // Keeps its own reference to `session` (the caller's stays the caller's). Ids longer
+  // than 32 bytes (none from OpenSSL) are not kept.
   void insert(std::span<const uint8_t> id, SSL_SESSION* session, uint32_t expiry, uint64_t version = 0);
   // A new reference to the live session with this id (and, if given, this version), or
   // null. `take` removes it (single-use TLS 1.3 tickets). Expired or other-version
@@ -39,28 +42,40 @@ class LocalSessionCache {
   std::size_t size() const;
 
  private:
+  // A session id by value (at most 32 bytes): no string is allocated per entry or per
+  // lookup; every resumption looks up here.
+  struct Key {
+    std::array<uint8_t, 32> bytes{};
+    uint8_t len = 0;
+    static std::optional<Key> of(std::span<const uint8_t> id);
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return std::hash<std::string_view>{}(std::string_view(reinterpret_cast<const char*>(k.bytes.data()), k.len));
+    }
+  };
+  using Order = std::pmr::list<Key>;  // oldest first
   struct Entry {
     SslSessionPtr session;
     uint32_t expiry;
     uint64_t version;
-    std::list<std::string>::iterator age;  // position in order_
+    Order::iterator age;  // position in order_
   };
-  // Lookups by a view of the id: no string is allocated to find an entry (one per lookup,
-  // on the path of every resumption).
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
-  static std::string_view key_of(std::span<const uint8_t> id) {
-    return {reinterpret_cast<const char*>(id.data()), id.size()};
-  }
+  using Map = std::pmr::unordered_map<Key, Entry, KeyHash>;
   void erase_locked(Map::iterator it);
 
   std::size_t capacity_;
   mutable std::mutex mu_;
-  Map entries_;
-  std::list<std::string> order_;  // oldest first
+  // The map's and the list's nodes come from this pool (guarded by mu_, like them): a
+  // node freed by an erase or an eviction serves the next insert, so a cache in its
+  // steady state makes no heap allocation (it would be several per new session).
+  std::pmr::unsynchronized_pool_resource pool_;
+  Map entries_{&pool_};
+  Order order_{&pool_};
+  // entries_.size(), readable without mu_: most lookups go to an empty cache (the
+  // too-large store), and they skip the lock.
+  std::atomic<std::size_t> size_{0};
 };
 
 }  // namespace sessnic

@@ -1,6 +1,8 @@
 // Sealing: AES-256-GCM blobs bound to session id, ctx and expiry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sessnic/seal.hpp"
 
 namespace sessnic {
@@ -34,6 +36,41 @@ TEST(Seal, RoundTrip) {
   EXPECT_EQ(u.expiry, kExpiry);
   EXPECT_EQ(s.counters().sealed, 1u);
   EXPECT_EQ(s.counters().opened, 1u);
+}
+
+// The in-place form (attach()'s store: i2d_SSL_SESSION writes straight into the blob)
+// makes the same blob format: seal() opens it, and it opens like seal()'s.
+TEST(Seal, InPlaceIsTheSameFormat) {
+  Sealer s(Keyring(key(1, 0)));
+  std::vector<uint8_t> blob = Sealer::blob_for(kPlain.size());
+  ASSERT_EQ(blob.size(), kPlain.size() + Sealer::kOverhead);
+  ASSERT_EQ(Sealer::plain_of(blob).size(), kPlain.size());
+  std::copy(kPlain.begin(), kPlain.end(), Sealer::plain_of(blob).begin());
+  ASSERT_TRUE(s.seal_in_place(blob, {kSid, 4}, kExpiry));
+  EXPECT_EQ(blob[0], Sealer::kFormatVersion);
+  // The plaintext was encrypted where it was: nothing of it is left.
+  EXPECT_EQ(std::search(blob.begin(), blob.end(), kPlain.begin() + 10, kPlain.begin() + 30), blob.end());
+  const Unsealed u = s.unseal(blob, {kSid, 4}, kNow);
+  ASSERT_TRUE(u.ok()) << to_string(u.error);
+  EXPECT_EQ(u.plain, kPlain);
+  EXPECT_EQ(u.expiry, kExpiry);
+  EXPECT_FALSE(s.unseal(blob, {kSid, 5}, kNow).ok());  // bound to its ctx like any blob
+}
+
+// A buffer too short for a blob, or a binding the format cannot carry, is refused and
+// the buffer wiped (it may hold a plaintext).
+TEST(Seal, InPlaceRefusalWipesTheBuffer) {
+  Sealer s(Keyring(key(1, 0)));
+  std::vector<uint8_t> short_buf(Sealer::kOverhead - 1, 0x77);
+  EXPECT_TRUE(Sealer::plain_of(short_buf).empty());
+  EXPECT_FALSE(s.seal_in_place(short_buf, {kSid, 4}, kExpiry));
+  EXPECT_EQ(std::count(short_buf.begin(), short_buf.end(), 0), static_cast<long>(short_buf.size()));
+  std::vector<uint8_t> blob = Sealer::blob_for(kPlain.size());
+  std::copy(kPlain.begin(), kPlain.end(), Sealer::plain_of(blob).begin());
+  const std::vector<uint8_t> long_id(256, 0x01);
+  EXPECT_FALSE(s.seal_in_place(blob, {long_id, 4}, kExpiry));
+  EXPECT_EQ(std::count(blob.begin(), blob.end(), 0), static_cast<long>(blob.size()));
+  EXPECT_EQ(s.counters().sealed, 0u);
 }
 
 TEST(Seal, NoncesDiffer) {

@@ -41,6 +41,7 @@ struct HandshakeResult {
   SslSessionPtr client_session;  // resumable session for the next handshake (owned)
   std::string error;             // why, when !ok
   uint64_t server_cpu_ns = 0;    // thread CPU time spent inside the server's SSL calls
+  unsigned server_calls = 0;     // how many server SSL calls that time covers
 };
 
 // One full in-memory handshake between a new client SSL (from client_ctx, offering

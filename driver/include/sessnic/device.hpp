@@ -150,6 +150,9 @@ class Device {
   // Convenience forms, each one execute() of one command.
   Response put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags = 0,
                uint64_t version = 0);
+  // The same, the command taking over `blob` (no copy: a sealed session just made).
+  Response put(const SessionKey& key, std::vector<uint8_t>&& blob, uint32_t expiry, uint8_t flags = 0,
+               uint64_t version = 0);
   Response get(const SessionKey& key);
   Response take(const SessionKey& key);
   Response del(const SessionKey& key, uint32_t expiry = 0);

@@ -95,6 +95,17 @@ class Sealer {
 
   // Seals with the current key. Empty result only if OpenSSL fails (RAND or cipher).
   std::vector<uint8_t> seal(std::span<const uint8_t> plain, const SealBinding& binding, uint32_t expiry) const;
+
+  // Sealing without a plaintext buffer of its own: blob_for(n) is a blob-sized buffer,
+  // the caller writes its n plaintext bytes into plain_of(blob) (e.g. i2d_SSL_SESSION
+  // straight into it), and seal_in_place() writes the header, encrypts those bytes where
+  // they are and appends the tag. So the plaintext (a master secret) is never copied, and
+  // one allocation serves both. False if OpenSSL fails: the buffer is wiped then.
+  static std::vector<uint8_t> blob_for(std::size_t plain_len) { return std::vector<uint8_t>(kOverhead + plain_len); }
+  static std::span<uint8_t> plain_of(std::vector<uint8_t>& blob) {
+    return blob.size() < kOverhead ? std::span<uint8_t>() : std::span<uint8_t>(blob).subspan(kHeaderBytes, blob.size() - kOverhead);
+  }
+  bool seal_in_place(std::vector<uint8_t>& blob, const SealBinding& binding, uint32_t expiry) const;
   // Opens with whichever keyring key the blob names; rejects and counts anything else.
   Unsealed unseal(std::span<const uint8_t> blob, const SealBinding& binding, uint32_t now) const;
 
