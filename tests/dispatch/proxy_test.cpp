@@ -16,6 +16,7 @@
 #include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "backplane_nodes.hpp"
@@ -179,6 +180,24 @@ content = "."
     EXPECT_EQ(proxy_v2::decode(echo).addr.src_port, c.local_port());
     EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
   }
+  // Sends a hello for a session card b (2) owns to a (a session_pull server): the echo is a
+  // PROXY v2 header with one 5-byte pull-hint TLV, then exactly the hello. Returns the hint.
+  std::optional<proxy_v2::PullHint> forwarded_pull_hint() {
+    Bytes owned_by_b(32, 5);
+    owned_by_b[0] = 2;
+    Bytes h = hello("a.test", owned_by_b);
+    Client c(d_->port());
+    c.send(h);
+    constexpr size_t kHeader = 28 + 3 + 5;  // addresses + one 5-byte TLV
+    auto echo = c.read(kHeader + h.size());
+    EXPECT_EQ(echo.size(), kHeader + h.size());
+    if (echo.size() != kHeader + h.size()) return std::nullopt;
+    auto pp = proxy_v2::decode(echo);
+    EXPECT_EQ(pp.status, proxy_v2::DecodeStatus::ok);
+    EXPECT_EQ(pp.header_len, kHeader);
+    EXPECT_EQ(Bytes(echo.begin() + kHeader, echo.end()), h);
+    return proxy_v2::find_pull_hint(pp);
+  }
   // GET `path` on the dispatcher's metrics port: the whole response, head and body.
   std::string metrics_port_get(const std::string& path) {
     Client m(d_->metrics_port());
@@ -341,19 +360,7 @@ TEST_F(DispatchProxy, TransferDecisionNeverStallsTheClient) {
 // here there is none at all, which would make a transfer `failed`.
 TEST_F(DispatchProxy, SessionPullServerGetsTheHintInsteadOfATransfer) {
   start(Options{.dispatcher = "transfer_deadline_us = 150000\npull_deadline_us = 40000\n", .server_a = "session_pull = true\n"});
-  Bytes owned_by_b(32, 5);
-  owned_by_b[0] = 2;
-  Bytes h = hello("a.test", owned_by_b);
-  Client c(d_->port());
-  c.send(h);
-  constexpr size_t kHeader = 28 + 3 + 5;  // addresses + one 5-byte TLV
-  auto echo = c.read(kHeader + h.size());
-  ASSERT_EQ(echo.size(), kHeader + h.size());
-  auto pp = proxy_v2::decode(echo);
-  ASSERT_EQ(pp.status, proxy_v2::DecodeStatus::ok);
-  EXPECT_EQ(pp.header_len, kHeader);
-  EXPECT_EQ(Bytes(echo.begin() + kHeader, echo.end()), h);
-  const auto hint = proxy_v2::find_pull_hint(pp);
+  const auto hint = forwarded_pull_hint();
   ASSERT_TRUE(hint);
   EXPECT_EQ(hint->owner, 2);
   EXPECT_EQ(hint->budget.count(), 40000);  // pull_deadline_us, for the server's wait
@@ -387,15 +394,7 @@ TEST_F(DispatchProxy, SessionPullServerGetsTheHintInsteadOfATransfer) {
 // backplane, so it is answered `failed` at once) and the hello still goes out at once.
 TEST_F(DispatchProxy, EarlyMoveOnFiresTheMoveAtTheHello) {
   start(Options{.dispatcher = "pull_deadline_us = 40000\nearly_move = true\n", .server_a = "session_pull = true\n"});
-  Bytes owned_by_b(32, 5);
-  owned_by_b[0] = 2;
-  Bytes h = hello("a.test", owned_by_b);
-  Client c(d_->port());
-  c.send(h);
-  constexpr size_t kHeader = 28 + 3 + 5;
-  auto echo = c.read(kHeader + h.size());
-  ASSERT_EQ(echo.size(), kHeader + h.size());
-  const auto hint = proxy_v2::find_pull_hint(proxy_v2::decode(echo));
+  const auto hint = forwarded_pull_hint();
   ASSERT_TRUE(hint);
   EXPECT_EQ(hint->owner, 2);
   EXPECT_FALSE(hint->move_in_flight);  // it could not be asked: the server pulls
