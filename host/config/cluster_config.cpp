@@ -391,7 +391,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     }
     dc.sharing = r.get<bool>(*d, "sharing", w).value_or(true);
     dc.transfer_deadline = std::chrono::microseconds(r.ranged(*d, "transfer_deadline_us", w, 2000, 1, 1000000));
-    dc.pull_deadline = std::chrono::microseconds(r.ranged(*d, "pull_deadline_us", w, 10000, 1, 1000000));
+    dc.pull_deadline = std::chrono::microseconds(r.ranged(*d, "pull_deadline_us", w, 20000, 1, 1000000));
     dc.early_move = r.get<bool>(*d, "early_move", w).value_or(false);
     dc.hello_timeout = std::chrono::milliseconds(r.ranged(*d, "hello_timeout_ms", w, 5000, 1, 600000));
     dc.connect_timeout = std::chrono::milliseconds(r.ranged(*d, "connect_timeout_ms", w, 2000, 1, 600000));

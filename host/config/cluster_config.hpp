@@ -85,7 +85,7 @@ struct DispatcherConfig {
   std::chrono::microseconds transfer_deadline{2000};
   // session_pull servers: how long a server's handshake may wait for its pull (the hint's
   // budget). Waiting holds no thread; giving up costs a full handshake.
-  std::chrono::microseconds pull_deadline{10000};
+  std::chrono::microseconds pull_deadline{20000};
   // session_pull servers: true = the dispatcher fires the move toward the server's card at
   // the hello; false = it fires none and the server pulls on the hint (docs/dispatcher.md).
   bool early_move = false;

@@ -100,6 +100,15 @@ TEST(DispatchConfig, EarlyMoveIsABooleanOffByDefault) {
             "dir/cluster.toml:6: dispatcher.early_move: wrong type (expected true/false)");
 }
 
+// A server pulls on its own by default (no early move), so its single pull gets the whole
+// budget: 20 ms unless set.
+TEST(DispatchConfig, PullDeadlineDefaultsTo20ms) {
+  EXPECT_EQ(parse_cluster_config(kGood, "c.toml").dispatcher.pull_deadline.count(), 20000);
+  EXPECT_EQ(parse_cluster_config(replace(kGood, "[dispatcher]\n", "[dispatcher]\npull_deadline_us = 5000\n"), "c.toml")
+                .dispatcher.pull_deadline.count(),
+            5000);
+}
+
 // kGood with a backplane address on the dispatcher (line 7) and on both servers (lines 13, 19).
 std::string with_backplane() {
   auto s = replace(kGood, "listen = \"127.0.0.1:8443\"\n", "listen = \"127.0.0.1:8443\"\nbackplane = \"127.0.0.1:7000\"\n");
