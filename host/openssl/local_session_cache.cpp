@@ -82,10 +82,7 @@ void LocalSessionCache::refresh(std::span<const uint8_t> id, SSL_SESSION* sessio
   else erase_locked(it);
 }
 
-std::size_t LocalSessionCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return entries_.size();
-}
+std::size_t LocalSessionCache::size() const { return size_.load(std::memory_order_acquire); }
 
 void LocalSessionCache::erase_locked(Map::iterator it) {
   order_.erase(it->second.age);

@@ -73,8 +73,8 @@ class LocalSessionCache {
   std::pmr::unsynchronized_pool_resource pool_;
   Map entries_{&pool_};
   Order order_{&pool_};
-  // entries_.size(), readable without mu_: most lookups go to an empty cache (the
-  // too-large store), and they skip the lock.
+  // entries_.size() (written under mu_), readable without it: size(), and most lookups,
+  // which go to an empty cache (the too-large store) and so skip the lock.
   std::atomic<std::size_t> size_{0};
 };
 
