@@ -161,23 +161,12 @@ void Connection::on_hello() {
   // A connection opened before this client came (WarmConnections): no connect to wait for.
   refill_pending_ = true;
   if (auto spare = host_.warm().take(backend_)) {
-    std::error_code ec;
-    if (spare->get_executor() == client_.get_executor()) {
-      server_ = std::move(*spare);  // one io thread: the same executor, the socket as it is
-    } else {
-      // This connection's strand: the descriptor moves to a socket on it.
-      const auto fd = spare->release(ec);
-      if (!ec) server_.assign(backend_->endpoint.protocol(), fd, ec);
-      if (ec && fd >= 0) ::close(fd);
-      if (!ec) server_.non_blocking(true, ec);
-    }
-    if (!ec) {
-      fire_early_move();
-      if (!transfer_pending_) forward();
-      else await_connect();
-      return;
-    }
-    server_ = tcp::socket(client_.get_executor());
+    // The spares are the loop's own: the socket is on this connection's io_context as it is.
+    server_ = std::move(*spare);
+    fire_early_move();
+    if (!transfer_pending_) forward();
+    else await_connect();
+    return;
   }
   connect_server();
 }

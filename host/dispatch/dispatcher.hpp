@@ -8,10 +8,14 @@
 // an optional PROXY v2 header) and splice both directions. A failed or slow transfer
 // never stalls the client: the hello goes out anyway and the server does a full handshake.
 //
-// Threads: `io_threads` run the io_context; with more than one, every connection has its
-// own strand; the listener, signals, health checks and the metrics endpoint share the
-// control strand.
-// Transfer answers come from the backplane node's thread and are posted to the strand.
+// Threads: `io_threads` event loops, each an io_context run by one thread with its own
+// SO_REUSEPORT listener on the same port: the kernel spreads new connections over the
+// loops, and a connection lives on the loop that accepted it (no strands, no handoff
+// between threads). Shared state is read without a lock on a connection's path: the
+// routes through a per-loop copy refreshed after a reload, server loads and health and
+// the counters as atomics. Signals, health checks, the metrics endpoint and the drain
+// timer run on loop 0. Transfer answers come from the backplane node's thread and are
+// posted to the connection's loop.
 //
 // Signals: SIGTERM/SIGINT drain (a second one stops at once); SIGHUP re-reads the config
 // and swaps the routes and the server list without touching open connections.
@@ -23,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "admission.hpp"
 #include "cluster_config.hpp"
@@ -37,7 +42,7 @@
 
 namespace sessnic::dispatch {
 
-class Dispatcher : private ConnectionHost {
+class Dispatcher {
  public:
   // What SIGHUP reloads from (normally: parse the config file again). Throws on a bad file.
   using ConfigSource = std::function<config::ClusterConfig()>;
@@ -61,40 +66,64 @@ class Dispatcher : private ConnectionHost {
 
   uint16_t port() const { return listen_port_; }
   uint16_t metrics_port() const { return metrics_port_; }
-  Metrics& metrics() override { return metrics_; }
-  std::shared_ptr<Router> router() const override;
+  Metrics& metrics() { return metrics_; }
+  std::shared_ptr<Router> router() const;
+  // Connections each event loop has accepted (io_threads entries).
+  std::vector<uint64_t> accepted_per_loop() const;
   // Empty = healthy; otherwise why not (served by /healthz with 503).
   std::string health() const;
 
  private:
-  const config::DispatcherConfig& settings() const override { return cfg_; }
-  Transfers& transfers() override { return transfers_; }
-  WarmConnections& warm() override { return *warm_; }
-  void connection_finished() override;
+  // One event loop: an io_context run by one thread (asio told so: concurrency hint 1),
+  // its own listener bound to the dispatcher's port with SO_REUSEPORT, its own spare
+  // connections (so a spare is on the same executor as the connection that takes it).
+  class Loop final : public ConnectionHost {
+   public:
+    Loop(Dispatcher& d, size_t warm_per_server);
+    const config::DispatcherConfig& settings() const override { return d_.cfg_; }
+    Metrics& metrics() override { return d_.metrics_; }
+    // This loop's copy of the routes: one atomic load per connection, the lock only
+    // after a reload.
+    std::shared_ptr<Router> router() const override;
+    Transfers& transfers() override { return d_.transfers_; }
+    WarmConnections& warm() override { return *warm_; }
+    void connection_finished() override { d_.connection_finished(); }
 
-  void accept_next();
+    void listen(const asio::ip::tcp::endpoint& ep);
+    void accept_next();
+
+    Dispatcher& d_;
+    asio::io_context io_;
+    asio::ip::tcp::acceptor acceptor_;
+    asio::ip::tcp::endpoint accept_peer_;  // filled by the accept in flight (one at a time)
+    std::shared_ptr<WarmConnections> warm_;
+    mutable std::shared_ptr<Router> router_;
+    mutable uint64_t router_version_ = 0;
+    std::atomic<uint64_t> accepted_{0};
+  };
+
+  void connection_finished();
+  void stop_loops();
   void wait_signal();
   void reload_from_source();
   void begin_drain();
+  std::string render_metrics() const;
 
   config::DispatcherConfig cfg_;
   ConfigSource reload_from_;
-  asio::io_context io_;
-  asio::strand<asio::io_context::executor_type> control_;
-  asio::ip::tcp::acceptor acceptor_;
-  asio::signal_set signals_;
-  asio::steady_timer drain_timer_;
   Metrics metrics_;
   Transfers transfers_;
   std::shared_ptr<Admission> admission_;
   mutable std::mutex router_mu_;
   std::shared_ptr<Router> router_;
+  std::atomic<uint64_t> router_version_{1};  // bumped by every reload, after the swap
+  std::vector<std::unique_ptr<Loop>> loops_;  // [0] also runs the control work below
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
   HealthChecker health_;
-  std::shared_ptr<WarmConnections> warm_;
   std::unique_ptr<net::MetricsHttp> metrics_http_;
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};
-  asio::ip::tcp::endpoint accept_peer_;      // filled by the accept in flight (one at a time)
   asio::ip::tcp::endpoint listen_endpoint_;  // where clients connect (the PROXY v2 destination)
   bool listen_any_ = false;                  // bound to 0.0.0.0 / ::: ask each socket instead
   uint16_t listen_port_ = 0;

@@ -65,37 +65,47 @@ Router::Group* Router::match(const ClientHello& hello) {
 }
 
 std::shared_ptr<Backend> Router::choose(const ClientHello& hello, const std::string& client) {
-  std::lock_guard lock(mu_);
   Group* g = match(hello);
   if (!g || g->members.empty()) return nullptr;
+  // The content policy takes no lock: loads and health are atomics, the rotation too. The
+  // affinity baseline's client map needs one.
+  std::unique_lock<std::mutex> lock;
   if (policy_ == config::Policy::affinity) {
+    lock = std::unique_lock(mu_);
     auto it = sticky_.find(client);
     if (it != sticky_.end() && backends_[it->second]->healthy)
       for (size_t m : g->members)
-        if (m == it->second) return backends_[m];
+        if (m == it->second) {
+          auto& b = backends_[m];
+          ++b->active;
+          ++b->routed;
+          return b;
+        }
   }
+  const size_t n = g->members.size();
+  const size_t start = g->next->fetch_add(1, std::memory_order_relaxed) % n;
   std::optional<size_t> best;
   size_t best_load = std::numeric_limits<size_t>::max();
-  size_t n = g->members.size();
   for (size_t k = 0; k < n; ++k) {
-    size_t m = g->members[(g->next + k) % n];
-    if (backends_[m]->healthy && backends_[m]->active < best_load) {
+    size_t m = g->members[(start + k) % n];
+    const size_t load = backends_[m]->active.load(std::memory_order_relaxed);
+    if (backends_[m]->healthy && load < best_load) {
       best = m;
-      best_load = backends_[m]->active;
+      best_load = load;
     }
   }
   if (!best) {
     // Every member failed its last health check: try anyway rather than refuse (a server
     // that just started, or a probe that lost a race); a dead one fails the connect.
     for (size_t k = 0; k < n; ++k) {
-      size_t m = g->members[(g->next + k) % n];
-      if (backends_[m]->active < best_load) {
+      size_t m = g->members[(start + k) % n];
+      const size_t load = backends_[m]->active.load(std::memory_order_relaxed);
+      if (load < best_load) {
         best = m;
-        best_load = backends_[m]->active;
+        best_load = load;
       }
     }
   }
-  g->next = (g->next + 1) % n;
   if (!best) return nullptr;
   if (policy_ == config::Policy::affinity) {
     if (sticky_.size() > 100000) sticky_.clear();  // bounded memory under address churn

@@ -60,7 +60,9 @@ class Router {
  private:
   struct Group {
     std::vector<size_t> members;
-    size_t next = 0;  // rotating tie-break so equal loads alternate
+    // Rotating tie-break so equal loads alternate; atomic, so the event loops choose
+    // without a lock (two choosing at once may both see the same loads: a tie at worst).
+    std::unique_ptr<std::atomic<size_t>> next = std::make_unique<std::atomic<size_t>>(0);
   };
   Group* match(const ClientHello& hello);
 
@@ -69,7 +71,7 @@ class Router {
   std::vector<std::pair<std::string, size_t>> sni_exact_, sni_wildcard_, alpn_;  // -> group index
   std::optional<size_t> default_group_;
 
-  mutable std::mutex mu_;  // guards groups_' rotation and sticky_ (io threads share the router)
+  std::mutex mu_;  // guards sticky_ (policy = affinity only; the event loops share the router)
   std::vector<Group> groups_;
   std::unordered_map<std::string, size_t> sticky_;  // affinity policy only
 };

@@ -10,7 +10,7 @@ namespace sessnic::dispatch {
 using asio::ip::tcp;
 
 WarmConnections::WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age)
-    : io_(io), per_server_(per_server), max_age_(max_age), strand_(asio::make_strand(io)), timer_(strand_) {}
+    : io_(io), per_server_(per_server), max_age_(max_age), strand_(io.get_executor()), timer_(strand_) {}
 
 // Open, with nothing to read: the server has neither closed it nor refused it nor sent
 // anything. A connect still on its way passes too (the first write waits for it).

@@ -28,7 +28,8 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age);
 
   // A socket to `b`, connected or with its connect on the way (non-blocking, TCP_NODELAY,
-  // on the io_context's own executor), or nullopt when none is ready.
+  // on the io_context's own executor), or nullopt when none is ready. Call it on the
+  // thread that runs the io_context.
   std::optional<asio::ip::tcp::socket> take(const std::shared_ptr<Backend>& b);
   // Tops up `b`'s spares (after a take, when the caller's connection no longer needs the
   // server's attention).
@@ -59,7 +60,8 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   asio::io_context& io_;
   const size_t per_server_;
   const std::chrono::milliseconds max_age_;
-  asio::strand<asio::io_context::executor_type> strand_;  // the refresh timer's
+  // The io_context's own: one thread (the dispatcher's loop) runs it, so no strand.
+  asio::io_context::executor_type strand_;
   asio::steady_timer timer_;
   std::function<std::shared_ptr<Router>()> router_;
   mutable std::mutex mu_;  // guards pools_, stopped_ and the counters

@@ -449,6 +449,13 @@ TEST_F(DispatchProxy, AffinityPolicyPinsAClient) {
     where.push_back(via_a(c, hello("x.lb.test")));
   }
   EXPECT_EQ(std::count(where.begin(), where.end(), where[0]), 4);  // same server every time
+  // A pinned connection counts in its server's load like any other (and is given back
+  // when it ends: no wrap-around below zero).
+  EXPECT_TRUE(eventually([&] {
+    const auto text = d_->router()->render_metrics();
+    return text.find("server_connections{server=\"a\"} 0\n") != std::string::npos &&
+           text.find("server_connections{server=\"b\"} 0\n") != std::string::npos;
+  })) << d_->router()->render_metrics();
 }
 
 TEST_F(DispatchProxy, HostileInputIsClosedWithACountedReason) {
@@ -578,20 +585,92 @@ TEST_F(DispatchProxy, WarmConnectionsAreOnByDefault) {
       << metrics_text();
 }
 
-// With several io threads every connection has its own strand: a spare (opened on the
-// io_context) moves to a socket on that strand, and the hello goes out on it unchanged.
-TEST_F(DispatchProxy, WarmConnectionMovesToTheConnectionsStrand) {
-  start("warm_connections = 2\nio_threads = 2\n");
-  ASSERT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); }));
-  for (int i = 0; i < 3; ++i) {
+// io_threads = 2: two event loops, each with its own SO_REUSEPORT listener on the one port.
+// The kernel spreads the clients (by their address and port) over both, both forward, and
+// each takes the spares it opened itself (one per server each: warm_connections = 2
+// shared by two loops). A reload reaches both loops' copies of the routes.
+TEST_F(DispatchProxy, TwoLoopsBothAcceptAndForward) {
+  std::string next;
+  std::mutex mu;
+  start(Options{.dispatcher = "warm_connections = 2\nio_threads = 2\n"}, [&] {
+    std::lock_guard lock(mu);
+    return config::parse_cluster_config(next, "reloaded.toml");
+  });
+  ASSERT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); })) << metrics_text();
+  constexpr int kClients = 40;  // all on one loop by chance: 2^-39
+  for (int i = 0; i < kClients; ++i) {
     Client c(d_->port());
     ASSERT_NO_FATAL_FAILURE(expect_forwarded_with_proxy_header(c, hello("a.test")));
-    c.send(std::string("ping"));  // and the splice works both ways on it
+    c.send(std::string("ping"));  // and the splice works both ways
     auto more = c.read(4);
-    EXPECT_EQ(std::string(more.begin(), more.end()), "ping");
+    ASSERT_EQ(std::string(more.begin(), more.end()), "ping");
   }
-  EXPECT_NE(metrics_text().find("sessnic_dispatch_warm_connections_used_total 3\n"), std::string::npos)
-      << metrics_text();
+  const auto per_loop = d_->accepted_per_loop();
+  ASSERT_EQ(per_loop.size(), 2u);
+  EXPECT_GT(per_loop[0], 0u);
+  EXPECT_GT(per_loop[1], 0u);
+  EXPECT_EQ(per_loop[0] + per_loop[1], uint64_t{kClients});
+  EXPECT_EQ(d_->metrics().connections_total.load(), uint64_t{kClients});
+  EXPECT_TRUE(eventually([&] { return d_->metrics().connections_active.load() == 0; }));
+  // Every hello that found a spare of its loop went out on it (the first few clients of a
+  // loop may come before its spare is replaced).
+  EXPECT_TRUE(eventually([&] { return metrics_show("sessnic_dispatch_warm_connections 4\n"); })) << metrics_text();
+  EXPECT_EQ(metrics_text().find("sessnic_dispatch_warm_connections_used_total 0\n"), std::string::npos);
+
+  {
+    std::lock_guard lock(mu);
+    next = config_text(Options{.dispatcher = "warm_connections = 2\nio_threads = 2\n"}, a_.port(), b_.port());
+    const std::string from = "sni = \"a.test\"\nservers = [\"a\"]";
+    auto at = next.find(from);
+    ASSERT_NE(at, std::string::npos);
+    next.replace(at, from.size(), "sni = \"a.test\"\nservers = [\"b\"]");
+  }
+  d_->reload(config::parse_cluster_config(next, "reloaded.toml"));
+  const auto before = d_->accepted_per_loop();
+  for (int i = 0; i < kClients; ++i) {
+    Client c(d_->port());
+    EXPECT_FALSE(via_a(c, hello("a.test"))) << "client " << i;  // b now, on either loop
+  }
+  const auto after = d_->accepted_per_loop();
+  EXPECT_GT(after[0], before[0]);
+  EXPECT_GT(after[1], before[1]);
+}
+
+// A drain with two loops: both listeners close at once, a connection open on either loop
+// finishes, and run() returns when the last one ends.
+TEST_F(DispatchProxy, DrainWithTwoLoopsWaitsForConnectionsOnEither) {
+  start("io_threads = 2\n");
+  std::vector<std::unique_ptr<Client>> open;
+  // Until both loops hold one (each new client lands on either loop).
+  for (int i = 0; i < 40; ++i) {
+    const auto per_loop = d_->accepted_per_loop();
+    if (per_loop[0] > 0 && per_loop[1] > 0) break;
+    open.push_back(std::make_unique<Client>(d_->port()));
+    ASSERT_TRUE(via_a(*open.back(), hello("a.test")));
+  }
+  ASSERT_GT(d_->accepted_per_loop()[0], 0u);
+  ASSERT_GT(d_->accepted_per_loop()[1], 0u);
+  ASSERT_LE(open.size(), 8u) << "max_connections";
+  const uint16_t port = d_->port();
+  d_->drain();
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 8; ++i) {  // every listener is closed
+    Client late(port);
+    EXPECT_TRUE(late.fd < 0 || late.closed_by_peer(1000ms)) << i;
+  }
+  for (auto& c : open) {
+    c->send(std::string("ping"));
+    auto echo = c->read(28 + hello("a.test").size() - 1 + 4, 1000ms);
+    ASSERT_GE(echo.size(), 4u);
+    EXPECT_EQ(std::string(echo.end() - 4, echo.end()), "ping");
+  }
+  EXPECT_FALSE(returned_.load());
+  while (open.size() > 1) open.pop_back();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(returned_.load());  // the last one is still open
+  open.clear();
+  EXPECT_TRUE(eventually([&] { return returned_.load(); }, 2000ms));
+  EXPECT_EQ(d_->metrics().connections_active.load(), 0u);
 }
 
 // The hello is written right after connect(2), before the connect is known to be done. A
