@@ -100,6 +100,18 @@ TEST(DispatchConfig, EarlyMoveIsABooleanOffByDefault) {
             "dir/cluster.toml:6: dispatcher.early_move: wrong type (expected true/false)");
 }
 
+// io_threads: one event loop by default; each one more is a loop with its own listener.
+TEST(DispatchConfig, IoThreadsIsOneByDefaultAndBounded) {
+  EXPECT_EQ(parse_cluster_config(kGood, "c.toml").dispatcher.io_threads, 1u);
+  EXPECT_EQ(parse_cluster_config(replace(kGood, "[dispatcher]\n", "[dispatcher]\nio_threads = 2\n"), "c.toml")
+                .dispatcher.io_threads,
+            2u);
+  EXPECT_EQ(error_of(replace(kGood, "[dispatcher]\n", "[dispatcher]\nio_threads = 0\n")),
+            "dir/cluster.toml:6: dispatcher.io_threads: must be in 1..64");
+  EXPECT_EQ(error_of(replace(kGood, "[dispatcher]\n", "[dispatcher]\nio_threads = 65\n")),
+            "dir/cluster.toml:6: dispatcher.io_threads: must be in 1..64");
+}
+
 // A server pulls on its own by default (no early move), so its single pull gets the whole
 // budget: 20 ms unless set.
 TEST(DispatchConfig, PullDeadlineDefaultsTo20ms) {
