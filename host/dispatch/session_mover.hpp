@@ -2,6 +2,7 @@
 // interface; the backplane implementation (backplane_mover.cpp) asks the owner card over
 // the UDP backplane.
 #pragma once
+#include <atomic>
 #include <bitset>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace sessnic::dispatch {
@@ -45,15 +47,26 @@ class SessionLocations {
 
  private:
   using Key = std::string;
+  // Looked up by a view of the id: no Key (a heap allocation for a 32-byte id) per lookup.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
   struct Entry {
     uint8_t last;
     std::bitset<256> moved_to;
     std::list<Key>::iterator age;
   };
+  static std::string_view view(std::span<const uint8_t> id) {
+    return {reinterpret_cast<const char*>(id.data()), id.size()};
+  }
   size_t capacity_;
+  // Entries, read without the lock: while the dispatcher has moved nothing (servers that
+  // pull, the default) a lookup takes no lock at all.
+  std::atomic<size_t> size_{0};
   std::mutex mu_;
   std::list<Key> order_;  // most recent first
-  std::unordered_map<Key, Entry> map_;
+  std::unordered_map<Key, Entry, Hash, std::equal_to<>> map_;
 };
 
 }  // namespace sessnic::dispatch

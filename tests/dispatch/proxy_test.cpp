@@ -865,6 +865,20 @@ TEST(DispatchSessionLocations, EveryCardASessionWasMovedToHoldsACopyUntilForgott
   EXPECT_FALSE(loc.holds(a, 2));
   EXPECT_FALSE(loc.find(a));
   EXPECT_TRUE(loc.holds(c, 1));
+  // Looked up by the id's bytes, length included: a prefix of a known id is unknown.
+  EXPECT_FALSE(loc.find(Bytes(16, 3)));
+  EXPECT_FALSE(loc.holds(Bytes(16, 3), 1));
+}
+
+// Nothing moved yet (servers that pull): nothing is found, and the first move is.
+TEST(DispatchSessionLocations, EmptyUntilTheFirstMove) {
+  SessionLocations loc;
+  const Bytes a(32, 1);
+  EXPECT_FALSE(loc.find(a));
+  EXPECT_FALSE(loc.holds(a, 2));
+  loc.set(a, 2);
+  EXPECT_EQ(loc.find(a), 2);
+  EXPECT_TRUE(loc.holds(a, 2));
 }
 
 TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
