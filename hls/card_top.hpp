@@ -242,9 +242,53 @@ class CardTop {
   }
 
   // ---- the table, for the card's own commands ---------------------------------------
+#ifndef __SYNTHESIS__
+  // run_table()'s command and answer in software builds: what the t_cmd_ / t_rsp_
+  // streams would carry, as the table's stream interface (empty / read_beat / write_beat).
+  struct DirectCmd {
+    const Beat& h;
+    const Beat* blob;
+    unsigned nblob;
+    unsigned next = 0;  // 0: the header; b + 1: blob beat b
+    bool empty() const { return next > nblob; }
+    friend Beat read_beat(DirectCmd& c) {
+      const Beat& s = c.next == 0 ? c.h : c.blob[c.next - 1];
+      Beat b;
+      for (unsigned w = 0; w < wire::BEAT_WORDS; ++w) b.data[w] = s.data[w];
+      b.last = c.next == c.nblob;  // TLAST as the stream version sets it
+      ++c.next;
+      return b;
+    }
+  };
+  struct DirectRsp {
+    Beat& r;
+    Beat* rblob;  // at most kSlotBeats kept (the table never sends more)
+    unsigned got = 0;  // blob beats after the header
+    bool header = true;
+    friend void write_beat(DirectRsp& o, const Beat& b) {
+      if (o.header) {
+        o.r = b;
+        o.header = false;
+        return;
+      }
+      if (o.got < kSlotBeats) o.rblob[o.got] = b;
+      ++o.got;
+    }
+  };
+#endif
   // Runs one command (header + blob) on the table; returns the response header in `r`
   // and its blob in `blob` (at most kSlotBeats kept; the table never sends more).
   unsigned run_table(const Beat& h, const Beat* blob, unsigned nblob, Beat& r, Beat* rblob) {
+#ifndef __SYNTHESIS__
+    // Software builds (the model device, tests, C-simulation): the table reads the
+    // command from h/blob and writes its answer into r/rblob directly - the same table
+    // step, the same beats, without the two internal streams between (two copies of
+    // every beat and the streams' own memory, per command).
+    DirectCmd in{h, blob, nblob};
+    DirectRsp out{r, rblob};
+    table_.step(in, out);
+    return out.got;
+#else
     Beat c;
     copy_beat(c, h);
     c.last = nblob == 0;
@@ -268,6 +312,7 @@ class CardTop {
       last = d.last;
     }
     return got;
+#endif
   }
 
   // Rules 1, 2 and 4 after the table answered a host command `h` with `r`.

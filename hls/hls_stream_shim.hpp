@@ -27,18 +27,21 @@ class stream {
   bool full() const { return false; }
   std::size_t size() const { return tail_ - head_; }
 
+  // The model device runs these for every beat of every command: the rare paths (grow,
+  // the empty-read abort) are out of line so the common one stays a few instructions.
   void write(const T& v) {
-    if (tail_ - head_ == cap_) grow();
+    if (tail_ - head_ == cap_) [[unlikely]]
+      grow();
     buf_[tail_++ & (cap_ - 1)] = v;
   }
   T read() {
-    if (empty()) {
-      // Vitis C-sim warns and returns garbage; reading an empty stream is always a
-      // kernel bug, so stop loudly instead.
-      std::fputs("hls::stream: read from empty stream\n", stderr);
-      std::abort();
-    }
-    return buf_[head_++ & (cap_ - 1)];
+    if (empty()) [[unlikely]]
+      read_empty();
+    T v = buf_[head_++ & (cap_ - 1)];
+    // Emptied: start again at the front, so a stream that carries one command at a time
+    // keeps reusing the same few cache lines instead of cycling through its whole buffer.
+    if (head_ == tail_) head_ = tail_ = 0;
+    return v;
   }
   void read(T& v) { v = read(); }
   bool read_nb(T& v) {
@@ -54,7 +57,13 @@ class stream {
   void operator>>(T& v) { v = read(); }
 
  private:
-  void grow() {
+  // Vitis C-sim warns and returns garbage; reading an empty stream is always a kernel
+  // bug, so stop loudly instead.
+  [[gnu::cold, gnu::noinline]] static void read_empty() {
+    std::fputs("hls::stream: read from empty stream\n", stderr);
+    std::abort();
+  }
+  [[gnu::cold, gnu::noinline]] void grow() {
     std::unique_ptr<T[]> bigger(new T[cap_ * 2]);
     for (std::size_t i = head_; i != tail_; ++i) bigger[i - head_] = buf_[i & (cap_ - 1)];
     tail_ -= head_;

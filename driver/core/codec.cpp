@@ -163,22 +163,52 @@ Response decode(std::span<const Beat> beats) {
   return r;
 }
 
+// The model device reads every answer here: straight-line, not beat by beat through a
+// ResponseAssembler (its state machine was a fifth of the model's code per command),
+// with the assembler's outcomes: FAILED with an empty blob when the framing contradicts
+// the header or the status is unknown, a fresh FAILED response when the stream runs dry
+// mid-response, and the stream left at the next TLAST either way.
 Response read_response(hls::stream<Beat>& in) {
-  ResponseAssembler a;
-  for (;;) {
-    if (in.empty()) {
-      Response r;
-      poison(r);
-      return r;
-    }
-    const Beat b = in.read();
-    if (a.push(b)) {
-      // Drain to TLAST so the next response starts on a header beat.
-      bool last = b.last;
-      while (!last && !in.empty()) last = in.read().last;
-      return a.take();
-    }
+  if (in.empty()) {
+    Response r;
+    poison(r);
+    return r;
   }
+  Beat b = in.read();
+  unsigned blob_len = 0;
+  bool valid = false;
+  Response r = parse_header(b, blob_len, valid);
+  bool corrupt = !valid;
+  const unsigned want = beats_for(blob_len);
+  bool last = b.last;
+  if (want != 0 && !last) {
+    r.blob.assign(blob_len, 0);
+    unsigned got = 0;
+    for (;;) {
+      if (in.empty()) {
+        Response dry;
+        poison(dry);
+        return dry;
+      }
+      b = in.read();
+      const std::size_t lo = static_cast<std::size_t>(got) * wire::BEAT_BYTES;
+      if (lo < r.blob.size())
+        get_bytes(b.data, r.blob.data() + lo, std::min<std::size_t>(wire::BEAT_BYTES, r.blob.size() - lo));
+      ++got;
+      const bool should_end = got == want;
+      if (b.last || should_end) {
+        if (b.last != should_end) corrupt = true;
+        last = b.last;
+        break;
+      }
+    }
+  } else if (want != 0 || !last) {
+    corrupt = true;  // TLAST disagrees with blob_len
+  }
+  if (corrupt) poison(r);
+  // Drain to TLAST so the next response starts on a header beat.
+  while (!last && !in.empty()) last = in.read().last;
+  return r;
 }
 
 Response local_response(const Command& cmd, wire::Status status) {

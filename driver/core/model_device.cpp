@@ -176,8 +176,11 @@ class ModelDevice final : public Device, public BackplanePorts {
     drive(host_time_us());
     direct_tag_ = 0;
     direct_out_ = nullptr;
-    const uint64_t give_up = host_time_us() + card_->registers().pull_deadline + kAnswerGuardUs;
-    if (!direct_got_) {
+    // The guard deadline needs a clock read of its own: only when something waits.
+    uint64_t give_up = 0;
+    if (!direct_got_ || time_tag != 0) [[unlikely]]
+      give_up = host_time_us() + card_->registers().pull_deadline + kAnswerGuardUs;
+    if (!direct_got_) [[unlikely]] {
       // Not answered in this drive (a hub pull on a miss, or the card's round limit).
       send_frames_here(lock);
       if (!wait_answer(lock, tag, give_up, r)) r = codec::local_response(cmd, wire::Status::FAILED);
@@ -293,8 +296,11 @@ class ModelDevice final : public Device, public BackplanePorts {
   // A device-unique, nonzero tag. Caller holds mu_.
   uint32_t next_tag() {
     uint32_t t;
+    // The maps are empty on the common path (one command, answered at once): skip their
+    // hash lookups (bucket arrays that would otherwise be pulled into the cache).
     do t = ++tag_;
-    while (t == 0 || done_.count(t) || abandoned_.count(t) || async_.count(t));
+    while (t == 0 || (!done_.empty() && done_.count(t)) || (!abandoned_.empty() && abandoned_.count(t)) ||
+           (!async_.empty() && async_.count(t)));
     return t;
   }
 

@@ -91,6 +91,7 @@ struct AttachCallbacks {
     return guarded(a, "generate_session_id", 0, [&] {
       *id_len = std::min<unsigned int>(*id_len, wire::KEY_MAX_BYTES);
       identity::set_owner_hint(std::span<uint8_t>(id, *id_len), a->device_.card_id());
+      watch_for_early_store(ssl);
       return a->random_.fill(std::span<uint8_t>(id + 1, *id_len - 1)) ? 1 : 0;
     });
   }
@@ -126,14 +127,29 @@ struct AttachCallbacks {
     if (at_server_ccs(ssl, where)) store_early(a, ssl);
   }
 
-  // info() for an SSL_CTX without an earlier info callback to chain (the usual case).
-  // OpenSSL calls the info callback on every state change, some 20 times per handshake:
-  // this one looks at the state first and finds its attachment (an ex_data lookup) only
-  // for the one call that stores, which keeps the callback out of the resumed
-  // handshake's instruction and cache budget.
+  // info() for an SSL_CTX without an earlier info callback to chain (the usual case),
+  // set on the connection (not the SSL_CTX) only when it makes a new session id, i.e.
+  // a full handshake (watch_for_early_store): OpenSSL calls the info callback on every
+  // state change, some 20 times per handshake, and a resumed handshake - which never
+  // stores early - then makes none of those calls (each was a cold call into this
+  // binary and back into libssl for the state). It looks at the state first and finds
+  // its attachment (an ex_data lookup) only for the one call that stores.
   static void info_store_only(const SSL* ssl, int where, int /*ret*/) {
     if (!at_server_ccs(ssl, where)) return;
     if (Attachment* a = from(ssl)) store_early(a, ssl);
+  }
+
+  // A TLS 1.2 full handshake is making its session (generate_id): the connection gets
+  // info_store_only for the rest of it, unless another info callback is in place (the
+  // application's on the connection or on the SSL_CTX, set after attach(): OpenSSL
+  // calls only the connection's, so ours must not hide it; the session is then stored
+  // by the new-session callback, as before). With an application callback chained at
+  // attach() the SSL_CTX carries info() and nothing is set here.
+  static void watch_for_early_store(SSL* ssl) {
+    if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_info_callback(ssl) != nullptr ||
+        SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl)) != nullptr)
+      return;
+    SSL_set_info_callback(ssl, &info_store_only);
   }
 
   static bool at_server_ccs(const SSL* ssl, int where) {
@@ -349,7 +365,9 @@ std::unique_ptr<Attachment> attach(SSL_CTX* ctx, Device& device, AttachOptions o
   SSL_CTX_sess_set_new_cb(ctx, &AttachCallbacks::new_session);
   SSL_CTX_sess_set_get_cb(ctx, &AttachCallbacks::get_session);
   SSL_CTX_sess_set_remove_cb(ctx, &AttachCallbacks::remove_session);
-  SSL_CTX_set_info_callback(ctx, a->previous_info_cb_ != nullptr ? &AttachCallbacks::info : &AttachCallbacks::info_store_only);
+  // Without an application callback to chain, the early-store callback goes on each
+  // full handshake's connection instead (AttachCallbacks::watch_for_early_store).
+  if (a->previous_info_cb_ != nullptr) SSL_CTX_set_info_callback(ctx, &AttachCallbacks::info);
   return a;
 }
 

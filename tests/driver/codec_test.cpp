@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <optional>
 
 #include "sessnic/codec.hpp"
 
@@ -123,6 +124,94 @@ TEST(Codec, TrailingBeatsAreFailed) {
   codec::encode(put_cmd(0), beats);
   EXPECT_EQ(codec::decode(beats).status, wire::Status::FAILED);
   EXPECT_EQ(codec::decode(std::span<const Beat>()).status, wire::Status::FAILED);
+}
+
+// read_response (the model device's reader, straight-line) gives what the beat-by-beat
+// ResponseAssembler gives for the same beats - good framing and every framing fault -
+// and leaves the stream at the next response.
+TEST(Codec, StreamReaderMatchesTheAssembler) {
+  struct Case {
+    const char* what;
+    std::vector<Beat> beats;
+  };
+  std::vector<Case> cases;
+  for (size_t len : {0u, 1u, 64u, 65u, 200u, 256u}) {
+    Case c{"well framed", {}};
+    codec::encode(put_cmd(len), c.beats);
+    cases.push_back(c);
+  }
+  {
+    Case c{"early TLAST", {}};
+    codec::encode(put_cmd(200), c.beats);
+    c.beats[1].last = true;
+    c.beats.resize(2);
+    cases.push_back(c);
+  }
+  {
+    Case c{"late TLAST", {}};
+    codec::encode(put_cmd(64), c.beats);
+    c.beats[1].last = false;
+    Beat extra = c.beats[1];
+    extra.last = true;
+    c.beats.push_back(extra);
+    cases.push_back(c);
+  }
+  {
+    Case c{"no blob, TLAST missing", {}};
+    codec::encode(put_cmd(0), c.beats);
+    c.beats[0].last = false;
+    Beat extra = c.beats[0];
+    extra.last = true;
+    c.beats.push_back(extra);
+    cases.push_back(c);
+  }
+  {
+    Case c{"blob, TLAST on the header", {}};
+    codec::encode(put_cmd(100), c.beats);
+    c.beats[0].last = true;
+    c.beats.resize(1);
+    cases.push_back(c);
+  }
+  {
+    Case c{"unknown status", {}};
+    codec::encode(put_cmd(70), c.beats);
+    wire::set_field(c.beats[0].data, wire::header::status, 200);
+    cases.push_back(c);
+  }
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    codec::ResponseAssembler a;
+    std::optional<Response> want;
+    for (const Beat& b : c.beats)
+      if (!want && a.push(b)) want = a.take();
+    ASSERT_TRUE(want);
+    hls::stream<Beat> in;
+    for (const Beat& b : c.beats) in.write(b);
+    std::vector<Beat> next;
+    codec::encode(put_cmd(10), next);  // the response after it
+    for (const Beat& b : next) in.write(b);
+    const Response got = codec::read_response(in);
+    EXPECT_EQ(got.status, want->status);
+    EXPECT_EQ(got.tag, want->tag);
+    EXPECT_EQ(got.key, want->key);
+    EXPECT_EQ(got.version, want->version);
+    EXPECT_EQ(got.blob, want->blob);
+    const Response after = codec::read_response(in);
+    EXPECT_EQ(after.status, wire::Status::OK);
+    EXPECT_EQ(after.blob.size(), 10u);
+    EXPECT_TRUE(in.empty());
+  }
+  // A stream that runs dry mid-response (or holds nothing): FAILED, nothing else.
+  hls::stream<Beat> in;
+  EXPECT_EQ(codec::read_response(in).status, wire::Status::FAILED);
+  std::vector<Beat> beats;
+  codec::encode(put_cmd(200), beats);
+  in.write(beats[0]);
+  in.write(beats[1]);
+  const Response dry = codec::read_response(in);
+  EXPECT_EQ(dry.status, wire::Status::FAILED);
+  EXPECT_TRUE(dry.blob.empty());
+  EXPECT_EQ(dry.tag, 0u);
 }
 
 TEST(Codec, OversizedBlobIsNotEncodable) {

@@ -7,6 +7,8 @@
 // counts: a change that adds an allocation or a lock to these paths fails here.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "callback_probe.hpp"
 #include "cluster_fixture.hpp"
 
@@ -76,6 +78,45 @@ TEST(LookupCost, NewTicketStore) {
   // the decoded copies. The nonce pool's refill from RAND_bytes (OpenSSL's DRBG locks,
   // once per ~128 nonces) may fall into the window: a few more allowed for it.
   EXPECT_LE(c.store.locks, 5 * kRounds + 8);
+}
+
+// OpenSSL calls the info callback some 20 times per handshake when one is set. attach()
+// arms its early store (docs/openssl.md, "When a new session is stored") on the
+// connection of a TLS 1.2 full handshake only, so a resumed handshake - the steady
+// state - makes none of those calls. A message callback (called for every handshake
+// message, with the connection) records whether the connection carried an info
+// callback at that point.
+std::atomic<unsigned> messages_seen{0}, messages_with_info_cb{0};
+void note_info_cb(int, int, int, const void*, size_t, SSL* ssl, void*) {
+  messages_seen++;
+  if (SSL_get_info_callback(ssl) != nullptr) messages_with_info_cb++;
+}
+
+TEST(LookupCost, OnlyAFullTls12HandshakeCarriesTheInfoCallback) {
+  for (const int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
+    Probed d = probed_server(version, 1);
+    EXPECT_EQ(SSL_CTX_get_info_callback(d.server.ctx.get()), nullptr);
+    SSL_CTX_set_msg_callback(d.server.ctx.get(), note_info_cb);
+    auto client = testtls::make_client_ctx(TLS1_3_VERSION);
+    messages_seen = messages_with_info_cb = 0;
+    auto r = handshake(client.get(), d.server.ctx.get());
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_GT(messages_seen.load(), 0u);
+    // TLS 1.2: armed from the new session id on (ServerHello, the rest of the flight).
+    if (version == TLS1_2_VERSION) EXPECT_GT(messages_with_info_cb.load(), 0u);
+    else EXPECT_EQ(messages_with_info_cb.load(), 0u);
+    EXPECT_EQ(d.server.counters().stores, 1u) << d.server.counters();
+    SslSessionPtr s = std::move(r.client_session);
+    for (int i = 0; i < 3; ++i) {
+      messages_seen = messages_with_info_cb = 0;
+      auto again = handshake(client.get(), d.server.ctx.get(), s.get());
+      ASSERT_TRUE(again.ok && again.reused_server) << again.error;
+      EXPECT_GT(messages_seen.load(), 0u);
+      EXPECT_EQ(messages_with_info_cb.load(), 0u);
+      s = std::move(again.client_session);
+    }
+  }
 }
 
 }  // namespace
