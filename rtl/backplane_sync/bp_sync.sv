@@ -30,9 +30,10 @@
 //   * Host PULL (opcode 10, aux.owner, deadline in `expiry`): PULL frame to the owner,
 //     its PULL_RESP entry PUT here with its version; serves PULL from peers (EXPORT,
 //     PULL_RESP; in transfer mode GET, so a SINGLE_USE entry moves: the PULL_RESP entry
-//     then names the puller as writer, one lamport past the tombstone). Card rule 3: a host GET/TAKE miss in hub mode on a spoke (handed here
-//     by sessnic_top as an event) pulls from the hub and runs the GET/TAKE again (its
-//     answer goes to the host: m_tbl_host), or answers the original miss.
+//     then names the puller as writer, one lamport past the tombstone). Card rule 3: a
+//     host GET/TAKE miss in hub mode on a spoke (handed here by sessnic_top as an event)
+//     pulls from the hub and runs the GET/TAKE again (its answer goes to the host:
+//     m_tbl_host), or answers the original miss.
 //   * Receive: UPDATE / TRANSFER applied as PUT with the entry's version, DELETE as DEL;
 //     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
 //     TRANSFER ACK carries the outcome).
