@@ -74,6 +74,7 @@ constexpr unsigned kFrameVersion = static_cast<unsigned>(wire::BpConst::FRAME_VE
 inline unsigned u(wire::FrameType t) { return static_cast<unsigned>(t); }
 inline unsigned u(wire::Opcode o) { return static_cast<unsigned>(o); }
 inline unsigned u(wire::Status s) { return static_cast<unsigned>(s); }
+inline unsigned u(wire::Flags f) { return static_cast<unsigned>(f); }
 }  // namespace bp
 
 // CARDS: card ids supported (0..CARDS-1, BROADCAST excluded). RTX_SLOTS: frames held
@@ -681,6 +682,17 @@ class BackplaneSync {
       }
       case PendKind::EXPORT_PULL: {
         ++counters_[wire::BP_STATS_PULLS_SERVED];
+        // Transfer mode: the table's GET consumed a SINGLE_USE entry (a TLS 1.3 ticket),
+        // so this copy is now a tombstone (version in aux) and the puller gets the only
+        // live one. Its version names the puller as writer, one lamport tick past that
+        // tombstone: the puller's TAKE then owes no DELETE to anyone (card rule 4), and
+        // wherever the moved copy meets this tombstone the live copy is the newer.
+        if (st == bp::u(wire::Status::OK) && cfg_.mode == wire::BpMode::TRANSFER &&
+            (hdr(r, wire::header::flags) & bp::u(wire::Flags::SINGLE_USE)) != 0) {
+          const uint64_t tomb = wire::get_field(r.data, wire::header::aux);
+          wire::set_field(entry.data, wire::header::version,
+                          (((tomb >> wire::CARD_BITS) + 1) << wire::CARD_BITS) | p.peer);
+        }
         if (can_send(p.peer)) {
           const bool hit = st == bp::u(wire::Status::OK);
           send_reliable(io, p.peer, wire::FrameType::PULL_RESP, hit ? &entry : nullptr, blob, hit ? blob_len : 0, 0,
@@ -981,7 +993,10 @@ class BackplaneSync {
         pend_.kind = PendKind::EXPORT_PULL;
         pend_.peer = static_cast<uint8_t>(src);
         pend_.req = req;
-        table_command(io, wire::Opcode::EXPORT, e, nullptr, 0);
+        // Transfer mode moves a SINGLE_USE entry (GET consumes exactly those, and copies
+        // the rest like EXPORT); replicate and hub mode copy (the puller's consume DELETE
+        // reaches this card anyway as a mode destination; a hub never consumes on a pull).
+        table_command(io, cfg_.mode == wire::BpMode::TRANSFER ? wire::Opcode::GET : wire::Opcode::EXPORT, e, nullptr, 0);
         break;
       case wire::FrameType::TRANSFER_REQ:
         queue_ack(src);

@@ -23,7 +23,9 @@
 //   4. Consumed (TAKE OK, GET OK of a SINGLE_USE entry) -> DELETE with the tombstone
 //      version (table response aux) to the mode's destinations, and to the writer card
 //      when it still holds a copy (transfer mode; hub mode with writer != hub).
-//   5. Received frames: BackplaneSync applies them to the table (tbl_cmd/tbl_rsp).
+//   5. Received frames: BackplaneSync applies them to the table (tbl_cmd/tbl_rsp). In
+//      transfer mode it serves a PULL by GET, so a SINGLE_USE entry moves: the puller's
+//      copy names the puller as writer, and rule 4 then sends its TAKE's DELETE nowhere.
 //   6. Catch-up: a peer that (re)joins and should hold this card's entries gets a SCAN
 //      walk of the whole table (host commands first), each live entry as UPDATE and
 //      each tombstone as DELETE, reliable.

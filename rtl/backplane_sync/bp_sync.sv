@@ -29,9 +29,11 @@
 //     the owner, answered by its TRANSFER_RESULT). Serves TRANSFER_REQ from peers.
 //   * Host PULL (opcode 10, aux.owner, deadline in `expiry`): PULL frame to the owner,
 //     its PULL_RESP entry PUT here with its version; serves PULL from peers (EXPORT,
-//     PULL_RESP). Card rule 3: a host GET/TAKE miss in hub mode on a spoke (handed here
-//     by sessnic_top as an event) pulls from the hub and runs the GET/TAKE again (its
-//     answer goes to the host: m_tbl_host), or answers the original miss.
+//     PULL_RESP; in transfer mode GET, so a SINGLE_USE entry moves: the PULL_RESP entry
+//     then names the puller as writer, one lamport past the tombstone). Card rule 3: a
+//     host GET/TAKE miss in hub mode on a spoke (handed here by sessnic_top as an event)
+//     pulls from the hub and runs the GET/TAKE again (its answer goes to the host:
+//     m_tbl_host), or answers the original miss.
 //   * Receive: UPDATE / TRANSFER applied as PUT with the entry's version, DELETE as DEL;
 //     ACK after the table answered (NACK if an UPDATE/DELETE was not applied; the
 //     TRANSFER ACK carries the outcome).
@@ -357,6 +359,12 @@ module bp_sync #(
   logic [7:0] pl_peer_reg;
   logic [31:0] pl_req_reg, pl_deadline_reg, pl_start_reg, pr_req_reg;
   logic [511:0] pl_hdr_reg;
+  // A peer's PULL served in transfer mode is the table's GET, which consumes a SINGLE_USE
+  // entry: pm_move says it did, pm_lamport is the lamport of the tombstone it left (the
+  // response's aux). The PULL_RESP entry then names the puller as writer, one lamport
+  // past that tombstone (the kernel's EXPORT_PULL), so its TAKE owes no DELETE here.
+  logic pm_move_reg;
+  logic [63-sessnic_wire_pkg::CARD_BITS:0] pm_lamport_reg;
 
   // Catch-up (card rule 6): a peer that joined (first heard, restarted, or heard again
   // after it was down) and that this card pushes to (replicate: it is not passive; hub:
@@ -1570,6 +1578,8 @@ module bp_sync #(
           tbl_hdr_reg <= rx_export_cmd;
           tbl_n_reg <= '0;
         end
+        // transfer mode: a PULL moves a SINGLE_USE entry (GET consumes exactly those)
+        if (ty_pull_reg && mode == MODE_TRANSFER) tbl_hdr_reg[H_OP+:8] <= OP_GET;
         ap_src_reg <= rx_src;
         ap_seq_reg <= rx_seq;
       end
@@ -1590,6 +1600,10 @@ module bp_sync #(
         if (s_tbl_tvalid) begin
           if (idx_reg == '0) tbl_st_reg <= tbl_status;
           if (idx_reg == '0 && pend_reg == P_SCAN) scan_tomb_reg <= (s_tbl_tdata[H_FLAGS+:8] & FL_TOMBSTONE) != 8'h0;
+          if (idx_reg == '0 && pend_reg == P_EXPORT_PULL) begin
+            pm_move_reg <= mode == MODE_TRANSFER && tbl_status == ST_OK && (s_tbl_tdata[H_FLAGS+:8] & FL_SINGLE_USE) != 8'h0;
+            pm_lamport_reg <= s_tbl_tdata[H_AUX+sessnic_wire_pkg::CARD_BITS+:64-sessnic_wire_pkg::CARD_BITS];
+          end
           if (idx_reg == '0 && (pend_reg == P_EXPORT_XFER || pend_reg == P_EXPORT_REPL || pend_reg == P_EXPORT_PULL ||
                                 pend_reg == P_SCAN)) begin
             // the entry beat for the wire: response minus host-only fields
@@ -1690,6 +1704,7 @@ module bp_sync #(
           end
           P_EXPORT_PULL: begin
             // PULL_RESP to the requester: the entry if the export hit, else just the status
+            if (pm_move_reg) tx_entry_reg[H_VERSION+:64] <= {pm_lamport_reg + 1'b1, ap_src_reg};
             if (known(ap_src_reg, can_send)) begin
               nf_valid_reg <= 1'b1;
               nf_outcome_reg <= 1'b0;

@@ -20,7 +20,7 @@ class Opcode(enum.IntEnum):
     STATS = 7  # counters as a STATS_WORDS x u64 blob
     FLUSH = 8  # drop every entry and tombstone
     TRANSFER = 9  # move key to card aux (handled by backplane_sync; the table answers BAD_CMD)
-    PULL = 10  # card: copy the entry of key from card aux.owner into the local table (the table answers BAD_CMD)
+    PULL = 10  # card: copy the entry of key from card aux.owner into the local table (transfer mode: a SINGLE_USE entry moves); the table answers BAD_CMD
     SCAN = 11  # read slot aux (set = aux / WAYS, way = aux % WAYS) unchanged: OK + entry or tombstone, MISS if empty/expired, BAD_CMD past the end
 
 
@@ -57,8 +57,8 @@ class FrameType(enum.IntEnum):
     TRANSFER = 6  # move an entry to dst: PUT with version; acked with an outcome (ACK req = seq)
     TRANSFER_REQ = 7  # ask owner dst to transfer the key in the payload to card `arg`; answered by TRANSFER_RESULT
     TRANSFER_RESULT = 8  # outcome (status) of TRANSFER_REQ `req` for target card `arg`
-    PULL = 9  # ask dst (the hub) for the entry of the key in the payload; answered by PULL_RESP
-    PULL_RESP = 10  # answer to PULL `req`: status OK + entry, or MISS/EXPIRED without payload
+    PULL = 9  # ask dst for the entry of the key in the payload; answered by PULL_RESP (transfer mode: dst consumes a SINGLE_USE entry as it answers)
+    PULL_RESP = 10  # answer to PULL `req`: status OK + entry, or MISS/EXPIRED without payload; a moved entry's version names the puller as writer
     DIGEST = 11  # reserved for anti-entropy summaries; received DIGEST frames are counted and ignored
 
 

@@ -77,6 +77,47 @@ TEST(card_rules, TransferLocalAndRelayedAndPullOnALossyLink) {
   EXPECT_EQ(c[3].dev->transfer(random_key(rng), 1, 2, 500ms).status, wire::Status::MISS);
 }
 
+// Rule 5 in transfer mode: a PULL of a SINGLE_USE entry (a TLS 1.3 ticket) moves it. The
+// owner tombstones its copy as it answers, the puller's copy names the puller as writer,
+// so the puller's TAKE (rule 4) sends no DELETE to the owner - no DELETE frame at all -
+// and the ticket is still a MISS everywhere once taken. A TLS 1.2 session is copied.
+TEST(card_rules, PullMovesATicketInTransferModeSoItsTakeSendsNoDelete) {
+  SimCluster c({1, 2, 3}, Mode::transfer, lossy_link(21));
+  ASSERT_TRUE(c.wait_connected());
+  std::mt19937_64 rng(21);
+  std::vector<SessionKey> tickets, sessions;
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1}, rng, 20, 120, tickets, kSingleUse));
+  ASSERT_NO_FATAL_FAILURE(put_random(c, {1}, rng, 10, 120, sessions));
+  auto deletes = [&](uint8_t card) {
+    const auto s = c[card].node->stats();
+    return s.tx_frames_by_type[static_cast<std::size_t>(wire::FrameType::DELETE)] +
+           s.rx_frames_by_type[static_cast<std::size_t>(wire::FrameType::DELETE)];
+  };
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    const SessionKey& k = tickets[i];
+    const uint64_t written = c[1].dev->export_entry(k).version;
+    const Response p = c[2].dev->pull(k, 1, 500ms);
+    ASSERT_EQ(p.status, wire::Status::OK) << i;
+    EXPECT_EQ(p.version & 0xff, 2u) << i << ": the moved copy is the puller's";
+    EXPECT_GT(p.version, written) << i;
+    EXPECT_FALSE(holds(c, 1, k)) << i << ": the owner tombstoned it as it answered";
+    EXPECT_EQ(c[3].dev->pull(k, 1, 500ms).status, wire::Status::MISS) << i << ": nothing left to pull";
+    const Response t = c[2].dev->take(k);
+    ASSERT_EQ(t.status, wire::Status::OK) << i;
+    EXPECT_EQ(c[2].dev->take(k).status, wire::Status::MISS) << i;
+    EXPECT_EQ(c[1].dev->take(k).status, wire::Status::MISS) << i;
+  }
+  for (uint8_t card : {1, 2, 3}) EXPECT_EQ(deletes(card), 0u) << "card " << int(card);
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const SessionKey& k = sessions[i];
+    const Response p = c[2].dev->pull(k, 1, 500ms);
+    ASSERT_EQ(p.status, wire::Status::OK) << i;
+    EXPECT_EQ(p.version, c[1].dev->export_entry(k).version) << i << ": a copy, the owner keeps it";
+    EXPECT_EQ(c[2].dev->get(k).status, wire::Status::OK) << i;
+    EXPECT_TRUE(holds(c, 1, k)) << i;
+  }
+}
+
 // The card answers FAILED at the command's deadline (not after its retransmission
 // give-up, seconds later), and commands behind a waiting TRANSFER are not held up.
 TEST(card_rules, DeadlineIsTheCardsAndLaterCommandsOvertake) {

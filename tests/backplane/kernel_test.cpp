@@ -277,6 +277,82 @@ TEST_F(backplane_kernel, TransferReportsOkMissAndFailed) {
   EXPECT_EQ(store[1]->bp.counter(wire::BP_STATS_RTX_GIVEUP), 1u);
 }
 
+// A PULL of a SINGLE_USE entry moves it in transfer mode: the owner's table GET consumes
+// it as it answers, and the PULL_RESP's entry names the puller as writer, one lamport
+// tick past the owner's tombstone (the puller's TAKE owes the owner no DELETE). Every
+// frame is delivered twice, so each PULL and PULL_RESP also arrives as a duplicate: the
+// duplicate PULL is only acked (no second answer, nothing resurrected). Entries that are
+// not single use (TLS 1.2) are copied, and replicate mode copies single-use ones too.
+TEST_F(backplane_kernel, PullMovesASingleUseEntryInTransferModeAndCopiesTheRest) {
+  make({1, 2});
+  for (unsigned c : {1u, 2u}) net.configure(c, 8, wire::BpMode::TRANSFER);
+  net.run(10);
+  net.copies = [](uint64_t, const std::vector<Beat>&) { return 2; };
+  auto put = [&](unsigned card, uint8_t key, bool single_use) {
+    Beat h = entry_beat(wire::Opcode::PUT, key, 0, 5000, 80);
+    if (single_use) wire::set_field(h.data, wire::header::flags, static_cast<unsigned>(wire::Flags::SINGLE_USE));
+    const auto r = table_op(*store[card], h, 80, key);
+    EXPECT_EQ(status_of(r), 0u);
+    return wire::get_field(r[0].data, wire::header::version);
+  };
+  auto pull = [&](uint8_t key, uint32_t tag) {
+    Beat g = entry_beat(wire::Opcode::GET, key, 0, 0, 0);
+    wire::set_field(g.data, wire::header::tag, tag);
+    write_cmd(store[2]->cmd_in, g, 0, 0, kBcast | (1u << 8));  // sync_cmd owner = card 1
+    net.run(6);
+    for (const Beat& r : store[2]->results)
+      if (wire::get_field(r.data, wire::header::tag) == tag) return r;
+    ADD_FAILURE() << "no result for tag " << tag;
+    return Beat{};
+  };
+  auto export_of = [&](unsigned card, uint8_t key) {
+    return table_op(*store[card], entry_beat(wire::Opcode::EXPORT, key, 0, 0, 0));
+  };
+  const uint64_t v_ticket = put(1, 5, true);
+  const uint64_t v_session = put(1, 6, false);
+  const uint64_t served0 = store[1]->bp.counter(wire::BP_STATS_PULLS_SERVED);
+
+  const Beat moved = pull(5, 11);
+  ASSERT_EQ(wire::get_field(moved.data, wire::header::status), 0u);
+  const uint64_t vm = wire::get_field(moved.data, wire::header::version);
+  EXPECT_EQ(vm & 0xff, 2u) << "the moved copy is the puller's";
+  EXPECT_GT(vm >> 8, v_ticket >> 8) << "newer than the entry it replaces";
+  EXPECT_NE(wire::get_field(moved.data, wire::header::flags) & static_cast<unsigned>(wire::Flags::SINGLE_USE), 0u);
+  EXPECT_EQ(status_of(export_of(1, 5)), static_cast<unsigned>(wire::Status::MISS)) << "the owner's copy is a tombstone";
+  const auto at2 = export_of(2, 5);
+  ASSERT_EQ(status_of(at2), 0u);
+  EXPECT_EQ(wire::get_field(at2[0].data, wire::header::version), vm);
+  EXPECT_EQ(at2.size(), 1u + beats_for(80)) << "with its blob";
+  EXPECT_EQ(store[1]->bp.counter(wire::BP_STATS_PULLS_SERVED) - served0, 1u) << "the duplicate PULL is not served again";
+  EXPECT_GT(store[1]->bp.counter(wire::BP_STATS_RX_DUP), 0u);
+
+  // Pulled again (a new PULL, not a duplicate): the owner's tombstone answers MISS and
+  // the puller's live copy stays as it is.
+  EXPECT_EQ(wire::get_field(pull(5, 12).data, wire::header::status), static_cast<unsigned>(wire::Status::MISS));
+  EXPECT_EQ(wire::get_field(export_of(2, 5)[0].data, wire::header::version), vm);
+  // The puller's TAKE: its tombstone is newer still, and the entry's writer is this card.
+  const auto took = table_op(*store[2], entry_beat(wire::Opcode::TAKE, 5, 0, 0, 0));
+  ASSERT_EQ(status_of(took), 0u);
+  EXPECT_EQ(wire::get_field(took[0].data, wire::header::version) & 0xff, 2u);
+  EXPECT_GT(wire::get_field(took[0].data, wire::header::aux), vm);
+
+  // Not single use (a TLS 1.2 session): copied, the owner keeps it, the version unchanged.
+  const Beat copied = pull(6, 13);
+  ASSERT_EQ(wire::get_field(copied.data, wire::header::status), 0u);
+  EXPECT_EQ(wire::get_field(copied.data, wire::header::version), v_session);
+  EXPECT_EQ(status_of(export_of(1, 6)), 0u);
+
+  // Replicate mode: a pull of a single-use entry copies (the consumer's DELETE goes to
+  // every peer anyway).
+  for (unsigned c : {1u, 2u}) net.configure(c, 9, wire::BpMode::REPLICATE);
+  net.run(10);
+  const uint64_t v_rep = put(1, 7, true);
+  const Beat rep = pull(7, 14);
+  ASSERT_EQ(wire::get_field(rep.data, wire::header::status), 0u);
+  EXPECT_EQ(wire::get_field(rep.data, wire::header::version), v_rep);
+  EXPECT_EQ(status_of(export_of(1, 7)), 0u);
+}
+
 TEST_F(backplane_kernel, MalformedFramesAreCountedAndNeverTouchTheTable) {
   make({1, 2});
   std::vector<Beat> good;

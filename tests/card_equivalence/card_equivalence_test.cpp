@@ -94,6 +94,7 @@ class Wires {
   Links& links() { return links_; }
   void send(uint64_t now, uint8_t src, const Frame& f) {
     const unsigned dst = static_cast<unsigned>(wire::get_field(f[0].data, wire::frame::dst));
+    ++by_type[static_cast<unsigned>(wire::get_field(f[0].data, wire::frame::ftype))];
     for (uint8_t d : kCards) {
       if (d == src || (dst != 255 && dst != d)) continue;
       const LinkFate fate = links_.next(src, d);
@@ -118,6 +119,7 @@ class Wires {
   }
   bool empty() const { return q_.empty(); }
   uint64_t sent = 0, dropped = 0, duplicated = 0, corrupted = 0;
+  std::map<unsigned, uint64_t> by_type;  // frames the cards sent (retransmits included), by frame type
 
  private:
   Links links_;
@@ -343,8 +345,10 @@ Command random_command(std::mt19937_64& rng, const Key& k, wire::BpMode mode) {
     c.expiry = kNow + 100 + static_cast<uint32_t>(rng() % 1000);
   } else if (p < 92 || mode != wire::BpMode::TRANSFER) {
     c.op = wire::Opcode::EXPORT;
-  } else {
+  } else if (p < 96) {
     c.op = wire::Opcode::TRANSFER;  // aux (dest) chosen by the caller
+  } else {
+    c.op = wire::Opcode::PULL;  // run on another card, aux.owner = the home (the caller)
   }
   return c;
 }
@@ -352,6 +356,11 @@ Command random_command(std::mt19937_64& rng, const Key& k, wire::BpMode mode) {
 void expect_same(const Response& h, const Response& r, const std::string& what) {
   EXPECT_EQ(h.status, r.status) << what;
   EXPECT_EQ(h.blob, r.blob) << what;
+  // A pulled entry's writer card (the version's low bits; the Lamport part depends on
+  // timing): the puller itself when the pull moved a SINGLE_USE entry.
+  if (h.op == wire::Opcode::PULL && h.ok() && r.ok()) {
+    EXPECT_EQ(h.version & 0xff, r.version & 0xff) << what;
+  }
 }
 
 bool quiesce(Cluster& c) {
@@ -385,7 +394,7 @@ void run_equivalence(const RunSpec& spec) {
   }
   std::mt19937_64 rng(spec.seed);
   std::vector<Key> keys = make_keys(rng, 40);
-  unsigned compared = 0, transfers_ok = 0;
+  unsigned compared = 0, transfers_ok = 0, pulls_ok = 0;
   std::map<wire::Status, unsigned> by_status;
   for (unsigned i = 0; i < spec.commands; ++i) {
     if (spec.restart && i == spec.commands / 2) {
@@ -404,21 +413,32 @@ void run_equivalence(const RunSpec& spec) {
     Key& k = keys[rng() % keys.size()];
     Command cmd = random_command(rng, k, spec.mode);
     uint8_t dest = 0;
+    uint8_t on = k.home;
+    if (cmd.op == wire::Opcode::PULL) {
+      on = kCards[rng() % 3];
+      if (on == k.home) on = kCards[(on % 3)];  // another card pulls from the home
+      cmd.aux = wire::set_subfield(wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, 255),
+                                   wire::header::aux, wire::sync_cmd::owner, k.home);
+    }
     if (cmd.op == wire::Opcode::TRANSFER) {
       dest = kCards[rng() % 3];
       if (dest == k.home) dest = kCards[(dest % 3)];  // another card
       cmd.aux = wire::set_subfield(wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, dest),
                                    wire::header::aux, wire::sync_cmd::owner, 255);
     }
-    const Response h = hls.run(k.home, cmd);
-    const Response r = rtl.run(k.home, cmd);
+    const Response h = hls.run(on, cmd);
+    const Response r = rtl.run(on, cmd);
     expect_same(h, r, "command " + std::to_string(i) + " op " + std::to_string(static_cast<int>(cmd.op)) + " on card " +
-                          std::to_string(k.home));
+                          std::to_string(on));
     ++compared;
     ++by_status[h.status];
     if (cmd.op == wire::Opcode::TRANSFER && h.status == wire::Status::OK && r.status == wire::Status::OK) {
       k.home = dest;  // it lives there now
       ++transfers_ok;
+    }
+    if (cmd.op == wire::Opcode::PULL && h.ok() && r.ok()) {
+      k.home = on;  // moved (a SINGLE_USE entry) or copied: it is used there from now on
+      ++pulls_ok;
     }
     if (::testing::Test::HasFailure()) {
       std::printf("  first difference at command %u (seed %llu)\n", i, static_cast<unsigned long long>(spec.seed));
@@ -439,6 +459,43 @@ void run_equivalence(const RunSpec& spec) {
     }
   // A used TLS 1.3 ticket (written on 1, used on 2; in hub mode card 2 pulls it from the
   // hub first) is a MISS everywhere.
+  // Transfer mode: card 2 pulls it from card 1 (which tombstones it as it answers) and
+  // takes it; no DELETE frame is sent, and it is a MISS everywhere.
+  if (spec.mode == wire::BpMode::TRANSFER) {
+    std::vector<uint8_t> id(32, 0x7D);
+    Command put;
+    put.op = wire::Opcode::PUT;
+    put.key = SessionKey::make(id, 0);
+    put.expiry = kNow + 500;
+    put.flags = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
+    put.blob.assign(100, 0x44);
+    for (Cluster* c : both) {
+      ASSERT_TRUE(c->run(1, put).ok());
+      const uint64_t deletes = c->wires().by_type[static_cast<unsigned>(wire::FrameType::DELETE)];
+      Command pull = put;
+      pull.op = wire::Opcode::PULL;
+      pull.blob.clear();
+      pull.flags = 0;
+      pull.expiry = 0;
+      pull.aux = wire::set_subfield(wire::set_subfield(0, wire::header::aux, wire::sync_cmd::dest, 255),
+                                    wire::header::aux, wire::sync_cmd::owner, 1);
+      const Response p = c->run(2, pull);
+      ASSERT_EQ(p.status, wire::Status::OK) << c->name();
+      EXPECT_EQ(p.version & 0xff, 2u) << c->name() << ": the moved copy is the puller's";
+      Command take = pull;
+      take.op = wire::Opcode::TAKE;
+      take.aux = 0;
+      ASSERT_EQ(c->run(2, take).status, wire::Status::OK) << c->name();
+      ASSERT_TRUE(quiesce(*c));
+      EXPECT_EQ(c->wires().by_type[static_cast<unsigned>(wire::FrameType::DELETE)], deletes)
+          << c->name() << ": the take of a moved ticket sends no DELETE";
+      for (uint8_t card : kCards) {
+        Command get = take;
+        get.op = wire::Opcode::GET;
+        EXPECT_NE(c->run(card, get).status, wire::Status::OK) << c->name() << ": used ticket live on card " << int(card);
+      }
+    }
+  }
   if (spec.mode != wire::BpMode::TRANSFER) {
     std::vector<uint8_t> id(32, 0x7E);
     Command put;
@@ -464,7 +521,7 @@ void run_equivalence(const RunSpec& spec) {
   }
   std::printf("  %u responses equal (", compared);
   for (auto& [s, n] : by_status) std::printf(" status %u: %u", static_cast<unsigned>(s), n);
-  std::printf(" ), %u transfers, final tables equal (%u live copies)\n", transfers_ok, live);
+  std::printf(" ), %u transfers, %u pulls, final tables equal (%u live copies)\n", transfers_ok, pulls_ok, live);
   for (Cluster* c : both)
     std::printf("  %s links: %llu frames, %llu dropped, %llu duplicated, %llu corrupted\n", c->name(),
                 static_cast<unsigned long long>(c->wires().sent), static_cast<unsigned long long>(c->wires().dropped),

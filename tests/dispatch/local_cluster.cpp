@@ -115,6 +115,8 @@ void LocalCluster::start(const LocalClusterOptions& opt, const std::filesystem::
   std::vector<uint16_t> udp;
   for (size_t i = 0; i <= names.size(); ++i) udp.push_back(pick(SOCK_DGRAM));
   for (size_t i = 0; i < names.size(); ++i) server_ports.push_back(pick(SOCK_STREAM));
+  if (opt.server_metrics)
+    for (size_t i = 0; i < names.size(); ++i) server_metrics_ports.push_back(pick(SOCK_STREAM));
   for (int fd : held) ::close(fd);
 
   std::string toml = fmt::format(R"([cluster]
@@ -137,7 +139,7 @@ health_interval_ms = 500
 )",
                                  cert_path.string(), key_path.string(), opt.mode, port_on, metrics_on, udp[0], opt.policy,
                                  opt.early_move ? "true" : "false");
-  for (size_t i = 0; i < names.size(); ++i)
+  for (size_t i = 0; i < names.size(); ++i) {
     toml += fmt::format(R"([[server]]
 name = "{}"
 card = {}
@@ -150,6 +152,8 @@ threads = 4
 )",
                         names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
                         opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false");
+    if (opt.server_metrics) toml += fmt::format("metrics = \"127.0.0.1:{}\"\n", server_metrics_ports[i]);
+  }
   for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
   toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";
   toml += opt.extra_config;
@@ -181,6 +185,7 @@ threads = 4
     wait_for(server_ports);
   } else {
     wait_for(server_ports);  // servers first, as `sessnic cluster up` does
+    wait_for(server_metrics_ports);
     dispatch_on_pid = spawn({SESSNIC_DISPATCH_EXE, "--config", config.string()}, "dispatch-on.log");
   }
   std::vector<std::string> off{SESSNIC_DISPATCH_EXE, "--config",  config.string(),
@@ -229,6 +234,10 @@ void LocalCluster::stop_all() {
     }
   }
   pids_.clear();
+}
+
+std::string LocalCluster::server_metrics(size_t server) const {
+  return sessnic::testing::http_get_response(server_metrics_ports.at(server), "/metrics");
 }
 
 std::string LocalCluster::metrics(bool sharing_on) const { return sessnic::testing::http_get_response(sharing_on ? metrics_on : metrics_off, "/metrics"); }

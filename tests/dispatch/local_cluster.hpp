@@ -31,6 +31,8 @@ struct LocalClusterOptions {
   std::string extra_config;
   // More command-line arguments for the no-share dispatcher (e.g. "--warm-connections", "0").
   std::vector<std::string> off_args;
+  // Give every server a metrics endpoint (`metrics`, in server_metrics_ports).
+  bool server_metrics = false;
 };
 
 class LocalCluster {
@@ -43,6 +45,7 @@ class LocalCluster {
   uint16_t port_on = 0, port_off = 0;        // dispatchers (sharing on / off)
   uint16_t metrics_on = 0, metrics_off = 0;  // their metrics endpoints
   std::vector<uint16_t> server_ports;        // flights, cars, hotels (direct, PROXY v2 required)
+  std::vector<uint16_t> server_metrics_ports;  // theirs, when LocalClusterOptions::server_metrics
   std::filesystem::path dir, config;
 
   pid_t cluster_up_pid = -1;                 // when via_cluster_up
@@ -56,6 +59,7 @@ class LocalCluster {
   bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
   std::string metrics(bool sharing_on) const;  // GET /metrics
+  std::string server_metrics(size_t server) const;  // GET /metrics of server_ports[server]
   std::string logs() const;                    // every process's output, for failure messages
 
  private:

@@ -83,6 +83,45 @@ TEST_P(DispatchSessionPull, OpensslAndTravelResumeOnEveryServerChange) {
     EXPECT_EQ(off.resumption_rate(), 0.0);
   }
 }
+// A TLS 1.3 server change in transfer mode moves the ticket (docs/card.md rule 5): the
+// target's pull tombstones the owner's copy as it answers, so its TAKE sends no DELETE
+// back (it used to: a frame, an ack and up to four pump wake-ups inside the handshake).
+// Single use still holds: the same ticket offered again, to its first server, is a
+// full handshake.
+TEST(DispatchSessionPullMove, Tls13ChangeSendsNoDeleteAndTheTicketIsStillSingleUse) {
+  testing::LocalClusterOptions opt;
+  opt.session_pull = true;
+  opt.server_metrics = true;
+  LocalCluster cluster(opt);
+  const auto file = (cluster.dir / "sess-tls13.pem").string();
+  auto s_client = [&](const std::string& sni, const std::string& sess) {
+    return run_command(fmt::format(
+        "printf 'GET /book.json HTTP/1.0\\r\\n\\r\\n' | timeout 10 openssl s_client -connect 127.0.0.1:{} "
+        "-servername {} -tls1_3 {} -ign_eof 2>&1",
+        cluster.port_on, sni, sess));
+  };
+  const auto first = s_client("flights.travel.test", "-sess_out " + file);
+  ASSERT_NE(first.find("X-Sessnic-Server: flights"), std::string::npos) << first << cluster.logs();
+  ASSERT_NE(first.find("\nNew, "), std::string::npos) << first;
+  const auto second = s_client("cars.travel.test", "-sess_in " + file);
+  ASSERT_NE(second.find("X-Sessnic-Server: cars"), std::string::npos) << second;
+  EXPECT_NE(second.find("\nReused, "), std::string::npos) << second << cluster.logs();
+  // The same (now used) ticket again, on the server that issued it: its copy went with the move.
+  const auto again = s_client("flights.travel.test", "-sess_in " + file);
+  ASSERT_NE(again.find("X-Sessnic-Server: flights"), std::string::npos) << again;
+  EXPECT_NE(again.find("\nNew, "), std::string::npos) << "a used TLS 1.3 ticket resumed again\n" << again;
+  auto on = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 5, TLS1_3_VERSION);
+  EXPECT_EQ(on.failures(), 0u) << cluster.logs();
+  EXPECT_EQ(on.resumption_rate(), 1.0) << cluster.metrics(true);
+  double pulls = 0;
+  for (size_t i = 0; i < cluster.server_metrics_ports.size(); ++i) {
+    const auto m = cluster.server_metrics(i);
+    EXPECT_EQ(metric(m, "sessnic_backplane_frames_sent_total{type=\"delete\"}"), 0) << "server " << i << "\n" << m;
+    pulls += metric(m, "sessnic_backplane_frames_sent_total{type=\"pull\"}");
+  }
+  EXPECT_GE(pulls, 2) << "the changes were pulls";
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, DispatchSessionPull,
                          ::testing::Combine(::testing::Values("transfer", "hub"), ::testing::Bool()),
                          [](const auto& info) {

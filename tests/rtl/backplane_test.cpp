@@ -712,6 +712,41 @@ TEST(RtlBackplane, HubPullOnATakeMissAndTheUsedTicketIsAMissEverywhere) {
   EXPECT_EQ(field(take(r.net, r[1], 62), wire::header::status), u(wire::Status::MISS));
 }
 
+// Transfer mode: a PULL of a SINGLE_USE entry moves it (the kernel's EXPORT_PULL). The
+// owner answers from a GET that tombstones its copy; the PULL_RESP's entry names the
+// puller as writer, one lamport past that tombstone, so the puller's TAKE sends no
+// DELETE (card rule 4 finds itself as the writer). A reusable entry is still copied.
+TEST(RtlBackplane, PullMovesASingleUseEntryInTransferMode) {
+  Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 54);
+  r.net.set_all_links({.drop = 0.2, .delay = 10, .jitter = 20});
+  uint64_t deletes = 0;
+  r.net.set_tap([&](const rtlsim::Frame& f) {
+    deletes += wire::get_field(f[0].data, wire::frame::ftype) == static_cast<unsigned>(wire::FrameType::DELETE);
+  });
+  const auto p = put_flags(r.net, r[2], 72, 120, kSingleUse);
+  ASSERT_EQ(field(p, wire::header::status), u(wire::Status::OK));
+  const auto a = exec(r.net, r[1], pull_cmd(72, 2));
+  ASSERT_EQ(field(a, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(a, wire::header::version) & 0xff, 1u) << "the moved copy is the puller's";
+  EXPECT_GT(field(a, wire::header::version) >> 8, field(p, wire::header::version) >> 8);
+  EXPECT_EQ(field(get(r.net, r[2], 72), wire::header::status), u(wire::Status::MISS)) << "the owner tombstoned it";
+  EXPECT_EQ(field(exec(r.net, r[3], pull_cmd(72, 2)), wire::header::status), u(wire::Status::MISS)) << "nothing to pull";
+  const auto t = take(r.net, r[1], 72);
+  ASSERT_EQ(field(t, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(t, wire::header::version), field(a, wire::header::version));
+  EXPECT_EQ(blob_bytes(t), blob_of(72, 120));
+  r.settle(400000);
+  EXPECT_EQ(deletes, 0u) << "the take of a moved ticket owes nobody a DELETE";
+  EXPECT_EQ(r[1].read(0x84), 0u);  // bp_deletes_sent
+  for (uint8_t c : {1, 2, 3}) EXPECT_EQ(field(get(r.net, r[c], 72), wire::header::status), u(wire::Status::MISS)) << "card " << unsigned(c);
+  // a reusable entry (a TLS 1.2 session) is copied: the owner keeps it, the version is its writer's
+  const auto q = put(r.net, r[2], 73, 60);
+  const auto b = exec(r.net, r[1], pull_cmd(73, 2));
+  ASSERT_EQ(field(b, wire::header::status), u(wire::Status::OK));
+  EXPECT_EQ(field(b, wire::header::version), field(q, wire::header::version));
+  EXPECT_EQ(field(get(r.net, r[2], 73), wire::header::status), u(wire::Status::OK));
+}
+
 TEST(RtlBackplane, PullCopiesAnEntryFromAnotherCard) {
   Rig r({1, 2, 3}, wire::BpMode::TRANSFER, 53);
   r.net.set_all_links({.drop = 0.2, .delay = 10, .jitter = 20});

@@ -6,6 +6,8 @@ Against the kernel card (sessnic_ref.Peer, the scoreboard):
     the original miss, PUT/DEL events go to the hub, the hub down answers the miss at once;
   * host_pull_both_ways: host PULLs (OK with the kernel's entry and version, MISS), the
     kernel card pulling from the RTL card;
+  * pull_moves_a_ticket_both_ways: transfer mode, a SINGLE_USE entry pulled either way
+    moves (the owner's copy a tombstone, the puller named as writer in the version);
   * catchup_walk_after_kernel_restart: the kernel card restarts; the RTL card's SCAN walk
     sends it every live entry (UPDATE) and tombstone (DELETE) of its table;
   * event_queue_overflow: events on every cycle: the queue takes 2^EVQ_LOG2, the rest are
@@ -109,6 +111,43 @@ async def hub_pull_and_hub_events(dut):
     assert r == header(miss), f"hub down: {r}"
     dut.hub_card.value = KERNEL_CARD
     assert len(tb.host_rsps) == 1
+    tb.check_kernel_rx_clean()
+    report(dut._log)
+
+
+@cocotb.test()
+async def pull_moves_a_ticket_both_ways(dut):
+    """Transfer mode, card rule 5: a PULL of a SINGLE_USE entry moves it, served by the RTL
+    card as by the kernel. The owner answers from a GET that tombstones its copy; the
+    PULL_RESP entry names the puller as writer, one lamport past that tombstone."""
+    tb = SyncBench(dut, wire.BpMode.TRANSFER, 0.1, 0.2, 0.2, 117)
+    await tb.start()
+    su = int(wire.Flags.SINGLE_USE)
+    # the RTL card pulls a ticket from the kernel card
+    rsp = tb.kernel.table_op(command(op=OP.PUT, key=key_of(820), key_len=len(key_of(820)), tag=1, expiry=4000,
+                                     flags=su, blob=blob_of(820, 150)))
+    kv = header(rsp[0][0])["version"]
+    await tb.host.send(command(op=OP.PULL, key=key_of(820), key_len=len(key_of(820)), tag=4820,
+                               aux=BCAST | (KERNEL_CARD << 8))[0][0])
+    r = await result_of(tb, 4820, 400 * RTO, "the PULL of a ticket")
+    assert r["status"] == ST.OK and r["version"] & 0xFF == RTL_CARD and r["version"] >> 8 > kv >> 8, \
+        f"moved ticket: {r}, written {kv:#x}"
+    g, _ = kernel_get(tb, 820)
+    assert g["status"] == ST.MISS, f"the kernel kept its copy of the ticket: {g}"
+    h, blob = tb.get(tb.table.command, 820)
+    assert h["status"] == ST.OK and h["version"] == r["version"] and blob == blob_of(820, 150), f"stored: {h}"
+    # the kernel card pulls a ticket from the RTL card
+    rsp = tb.table.command(command(op=OP.PUT, key=key_of(822), key_len=len(key_of(822)), tag=2, expiry=4000,
+                                   flags=su, blob=blob_of(822, 60)))
+    lv = header(rsp[0][0])["version"]
+    tb.kernel.command(command(op=OP.GET, key=key_of(822), key_len=len(key_of(822)), tag=4822,
+                              aux=BCAST | (RTL_CARD << 8)))
+    got = await kernel_results(tb, 1, 400 * RTO, "the kernel card's pull of a ticket")
+    assert got[0]["status"] == ST.OK and got[0]["version"] & 0xFF == KERNEL_CARD and \
+        got[0]["version"] >> 8 > lv >> 8, f"moved ticket: {got[0]}, written {lv:#x}"
+    assert tb.export_status(822) == ST.MISS, "the RTL card kept its copy of the ticket"
+    g, blob = kernel_get(tb, 822)
+    assert g["status"] == ST.OK and g["version"] == got[0]["version"] and blob == blob_of(822, 60), f"stored: {g}"
     tb.check_kernel_rx_clean()
     report(dut._log)
 
