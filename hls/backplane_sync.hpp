@@ -221,6 +221,24 @@ class BackplaneSync {
   bool member(unsigned p) const {
     return p < CARDS && p != cfg_.card && ((cfg_.peers[p / 64] >> (p % 64)) & 1);
   }
+  // Calls f(p) for every member card, in ascending id order. The card checks every id (a
+  // loop the hardware unrolls); the host model walks the bitmap's set bits instead, since
+  // every replicated PUT/DELETE fans out and 255 checks per event showed up in a resumed
+  // handshake's cost (bench_resume, docs/benchmarks.md). Same members, same order.
+  template <class F>
+  void for_each_member(F&& f) const {
+#ifdef __SYNTHESIS__
+    for (unsigned p = 0; p < CARDS; ++p)
+      if (member(p)) f(p);
+#else
+    for (unsigned w = 0; w < 4; ++w) {
+      for (uint64_t bits = cfg_.peers[w]; bits != 0; bits &= bits - 1) {
+        const unsigned p = w * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
+        if (member(p)) f(p);
+      }
+    }
+#endif
+  }
   bool any_member_down() const { return up_count_ < member_count(); }
   unsigned member_count() const {
     unsigned n = 0;
@@ -572,11 +590,11 @@ class BackplaneSync {
         else ++counters_[wire::BP_STATS_NOT_SENT];
       } else {
       fanout:
-        for (unsigned p = 0; p < CARDS; ++p) {
-          if (!member(p) || passive_[p]) continue;
+        for_each_member([&](unsigned p) {
+          if (passive_[p]) return;
           if (can_send(p)) send_reliable(io, p, t, &entry, blob, blob_len, 0, 0, 0, false, bp::kBroadcast);
           else ++counters_[wire::BP_STATS_NOT_SENT];  // down: caught up when it returns
-        }
+        });
       }
       return;
     }
