@@ -62,9 +62,10 @@ class BackplanePorts {
   // Host time (us, as service()) by which service() must run again when no frame
   // arrives: the card's earliest timer (retransmit, HELLO, request deadline; now while
   // it has background work it can do). Asked after service(), so the pump can sleep until
-  // then. A device that answers must also call the on_frame_ready() wake when a host
-  // command moves its deadline earlier than its last answer (an armed timer without a
-  // frame out). nullopt = the device cannot tell: the pump polls.
+  // then. A device that answers must also call the on_frame_ready() wake (or, when set,
+  // on_wake_at() with the new deadline) when a host command moves its deadline earlier
+  // than its last answer (an armed timer without a frame out). nullopt = the device
+  // cannot tell: the pump polls.
   virtual std::optional<uint64_t> next_deadline_us() { return std::nullopt; }
 };
 
