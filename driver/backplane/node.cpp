@@ -148,6 +148,7 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
       ++counters_->caller_sends;
     }
   });
+  ports_->on_wake_at([t = transport_.get()](uint64_t host_us) { t->wake_at(host_us); });
   ports_->on_frame_ready([t = transport_.get(), c = counters_.get()] {
     uint64_t none = 0;
     c->frame_ready_at.compare_exchange_strong(none, host_time_us(), std::memory_order_relaxed);
@@ -159,6 +160,7 @@ BackplaneNode::~BackplaneNode() {
   stop();
   ports_->on_frames_out(nullptr);  // waits for a caller inside pump_out
   ports_->on_frame_ready(nullptr);
+  ports_->on_wake_at(nullptr);
 }
 
 void BackplaneNode::start() {
@@ -183,7 +185,10 @@ void BackplaneNode::run() {
   bool busy = true;
   while (!stop_.load(std::memory_order_acquire)) {
     inbound.clear();
-    if (!busy) c.sleeps.fetch_add(1, std::memory_order_relaxed);
+    if (!busy) {
+      c.sleeps.fetch_add(1, std::memory_order_relaxed);
+      transport_->forget_wake_at();  // before idle_wait() asks the card: its answer has them
+    }
     transport_->receive(inbound, kRecvBatch, busy ? std::chrono::microseconds(0) : idle_wait());
     const uint64_t got_at = inbound.empty() ? 0 : host_time_us();
     std::size_t answered = 0;  // frames sent in reply to `inbound`

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,11 +63,19 @@ UdpTransport::UdpTransport(const NodeConfig& cfg) : mtu_(cfg.mtu) {
     ::close(fd_);
     throw std::runtime_error("backplane: eventfd: " + errno_text());
   }
+  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd_ < 0) {
+    const std::string why = errno_text();
+    ::close(fd_);
+    ::close(wake_fd_);
+    throw std::runtime_error("backplane: timerfd: " + why);
+  }
 }
 
 UdpTransport::~UdpTransport() {
   ::close(fd_);
   ::close(wake_fd_);
+  ::close(timer_fd_);
 }
 
 void UdpTransport::set_peer(const PeerAddress& peer) {
@@ -217,13 +226,14 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
     }
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) return;
     if (!out.empty() || waited || timeout.count() <= 0) return;
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    pollfd fds[3] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}};
     const timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
-    ::ppoll(fds, 2, &ts, nullptr);
-    if (fds[1].revents & POLLIN) {
-      uint64_t v;
-      [[maybe_unused]] ssize_t ignored = ::read(wake_fd_, &v, sizeof v);
-    }
+    ::ppoll(fds, 3, &ts, nullptr);
+    for (int i : {1, 2})
+      if (fds[i].revents & POLLIN) {
+        uint64_t v;
+        [[maybe_unused]] ssize_t ignored = ::read(fds[i].fd, &v, sizeof v);
+      }
     waited = true;
   }
 }
@@ -231,6 +241,28 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
 LatencyHistogram UdpTransport::socket_wait() const {
   std::lock_guard lock(wait_mu_);
   return socket_wait_;
+}
+
+// The timer is absolute on CLOCK_MONOTONIC, the clock of host_time_us() (steady_clock).
+void UdpTransport::wake_at(uint64_t host_us) {
+  std::lock_guard lock(timer_mu_);
+  if (timer_at_ != 0 && timer_at_ <= host_us) return;  // an earlier wake-up is armed already
+  itimerspec t{};
+  t.it_value.tv_sec = static_cast<time_t>(host_us / 1000000);
+  t.it_value.tv_nsec = static_cast<long>(host_us % 1000000) * 1000;
+  if (t.it_value.tv_sec == 0 && t.it_value.tv_nsec == 0) t.it_value.tv_nsec = 1;  // zero would disarm
+  if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &t, nullptr) != 0) return wake();  // never: wake now
+  timer_at_ = host_us;
+}
+
+void UdpTransport::forget_wake_at() {
+  std::lock_guard lock(timer_mu_);
+  if (timer_at_ == 0) return;  // the usual case: no syscall
+  const itimerspec off{};
+  (void)::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &off, nullptr);
+  uint64_t v;
+  [[maybe_unused]] ssize_t ignored = ::read(timer_fd_, &v, sizeof v);  // one that fired meanwhile
+  timer_at_ = 0;
 }
 
 void UdpTransport::wake() {

@@ -269,6 +269,11 @@ class ModelDevice final : public Device, public BackplanePorts {
     wake_ = std::move(wake);
   }
 
+  void on_wake_at(std::function<void(uint64_t)> wake_at) override {
+    std::lock_guard lock(mu_);
+    wake_at_ = std::move(wake_at);
+  }
+
   void on_frames_out(std::function<void()> send) override {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return senders_ == 0; });  // a caller may be inside the old one
@@ -386,13 +391,16 @@ class ModelDevice final : public Device, public BackplanePorts {
     if (--senders_ == 0) cv_.notify_all();
   }
 
-  // After a host command ran the card: the pump sends the frames it made, and re-reads
+  // After a host command ran the card: the pump sends the frames it made, and wakes by
   // the deadline if the command armed a timer earlier than the one the pump sleeps on.
   void wake_pump_if_needed() {
     if (!wake_) return;
     const uint64_t d = earliest_deadline();
     if (fout_.empty() && d >= told_deadline_ && !completions_->has_ready()) return;
     told_deadline_ = d;
+    // Only a timer moved earlier (the frames a waiting caller made left from its thread):
+    // the pump wakes when it is due, not now.
+    if (wake_at_ && fout_.empty() && !completions_->has_ready()) return wake_at_(d);
     wake_();
   }
 
@@ -464,6 +472,7 @@ class ModelDevice final : public Device, public BackplanePorts {
   unsigned sweep_steps_;
   CardClockSync clock_sync_;
   std::function<void()> wake_;
+  std::function<void(uint64_t)> wake_at_;  // on_wake_at
   std::function<void()> send_;  // on_frames_out
   unsigned senders_ = 0;        // callers inside a copy of send_
   uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -95,6 +96,84 @@ TEST(pump_idle, AReplicatedWriteLeavesAtOnceAfterAnIdleSpell) {
   }
   ASSERT_TRUE(there);
   EXPECT_TRUE(p.dev_b->get(k).ok());
+}
+
+// A pull whose frame left from the caller's thread arms the card's timers (the frame's
+// retransmit, the pull's deadline): the pump is told when they are due (wake_at), not
+// woken at once - a wake-up at once only takes a core from the peer that answers.
+// Returns how often the device woke the pump, and the wake_at() times, for one pull
+// made while the pump sleeps until a far timer.
+struct PullWakes {
+  int wakes = 0;
+  std::vector<uint64_t> wake_ats;
+  uint64_t before = 0, after = 0;
+};
+
+PullWakes one_pull_with_the_pump_asleep(bool wake_at) {
+  PullWakes out;
+  Pair p = make_pair(Mode::transfer);
+  EXPECT_TRUE(p.a->wait_for_peers(5000ms) && p.b->wait_for_peers(5000ms));
+  std::this_thread::sleep_for(300ms);  // start-up HELLOs answered: the next timer is far
+  // Card 1's pump stops (card 2 stays up for it); the test takes its place and records
+  // what the device asks of it. The callbacks run under the device's lock.
+  p.a->stop();
+  BackplanePorts* ports = p.dev_a->backplane_ports();
+  ports->on_frame_ready([&] { ++out.wakes; });
+  if (wake_at) ports->on_wake_at([&](uint64_t at) { out.wake_ats.push_back(at); });
+  else ports->on_wake_at(nullptr);
+  int frames = 0;
+  ports->on_frames_out([&] {
+    std::vector<Beat> f;
+    while (ports->take_frame(f)) ++frames;
+  });
+  (void)ports->service(host_time_us());
+  const std::optional<uint64_t> until = ports->next_deadline_us();  // the pump's sleep
+  EXPECT_TRUE(until.has_value());
+  EXPECT_GT(until.value_or(0), host_time_us() + 20'000) << "a card timer is due within 20 ms";
+  out.before = host_time_us();
+  p.dev_a->pull_async(key_n(1), 2, 10ms, [](Response) {});
+  (void)p.dev_a->export_entry(key_n(9));  // the handshake's next card command
+  out.after = host_time_us();
+  EXPECT_EQ(frames, 1);  // the PULL left from this thread
+  ports->on_wake_at(nullptr);
+  ports->on_frames_out(nullptr);
+  ports->on_frame_ready(nullptr);
+  return out;
+}
+
+TEST(pump_idle, APullsTimerArmsAWakeUpInsteadOfWakingThePumpNow) {
+  const PullWakes old_way = one_pull_with_the_pump_asleep(false);
+  EXPECT_GE(old_way.wakes, 1);  // without wake_at: woken at once to re-read its deadline
+  const PullWakes w = one_pull_with_the_pump_asleep(true);
+  EXPECT_EQ(w.wakes, 0) << "the pump was woken at once for a timer milliseconds away";
+  ASSERT_GE(w.wake_ats.size(), 1u);
+  EXPECT_GT(w.wake_ats.front(), w.before);
+  EXPECT_LE(w.wake_ats.front(), w.after + 10'000);  // by the pull's deadline at the latest
+}
+
+// UdpTransport::wake_at: receive() returns by the earliest time armed, not at once, and
+// not after forget_wake_at().
+TEST(pump_idle, TransportWakesAtTheEarliestArmedTimeOnly) {
+  NodeConfig c;
+  c.card_id = 1;
+  UdpTransport t(c);
+  std::vector<std::vector<uint8_t>> got;
+  auto timed_receive = [&](std::chrono::microseconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    t.receive(got, 16, timeout);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  };
+  t.wake_at(host_time_us() + 400'000);
+  t.wake_at(host_time_us() + 40'000);   // earlier: this one holds
+  t.wake_at(host_time_us() + 300'000);  // later: ignored
+  const auto waited = timed_receive(2s);
+  EXPECT_GE(waited, 35ms);
+  EXPECT_LT(waited, 290ms);
+  t.forget_wake_at();
+  t.wake_at(host_time_us() + 20'000);
+  t.forget_wake_at();  // the pump's next sleep: that time is gone
+  EXPECT_GE(timed_receive(150ms), 140ms);
+  EXPECT_TRUE(got.empty());
 }
 
 }  // namespace

@@ -46,6 +46,13 @@ class BackplanePorts {
   // signal) when frame_out got a frame outside service() - or the card's next deadline
   // moved earlier (next_deadline_us()) - so the pump need not poll.
   virtual void on_frame_ready(std::function<void()> wake) { (void)wake; }
+  // `wake_at(host_us)` (same rules as `wake`) arms a timer that wakes the pump at that host
+  // time, without waking it now. A device uses it, when set, instead of `wake` for a
+  // host command that only moved its next deadline earlier (no frame out, nothing to
+  // deliver): a pull or transfer whose frames left from the caller's thread arms its
+  // retransmit timer, which needs the pump in milliseconds, not at once - and the
+  // pump's wake-up at once would take a core from the very peers that answer the pull.
+  virtual void on_wake_at(std::function<void(uint64_t)> wake_at) { (void)wake_at; }
   // `send` takes every frame on frame_out and transmits it (it calls take_frame). A device
   // that supports it calls `send` from the thread of a host command that left frames on
   // frame_out, outside its lock, instead of the wake: the frame leaves without a hand-off
@@ -55,9 +62,10 @@ class BackplanePorts {
   // Host time (us, as service()) by which service() must run again when no frame
   // arrives: the card's earliest timer (retransmit, HELLO, request deadline; now while
   // it has background work it can do). Asked after service(), so the pump can sleep until
-  // then. A device that answers must also call the on_frame_ready() wake when a host
-  // command moves its deadline earlier than its last answer (an armed timer without a
-  // frame out). nullopt = the device cannot tell: the pump polls.
+  // then. A device that answers must also call the on_frame_ready() wake (or, when set,
+  // on_wake_at() with the new deadline) when a host command moves its deadline earlier
+  // than its last answer (an armed timer without a frame out). nullopt = the device
+  // cannot tell: the pump polls.
   virtual std::optional<uint64_t> next_deadline_us() { return std::nullopt; }
 };
 

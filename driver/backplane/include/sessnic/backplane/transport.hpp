@@ -26,6 +26,16 @@ class Transport {
   // nothing is there yet, returns early on wake().
   virtual void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) = 0;
   virtual void wake() = 0;
+  // Makes receive() return by host time `host_us` (host_time_us()) at the latest, without
+  // waking it now; the earliest of several calls holds until forget_wake_at(). Any thread.
+  // Default: wake() at once.
+  virtual void wake_at(uint64_t host_us) {
+    (void)host_us;
+    wake();
+  }
+  // The pump, before it asks the card for its next deadline and sleeps: the times armed
+  // so far are in that answer, so they are dropped (no wake-up for a timer that is gone).
+  virtual void forget_wake_at() {}
   virtual uint64_t send_errors() const { return 0; }
   // How long received datagrams waited in the socket before receive() took them (kernel
   // receive timestamp to the read: softirq delay + the pump's wake-up); empty when the

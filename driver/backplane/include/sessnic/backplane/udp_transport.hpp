@@ -34,12 +34,17 @@ class UdpTransport final : public Transport {
   void send(std::span<const Datagram> batch) override;
   void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) override;
   void wake() override;
+  void wake_at(uint64_t host_us) override;
+  void forget_wake_at() override;
   uint64_t send_errors() const override { return send_errors_.load(std::memory_order_relaxed); }
   LatencyHistogram socket_wait() const override;
 
  private:
   int fd_ = -1;
   int wake_fd_ = -1;
+  int timer_fd_ = -1;  // wake_at(): a CLOCK_MONOTONIC timerfd in receive()'s poll set
+  std::mutex timer_mu_;
+  uint64_t timer_at_ = 0;  // armed for this host time (0: disarmed); guarded by timer_mu_
   uint16_t port_ = 0;
   std::mutex peers_mu_;  // set_peer may run beside the node thread
   std::map<uint8_t, sockaddr_in> peers_;
