@@ -54,8 +54,12 @@ function(sessnic_verilated_model name)
   if(SESSNIC_CCACHE)
     set(objcache " OBJCACHE=${SESSNIC_CCACHE}")
   endif()
+  # The headers C++ code includes are byproducts: without them ninja stats them before
+  # Verilator rewrites them, and a device built against the old model's layout is not
+  # recompiled until the next build.
   add_custom_command(
     OUTPUT ${archive}
+    BYPRODUCTS ${mdir}/${V_PREFIX}.h ${mdir}/${V_PREFIX}___024root.h ${mdir}/${V_PREFIX}__Syms.h
     COMMAND ${SESSNIC_VERILATOR_BIN} --cc --build -j 1 -MAKEFLAGS "-s OPT_FAST=-O2 OPT_SLOW=-O1${objcache}"
             --Mdir ${mdir} --prefix ${V_PREFIX} --top-module ${V_TOP}
             -O3 --x-assign fast --x-initial fast ${trace_args} ${V_ARGS}
