@@ -93,6 +93,12 @@ void poison(Response& r) {
   r.blob.clear();
 }
 
+// Blob beat number `index` into its place in `blob` (the last beat may be partly padding).
+void copy_blob_beat(const Beat& beat, unsigned index, std::vector<uint8_t>& blob) {
+  const std::size_t lo = static_cast<std::size_t>(index) * wire::BEAT_BYTES;
+  if (lo < blob.size()) get_bytes(beat.data, blob.data() + lo, std::min<std::size_t>(wire::BEAT_BYTES, blob.size() - lo));
+}
+
 }  // namespace
 
 bool encodable(const Command& cmd) { return cmd.blob.size() <= kMaxWireBlob; }
@@ -127,9 +133,7 @@ bool ResponseAssembler::push(const Beat& beat) {
     in_progress_ = true;
     return false;
   }
-  const std::size_t lo = static_cast<std::size_t>(got_beats_) * wire::BEAT_BYTES;
-  if (lo < cur_.blob.size())
-    get_bytes(beat.data, cur_.blob.data() + lo, std::min<std::size_t>(wire::BEAT_BYTES, cur_.blob.size() - lo));
+  copy_blob_beat(beat, got_beats_, cur_.blob);
   ++got_beats_;
   const bool should_end = got_beats_ == want_beats_;
   if (beat.last || should_end) {
@@ -191,9 +195,7 @@ Response read_response(hls::stream<Beat>& in) {
         return dry;
       }
       b = in.read();
-      const std::size_t lo = static_cast<std::size_t>(got) * wire::BEAT_BYTES;
-      if (lo < r.blob.size())
-        get_bytes(b.data, r.blob.data() + lo, std::min<std::size_t>(wire::BEAT_BYTES, r.blob.size() - lo));
+      copy_blob_beat(b, got, r.blob);
       ++got;
       const bool should_end = got == want;
       if (b.last || should_end) {

@@ -457,18 +457,20 @@ void run_equivalence(const RunSpec& spec) {
       expect_same(h, r, "final EXPORT on card " + std::to_string(id));
       live += h.status == wire::Status::OK;
     }
-  // A used TLS 1.3 ticket (written on 1, used on 2; in hub mode card 2 pulls it from the
-  // hub first) is a MISS everywhere.
-  // Transfer mode: card 2 pulls it from card 1 (which tombstones it as it answers) and
-  // takes it; no DELETE frame is sent, and it is a MISS everywhere.
-  if (spec.mode == wire::BpMode::TRANSFER) {
-    std::vector<uint8_t> id(32, 0x7D);
+  // A TLS 1.3 ticket: single use, written on card 1.
+  const auto single_use_put = [](uint8_t id_byte, uint8_t blob_byte) {
     Command put;
     put.op = wire::Opcode::PUT;
-    put.key = SessionKey::make(id, 0);
+    put.key = SessionKey::make(std::vector<uint8_t>(32, id_byte), 0);
     put.expiry = kNow + 500;
     put.flags = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
-    put.blob.assign(100, 0x44);
+    put.blob.assign(100, blob_byte);
+    return put;
+  };
+  // Transfer mode: card 2 pulls the ticket from card 1 (which tombstones it as it answers)
+  // and takes it; no DELETE frame is sent, and it is a MISS everywhere.
+  if (spec.mode == wire::BpMode::TRANSFER) {
+    const Command put = single_use_put(0x7D, 0x44);
     for (Cluster* c : both) {
       ASSERT_TRUE(c->run(1, put).ok());
       const uint64_t deletes = c->wires().by_type[static_cast<unsigned>(wire::FrameType::DELETE)];
@@ -496,14 +498,10 @@ void run_equivalence(const RunSpec& spec) {
       }
     }
   }
+  // Other modes: a used ticket (written on 1, used on 2; in hub mode card 2 pulls it from
+  // the hub first) is a MISS everywhere.
   if (spec.mode != wire::BpMode::TRANSFER) {
-    std::vector<uint8_t> id(32, 0x7E);
-    Command put;
-    put.op = wire::Opcode::PUT;
-    put.key = SessionKey::make(id, 0);
-    put.expiry = kNow + 500;
-    put.flags = static_cast<uint8_t>(wire::Flags::SINGLE_USE);
-    put.blob.assign(100, 0x33);
+    const Command put = single_use_put(0x7E, 0x33);
     for (Cluster* c : both) {
       ASSERT_TRUE(c->run(1, put).ok());
       ASSERT_TRUE(quiesce(*c));
