@@ -1,6 +1,7 @@
 // One client connection: hello -> route -> (transfer || connect) -> forward -> splice,
-// every handler on the executor of the event loop that accepted it (one thread). It knows its dispatcher only through ConnectionHost: settings, counters, the
-// current routes and the transfer service.
+// every handler on the executor of the event loop that accepted it (one thread). It
+// knows its dispatcher only through ConnectionHost: settings, counters, the current
+// routes and the transfer service.
 #pragma once
 #include <asio.hpp>
 

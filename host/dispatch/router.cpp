@@ -70,46 +70,39 @@ std::shared_ptr<Backend> Router::choose(const ClientHello& hello, const std::str
   // The content policy takes no lock: loads and health are atomics, the rotation too. The
   // affinity baseline's client map needs one.
   std::unique_lock<std::mutex> lock;
+  std::optional<size_t> best;
   if (policy_ == config::Policy::affinity) {
     lock = std::unique_lock(mu_);
     auto it = sticky_.find(client);
     if (it != sticky_.end() && backends_[it->second]->healthy)
       for (size_t m : g->members)
-        if (m == it->second) {
-          auto& b = backends_[m];
-          ++b->active;
-          ++b->routed;
-          return b;
-        }
-  }
-  const size_t n = g->members.size();
-  const size_t start = g->next->fetch_add(1, std::memory_order_relaxed) % n;
-  std::optional<size_t> best;
-  size_t best_load = std::numeric_limits<size_t>::max();
-  for (size_t k = 0; k < n; ++k) {
-    size_t m = g->members[(start + k) % n];
-    const size_t load = backends_[m]->active.load(std::memory_order_relaxed);
-    if (backends_[m]->healthy && load < best_load) {
-      best = m;
-      best_load = load;
-    }
+        if (m == it->second) best = m;
   }
   if (!best) {
+    const size_t n = g->members.size();
+    const size_t start = g->next->fetch_add(1, std::memory_order_relaxed) % n;
+    const auto least_loaded = [&](bool healthy_only) {
+      std::optional<size_t> pick;
+      size_t pick_load = std::numeric_limits<size_t>::max();
+      for (size_t k = 0; k < n; ++k) {
+        const size_t m = g->members[(start + k) % n];
+        const size_t load = backends_[m]->active.load(std::memory_order_relaxed);
+        if ((!healthy_only || backends_[m]->healthy) && load < pick_load) {
+          pick = m;
+          pick_load = load;
+        }
+      }
+      return pick;
+    };
+    best = least_loaded(true);
     // Every member failed its last health check: try anyway rather than refuse (a server
     // that just started, or a probe that lost a race); a dead one fails the connect.
-    for (size_t k = 0; k < n; ++k) {
-      size_t m = g->members[(start + k) % n];
-      const size_t load = backends_[m]->active.load(std::memory_order_relaxed);
-      if (load < best_load) {
-        best = m;
-        best_load = load;
-      }
+    if (!best) best = least_loaded(false);
+    if (!best) return nullptr;
+    if (policy_ == config::Policy::affinity) {
+      if (sticky_.size() > 100000) sticky_.clear();  // bounded memory under address churn
+      sticky_[client] = *best;
     }
-  }
-  if (!best) return nullptr;
-  if (policy_ == config::Policy::affinity) {
-    if (sticky_.size() > 100000) sticky_.clear();  // bounded memory under address churn
-    sticky_[client] = *best;
   }
   auto& b = backends_[*best];
   ++b->active;  // counted now, so the next choice already sees it

@@ -10,7 +10,7 @@ namespace sessnic::dispatch {
 using asio::ip::tcp;
 
 WarmConnections::WarmConnections(asio::io_context& io, size_t per_server, std::chrono::milliseconds max_age)
-    : io_(io), per_server_(per_server), max_age_(max_age), strand_(io.get_executor()), timer_(strand_) {}
+    : io_(io), per_server_(per_server), max_age_(max_age), ex_(io.get_executor()), timer_(ex_) {}
 
 // Open, with nothing to read: the server has neither closed it nor refused it nor sent
 // anything. A connect still on its way passes too (the first write waits for it).
@@ -44,7 +44,7 @@ std::optional<tcp::socket> WarmConnections::take(const std::shared_ptr<Backend>&
 
 void WarmConnections::replace(const std::shared_ptr<Backend>& b) {
   if (per_server_ == 0) return;
-  asio::post(strand_, [self = shared_from_this(), b] { self->fill(b); });
+  asio::post(ex_, [self = shared_from_this(), b] { self->fill(b); });
 }
 
 // Spares are opened by asio on the io_context (so a connection on the same executor can
@@ -83,7 +83,7 @@ void WarmConnections::fill(const std::shared_ptr<Backend>& b) {
 void WarmConnections::start(std::function<std::shared_ptr<Router>()> router) {
   if (per_server_ == 0) return;
   router_ = std::move(router);
-  asio::post(strand_, [self = shared_from_this()] { self->refresh(); });
+  asio::post(ex_, [self = shared_from_this()] { self->refresh(); });
 }
 
 void WarmConnections::refresh() {
@@ -121,7 +121,7 @@ void WarmConnections::stop() {
     discarded_ += p.ready.size();
     p.ready.clear();
   }
-  asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+  asio::post(ex_, [self = shared_from_this()] { self->timer_.cancel(); });
 }
 
 size_t WarmConnections::spares() const {

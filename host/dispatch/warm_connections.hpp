@@ -61,7 +61,7 @@ class WarmConnections : public std::enable_shared_from_this<WarmConnections> {
   const size_t per_server_;
   const std::chrono::milliseconds max_age_;
   // The io_context's own: one thread (the dispatcher's loop) runs it, so no strand.
-  asio::io_context::executor_type strand_;
+  asio::io_context::executor_type ex_;
   asio::steady_timer timer_;
   std::function<std::shared_ptr<Router>()> router_;
   mutable std::mutex mu_;  // guards pools_, stopped_ and the counters
