@@ -120,6 +120,7 @@ class BackplaneSync {
       free_[i] = static_cast<uint16_t>(RTX_SLOTS - 1 - i);
     }
     free_top_ = RTX_SLOTS;
+    slot_hi_ = 0;
     ack_head_ = ack_tail_ = 0;
     up_count_ = 0;
     full_windows_ = 0;
@@ -177,13 +178,15 @@ class BackplaneSync {
   }
 
   // Software top: check every retransmit timer (the card checks one per cycle). Skipped
-  // entirely before the earliest deadline, so an idle scan costs nothing.
+  // entirely before the earliest deadline, so an idle scan costs nothing; and only the
+  // slots below slot_hi_ can be valid (a scan of all 4096 was ~50,000 instructions, once
+  // per reliable frame when its stale deadline came: most of the pumps' card time in a pull).
   void service_timers(uint64_t now, Io& io) {
     now_ = now;
     if (now_ < next_timer_) return;
     next_timer_ = ~0ull;
   timers:
-    for (unsigned i = 0; i < RTX_SLOTS; ++i) {
+    for (unsigned i = 0; i < slot_hi_; ++i) {
 #pragma HLS PIPELINE II = 1
       check_timer(io, i);
       if (rtx_[i].valid && rtx_[i].deadline < next_timer_) next_timer_ = rtx_[i].deadline;
@@ -362,6 +365,7 @@ class BackplaneSync {
   void send_reliable(Io& io, unsigned p, wire::FrameType t, const Beat* entry, const Beat* blob, unsigned blob_len,
                      unsigned arg, uint32_t req, unsigned status, bool outcome, unsigned origin) {
     const unsigned i = free_[--free_top_];
+    if (i >= slot_hi_) slot_hi_ = i + 1;
     RtxSlot& s = rtx_[i];
     const uint32_t seq = tx_next_[p];
     set_tx(p, seq + 1, tx_una_[p]);
@@ -408,6 +412,10 @@ class BackplaneSync {
       inflight_[s.peer][(s.seq % bp::kWindow) / 64] &= ~(1ull << (s.seq % 64));
     }
     free_[free_top_++] = static_cast<uint16_t>(i);
+    if (free_top_ == RTX_SLOTS) {  // nothing in flight: no retransmit deadline is left
+      next_timer_ = ~0ull;
+      slot_hi_ = 0;
+    }
   }
 
   // Retransmit slot + 1 of seq s towards p, or 0 (the in-flight bitmap says whether
@@ -1081,6 +1089,9 @@ class BackplaneSync {
   Beat frames_[RTX_SLOTS][kMaxFrameBeats];
   uint16_t free_[RTX_SLOTS];
   unsigned free_top_ = 0;
+  // One past the highest slot handed out since none was last in use: the software top's
+  // timer scan stops there (the free stack hands out low slots first).
+  unsigned slot_hi_ = 0;
   unsigned timer_slot_ = 0;
   uint64_t next_hello_ = 0;
   uint64_t next_timer_ = ~0ull;  // no retransmit deadline is earlier than this

@@ -180,7 +180,17 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
   static thread_local std::vector<uint8_t> bufs;
   bufs.resize(kMsgs * cap);
   bool waited = false;
+  // The socket was empty at the last look (the pump's busy round just before asked with no
+  // timeout): go straight to ppoll, which returns at once for anything that came since
+  // (level-triggered). One recvmmsg less per sleep.
+  bool look = !(timeout.count() > 0 && drained_);
   while (out.size() < max) {
+    if (!look) {
+      look = true;
+      poll_once(timeout);
+      waited = true;
+      continue;
+    }
     mmsghdr msgs[kMsgs];
     iovec iov[kMsgs];
     std::array<char, kCmsg> ctl[kMsgs];
@@ -221,21 +231,29 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
           for (std::size_t off = 0; off < len; off += seg) out.emplace_back(p + off, p + std::min(len, off + seg));
         }
       }
-      if (static_cast<std::size_t>(r) < want) return;
+      drained_ = static_cast<std::size_t>(r) < want;
+      if (drained_) return;
       continue;
     }
+    drained_ = r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) return;
     if (!out.empty() || waited || timeout.count() <= 0) return;
-    pollfd fds[3] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}};
-    const timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
-    ::ppoll(fds, 3, &ts, nullptr);
-    for (int i : {1, 2})
-      if (fds[i].revents & POLLIN) {
-        uint64_t v;
-        [[maybe_unused]] ssize_t ignored = ::read(fds[i].fd, &v, sizeof v);
-      }
+    poll_once(timeout);
     waited = true;
   }
+  drained_ = false;  // stopped at `max`: more may be queued
+}
+
+// Sleeps until a datagram, a wake() or the wake_at() timer, at most `timeout`.
+void UdpTransport::poll_once(std::chrono::microseconds timeout) {
+  pollfd fds[3] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}};
+  const timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
+  ::ppoll(fds, 3, &ts, nullptr);
+  for (int i : {1, 2})
+    if (fds[i].revents & POLLIN) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t ignored = ::read(fds[i].fd, &v, sizeof v);
+    }
 }
 
 LatencyHistogram UdpTransport::socket_wait() const {

@@ -240,6 +240,35 @@ TEST_F(backplane_kernel, LossDuplicationAndReorderStillConverge) {
   EXPECT_GT(dup, 0u);
 }
 
+// Once every reliable frame is acknowledged, no retransmit deadline is left: the software
+// pump sleeps until the next HELLO instead of waking at the acked frame's old deadline to
+// scan every slot for nothing. A frame that is lost is still resent at its deadline.
+TEST_F(backplane_kernel, AnAcknowledgedFrameLeavesNoRetransmitDeadline) {
+  make({1, 2, 3});
+  const uint64_t idle = store[1]->bp.next_deadline();
+  EXPECT_GT(idle, net.now + 50) << "only the HELLO timer (rto is 50)";
+  local_put(*store[1], 9, 150, 0x40);
+  net.round();  // sent: its retransmit deadline is the earliest
+  EXPECT_EQ(store[1]->bp.slots_in_use(), 2u);
+  EXPECT_LE(store[1]->bp.next_deadline(), net.now + 50);
+  net.run(3);  // both copies acked well before that deadline
+  ASSERT_EQ(store[1]->bp.slots_in_use(), 0u);
+  EXPECT_EQ(store[1]->bp.next_deadline(), idle);
+
+  // Card 3 drops the next one once: resent at its deadline, then acked.
+  int dropped = 0;
+  net.copies = [&](uint64_t, const std::vector<Beat>& f) {
+    const bool to3 = wire::get_field(f[0].data, wire::frame::dst) == 3u;
+    return to3 && dropped++ == 0 ? 0 : 1;
+  };
+  local_put(*store[1], 10, 40, 0x10);
+  net.run(30);
+  EXPECT_EQ(store[1]->bp.counter(wire::BP_STATS_RETRANSMITS), 1u);
+  EXPECT_EQ(store[1]->bp.slots_in_use(), 0u);
+  EXPECT_GT(store[1]->bp.next_deadline(), net.now + 50) << "only the HELLO timer again";
+  EXPECT_EQ(status_of(table_op(*store[3], entry_beat(wire::Opcode::EXPORT, 10, 0, 0, 0))), 0u);
+}
+
 TEST_F(backplane_kernel, TransferReportsOkMissAndFailed) {
   make({1, 2});
   net.configure(1, 8, wire::BpMode::TRANSFER);

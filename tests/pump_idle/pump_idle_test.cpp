@@ -4,6 +4,11 @@
 // timer wakes it at once, so transfers keep meeting short deadlines after a long sleep.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -174,6 +179,50 @@ TEST(pump_idle, TransportWakesAtTheEarliestArmedTimeOnly) {
   t.forget_wake_at();  // the pump's next sleep: that time is gone
   EXPECT_GE(timed_receive(150ms), 140ms);
   EXPECT_TRUE(got.empty());
+}
+
+// receive() with a timeout after one that found the socket empty goes straight to ppoll
+// (no recvmmsg first): datagrams that came in between are still taken at once, and so are
+// those left behind when a receive stopped at its `max`.
+TEST(pump_idle, ASleepingReceiveTakesWhatCameSinceTheLastLookAtOnce) {
+  NodeConfig c;
+  c.card_id = 1;
+  UdpTransport t(c);
+  const int tx = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(tx, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(t.local_port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto send_n = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const uint8_t d[3] = {static_cast<uint8_t>(i), 7, 7};
+      ASSERT_EQ(::sendto(tx, d, sizeof d, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to), 3);
+    }
+  };
+  std::vector<std::vector<uint8_t>> got;
+  auto timed_receive = [&](std::size_t max, std::chrono::microseconds timeout) {
+    got.clear();
+    const auto start = std::chrono::steady_clock::now();
+    t.receive(got, max, timeout);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  };
+  timed_receive(16, 0us);  // empty: the next sleeping receive skips its first look
+  EXPECT_TRUE(got.empty());
+  send_n(3);
+  EXPECT_LT(timed_receive(16, 5s), 1000ms);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2][0], 2);
+
+  send_n(20);
+  std::this_thread::sleep_for(20ms);  // all queued
+  timed_receive(16, 0us);
+  EXPECT_EQ(got.size(), 16u);
+  EXPECT_LT(timed_receive(16, 5s), 1000ms);
+  EXPECT_EQ(got.size(), 4u);
+  EXPECT_GE(timed_receive(16, 100ms), 90ms);  // nothing left: it sleeps
+  EXPECT_TRUE(got.empty());
+  ::close(tx);
 }
 
 }  // namespace

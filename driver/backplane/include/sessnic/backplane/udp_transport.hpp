@@ -40,6 +40,8 @@ class UdpTransport final : public Transport {
   LatencyHistogram socket_wait() const override;
 
  private:
+  void poll_once(std::chrono::microseconds timeout);
+
   int fd_ = -1;
   int wake_fd_ = -1;
   int timer_fd_ = -1;  // wake_at(): a CLOCK_MONOTONIC timerfd in receive()'s poll set
@@ -53,6 +55,7 @@ class UdpTransport final : public Transport {
   std::atomic<bool> gso_ok_{true};    // cleared if the kernel refuses UDP_SEGMENT
   std::atomic<uint64_t> send_errors_{0};
   bool stamps_ = false;  // SO_TIMESTAMPNS: the kernel stamps each datagram on arrival
+  bool drained_ = false;  // receive()'s last recvmmsg left the socket empty (one receiving thread)
   mutable std::mutex wait_mu_;
   LatencyHistogram socket_wait_;  // guarded by wait_mu_
   static constexpr std::size_t kGsoMaxSegments = 64;
