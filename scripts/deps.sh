@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libasio-dev
   libhttp-parser-dev
+  # sessnic-server's allocator (docs/server.md, "Memory allocator")
+  libtcmalloc-minimal4
   libsystemc-dev
   verilator iverilog yosys zlib1g-dev
   clang libclang-rt-14-dev
