@@ -42,7 +42,7 @@ struct ServerConfig {
   bool session_pull = false;
   // session_pull: how long the ClientHello callback may wait on its io thread for the
   // pull's answer when no other connection of its loop is busy (0: pause at once).
-  std::chrono::microseconds pull_spin{200};
+  std::chrono::microseconds pull_spin{0};
   unsigned threads = 1;  // sessnic-server: one event loop run by one thread (docs/server.md)
   // sessnic-server: false = the threads share one event loop (any thread runs any
   // connection's next step); true = one event loop and one SO_REUSEPORT listener per

@@ -22,7 +22,7 @@ struct ServerOptions {
   bool session_pull = false;    // act on the dispatcher's pull hint (session_pull.hpp)
   // session_pull: how long the ClientHello callback may wait for a pull on its io thread
   // when no other connection of its loop is busy (0: never; it pauses the handshake).
-  std::chrono::microseconds pull_spin{200};
+  std::chrono::microseconds pull_spin{0};
   unsigned threads = 1;         // I/O threads
   // false: the threads share one event loop (a connection's steps run on any of them);
   // true: one loop and one SO_REUSEPORT listener per thread (a connection stays on one).
