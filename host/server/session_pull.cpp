@@ -106,9 +106,10 @@ void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
   const uint8_t owner = hint->owner;
   // The answer is a round trip through two other threads away (~60-150 µs here). Pausing
   // the handshake puts this io thread to sleep and makes the card's pump wake it again;
-  // when no other connection of its loop is busy, nothing is lost by waiting here instead
-  // (the pump's completion then finds no resume to post). With others busy, never: they
-  // would wait behind the spin.
+  // when no other connection of its loop is busy, the callback may wait here instead (the
+  // pump's completion then finds no resume to post: one sleep and wake-up less per pull;
+  // on the loaded test machine no shorter change showed, docs/backplane.md). With others
+  // busy, never: they would wait behind it.
   if (spin_.count() > 0 && hint->loop_busy != nullptr && hint->loop_busy->load(std::memory_order_relaxed) <= 1)
     req.spin = std::min(spin_, left);
   if (card_.async_native()) {
