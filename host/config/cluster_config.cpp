@@ -418,7 +418,7 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     r.only_keys(*t, w, {"name", "card", "listen", "backplane", "content", "proxy_protocol", "threads", "metrics",
                         "handshake_timeout_ms", "request_timeout_ms", "idle_timeout_ms", "send_timeout_ms",
                         "max_connections", "max_header_bytes", "device", "xclbin", "device_index",
-                        "card_service", "session_pull", "io_loops"});
+                        "card_service", "session_pull", "pull_spin_us", "io_loops"});
     ServerConfig s;
     s.name = r.need<std::string>(*t, "name", w);
     if (s.name.empty()) r.fail(t->get("name"), w + ".name", "must not be empty");
@@ -437,6 +437,10 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.session_pull = r.get<bool>(*t, "session_pull", w).value_or(false);
     if (s.session_pull && !s.proxy_protocol)
       r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
+    // The io thread is held while it waits: bounded well below a pull's budget.
+    s.pull_spin = std::chrono::microseconds(r.ranged(*t, "pull_spin_us", w, s.pull_spin.count(), 0, 1000));
+    if (t->contains("pull_spin_us") && !s.session_pull)
+      r.fail(t->get("pull_spin_us"), w + ".pull_spin_us", "only with session_pull = true (it waits for the server's pull)");
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 1, 1, 256));
     if (const auto loops = r.get<std::string>(*t, "io_loops", w)) {
       if (*loops != "shared" && *loops != "per_thread")

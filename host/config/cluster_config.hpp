@@ -40,6 +40,9 @@ struct ServerConfig {
   // sessnic-server only: the dispatcher forwards a hello at once with a pull hint (PROXY v2
   // TLV) instead of moving the session first; the server pulls it from the owner card.
   bool session_pull = false;
+  // session_pull: how long the ClientHello callback may wait on its io thread for the
+  // pull's answer when no other connection of its loop is busy (0: pause at once).
+  std::chrono::microseconds pull_spin{0};
   unsigned threads = 1;  // sessnic-server: one event loop run by one thread (docs/server.md)
   // sessnic-server: false = the threads share one event loop (any thread runs any
   // connection's next step); true = one event loop and one SO_REUSEPORT listener per

@@ -26,6 +26,7 @@ HttpsConnection::HttpsConnection(tcp::socket sock, const ConnectionEnv& env)
 }
 
 HttpsConnection::~HttpsConnection() {
+  set_busy(false);
   // A server stopping with this connection open must not cost the client its session.
   if (ssl_ && handshake_done_) SSL_set_shutdown(ssl_.get(), SSL_get_shutdown(ssl_.get()) | SSL_SENT_SHUTDOWN);
   env_.counters.connections_open--;
@@ -105,11 +106,12 @@ void HttpsConnection::read_proxy_header() {
   }
   if (d.status == proxy_v2::DecodeStatus::ok) proxied_peer_ = d.addr;
   if (env_.pull)
-    if (const auto hint = proxy_v2::find_pull_hint(d)) SessionPull::set_hint(ssl_.get(), *hint);
+    if (const auto hint = proxy_v2::find_pull_hint(d)) SessionPull::set_hint(ssl_.get(), *hint, env_.loop_busy);
   do_handshake();
 }
 
 void HttpsConnection::do_handshake() {
+  set_busy(true);  // a client is here (a warm spare is not counted while it waits for its header)
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
@@ -317,6 +319,8 @@ std::string HttpsConnection::peer() const {
 // cost a cancel, a handler run and a timerfd update each.
 void HttpsConnection::enter(Phase p, std::chrono::milliseconds limit) {
   phase_ = p;
+  if (p == Phase::idle || p == Phase::closing) set_busy(false);
+  else if (p != Phase::handshake) set_busy(true);  // a keep-alive connection's next request
   deadline_at_ = asio::steady_timer::clock_type::now() + limit;
   if (deadline_at_ < deadline_.expiry()) deadline_.expires_at(deadline_at_);  // cancels the wait: re-armed
 }
@@ -397,9 +401,16 @@ void HttpsConnection::drain() {
   });
 }
 
+void HttpsConnection::set_busy(bool busy) {
+  if (env_.loop_busy == nullptr || busy == busy_) return;
+  busy_ = busy;
+  env_.loop_busy->fetch_add(busy ? 1 : -1, std::memory_order_relaxed);
+}
+
 void HttpsConnection::finish() {
   if (closed_) return;
   closed_ = true;
+  set_busy(false);
   deadline_.cancel();
   std::error_code ignored;
   sock_.close(ignored);  // completes every pending wait with operation_aborted

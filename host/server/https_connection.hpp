@@ -46,6 +46,10 @@ struct ConnectionEnv {
   const StaticSite& site;
   ServerCounters& counters;
   SessionPull* pull = nullptr;  // acts on the dispatcher's pull hint; null: hints are ignored
+  // Connections of this one's io loop in a handshake or a request (not idle, not a spare
+  // still waiting for its PROXY header): a pull may wait on the io thread only when the
+  // loop has no other (SessionPull, pull_spin_us). Null: not counted (no spin).
+  std::atomic<int>* loop_busy = nullptr;
 };
 
 class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
@@ -82,6 +86,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   bool client_may_still_send();  // nginx's rule: no "last request" said, or bytes unread
   void drain();
   void finish();
+  void set_busy(bool busy);  // counts this connection in env_.loop_busy, or not
   std::string peer() const;  // the client for log lines: from the PROXY v2 header, else the socket
 
   asio::ip::tcp::socket sock_;
@@ -101,7 +106,7 @@ class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
   char peek_byte_ = 0;
   std::optional<proxy_v2::Address> proxied_peer_;  // the client, from the PROXY v2 header
   asio::steady_timer::time_point deadline_at_{};  // the current phase's; the timer may be armed earlier
-  bool handshake_done_ = false, resumed_ = false, closed_ = false;
+  bool handshake_done_ = false, resumed_ = false, closed_ = false, busy_ = false;
   std::array<uint8_t, proxy_v2::kMaxHeader> proxy_buf_{};
   size_t proxy_got_ = 0;  // bytes of the PROXY v2 header read so far
   std::unique_ptr<std::array<char, 4096>> drain_buf_;  // only while closing

@@ -30,7 +30,7 @@ asio::ip::address parse_address(std::string host, const char* what) {
 HttpsServer::HttpsServer(ServerOptions opt, Device& device, const Sealer& sealer)
     : opt_(std::move(opt)), device_(device), tls_(opt_.tls, device, sealer), site_(opt_.content, opt_.name) {
   // Connections start on the default SSL_CTX, where the ClientHello callback runs.
-  if (opt_.session_pull) pull_ = std::make_unique<SessionPull>(tls_.default_ctx(), device_, tls_.ctx_id());
+  if (opt_.session_pull) pull_ = std::make_unique<SessionPull>(tls_.default_ctx(), device_, tls_.ctx_id(), opt_.pull_spin);
   tcp::endpoint ep(parse_address(opt_.host, "listen"), opt_.port);
   const unsigned threads = std::max(1u, opt_.threads);
   const unsigned n = opt_.per_thread_loops ? threads : 1;  // event loops
@@ -126,7 +126,9 @@ void HttpsServer::accept_next(Worker& w) {
       std::error_code ignored;
       s.close(ignored);
     } else {
-      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_, pull_.get()})->start();
+      std::atomic<int>* busy = pull_ && opt_.pull_spin.count() > 0 ? &w.busy : nullptr;  // counted only for the spin
+      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_, pull_.get(), busy})
+          ->start();
     }
     accept_next(w);
   });

@@ -60,6 +60,7 @@ class HttpsServer {
   struct Worker {
     explicit Worker(int threads) : threads(threads), io(threads) {}
     int threads;          // how many threads run io
+    std::atomic<int> busy{0};  // its connections' ConnectionEnv::loop_busy (before io: outlives them)
     asio::io_context io;  // the hint: how many threads run it
     asio::ip::tcp::acceptor acceptor{io};
     asio::steady_timer accept_retry{io};

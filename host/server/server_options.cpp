@@ -11,6 +11,7 @@ ServerOptions server_options(const config::ClusterConfig& cfg, const config::Ser
   o.tls = cfg.tls;
   o.proxy_protocol = self.proxy_protocol;
   o.session_pull = self.session_pull;
+  o.pull_spin = self.pull_spin;
   o.threads = self.threads;
   o.per_thread_loops = self.per_thread_loops;
   o.handshake_timeout = self.handshake_timeout;

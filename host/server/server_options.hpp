@@ -20,6 +20,9 @@ struct ServerOptions {
   config::TlsConfig tls;        // certificates, versions, ciphers, session context and lifetime
   bool proxy_protocol = false;  // require a PROXY v2 header before TLS
   bool session_pull = false;    // act on the dispatcher's pull hint (session_pull.hpp)
+  // session_pull: how long the ClientHello callback may wait for a pull on its io thread
+  // when no other connection of its loop is busy (0: never; it pauses the handshake).
+  std::chrono::microseconds pull_spin{0};
   unsigned threads = 1;         // I/O threads
   // false: the threads share one event loop (a connection's steps run on any of them);
   // true: one loop and one SO_REUSEPORT listener per thread (a connection stays on one).

@@ -14,6 +14,9 @@
 //     get-session callback then finds the session on the card (a TLS 1.3 ticket is TAKEN
 //     here: the card tombstones the owner's copy, so it is still used once cluster-wide).
 //     A card without asynchronous completions (no backplane pump) pulls on a worker.
+//     With `pull_spin_us` and no other connection busy on the io loop, the callback first
+//     waits for the answer on its own thread (HelloLookupRequest::spin): answered in time,
+//     the handshake goes on at once and the io thread is never put to sleep and woken.
 // A hello without a hint (no dispatcher, or one that moved the session itself) is left
 // alone: the card alone decides, as without this class.
 #pragma once
@@ -40,19 +43,25 @@ struct SessionPullCounters {
   uint64_t failed = 0;     // ... no answer by the budget, owner down: full handshake
   uint64_t late = 0;       // ... a hint with a zero budget: no pull
   uint64_t busy = 0;       // ... worker queue full: no pull
+  uint64_t spun = 0;       // pulls the callback waited for on its thread (pull_spin_us)
+  uint64_t spin_done = 0;  // ... answered within that wait (the rest resumed as paused ones)
 };
 
 class SessionPull {
  public:
   // Installs the ClientHello lookup on `ctx` (after attach(); it replaces another
   // ClientHello callback). `card` must outlive this object; `ctx_id` is the attachment's.
-  SessionPull(SSL_CTX* ctx, Device& card, uint8_t ctx_id);
+  // `spin`: how long the callback may wait for a pull on its thread (0: never), when its
+  // loop has no other busy connection (set_hint's `loop_busy`).
+  SessionPull(SSL_CTX* ctx, Device& card, uint8_t ctx_id, std::chrono::microseconds spin = {});
   ~SessionPull();  // no new pulls; waits for those in flight (each bounded by its budget)
   SessionPull(const SessionPull&) = delete;
   SessionPull& operator=(const SessionPull&) = delete;
 
   // The hint of this connection's PROXY v2 header; its budget counts from the ClientHello.
-  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint);
+  // `loop_busy`: connections busy on this connection's io loop, itself included (it must
+  // outlive the connection; null: never spin).
+  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
 
   SessionPullCounters counters() const;
   std::string metrics_text() const;  // Prometheus text, sessnic_server_session_pulls_total
@@ -60,10 +69,11 @@ class SessionPull {
  private:
   // Counters and the count of waits in flight; shared with the card's completions.
   struct State;
-  void fetch(const HelloLookupRequest& req, std::function<void()> done);
+  void fetch(HelloLookupRequest& req, std::function<void()> done);
 
   Device& card_;
   uint8_t ctx_id_;
+  std::chrono::microseconds spin_;
   std::shared_ptr<State> state_;
   std::unique_ptr<redis::Workers> workers_;  // only for a card without asynchronous completions
   std::unique_ptr<HelloLookup> lookup_;

@@ -332,5 +332,28 @@ TEST(DispatchConfig, SessionPullNeedsProxyProtocol) {
   EXPECT_FALSE(c.servers[1].session_pull);  // off unless asked: other servers (nginx) ignore the hint
 }
 
+// How long a pull may hold the io thread (docs/server.md, pull_spin_us): off (0) unless
+// set, at most 1 ms, and only where the server pulls.
+TEST(DispatchConfig, PullSpinIsBoundedAndOnlyForPullingServers) {
+  const std::string pull = replace(kGood, "content = \"f\"\n", "content = \"f\"\nproxy_protocol = true\nsession_pull = true\n");
+  auto c = parse_cluster_config(pull, "dir/cluster.toml");
+  EXPECT_EQ(c.servers[0].pull_spin, std::chrono::microseconds(0));
+  c = parse_cluster_config(replace(pull, "session_pull = true\n", "session_pull = true\npull_spin_us = 200\n"),
+                           "dir/cluster.toml");
+  EXPECT_EQ(c.servers[0].pull_spin, std::chrono::microseconds(200));
+  c = parse_cluster_config(replace(pull, "session_pull = true\n", "session_pull = true\npull_spin_us = 1000\n"),
+                           "dir/cluster.toml");
+  EXPECT_EQ(c.servers[0].pull_spin, std::chrono::microseconds(1000));
+  for (const char* bad : {"1001", "-1"}) {
+    const auto text = replace(pull, "session_pull = true\n", std::string("session_pull = true\npull_spin_us = ") + bad + "\n");
+    EXPECT_NE(error_of(text).find("server[0].pull_spin_us: must be in 0..1000"), std::string::npos) << error_of(text);
+  }
+  const auto wrong_type = replace(pull, "session_pull = true\n", "session_pull = true\npull_spin_us = \"fast\"\n");
+  EXPECT_NE(error_of(wrong_type).find("server[0].pull_spin_us"), std::string::npos) << error_of(wrong_type);
+  const auto no_pull = replace(kGood, "content = \"f\"\n", "content = \"f\"\npull_spin_us = 100\n");
+  EXPECT_NE(error_of(no_pull).find("server[0].pull_spin_us: only with session_pull = true"), std::string::npos)
+      << error_of(no_pull);
+}
+
 }  // namespace
 }  // namespace sessnic::config

@@ -153,6 +153,7 @@ threads = 4
                         names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
                         opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false");
     if (opt.server_metrics) toml += fmt::format("metrics = \"127.0.0.1:{}\"\n", server_metrics_ports[i]);
+    if (opt.pull_spin_us) toml += fmt::format("pull_spin_us = {}\n", *opt.pull_spin_us);
   }
   for (auto& n : names) toml += fmt::format("[[route]]\nsni = \"{}.travel.test\"\nservers = [\"{}\"]\n", n, n);
   toml += "[[route]]\nsni = \"www.travel.test\"\ndefault = true\nservers = [\"flights\", \"cars\", \"hotels\"]\n";

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct LocalClusterOptions {
   std::vector<std::string> off_args;
   // Give every server a metrics endpoint (`metrics`, in server_metrics_ports).
   bool server_metrics = false;
+  // The servers' `pull_spin_us` (with session_pull); unset: the default.
+  std::optional<int> pull_spin_us;
 };
 
 class LocalCluster {

@@ -122,6 +122,47 @@ TEST(DispatchSessionPullMove, Tls13ChangeSendsNoDeleteAndTheTicketIsStillSingleU
   EXPECT_GE(pulls, 2) << "the changes were pulls";
 }
 
+// pull_spin_us (docs/server.md): with no other connection busy on its io loop, the
+// ClientHello callback waits for its pull on the io thread instead of pausing the
+// handshake. With 1000 µs most pulls are answered within the wait and the handshake goes
+// on in the callback (one answered is required: under load some still pause); 0 never
+// waits. Every server change resumes either way. (An answer after the wait, which resumes
+// the paused handshake as before, is pinned down in tests/openssl/hello_lookup_spin_test.cpp:
+// on real servers the yielding wait lets the pump run, so even a 1 µs wait often sees it.)
+class DispatchSessionPullSpin : public ::testing::TestWithParam<int> {};
+
+TEST_P(DispatchSessionPullSpin, EveryChangeResumesWithAndWithoutTheWait) {
+  const int spin_us = GetParam();
+  testing::LocalClusterOptions opt;
+  opt.session_pull = true;
+  opt.server_metrics = true;
+  opt.pull_spin_us = spin_us;
+  LocalCluster cluster(opt);
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto on = run_travel("127.0.0.1", cluster.port_on, default_travel_steps(), 5, version);
+    EXPECT_EQ(on.failures(), 0u) << cluster.logs();
+    EXPECT_EQ(on.resumption_rate(), 1.0) << "pull_spin_us " << spin_us << " TLS " << version << "\n"
+                                         << cluster.server_metrics(0) << cluster.server_metrics(1);
+  }
+  double pulled = 0, answered = 0, paused = 0;
+  for (size_t i = 0; i < cluster.server_metrics_ports.size(); ++i) {
+    const auto m = cluster.server_metrics(i);
+    pulled += metric(m, "sessnic_server_session_pulls_total{result=\"pulled\"}");
+    answered += metric(m, "sessnic_server_session_pull_spins_total{result=\"answered\"}");
+    paused += metric(m, "sessnic_server_session_pull_spins_total{result=\"paused\"}");
+  }
+  EXPECT_GE(pulled, 2) << "the changes were pulls";
+  EXPECT_LE(answered + paused, pulled);
+  if (spin_us == 0) {
+    EXPECT_EQ(answered + paused, 0) << "pull_spin_us = 0 never waits";
+  } else {
+    EXPECT_GE(answered, 1) << "answers within the wait went on in the callback";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Waits, DispatchSessionPullSpin, ::testing::Values(0, 1000),
+                         [](const auto& info) { return fmt::format("spin_{}us", info.param); });
+
 INSTANTIATE_TEST_SUITE_P(Modes, DispatchSessionPull,
                          ::testing::Combine(::testing::Values("transfer", "hub"), ::testing::Bool()),
                          [](const auto& info) {

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,19 +28,27 @@ struct HelloLookupRequest {
   std::vector<uint8_t> session_id;  // 1..32 bytes
   bool tls13 = false;               // a PSK identity (single-use ticket), else a TLS 1.2 id
   SSL* ssl = nullptr;               // the connection; valid only during the Fetch call
+  // Set by the Fetch: how long the callback may wait on its thread (yielding the CPU) for `done`
+  // before it pauses the handshake (0: pause at once). A pause costs a wake-up of this
+  // thread when the fetch finishes; a wait holds the thread, so ask for one only when it
+  // has nothing else to do (SessionPull: `pull_spin_us`, its loop's only connection).
+  std::chrono::microseconds spin{0};
 };
 
 struct HelloLookupCounters {
   uint64_t offered = 0;   // hellos offering a session
   uint64_t deferred = 0;  // of those, handshakes paused (RETRY) while the fetch ran
+  uint64_t spun = 0;      // fetches the callback waited for (HelloLookupRequest::spin)
+  uint64_t spin_done = 0;  // ... of those, done within the wait: no pause, no resume to post
 };
 
 class HelloLookup {
  public:
   // Starts the lookup and calls `done` exactly once, from any thread, when the session is
   // where the handshake will look for it (or known not to be). Must not block; calling
-  // `done` before returning lets the handshake go on without a pause.
-  using Fetch = std::function<void(const HelloLookupRequest&, std::function<void()> done)>;
+  // `done` before returning lets the handshake go on without a pause, and so may `done`
+  // called within the request's `spin`, which the fetch may set.
+  using Fetch = std::function<void(HelloLookupRequest&, std::function<void()> done)>;
 
   // Sets the ClientHello callback of `ctx` (it replaces any other) and holds a reference
   // to `ctx`; both are released when the HelloLookup goes.
@@ -61,7 +70,7 @@ class HelloLookup {
 
   SSL_CTX* ctx_;
   Fetch fetch_;
-  std::atomic<uint64_t> offered_{0}, deferred_{0};
+  std::atomic<uint64_t> offered_{0}, deferred_{0}, spun_{0}, spin_done_{0};
 };
 
 }  // namespace sessnic
