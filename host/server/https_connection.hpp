@@ -29,6 +29,7 @@
 #include <string>
 
 #include "http_request_parser.hpp"
+#include "loop_inbox.hpp"
 #include "proxy_protocol.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
@@ -46,6 +47,8 @@ struct ConnectionEnv {
   const StaticSite& site;
   ServerCounters& counters;
   SessionPull* pull = nullptr;  // acts on the dispatcher's pull hint; null: hints are ignored
+  // Where a pull's completion (on another thread) resumes the handshake; null: asio::post.
+  LoopInbox* inbox = nullptr;
 };
 
 class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {
