@@ -129,15 +129,9 @@ void HttpsConnection::do_handshake() {
   // A ClientHello lookup (sessnic/hello_lookup.hpp) is fetching the session: carry on when it is done.
   if (e == SSL_ERROR_WANT_CLIENT_HELLO_CB &&
       HelloLookup::when_done(ssl_.get(), [self = shared_from_this()] {
-        auto resume = [self] {
+        asio::post(self->sock_.get_executor(), [self] {
           if (!self->closed_) self->do_handshake();
-        };
-        // The inbox wakes the loop without the asio scheduler's lock held (loop_inbox.hpp);
-        // on the loop, dispatch runs it at once (or enters the connection's strand).
-        if (self->env_.inbox)
-          self->env_.inbox->post([self, resume] { asio::dispatch(self->sock_.get_executor(), resume); });
-        else
-          asio::post(self->sock_.get_executor(), resume);
+        });
       }))
     return;
   // Not one byte arrived (a TCP probe: connect and close): not a failed handshake.

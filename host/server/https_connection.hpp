@@ -29,7 +29,6 @@
 #include <string>
 
 #include "http_request_parser.hpp"
-#include "loop_inbox.hpp"
 #include "proxy_protocol.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
@@ -47,8 +46,6 @@ struct ConnectionEnv {
   const StaticSite& site;
   ServerCounters& counters;
   SessionPull* pull = nullptr;  // acts on the dispatcher's pull hint; null: hints are ignored
-  // Where a pull's completion (on another thread) resumes the handshake; null: asio::post.
-  LoopInbox* inbox = nullptr;
 };
 
 class HttpsConnection : public std::enable_shared_from_this<HttpsConnection> {

@@ -126,7 +126,7 @@ void HttpsServer::accept_next(Worker& w) {
       std::error_code ignored;
       s.close(ignored);
     } else {
-      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_, pull_.get(), &w.inbox})->start();
+      std::make_shared<HttpsConnection>(std::move(s), ConnectionEnv{opt_, tls_, site_, counters_, pull_.get()})->start();
     }
     accept_next(w);
   });

@@ -22,7 +22,6 @@
 #include <thread>
 #include <vector>
 
-#include "loop_inbox.hpp"
 #include "metrics_http.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
@@ -64,7 +63,6 @@ class HttpsServer {
     asio::io_context io;  // the hint: how many threads run it
     asio::ip::tcp::acceptor acceptor{io};
     asio::steady_timer accept_retry{io};
-    LoopInbox inbox{io};  // pulls' completions resume handshakes here (after io: goes first)
   };
   void accept_next(Worker& w);
 
