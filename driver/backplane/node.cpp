@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -88,10 +89,14 @@ struct BackplaneNode::Counters {
   explicit Counters(const std::array<uint8_t, 32>& key) : auth(key), tx_auth(key) {}
   FrameAuth auth;  // pump thread only (decode)
   // Sending: the pump thread or a caller (send_from_caller), one at a time and in the
-  // order the card made the frames.
+  // order the card made the frames (pump_out).
   std::mutex send_mu;
   FrameAuth tx_auth;  // guarded by send_mu
   std::vector<Beat> tx_frame;  // guarded by send_mu
+  // A thread is inside transport_->send; datagrams made meanwhile wait in tx_queue for
+  // it (pump_out). Both guarded by send_mu.
+  bool sending = false;
+  std::vector<Datagram> tx_queue;
   // Pure acks waiting (NodeConfig::ack_delay), at most one per peer: the newest, due when
   // the first of them was held. Guarded by send_mu; `acks_due` (0: none) is read by
   // idle_wait() on the pump thread, which alone holds acks.
@@ -183,6 +188,7 @@ void BackplaneNode::run() {
   std::vector<Beat> beats;
   Counters& c = *counters_;
   bool busy = true;
+  std::size_t last_sent = 0;  // datagrams the last pump_out handed off
   while (!stop_.load(std::memory_order_acquire)) {
     inbound.clear();
     if (!busy) {
@@ -223,13 +229,13 @@ void BackplaneNode::run() {
         }
       }
       ports_->service(host_time_us());
-      pump_out(outbound);
-      answered += outbound.size();
+      last_sent = pump_out(outbound);
+      answered += last_sent;
     }
     const bool worked = ports_->service(host_time_us());
-    const std::size_t sent = outbound.size();
-    pump_out(outbound);
-    answered += outbound.size();
+    const std::size_t sent = last_sent;
+    last_sent = pump_out(outbound);
+    answered += last_sent;
     if (answered != 0 && got_at != 0) {
       std::lock_guard lock(c.mu);
       c.turnaround.add_us(static_cast<double>(host_time_us() - got_at));
@@ -303,10 +309,19 @@ void BackplaneNode::release_acks(std::vector<Datagram>& outbound, uint64_t now) 
 }
 
 // Every frame the card has on frame_out, MAC'd, to the transport (pure acks may wait:
-// NodeConfig::ack_delay); how many datagrams went.
+// NodeConfig::ack_delay); how many datagrams this call handed off.
+//
+// send_mu covers taking and encoding the frames, not the send itself: a caller's
+// sendmmsg (a PULL) wakes the peer, whose answer wakes this node's pump while the
+// caller may still be inside the syscall (preempted by the pumps it woke). Were the
+// send under the lock, the pump would block on it: two context switches on the
+// client's path. Instead one thread at a time sends (`sending`), and a thread that
+// finds another sending queues its datagrams for it (`tx_queue`): the sender sends
+// them right after its own, so datagrams leave in the order the card made them, and
+// the ack/sack state stamped in a later frame is never overtaken by an earlier one.
 std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_caller) {
   Counters& c = *counters_;
-  std::lock_guard send_lock(c.send_mu);
+  std::unique_lock send_lock(c.send_mu);
   outbound.clear();
   std::vector<Beat>& frame = c.tx_frame;
   std::array<uint64_t, kFrameTypeSlots> by_type{};
@@ -330,14 +345,34 @@ std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_c
     if (!from_caller) c.frame_ready_at.store(0, std::memory_order_relaxed);
     return 0;
   }
-  transport_->send(outbound);
+  const std::size_t n = outbound.size();
+  {
+    std::lock_guard lock(c.mu);
+    for (std::size_t t = 0; t < kFrameTypeSlots; ++t) c.tx_by_type[t] += by_type[t];
+    c.tx_datagrams += n;
+    for (const Datagram& d : outbound) c.tx_bytes += d.bytes.size();
+  }
   const uint64_t ready = from_caller ? 0 : c.frame_ready_at.exchange(0, std::memory_order_relaxed);
-  std::lock_guard lock(c.mu);
-  if (ready != 0) c.handoff.add_us(static_cast<double>(host_time_us() - ready));
-  for (std::size_t t = 0; t < kFrameTypeSlots; ++t) c.tx_by_type[t] += by_type[t];
-  c.tx_datagrams += outbound.size();
-  for (const Datagram& d : outbound) c.tx_bytes += d.bytes.size();
-  return outbound.size();
+  if (c.sending) {  // the thread inside transport_->send sends these next
+    std::move(outbound.begin(), outbound.end(), std::back_inserter(c.tx_queue));
+  } else {
+    c.sending = true;
+    for (;;) {
+      send_lock.unlock();
+      transport_->send(outbound);
+      send_lock.lock();
+      if (c.tx_queue.empty()) break;
+      outbound.swap(c.tx_queue);
+      c.tx_queue.clear();
+    }
+    c.sending = false;
+  }
+  send_lock.unlock();
+  if (ready != 0) {
+    std::lock_guard lock(c.mu);
+    c.handoff.add_us(static_cast<double>(host_time_us() - ready));
+  }
+  return n;
 }
 
 bool BackplaneNode::peer_up(uint8_t card) const {

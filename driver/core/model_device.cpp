@@ -215,6 +215,7 @@ class ModelDevice final : public Device, public BackplanePorts {
       b = fout_.read();
       frame.push_back(b);
     } while (!b.last && !fout_.empty());
+    fout_known_ -= std::min(fout_known_, frame.size());  // the oldest beats go first
     return true;
   }
 
@@ -235,6 +236,9 @@ class ModelDevice final : public Device, public BackplanePorts {
     {
       std::lock_guard lock(mu_);
       any = drive(now_us);
+      // The pump takes what its own service() made right after (BackplanePorts): a host
+      // command that finds those frames still there has no reason to wake it.
+      fout_known_ = fout_.size();
       // Waiters are looked up when the card stored something from the backplane (every
       // such store counts in bp_stats.applied), a waiter is new, or a host PUT ran: not
       // on acks, hellos or frames that changed nothing.
@@ -254,6 +258,7 @@ class ModelDevice final : public Device, public BackplanePorts {
     Beat b;
     while (!fin_.empty()) b = fin_.read();
     while (!fout_.empty()) b = fout_.read();
+    fout_known_ = 0;
     return true;
   }
 
@@ -393,14 +398,22 @@ class ModelDevice final : public Device, public BackplanePorts {
 
   // After a host command ran the card: the pump sends the frames it made, and wakes by
   // the deadline if the command armed a timer earlier than the one the pump sleeps on.
+  //
+  // Only frames the pump does not know of call for it: the frames on frame_out that its
+  // own service() made, or that an earlier wake announced, it takes anyway. A handshake's
+  // card GET right after a pull's completion (run by the pump's service()) finds the
+  // card's ack of the PULL_RESP there, the pump not having taken it yet: waking the pump
+  // for it cost a pump pass ahead of the handshake's next flight (docs/backplane.md).
   void wake_pump_if_needed() {
     if (!wake_) return;
     const uint64_t d = earliest_deadline();
-    if (fout_.empty() && d >= told_deadline_ && !completions_->has_ready()) return;
+    const bool new_frames = fout_.size() > fout_known_;
+    if (!new_frames && d >= told_deadline_ && !completions_->has_ready()) return;
     told_deadline_ = d;
     // Only a timer moved earlier (the frames a waiting caller made left from its thread):
     // the pump wakes when it is due, not now.
-    if (wake_at_ && fout_.empty() && !completions_->has_ready()) return wake_at_(d);
+    if (wake_at_ && !new_frames && !completions_->has_ready()) return wake_at_(d);
+    fout_known_ = fout_.size();
     wake_();
   }
 
@@ -464,6 +477,9 @@ class ModelDevice final : public Device, public BackplanePorts {
   std::condition_variable cv_;
   std::unique_ptr<Card> card_;
   hls::stream<Beat> hcmd_, hrsp_, fin_, fout_;
+  // Beats at the head of fout_ the pump will take without another wake: made by its
+  // service(), or announced by a wake already (wake_pump_if_needed). Guarded by mu_.
+  std::size_t fout_known_ = 0;
   std::vector<Beat> beats_;
   std::unordered_map<uint32_t, Response> done_;
   std::unordered_set<uint32_t> abandoned_;

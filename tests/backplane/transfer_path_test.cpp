@@ -8,7 +8,11 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -175,6 +179,127 @@ TEST(backplane_transfer_path, AckDelayZeroSendsBareAcksAtOnce) {
   ASSERT_TRUE(eventually([&] { return acks_received(*p.a) > acks0; }, 2s));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);  // not held up to the retransmit timer
   EXPECT_EQ(p.b->stats().acks_delayed_sent + p.b->stats().acks_superseded, 0u);
+}
+
+// A UdpTransport whose send() holds the thread named in `block` inside it until `release`
+// (a caller preempted in its sendmmsg), and which counts sends that overlap.
+class GatedTransport : public Transport {
+ public:
+  explicit GatedTransport(std::unique_ptr<UdpTransport> inner) : inner_(std::move(inner)) {}
+  void send(std::span<const Datagram> batch) override {
+    const int now_in = ++inside_;
+    if (now_in > 1) overlapped_ = true;
+    {
+      std::unique_lock lock(mu_);
+      if (block_ == std::this_thread::get_id()) {
+        blocked_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return block_ != std::this_thread::get_id(); });
+      }
+    }
+    inner_->send(batch);
+    --inside_;
+  }
+  void receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) override {
+    inner_->receive(out, max, timeout);
+  }
+  void wake() override { inner_->wake(); }
+  void wake_at(uint64_t host_us) override { inner_->wake_at(host_us); }
+  void forget_wake_at() override { inner_->forget_wake_at(); }
+
+  void block(std::thread::id t) {
+    std::lock_guard lock(mu_);
+    block_ = t;
+  }
+  bool wait_blocked(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [&] { return blocked_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    block_ = {};
+    cv_.notify_all();
+  }
+  bool overlapped() const { return overlapped_; }
+
+ private:
+  std::unique_ptr<UdpTransport> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread::id block_;
+  bool blocked_ = false;
+  std::atomic<int> inside_{0};
+  std::atomic<bool> overlapped_{false};
+};
+
+// A caller's send (send_from_caller) stuck in the syscall does not stop the pump: the
+// pump keeps receiving and taking the card's frames, which leave after the caller's, in
+// order, from the sending thread. (Before, pump_out held the send lock across the send:
+// the pump - and stats() - waited for the caller.)
+TEST(backplane_transfer_path, APumpDoesNotWaitForACallerInsideItsSend) {
+  NodeConfig a, b;
+  a.mode = b.mode = Mode::transfer;
+  a.cluster_key = b.cluster_key = test_cluster_key();
+  a.card_id = 1;
+  b.card_id = 2;
+  a.hello_interval = b.hello_interval = 5ms;  // traffic to card 1 while its caller is stuck
+  auto ua = std::make_unique<UdpTransport>(a);
+  auto ub = std::make_unique<UdpTransport>(b);
+  ua->set_peer({2, "127.0.0.1", ub->local_port()});
+  ub->set_peer({1, "127.0.0.1", ua->local_port()});
+  a.peers = {{2, "127.0.0.1", ub->local_port()}};
+  b.peers = {{1, "127.0.0.1", ua->local_port()}};
+  auto gate_owner = std::make_unique<GatedTransport>(std::move(ua));
+  GatedTransport& gate = *gate_owner;
+  DeviceConfig da, db;
+  da.card_id = 1;
+  db.card_id = 2;
+  da.geometry = db.geometry = TableGeometry::small;
+  std::unique_ptr<Device> dev_a = make_model_device(da), dev_b = make_model_device(db);
+  BackplaneNode node_a(a, *dev_a, std::move(gate_owner));
+  BackplaneNode node_b(b, *dev_b, std::move(ub));
+  node_a.start();
+  node_b.start();
+  ASSERT_TRUE(node_a.wait_for_peers(5000ms) && node_b.wait_for_peers(5000ms));
+
+  std::mt19937_64 rng(45);
+  const SessionKey k = random_key(rng);
+  ASSERT_TRUE(dev_a->put(k, random_blob(rng, 120), future_expiry()).ok());
+  Response moved;
+  std::thread caller([&] {
+    gate.block(std::this_thread::get_id());
+    moved = dev_a->transfer(k, 2, kHere, 2s);  // its TRANSFER leaves from this thread
+  });
+  ASSERT_TRUE(gate.wait_blocked(2s));
+  // The caller is inside send(). The pump goes on: it hears card 2's HELLOs (stats()
+  // takes the send lock too, so ask from a thread that cannot hang the test).
+  std::vector<std::thread> askers;  // joined once the caller is let go
+  auto rx_now = [&] {
+    auto got = std::make_shared<std::promise<uint64_t>>();
+    std::future<uint64_t> f = got->get_future();
+    askers.emplace_back([&node_a, got] { got->set_value(node_a.stats().rx_datagrams); });
+    return f.wait_for(1s) == std::future_status::ready ? std::optional<uint64_t>(f.get()) : std::nullopt;
+  };
+  const std::optional<uint64_t> rx0 = rx_now();
+  std::optional<uint64_t> rx1 = rx0;
+  // Card 2's HELLOs come every 16th hello interval once both are up (80 ms).
+  for (int i = 0; i < 100 && rx0 && rx1 && *rx1 == *rx0; ++i) {
+    std::this_thread::sleep_for(10ms);
+    rx1 = rx_now();
+  }
+  gate.release();
+  caller.join();
+  for (auto& t : askers) t.join();
+  ASSERT_TRUE(rx0 && rx1) << "stats() waited for the caller's send";
+  EXPECT_GT(*rx1, *rx0) << "the pump waited for the caller's send";
+  EXPECT_EQ(moved.status, wire::Status::OK);
+  EXPECT_TRUE(eventually([&] { return dev_b->export_entry(k).status == wire::Status::OK; }, 1s));
+  EXPECT_FALSE(gate.overlapped());
+  // The pump's frames made meanwhile (HELLOs, acks) left in order: card 2 saw no gap
+  // that needed a retransmit, and the cards stay up.
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(node_b.stats().rx_rejected(), 0u);
+  EXPECT_TRUE(node_a.peer_up(2) && node_b.peer_up(1));
 }
 
 TEST(backplane_latency_histogram, PercentilesWithinTheBucketResolution) {

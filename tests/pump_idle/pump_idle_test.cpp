@@ -156,6 +156,41 @@ TEST(pump_idle, APullsTimerArmsAWakeUpInsteadOfWakingThePumpNow) {
   EXPECT_LE(w.wake_ats.front(), w.after + 10'000);  // by the pull's deadline at the latest
 }
 
+// The card's ack of a frame the pump handed in is made inside the pump's service(), and
+// the pump takes it right after. A host command that runs in between (a handshake's
+// card GET, resumed by a pull's completion from that very service()) finds the ack on
+// frame_out: that is no reason to wake the pump (it cost a pump pass on the client's
+// path). A frame the command makes itself still wakes it. Both pumps are stopped; the
+// test carries card 2's UPDATE to card 1 and plays card 1's pump.
+TEST(pump_idle, AFrameThePumpsOwnServiceMadeDoesNotWakeItAgain) {
+  Pair p = make_pair(Mode::replicate);
+  ASSERT_TRUE(p.a->wait_for_peers(5000ms) && p.b->wait_for_peers(5000ms));
+  std::this_thread::sleep_for(300ms);  // start-up HELLOs answered
+  p.a->stop();
+  p.b->stop();
+  BackplanePorts* a = p.dev_a->backplane_ports();
+  BackplanePorts* b = p.dev_b->backplane_ports();
+  int wakes = 0;
+  a->on_frame_ready([&] { ++wakes; });
+  std::vector<Beat> f;
+  while (a->take_frame(f)) {}  // what the stopped pump left
+  while (b->take_frame(f)) {}
+  ASSERT_TRUE(p.dev_b->put(key_n(1), std::vector<uint8_t>(100, 7), wall_clock_seconds() + 3600).ok());
+  ASSERT_TRUE(b->take_frame(f));  // card 2's UPDATE to card 1
+  ASSERT_EQ(wire::get_field(f.front().data, wire::frame::ftype), static_cast<uint64_t>(wire::FrameType::UPDATE));
+  ASSERT_TRUE(a->give_frame(f));
+  (void)a->service(host_time_us());  // card 1 applies it and acks
+  (void)p.dev_a->export_entry(key_n(1));  // a host command before the pump takes the ack
+  EXPECT_EQ(wakes, 0) << "the pump was woken for an ack its own service() made";
+  ASSERT_TRUE(a->take_frame(f));  // the ack is there for the pump
+  EXPECT_EQ(wire::get_field(f.front().data, wire::frame::ftype), static_cast<uint64_t>(wire::FrameType::ACK));
+  EXPECT_TRUE(p.dev_a->export_entry(key_n(1)).ok());
+  // A command that makes a frame (card 1's own UPDATE) wakes it at once.
+  ASSERT_TRUE(p.dev_a->put(key_n(2), std::vector<uint8_t>(100, 8), wall_clock_seconds() + 3600).ok());
+  EXPECT_GE(wakes, 1);
+  a->on_frame_ready(nullptr);
+}
+
 // UdpTransport::wake_at: receive() returns by the earliest time armed, not at once, and
 // not after forget_wake_at().
 TEST(pump_idle, TransportWakesAtTheEarliestArmedTimeOnly) {

@@ -44,7 +44,9 @@ class BackplanePorts {
   virtual bool read_status(CardStatus&) { return false; }
   // `wake` is called (from any thread, possibly under the device's lock: it must only
   // signal) when frame_out got a frame outside service() - or the card's next deadline
-  // moved earlier (next_deadline_us()) - so the pump need not poll.
+  // moved earlier (next_deadline_us()) - so the pump need not poll. Frames service()
+  // made need no wake (the pump takes frame_out's frames after each service()), nor do
+  // a host command's that only find those.
   virtual void on_frame_ready(std::function<void()> wake) { (void)wake; }
   // `wake_at(host_us)` (same rules as `wake`) arms a timer that wakes the pump at that host
   // time, without waking it now. A device uses it, when set, instead of `wake` for a

@@ -1,8 +1,9 @@
 // How frames leave and enter a node: one authenticated frame per datagram.
 // Implementations: UdpTransport (real sockets) and SimNetwork endpoints (in-process,
-// lossy on purpose). receive() is called by the node thread only; send() by whichever
-// thread holds the node's kernel lock (the node thread, or a caller running a transfer
-// or pull inline), so never concurrently; wake() may be called from any thread.
+// lossy on purpose). receive() is called by the node thread only; send() by one thread
+// at a time (the node thread, or a caller running a transfer or pull inline: the node
+// hands the datagrams made meanwhile to that sender), never concurrently, in the order
+// the card made the frames; wake() may be called from any thread.
 #pragma once
 #include <chrono>
 #include <cstdint>
