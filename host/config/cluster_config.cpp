@@ -437,8 +437,11 @@ ClusterConfig parse(std::string_view text, const std::filesystem::path& name, bo
     s.session_pull = r.get<bool>(*t, "session_pull", w).value_or(false);
     if (s.session_pull && !s.proxy_protocol)
       r.fail(t->get("session_pull"), w + ".session_pull", "needs proxy_protocol = true (the hint travels in the PROXY v2 header)");
-    // The io thread is held while it waits: bounded well below a pull's budget.
-    s.pull_spin = std::chrono::microseconds(r.ranged(*t, "pull_spin_us", w, s.pull_spin.count(), 0, 1000));
+    // The io thread is held while it waits: bounded well below a pull's budget. On by
+    // default where the server pulls (docs/server.md: a change ~20-50 µs shorter on a quiet
+    // machine; it only waits while nothing else of its loop is busy).
+    const int64_t spin_default = s.session_pull ? kDefaultPullSpinUs : 0;
+    s.pull_spin = std::chrono::microseconds(r.ranged(*t, "pull_spin_us", w, spin_default, 0, 1000));
     if (t->contains("pull_spin_us") && !s.session_pull)
       r.fail(t->get("pull_spin_us"), w + ".pull_spin_us", "only with session_pull = true (it waits for the server's pull)");
     s.threads = static_cast<unsigned>(r.ranged(*t, "threads", w, 1, 1, 256));

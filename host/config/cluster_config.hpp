@@ -13,6 +13,9 @@
 
 namespace sessnic::config {
 
+// A pulling server's default pull_spin_us (docs/server.md, "Pull on miss").
+inline constexpr int64_t kDefaultPullSpinUs = 200;
+
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -42,6 +45,7 @@ struct ServerConfig {
   bool session_pull = false;
   // session_pull: how long the ClientHello callback may wait on its io thread for the
   // pull's answer when no other connection of its loop is busy (0: pause at once).
+  // Parsed default: kDefaultPullSpinUs with session_pull, else 0.
   std::chrono::microseconds pull_spin{0};
   unsigned threads = 1;  // sessnic-server: one event loop run by one thread (docs/server.md)
   // sessnic-server: false = the threads share one event loop (any thread runs any

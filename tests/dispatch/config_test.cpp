@@ -332,11 +332,15 @@ TEST(DispatchConfig, SessionPullNeedsProxyProtocol) {
   EXPECT_FALSE(c.servers[1].session_pull);  // off unless asked: other servers (nginx) ignore the hint
 }
 
-// How long a pull may hold the io thread (docs/server.md, pull_spin_us): off (0) unless
-// set, at most 1 ms, and only where the server pulls.
+// How long a pull may hold the io thread (docs/server.md, pull_spin_us): 200 µs where the
+// server pulls unless set (0 turns it off), at most 1 ms, and only where the server pulls.
 TEST(DispatchConfig, PullSpinIsBoundedAndOnlyForPullingServers) {
   const std::string pull = replace(kGood, "content = \"f\"\n", "content = \"f\"\nproxy_protocol = true\nsession_pull = true\n");
   auto c = parse_cluster_config(pull, "dir/cluster.toml");
+  EXPECT_EQ(c.servers[0].pull_spin, std::chrono::microseconds(kDefaultPullSpinUs));
+  EXPECT_EQ(c.servers[1].pull_spin, std::chrono::microseconds(0)) << "a server that does not pull never waits";
+  c = parse_cluster_config(replace(pull, "session_pull = true\n", "session_pull = true\npull_spin_us = 0\n"),
+                           "dir/cluster.toml");
   EXPECT_EQ(c.servers[0].pull_spin, std::chrono::microseconds(0));
   c = parse_cluster_config(replace(pull, "session_pull = true\n", "session_pull = true\npull_spin_us = 200\n"),
                            "dir/cluster.toml");
