@@ -16,7 +16,8 @@ if ! ls sim/cocotb/*/test_*.py >/dev/null 2>&1; then
   exit 0
 fi
 build=${1:-build}
-export SESSNIC_PYREF=${SESSNIC_PYREF:-$PWD/$build/python}
+case $build in /*) build_abs=$build ;; *) build_abs=$PWD/$build ;; esac  # an absolute build dir too
+export SESSNIC_PYREF=${SESSNIC_PYREF:-$build_abs/python}
 if ! ls "$SESSNIC_PYREF"/sessnic_ref*.so >/dev/null 2>&1; then
   echo "run_pytest: $SESSNIC_PYREF/sessnic_ref*.so missing (cmake --build $build --target sessnic_ref)" >&2
   exit 1

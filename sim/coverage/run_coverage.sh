@@ -19,7 +19,8 @@ benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(sess_table bp_sync bp_frame_check sessnic_top)
 out="$build/coverage"
 mkdir -p "$out"
-export SESSNIC_PYREF=${SESSNIC_PYREF:-$PWD/$build/python}
+case $build in /*) build_abs=$build ;; *) build_abs=$PWD/$build ;; esac  # an absolute build dir too
+export SESSNIC_PYREF=${SESSNIC_PYREF:-$build_abs/python}
 if ! ls "$SESSNIC_PYREF"/sessnic_ref*.so >/dev/null 2>&1; then
   echo "coverage: $SESSNIC_PYREF/sessnic_ref*.so missing (cmake --build $build --target sessnic_ref)" >&2
   exit 1
