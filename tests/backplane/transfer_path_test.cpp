@@ -240,26 +240,18 @@ TEST(backplane_transfer_path, APumpDoesNotWaitForACallerInsideItsSend) {
   NodeConfig a, b;
   a.mode = b.mode = Mode::transfer;
   a.cluster_key = b.cluster_key = test_cluster_key();
-  a.card_id = 1;
-  b.card_id = 2;
   a.hello_interval = b.hello_interval = 5ms;  // traffic to card 1 while its caller is stuck
-  auto ua = std::make_unique<UdpTransport>(a);
-  auto ub = std::make_unique<UdpTransport>(b);
-  ua->set_peer({2, "127.0.0.1", ub->local_port()});
-  ub->set_peer({1, "127.0.0.1", ua->local_port()});
-  a.peers = {{2, "127.0.0.1", ub->local_port()}};
-  b.peers = {{1, "127.0.0.1", ua->local_port()}};
-  auto gate_owner = std::make_unique<GatedTransport>(std::move(ua));
-  GatedTransport& gate = *gate_owner;
-  DeviceConfig da, db;
-  da.card_id = 1;
-  db.card_id = 2;
-  da.geometry = db.geometry = TableGeometry::small;
-  std::unique_ptr<Device> dev_a = make_model_device(da), dev_b = make_model_device(db);
-  BackplaneNode node_a(a, *dev_a, std::move(gate_owner));
-  BackplaneNode node_b(b, *dev_b, std::move(ub));
-  node_a.start();
-  node_b.start();
+  GatedTransport* gated = nullptr;
+  UdpPair p = make_udp_pair(a, b, TableGeometry::small, [&](std::unique_ptr<UdpTransport> inner) {
+    auto g = std::make_unique<GatedTransport>(std::move(inner));
+    gated = g.get();
+    return g;
+  });
+  GatedTransport& gate = *gated;
+  Device* dev_a = p.dev_a.get();
+  Device* dev_b = p.dev_b.get();
+  BackplaneNode& node_a = *p.a;
+  BackplaneNode& node_b = *p.b;
   ASSERT_TRUE(node_a.wait_for_peers(5000ms) && node_b.wait_for_peers(5000ms));
 
   std::mt19937_64 rng(45);

@@ -3,6 +3,7 @@
 // left to the caller (some tests measure exactly that time).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -17,9 +18,13 @@ struct UdpPair {
   std::unique_ptr<BackplaneNode> a, b;
 };
 
+// Wraps card 1's socket in a test's own Transport (e.g. one that holds a send).
+using WrapTransport = std::function<std::unique_ptr<Transport>(std::unique_ptr<UdpTransport>)>;
+
 // a and b are the nodes' configs (card ids 1 and 2 are set here); their peer lists are
-// filled with each other's port.
-inline UdpPair make_udp_pair(NodeConfig a, NodeConfig b, TableGeometry geometry = TableGeometry::small) {
+// filled with each other's port. wrap_a, if set, wraps card 1's transport.
+inline UdpPair make_udp_pair(NodeConfig a, NodeConfig b, TableGeometry geometry = TableGeometry::small,
+                             const WrapTransport& wrap_a = {}) {
   a.card_id = 1;
   b.card_id = 2;
   auto ua = std::make_unique<UdpTransport>(a);
@@ -35,7 +40,8 @@ inline UdpPair make_udp_pair(NodeConfig a, NodeConfig b, TableGeometry geometry 
   UdpPair p;
   p.dev_a = make_model_device(da);
   p.dev_b = make_model_device(db);
-  p.a = std::make_unique<BackplaneNode>(a, *p.dev_a, std::move(ua));
+  std::unique_ptr<Transport> ta = wrap_a ? wrap_a(std::move(ua)) : std::move(ua);
+  p.a = std::make_unique<BackplaneNode>(a, *p.dev_a, std::move(ta));
   p.b = std::make_unique<BackplaneNode>(b, *p.dev_b, std::move(ub));
   p.a->start();
   p.b->start();
