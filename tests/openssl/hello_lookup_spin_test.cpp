@@ -33,6 +33,14 @@ struct Outcome {
   int resumes = 0;  // how often the resume given to when_done ran
 };
 
+// The handshake resumed the session after one pause, and the pause was resumed once.
+void expect_resumed_after_one_pause(const Outcome& o) {
+  ASSERT_TRUE(o.ok);
+  EXPECT_TRUE(o.reused);
+  EXPECT_EQ(o.pauses, 1);
+  EXPECT_EQ(o.resumes, 1);
+}
+
 class SpinTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -135,11 +143,7 @@ TEST_F(SpinTest, AnAnswerWithinTheWaitGoesOnWithoutAPause) {
 TEST_F(SpinTest, AnAnswerAfterTheWaitResumesThePausedHandshakeOnce) {
   spin_ = 1ms;
   delay_ = 200ms;  // always after the wait
-  const Outcome o = resume();
-  ASSERT_TRUE(o.ok);
-  EXPECT_TRUE(o.reused);
-  EXPECT_EQ(o.pauses, 1);
-  EXPECT_EQ(o.resumes, 1);
+  expect_resumed_after_one_pause(resume());
   const auto n = lookup_->counters();
   EXPECT_EQ(n.spun, 1u);
   EXPECT_EQ(n.spin_done, 0u);
@@ -149,11 +153,7 @@ TEST_F(SpinTest, AnAnswerAfterTheWaitResumesThePausedHandshakeOnce) {
 TEST_F(SpinTest, NoWaitAskedPausesAtOnce) {
   spin_ = 0us;
   delay_ = 2ms;
-  const Outcome o = resume();
-  ASSERT_TRUE(o.ok);
-  EXPECT_TRUE(o.reused);
-  EXPECT_EQ(o.pauses, 1);
-  EXPECT_EQ(o.resumes, 1);
+  expect_resumed_after_one_pause(resume());
   const auto n = lookup_->counters();
   EXPECT_EQ(n.spun, 0u);
   EXPECT_EQ(n.deferred, 1u);
