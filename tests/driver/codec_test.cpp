@@ -140,38 +140,28 @@ TEST(Codec, StreamReaderMatchesTheAssembler) {
     codec::encode(put_cmd(len), c.beats);
     cases.push_back(c);
   }
-  {
-    Case c{"early TLAST", {}};
-    codec::encode(put_cmd(200), c.beats);
-    c.beats[1].last = true;
-    c.beats.resize(2);
-    cases.push_back(c);
-  }
-  {
-    Case c{"late TLAST", {}};
-    codec::encode(put_cmd(64), c.beats);
-    c.beats[1].last = false;
-    Beat extra = c.beats[1];
+  // put_cmd(len)'s response with TLAST on beat `at` and the beats after it gone.
+  auto tlast_early = [](const char* what, size_t len, size_t at) {
+    Case c{what, {}};
+    codec::encode(put_cmd(len), c.beats);
+    c.beats[at].last = true;
+    c.beats.resize(at + 1);
+    return c;
+  };
+  // ... with TLAST moved off its last beat onto a copy of that beat after it.
+  auto tlast_late = [](const char* what, size_t len) {
+    Case c{what, {}};
+    codec::encode(put_cmd(len), c.beats);
+    c.beats.back().last = false;
+    Beat extra = c.beats.back();
     extra.last = true;
     c.beats.push_back(extra);
-    cases.push_back(c);
-  }
-  {
-    Case c{"no blob, TLAST missing", {}};
-    codec::encode(put_cmd(0), c.beats);
-    c.beats[0].last = false;
-    Beat extra = c.beats[0];
-    extra.last = true;
-    c.beats.push_back(extra);
-    cases.push_back(c);
-  }
-  {
-    Case c{"blob, TLAST on the header", {}};
-    codec::encode(put_cmd(100), c.beats);
-    c.beats[0].last = true;
-    c.beats.resize(1);
-    cases.push_back(c);
-  }
+    return c;
+  };
+  cases.push_back(tlast_early("early TLAST", 200, 1));
+  cases.push_back(tlast_late("late TLAST", 64));
+  cases.push_back(tlast_late("no blob, TLAST missing", 0));
+  cases.push_back(tlast_early("blob, TLAST on the header", 100, 0));
   {
     Case c{"unknown status", {}};
     codec::encode(put_cmd(70), c.beats);
