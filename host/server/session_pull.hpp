@@ -64,15 +64,14 @@ class SessionPull {
   SessionPull(const SessionPull&) = delete;
   SessionPull& operator=(const SessionPull&) = delete;
 
-  // The hint of this connection's PROXY v2 header, which the ClientHello callback acts on
-  // (its budget then counts from the ClientHello); a session id in it is not used.
-  // `loop_busy`: connections busy on this connection's io loop, itself included (it must
-  // outlive the connection; null: never spin).
-  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
-  // The same, and when the hint names the offered session (and another card), the pull
-  // starts now, before OpenSSL reads the hello (its budget counts from now). The
-  // ClientHello callback then waits for that pull, or goes on at once if it was answered;
-  // if the hello offers another session, it pulls that one as set_hint's hint would.
+  // The hint of this connection's PROXY v2 header, kept with the connection for the
+  // ClientHello callback. `loop_busy`: connections busy on this connection's io loop,
+  // itself included (it must outlive the connection; null: never spin).
+  // When the hint names the offered session (and another card), the pull starts now,
+  // before OpenSSL reads the hello, and its budget counts from now; the callback then
+  // waits for that pull, or goes on at once if it was answered - if the hello offers that
+  // very session. Otherwise (no id, or the hello offers another one) the callback pulls
+  // the offered session, its budget counting from the ClientHello.
   void on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
 
   SessionPullCounters counters() const;
@@ -85,6 +84,7 @@ class SessionPull {
   struct Hint;  // in the SSL's ex_data
   static void free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*);
   static int hint_index();
+  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy);
   void fetch(HelloLookupRequest& req, std::function<void()> done);
   // Pulls `key` as `hint` says (or finds it here) and calls `done` exactly once. `req`:
   // the ClientHello's, whose spin it sets (null: a pull started before the hello).
