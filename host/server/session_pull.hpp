@@ -38,7 +38,7 @@
 namespace sessnic::server {
 
 struct SessionPullCounters {
-  uint64_t hinted = 0;     // hellos that came with a hint and offered a session
+  uint64_t hinted = 0;     // pulls decided: at the PROXY header (the hint named the session) or in the callback
   uint64_t local = 0;      // ... already on this card: no pull
   uint64_t pulled = 0;     // ... pulled from the owner (OK)
   uint64_t landed = 0;     // ... moved here by the dispatcher's early transfer while waiting
