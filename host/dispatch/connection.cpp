@@ -253,11 +253,12 @@ void Connection::forward() {
   host_.metrics().phase_us(SetupPhase::forward, std::chrono::duration<double, std::micro>(forwarded_at_ - hello_at_).count());
   if (backend_->proxy_protocol) {
     std::vector<proxy_v2::Tlv> tlvs;
-    // pull_deadline_us, counted by the server from when its handshake starts to wait: the
-    // wait holds no thread anywhere, while a pull given up costs a full handshake - the
-    // expensive outcome under load, when backplane round trips also take longest.
+    // pull_deadline_us, counted by the server from when it reads this header: the wait
+    // holds no thread anywhere, while a pull given up costs a full handshake - the
+    // expensive outcome under load, when backplane round trips also take longest. The
+    // offered session goes with it, so the server can pull before OpenSSL has read the hello.
     if (pull_hint_)
-      tlvs.push_back(proxy_v2::encode_pull_hint({plan_.owner, host_.settings().pull_deadline, move_in_flight_}));
+      proxy_v2::append_pull_hint(tlvs, {plan_.owner, host_.settings().pull_deadline, move_in_flight_, plan_.id});
     proxy_header_ = proxy_v2::encode(proxy_address(peer_, local_), tlvs);
   }
   server_hello_.emplace(hello_.hello().session_id);

@@ -106,7 +106,7 @@ void HttpsConnection::read_proxy_header() {
   }
   if (d.status == proxy_v2::DecodeStatus::ok) proxied_peer_ = d.addr;
   if (env_.pull)
-    if (const auto hint = proxy_v2::find_pull_hint(d)) SessionPull::set_hint(ssl_.get(), *hint, env_.loop_busy);
+    if (const auto hint = proxy_v2::find_pull_hint(d)) env_.pull->on_hint(ssl_.get(), *hint, env_.loop_busy);
   do_handshake();
 }
 

@@ -20,26 +20,38 @@ constexpr std::chrono::microseconds kMaxBudget{1'000'000};
 // After waiting the whole budget for the dispatcher's move: one pull of at most this long.
 constexpr std::chrono::microseconds kLastTry{2'000};
 
-struct Hint {
-  uint8_t owner;
-  std::chrono::microseconds budget;
-  bool move_in_flight;
-  const std::atomic<int>* loop_busy;  // the connection's io loop (null: do not spin)
-};
-
-void free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Hint*>(ptr); }
-
-int hint_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_hint);
-  return index;
-}
-
 void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 
+// A pull started when the PROXY header was read (its hint named the offered session),
+// while OpenSSL had not yet read the hello: the answer may come before the ClientHello
+// callback asks for it, or after. Shared by the connection's hint and the pull's completion.
+struct SessionPull::EarlyPull {
+  std::vector<uint8_t> session_id;  // the id the hint named
+  std::mutex mu;
+  bool answered = false;        // the pull's completion ran
+  std::function<void()> done;   // the ClientHello callback's, if it asked before the answer
+};
+
+struct SessionPull::Hint {
+  uint8_t owner;
+  std::chrono::microseconds budget;
+  bool move_in_flight;
+  const std::atomic<int>* loop_busy;  // the connection's io loop (null: do not spin)
+  std::shared_ptr<EarlyPull> early;   // null: the pull starts in the ClientHello callback
+};
+
+void SessionPull::free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Hint*>(ptr); }
+
+int SessionPull::hint_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_hint);
+  return index;
+}
+
 struct SessionPull::State {
   std::atomic<uint64_t> hinted{0}, local{0}, pulled{0}, landed{0}, not_found{0}, failed{0}, late{0}, busy{0};
+  std::atomic<uint64_t> early{0}, early_ready{0}, early_mismatch{0};
   // Waits whose completion has not run yet: the destructor lets them finish, because each
   // completion resumes a handshake on an io_context that must still exist.
   std::mutex mu;
@@ -82,36 +94,88 @@ SessionPull::~SessionPull() {
 }
 
 void SessionPull::set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
-  auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget), hint.move_in_flight, loop_busy};
+  auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget), hint.move_in_flight, loop_busy, nullptr};
   delete static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
   if (SSL_set_ex_data(ssl, hint_index(), h) != 1) delete h;
+}
+
+void SessionPull::on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
+  set_hint(ssl, hint, loop_busy);
+  auto* h = static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
+  if (h == nullptr || hint.session_id.empty() || hint.owner == card_.card_id()) return;
+  // The hello is on its way behind this header, and OpenSSL has yet to read and parse it
+  // before the ClientHello callback would ask. Pulling now lets the owner's and this
+  // card's pumps answer meanwhile (traced: the PULL leaves ~40 µs after the header, the
+  // callback comes at ~55, the answer at ~90; docs/backplane.md "The pull starts at the
+  // PROXY header"). Only a session the hello really offers is used (fetch() compares): a
+  // pull for another id only puts a copy here.
+  auto early = std::make_shared<EarlyPull>();
+  early->session_id = hint.session_id;
+  bump(state_->early);
+  h->early = early;
+  start(SessionKey::make(early->session_id, ctx_id_), *h, [early] {
+    std::function<void()> done;
+    {
+      std::lock_guard lock(early->mu);
+      early->answered = true;
+      done.swap(early->done);
+    }
+    if (done) done();
+  });
 }
 
 void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
   const auto* hint = req.ssl ? static_cast<const Hint*>(SSL_get_ex_data(req.ssl, hint_index())) : nullptr;
   if (hint == nullptr || hint->owner == card_.card_id()) return done();
-  State& st = *state_;
-  bump(st.hinted);
-  const SessionKey key = SessionKey::make(req.session_id, ctx_id_);
-  // Here already (replicated, moved early, or pulled for an earlier connection).
-  if (card_.export_entry(key).ok()) {
-    bump(st.local);
-    return done();
+  if (hint->early) {
+    EarlyPull& e = *hint->early;
+    if (e.session_id == req.session_id) {
+      std::unique_lock lock(e.mu);
+      if (e.answered) {  // answered while OpenSSL read the hello: go on at once
+        bump(state_->early_ready);
+        return done();
+      }
+      e.done = std::move(done);
+      lock.unlock();
+      // In flight: wait for it as for a pull started here (pull_spin_us below).
+      req.spin = spin_for(*hint, hint->budget);
+      return;
+    }
+    // The hello offers another session than the header named (a changed or misbehaving
+    // dispatcher): pull the offered one as if no id had come. The early pull's session
+    // only lands here as a copy; the handshake never looks it up.
+    bump(state_->early_mismatch);
   }
-  const auto left = hint->budget;
-  if (left.count() <= 0) {
-    bump(st.late);
-    return done();
-  }
-  const uint8_t owner = hint->owner;
+  start(SessionKey::make(req.session_id, ctx_id_), *hint, std::move(done), &req);
+}
+
+std::chrono::microseconds SessionPull::spin_for(const Hint& hint, std::chrono::microseconds left) const {
   // The answer is a round trip through two other threads away (~60-150 µs here). Pausing
   // the handshake puts this io thread to sleep and makes the card's pump wake it again;
   // when no other connection of its loop is busy, the callback may wait here instead (the
   // pump's completion then finds no resume to post: one sleep and wake-up less per pull;
   // on a quiet machine a change 21-51 µs shorter, on a loaded one no difference showed:
   // docs/backplane.md). With others busy, never: they would wait behind it.
-  if (spin_.count() > 0 && hint->loop_busy != nullptr && hint->loop_busy->load(std::memory_order_relaxed) <= 1)
-    req.spin = std::min(spin_, left);
+  if (spin_.count() > 0 && hint.loop_busy != nullptr && hint.loop_busy->load(std::memory_order_relaxed) <= 1)
+    return std::min(spin_, left);
+  return {};
+}
+
+void SessionPull::start(const SessionKey& key, const Hint& hint, std::function<void()> done, HelloLookupRequest* req) {
+  State& st = *state_;
+  bump(st.hinted);
+  // Here already (replicated, moved early, or pulled for an earlier connection).
+  if (card_.export_entry(key).ok()) {
+    bump(st.local);
+    return done();
+  }
+  const auto left = hint.budget;
+  if (left.count() <= 0) {
+    bump(st.late);
+    return done();
+  }
+  const uint8_t owner = hint.owner;
+  if (req != nullptr) req->spin = spin_for(hint, left);
   if (card_.async_native()) {
     auto answered = [state = state_, done](bool awaited) {
       return [state, done, awaited](Response r) {
@@ -121,7 +185,7 @@ void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
       };
     };
     st.begin();
-    if (hint->move_in_flight) {
+    if (hint.move_in_flight) {
       // The dispatcher's move started before the hello was even forwarded: it usually
       // lands before, or soon after, this hello. Pulling as well would race it; only when
       // it has not landed by the deadline, one short pull from the owner is the last try
@@ -154,8 +218,9 @@ SessionPullCounters SessionPull::counters() const {
   auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   const State& s = *state_;
   const HelloLookupCounters l = lookup_ ? lookup_->counters() : HelloLookupCounters{};
-  return {get(s.hinted), get(s.local),     get(s.pulled), get(s.landed), get(s.not_found),
-          get(s.failed), get(s.late),      get(s.busy),   l.spun,        l.spin_done};
+  return {get(s.hinted), get(s.local), get(s.pulled), get(s.landed), get(s.not_found),   get(s.failed),
+          get(s.late),   get(s.busy),  l.spun,        l.spin_done,   get(s.early),       get(s.early_ready),
+          get(s.early_mismatch)};
 }
 
 std::string SessionPull::metrics_text() const {
@@ -173,6 +238,15 @@ std::string SessionPull::metrics_text() const {
       "sessnic_server_session_pull_spins_total{{result=\"answered\"}} {}\n"
       "sessnic_server_session_pull_spins_total{{result=\"paused\"}} {}\n",
       c.spin_done, c.spun - c.spin_done);
+  t += fmt::format(
+      "# HELP sessnic_server_session_pulls_early_total Pulls started when the PROXY v2 header was read (the hint "
+      "named the offered session); of those, answered before the ClientHello callback asked (ready), and those "
+      "whose hello offered another session (mismatch: pulled again from the callback).\n"
+      "# TYPE sessnic_server_session_pulls_early_total counter\n"
+      "sessnic_server_session_pulls_early_total{{result=\"started\"}} {}\n"
+      "sessnic_server_session_pulls_early_total{{result=\"ready\"}} {}\n"
+      "sessnic_server_session_pulls_early_total{{result=\"mismatch\"}} {}\n",
+      c.early, c.early_ready, c.early_mismatch);
   return t;
 }
 

@@ -3,7 +3,10 @@
 // session lives on another card and says which one in the PROXY v2 header; this pulls it
 // from there while the handshake waits, without holding a server thread:
 //
-//   HttpsConnection (PROXY v2 header with a hint) -> SessionPull::set_hint(ssl, hint)
+//   HttpsConnection (PROXY v2 header with a hint) -> SessionPull::on_hint(ssl, hint):
+//     the hint names the offered session (the dispatcher parsed the hello)? EXPORT check
+//     and PULL now, before OpenSSL reads the hello; the callback below then finds that
+//     pull answered or in flight (if the hello offers that very session).
 //   ClientHello callback (HelloLookup) -> this card holds the session (EXPORT, a look
 //     that never consumes)? go on at once. Else SSL_CLIENT_HELLO_RETRY while
 //       - the hint says "move in flight" (the dispatcher asked the owner to move it here
@@ -35,7 +38,7 @@
 namespace sessnic::server {
 
 struct SessionPullCounters {
-  uint64_t hinted = 0;     // hellos that came with a hint and offered a session
+  uint64_t hinted = 0;     // pulls decided: at the PROXY header (the hint named the session) or in the callback
   uint64_t local = 0;      // ... already on this card: no pull
   uint64_t pulled = 0;     // ... pulled from the owner (OK)
   uint64_t landed = 0;     // ... moved here by the dispatcher's early transfer while waiting
@@ -45,6 +48,9 @@ struct SessionPullCounters {
   uint64_t busy = 0;       // ... worker queue full: no pull
   uint64_t spun = 0;       // pulls the callback waited for on its thread (pull_spin_us)
   uint64_t spin_done = 0;  // ... answered within that wait (the rest resumed as paused ones)
+  uint64_t early = 0;           // pulls started at the PROXY header (the hint named the session)
+  uint64_t early_ready = 0;     // ... answered before the ClientHello callback asked: no wait at all
+  uint64_t early_mismatch = 0;  // ... whose hello offered another session: pulled again from the callback
 };
 
 class SessionPull {
@@ -58,10 +64,15 @@ class SessionPull {
   SessionPull(const SessionPull&) = delete;
   SessionPull& operator=(const SessionPull&) = delete;
 
-  // The hint of this connection's PROXY v2 header; its budget counts from the ClientHello.
-  // `loop_busy`: connections busy on this connection's io loop, itself included (it must
-  // outlive the connection; null: never spin).
-  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
+  // The hint of this connection's PROXY v2 header, kept with the connection for the
+  // ClientHello callback. `loop_busy`: connections busy on this connection's io loop,
+  // itself included (it must outlive the connection; null: never spin).
+  // When the hint names the offered session (and another card), the pull starts now,
+  // before OpenSSL reads the hello, and its budget counts from now; the callback then
+  // waits for that pull, or goes on at once if it was answered - if the hello offers that
+  // very session. Otherwise (no id, or the hello offers another one) the callback pulls
+  // the offered session, its budget counting from the ClientHello.
+  void on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
 
   SessionPullCounters counters() const;
   std::string metrics_text() const;  // Prometheus text, sessnic_server_session_pulls_total
@@ -69,7 +80,16 @@ class SessionPull {
  private:
   // Counters and the count of waits in flight; shared with the card's completions.
   struct State;
+  struct EarlyPull;
+  struct Hint;  // in the SSL's ex_data
+  static void free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*);
+  static int hint_index();
+  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy);
   void fetch(HelloLookupRequest& req, std::function<void()> done);
+  // Pulls `key` as `hint` says (or finds it here) and calls `done` exactly once. `req`:
+  // the ClientHello's, whose spin it sets (null: a pull started before the hello).
+  void start(const SessionKey& key, const Hint& hint, std::function<void()> done, HelloLookupRequest* req = nullptr);
+  std::chrono::microseconds spin_for(const Hint& hint, std::chrono::microseconds left) const;
 
   Device& card_;
   uint8_t ctx_id_;

@@ -181,14 +181,15 @@ content = "."
     EXPECT_EQ(Bytes(echo.begin() + 28, echo.end()), h);
   }
   // Sends a hello for a session card b (2) owns to a (a session_pull server): the echo is a
-  // PROXY v2 header with one 5-byte pull-hint TLV, then exactly the hello. Returns the hint.
+  // PROXY v2 header with the 5-byte pull-hint TLV and the offered session's TLV (format
+  // byte + the 32-byte id), then exactly the hello. Returns the hint.
   std::optional<proxy_v2::PullHint> forwarded_pull_hint() {
     Bytes owned_by_b(32, 5);
     owned_by_b[0] = 2;
     Bytes h = hello("a.test", owned_by_b);
     Client c(d_->port());
     c.send(h);
-    constexpr size_t kHeader = 28 + 3 + 5;  // addresses + one 5-byte TLV
+    constexpr size_t kHeader = 28 + 3 + 5 + 3 + 1 + 32;  // addresses + the two TLVs
     auto echo = c.read(kHeader + h.size());
     EXPECT_EQ(echo.size(), kHeader + h.size());
     if (echo.size() != kHeader + h.size()) return std::nullopt;
@@ -196,7 +197,11 @@ content = "."
     EXPECT_EQ(pp.status, proxy_v2::DecodeStatus::ok);
     EXPECT_EQ(pp.header_len, kHeader);
     EXPECT_EQ(Bytes(echo.begin() + kHeader, echo.end()), h);
-    return proxy_v2::find_pull_hint(pp);
+    auto hint = proxy_v2::find_pull_hint(pp);
+    if (hint) {
+      EXPECT_EQ(hint->session_id, owned_by_b);  // the server pulls it before reading the hello
+    }
+    return hint;
   }
   // GET `path` on the dispatcher's metrics port: the whole response, head and body.
   std::string metrics_port_get(const std::string& path) {
@@ -917,6 +922,65 @@ TEST(DispatchProxyV2, TlvsRoundTripAndBadFramingIsRefused) {
   bad.push_back(0);
   bad[15] = static_cast<uint8_t>(bad[15] + 1);
   EXPECT_EQ(proxy_v2::decode(bad).status, proxy_v2::DecodeStatus::bad);
+}
+
+// The offered session goes in a TLV of its own next to the hint: a hint without it (an
+// older dispatcher) decodes as before, with no id; an id TLV that is malformed (unknown
+// format, empty, longer than 32 bytes) is ignored and the hint stands without it; an id
+// without a hint is no hint.
+TEST(DispatchProxyV2, PullHintCarriesTheOfferedSessionAndOldHintsStillDecode) {
+  proxy_v2::Address a;
+  a.src = {127, 0, 0, 9};
+  const Bytes id(32, 0x42);
+  const proxy_v2::PullHint hint{2, std::chrono::microseconds(40000), false, id};
+  std::vector<proxy_v2::Tlv> tlvs;
+  proxy_v2::append_pull_hint(tlvs, hint);
+  ASSERT_EQ(tlvs.size(), 2u);
+  EXPECT_EQ(tlvs[0], proxy_v2::encode_pull_hint(hint));  // the hint itself: format 1, as before
+  EXPECT_EQ(tlvs[0].value.size(), 5u);
+  EXPECT_EQ(tlvs[1].type, proxy_v2::kTypePullHintSession);
+  EXPECT_EQ(tlvs[1].value.size(), 33u);
+  auto d = proxy_v2::decode(proxy_v2::encode(a, tlvs));
+  ASSERT_EQ(d.status, proxy_v2::DecodeStatus::ok);
+  EXPECT_EQ(proxy_v2::find_pull_hint(d), hint);
+  // With "move in flight" (format 2) and a short id.
+  const proxy_v2::PullHint moving{3, std::chrono::microseconds(900), true, Bytes{7}};
+  tlvs.clear();
+  proxy_v2::append_pull_hint(tlvs, moving);
+  EXPECT_EQ(proxy_v2::find_pull_hint(proxy_v2::decode(proxy_v2::encode(a, tlvs))), moving);
+
+  // Old hints (formats 1 and 2, no id TLV): decoded with no id.
+  for (bool in_flight : {false, true}) {
+    const proxy_v2::PullHint old{5, std::chrono::microseconds(1234), in_flight};
+    const std::vector<proxy_v2::Tlv> only{proxy_v2::encode_pull_hint(old)};
+    const auto got = proxy_v2::find_pull_hint(proxy_v2::decode(proxy_v2::encode(a, only)));
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, old);
+    EXPECT_TRUE(got->session_id.empty());
+  }
+  // No id to send (none offered, or longer than a card's ids): the hint alone.
+  for (const Bytes& none : {Bytes{}, Bytes(33, 1)}) {
+    tlvs.clear();
+    proxy_v2::append_pull_hint(tlvs, {1, std::chrono::microseconds(10), false, none});
+    EXPECT_EQ(tlvs.size(), 1u);
+  }
+  // A malformed id TLV: the hint without an id (the server pulls from its ClientHello callback).
+  Bytes long_id(1 + 33, 9);
+  long_id[0] = 1;
+  for (const Bytes& bad : {Bytes{2, 1, 2, 3}, Bytes{1}, Bytes{}, long_id}) {
+    const std::vector<proxy_v2::Tlv> t{proxy_v2::encode_pull_hint({4, std::chrono::microseconds(10)}),
+                                       {proxy_v2::kTypePullHintSession, bad}};
+    const auto got = proxy_v2::find_pull_hint(proxy_v2::decode(proxy_v2::encode(a, t)));
+    ASSERT_TRUE(got) << bad.size();
+    EXPECT_EQ(got->owner, 4);
+    EXPECT_TRUE(got->session_id.empty()) << bad.size();
+  }
+  // The id without a hint (or with a malformed hint): no hint at all.
+  const std::vector<proxy_v2::Tlv> lone{{proxy_v2::kTypePullHintSession, {1, 1, 2, 3}}};
+  EXPECT_FALSE(proxy_v2::find_pull_hint(proxy_v2::decode(proxy_v2::encode(a, lone))));
+  const std::vector<proxy_v2::Tlv> bad_hint{{proxy_v2::kTypePullHint, {9, 1, 0, 0, 1}},
+                                            {proxy_v2::kTypePullHintSession, {1, 1, 2, 3}}};
+  EXPECT_FALSE(proxy_v2::find_pull_hint(proxy_v2::decode(proxy_v2::encode(a, bad_hint))));
 }
 
 }  // namespace

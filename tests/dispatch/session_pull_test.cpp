@@ -10,12 +10,20 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <memory>
 #include <tuple>
 
 #include "local_cluster.hpp"
+#include "proxy_protocol.hpp"
+#include "pull_hint.hpp"
+#include "tls_test_support.hpp"
 #include "travel_scenario.hpp"
 
 namespace sessnic::dispatch {
@@ -28,6 +36,144 @@ double metric(const std::string& text, const std::string& series) {
   const std::string key = series + " ";
   const size_t p = text.find(key);
   return p == std::string::npos ? -1 : std::stod(text.substr(p + key.size()));
+}
+
+// One TLS connection straight to a server, as the dispatcher forwards one: a PROXY v2
+// header with `tlvs`, then a real handshake offering `resume` (if any) and one request,
+// read to the end (so a TLS 1.3 ticket has arrived).
+struct DirectVisit {
+  bool resumed = false;
+  SslSessionPtr session;  // null: the handshake failed (see error)
+  std::string error;
+};
+
+DirectVisit visit_direct(uint16_t port, SSL_CTX* ctx, const std::vector<proxy_v2::Tlv>& tlvs, SSL_SESSION* resume) {
+  DirectVisit v;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    v.error = "socket";
+    return v;
+  }
+  const timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  proxy_v2::Address addr;
+  addr.src = {127, 0, 0, 1};
+  addr.dst = {127, 0, 0, 1};
+  addr.src_port = 40000;
+  addr.dst_port = port;
+  const auto hdr = proxy_v2::encode(addr, tlvs);
+  SslPtr ssl(SSL_new(ctx));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
+      ::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hdr.size()) || !ssl) {
+    ::close(fd);
+    v.error = "connect";
+    return v;
+  }
+  SSL_set_fd(ssl.get(), fd);
+  SSL_set_tlsext_host_name(ssl.get(), "localhost");
+  if (resume) SSL_set_session(ssl.get(), resume);
+  if (SSL_connect(ssl.get()) != 1) {
+    v.error = "handshake: " + testtls::drain_openssl_errors();
+  } else {
+    v.resumed = SSL_session_reused(ssl.get()) == 1;
+    const std::string req = "GET /book.json HTTP/1.0\r\n\r\n";
+    SSL_write(ssl.get(), req.data(), static_cast<int>(req.size()));
+    char buf[4096];
+    while (SSL_read(ssl.get(), buf, sizeof buf) > 0) {
+    }
+    v.session.reset(SSL_get1_session(ssl.get()));
+    SSL_shutdown(ssl.get());
+  }
+  ssl.reset();
+  ::close(fd);
+  return v;
+}
+
+// The id a hello offering `s` names: the legacy session id (TLS 1.2) or the PSK identity,
+// which with the servers' stateful tickets is the session id (TLS 1.3).
+std::vector<uint8_t> offered_id(const SSL_SESSION* s) {
+  if (SSL_SESSION_get_protocol_version(s) >= TLS1_3_VERSION) {
+    const unsigned char* t = nullptr;
+    size_t n = 0;
+    SSL_SESSION_get0_ticket(s, &t, &n);
+    return {t, t + n};
+  }
+  unsigned int n = 0;
+  const unsigned char* id = SSL_SESSION_get_id(s, &n);
+  return {id, id + n};
+}
+
+// The pull starts when the server reads the PROXY v2 header, when the hint names the
+// offered session (docs/server.md "Pull on miss"): straight to the servers, real
+// handshakes, a session of flights' card (1) offered to cars and hotels. Named right, it
+// resumes from the pull started early; a hint naming another session than the hello
+// offers (a misbehaving dispatcher) still resumes the offered one - pulled from the
+// ClientHello callback - and never the named one; a hint without the id (an older
+// dispatcher) pulls from the callback as before.
+TEST(DispatchSessionPullEarly, NamedSessionIsPulledAtTheHeaderAndAnotherIdFallsBack) {
+  testing::LocalClusterOptions opt;
+  opt.session_pull = true;
+  opt.server_metrics = true;
+  LocalCluster cluster(opt);
+  const auto budget = std::chrono::microseconds(500'000);
+  const uint16_t flights = cluster.server_ports.at(0), cars = cluster.server_ports.at(1),
+                 hotels = cluster.server_ports.at(2);
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(version == TLS1_2_VERSION ? "TLS 1.2" : "TLS 1.3");
+    auto ctx = testtls::make_client_ctx(version);
+    SSL_CTX_set_min_proto_version(ctx.get(), version);
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
+    auto full = [&] {
+      auto v = visit_direct(flights, ctx.get(), {}, nullptr);
+      EXPECT_TRUE(v.session) << v.error << cluster.logs();
+      EXPECT_FALSE(v.resumed);
+      return std::move(v.session);
+    };
+    auto hint = [&](const std::vector<uint8_t>& id) {
+      std::vector<proxy_v2::Tlv> t;
+      proxy_v2::append_pull_hint(t, {1, budget, false, id});
+      return t;
+    };
+    auto named = full(), offered = full(), other = full(), old = full();
+    ASSERT_TRUE(named && offered && other && old);
+    ASSERT_FALSE(offered_id(named.get()).empty());
+    ASSERT_NE(offered_id(offered.get()), offered_id(other.get()));
+
+    // The hint names the offered session: pulled while OpenSSL read the hello.
+    auto on_cars = visit_direct(cars, ctx.get(), hint(offered_id(named.get())), named.get());
+    ASSERT_TRUE(on_cars.session) << on_cars.error << cluster.logs();
+    EXPECT_TRUE(on_cars.resumed) << cluster.server_metrics(1);
+
+    // The hint names `other`, the hello offers `offered`: `offered` resumes.
+    auto mismatch = visit_direct(hotels, ctx.get(), hint(offered_id(other.get())), offered.get());
+    ASSERT_TRUE(mismatch.session) << mismatch.error << cluster.logs();
+    EXPECT_TRUE(mismatch.resumed) << cluster.server_metrics(2);
+    if (version == TLS1_2_VERSION) {  // (TLS 1.3 hands out a new ticket with each resumption)
+      EXPECT_EQ(offered_id(mismatch.session.get()), offered_id(offered.get()));
+    }
+
+    // An old hint (no id TLV): the callback pulls.
+    const std::vector<proxy_v2::Tlv> old_hint{proxy_v2::encode_pull_hint({1, budget})};
+    auto old_way = visit_direct(cars, ctx.get(), old_hint, old.get());
+    ASSERT_TRUE(old_way.session) << old_way.error << cluster.logs();
+    EXPECT_TRUE(old_way.resumed) << cluster.server_metrics(1);
+  }
+  const auto m_cars = cluster.server_metrics(1), m_hotels = cluster.server_metrics(2);
+  auto early = [](const std::string& m, const char* r) {
+    return metric(m, fmt::format("sessnic_server_session_pulls_early_total{{result=\"{}\"}}", r));
+  };
+  EXPECT_EQ(early(m_cars, "started"), 2) << "one per version; the old hint starts none\n" << m_cars;
+  EXPECT_EQ(early(m_cars, "mismatch"), 0) << m_cars;
+  EXPECT_EQ(metric(m_cars, "sessnic_server_session_pulls_total{result=\"pulled\"}"), 4) << m_cars;
+  EXPECT_EQ(early(m_hotels, "started"), 2) << m_hotels;
+  EXPECT_EQ(early(m_hotels, "mismatch"), 2) << m_hotels;
+  // The named session early and the offered one from the callback, per version.
+  EXPECT_EQ(metric(m_hotels, "sessnic_server_session_pulls_total{result=\"pulled\"}"), 4) << m_hotels;
 }
 
 // (backplane mode, early_move)
@@ -144,19 +290,26 @@ TEST_P(DispatchSessionPullSpin, EveryChangeResumesWithAndWithoutTheWait) {
     EXPECT_EQ(on.resumption_rate(), 1.0) << "pull_spin_us " << spin_us << " TLS " << version << "\n"
                                          << cluster.server_metrics(0) << cluster.server_metrics(1);
   }
-  double pulled = 0, answered = 0, paused = 0;
+  double pulled = 0, answered = 0, paused = 0, early = 0, ready = 0, mismatch = 0;
   for (size_t i = 0; i < cluster.server_metrics_ports.size(); ++i) {
     const auto m = cluster.server_metrics(i);
     pulled += metric(m, "sessnic_server_session_pulls_total{result=\"pulled\"}");
+    early += metric(m, "sessnic_server_session_pulls_early_total{result=\"started\"}");
+    ready += metric(m, "sessnic_server_session_pulls_early_total{result=\"ready\"}");
+    mismatch += metric(m, "sessnic_server_session_pulls_early_total{result=\"mismatch\"}");
     answered += metric(m, "sessnic_server_session_pull_spins_total{result=\"answered\"}");
     paused += metric(m, "sessnic_server_session_pull_spins_total{result=\"paused\"}");
   }
   EXPECT_GE(pulled, 2) << "the changes were pulls";
+  // The dispatcher names the offered session: every pull started at the PROXY header.
+  EXPECT_GE(early, pulled) << "pulls started before the hello was read";
+  EXPECT_EQ(mismatch, 0);
   EXPECT_LE(answered + paused, pulled);
   if (spin_us == 0) {
     EXPECT_EQ(answered + paused, 0) << "pull_spin_us = 0 never waits";
   } else {
-    EXPECT_GE(answered, 1) << "answers within the wait went on in the callback";
+    // Went on in the callback: answered within the wait, or before the callback asked.
+    EXPECT_GE(answered + ready, 1) << "answers within the wait went on in the callback";
   }
 }
 
