@@ -137,6 +137,13 @@ void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
         return;
       }
     }
+    // Waiting for it here: the PULL leaves from the backplane's direct port, the owner
+    // answers there and this thread reads the answer itself (req.poll), so this card's
+    // pump does not wake between the answer and the wait (docs/backplane.md, "The answer
+    // goes to the waiting thread"). The claim ends with the wait (HelloLookup drops poll).
+    if (req.spin.count() > 0) {
+      if (auto w = std::make_shared<DirectWait>(card_.direct_wait()); *w) req.poll = [w] { return w->poll(); };
+    }
     card_.pull_async(key, owner, left, answered(false));
     return;
   }
