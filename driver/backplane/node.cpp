@@ -228,10 +228,7 @@ void BackplaneNode::run() {
       const std::size_t end = std::min(inbound.size(), first + kAckChunk);
       for (std::size_t i = first; i < end; ++i) {
         beats.clear();
-        if (deliver(inbound[i], c.auth, beats) && wire::get_field(beats.front().data, wire::frame::ftype) ==
-                                                     static_cast<uint64_t>(wire::FrameType::PULL))
-          learn_route(beats.front(), transport_->reply_route(i, static_cast<uint8_t>(wire::get_field(
-                                                                    beats.front().data, wire::frame::src))));
+        (void)deliver(inbound[i], c.auth, beats, i);
       }
       ports_->service(host_time_us());
       last_sent = pump_out(outbound);
@@ -250,10 +247,17 @@ void BackplaneNode::run() {
 }
 
 // One received datagram: MAC check, counters, to the card. True when the card took an
-// authentic frame (`beats` holds it). `auth`: the calling thread's.
-bool BackplaneNode::deliver(const std::vector<uint8_t>& d, FrameAuth& auth, std::vector<Beat>& beats) {
+// authentic frame (`beats` holds it). `auth`: the calling thread's. `index`: its place in
+// the pump's last receive() (for an answer's route), or kNotReceived.
+bool BackplaneNode::deliver(const std::vector<uint8_t>& d, FrameAuth& auth, std::vector<Beat>& beats,
+                            std::size_t index) {
   Counters& c = *counters_;
   const DecodeError e = auth.decode(d, cfg_.mtu, beats);
+  // The route is known before the card can answer the PULL (any thread's service() may).
+  if (e == DecodeError::none && index != kNotReceived &&
+      wire::get_field(beats.front().data, wire::frame::ftype) == static_cast<uint64_t>(wire::FrameType::PULL))
+    learn_route(beats.front(), transport_->reply_route(index, static_cast<uint8_t>(wire::get_field(
+                                                                  beats.front().data, wire::frame::src))));
   std::lock_guard lock(c.mu);
   ++c.rx_datagrams;
   switch (e) {
@@ -321,7 +325,7 @@ bool BackplaneNode::poll_direct() {
     std::lock_guard lock(c.direct_mu);
     for (const std::vector<uint8_t>& d : in) {
       beats.clear();
-      (void)deliver(d, c.direct_auth, beats);
+      (void)deliver(d, c.direct_auth, beats, kNotReceived);
     }
   }
   {

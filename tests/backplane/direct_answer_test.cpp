@@ -149,6 +149,37 @@ TEST(backplane_direct, AnAnswerNobodyReadsStillLandsThroughTheNodeAddress) {
   EXPECT_EQ(d.p.a->stats().rx_direct, 0u);
 }
 
+// Many pulls, each waited for on this thread for a random short while (often ending before
+// the answer, as a paused handshake's wait does): every one lands well inside its budget,
+// whoever delivers it.
+TEST(backplane_direct, EveryPullCompletesWhetherItsWaiterOrThePumpTakesTheAnswer) {
+  DirectPair d = connected_pair(2ms);
+  std::mt19937_64 rng(87);
+  int by_poll = 0;
+  for (int i = 0; i < 400; ++i) {
+    const SessionKey k = owned_by_card2(d, 1000 + i);
+    Outcome o;
+    const auto t0 = Clock::now();
+    {
+      DirectWait w = d.p.dev_a->direct_wait();
+      ASSERT_TRUE(w);
+      d.p.dev_a->pull_async(k, 2, 20ms, o.callback());
+      const auto until = t0 + std::chrono::microseconds(rng() % 150);
+      while (!o.fired.load(std::memory_order_acquire) && Clock::now() < until)
+        if (!w.poll()) std::this_thread::yield();
+    }
+    while (!o.fired.load(std::memory_order_acquire) && Clock::now() < t0 + 1s) std::this_thread::sleep_for(20us);
+    ASSERT_TRUE(o.fired.load()) << i;
+    ASSERT_EQ(o.r.status, wire::Status::OK) << i;
+    by_poll += o.thread == std::this_thread::get_id() ? 1 : 0;
+  }
+  const NodeStats a = d.p.a->stats(), b = d.p.b->stats();
+  EXPECT_EQ(b.tx_routed, 400u);
+  EXPECT_GE(by_poll, 1);
+  EXPECT_EQ(a.kernel[wire::BP_STATS_RETRANSMITS] + b.kernel[wire::BP_STATS_RETRANSMITS], 0u)
+      << "an answer waited for a retransmission: by_poll " << by_poll << " rx_direct " << a.rx_direct;
+}
+
 // Forged, truncated and oversized datagrams on the direct port: dropped and counted,
 // whether the waiting thread or the pump reads them; the next pull still works.
 TEST(backplane_direct, ForgedDatagramsOnTheDirectPortAreDroppedAndCounted) {

@@ -109,7 +109,8 @@ class BackplaneNode {
   void run();
   // `hold_acks`: a caller may hold pure acks too (it then arms the pump's wake-up for them).
   std::size_t pump_out(std::vector<Datagram>& outbound, bool from_caller = false, bool hold_acks = false);
-  bool deliver(const std::vector<uint8_t>& datagram, FrameAuth& auth, std::vector<Beat>& beats);
+  static constexpr std::size_t kNotReceived = ~std::size_t{0};
+  bool deliver(const std::vector<uint8_t>& datagram, FrameAuth& auth, std::vector<Beat>& beats, std::size_t index);
   void learn_route(const Beat& pull, uint64_t route);
   void claim_direct(bool on);
   bool poll_direct();
