@@ -40,7 +40,12 @@ bool spin_until_done(const Pending& p, std::chrono::microseconds spin, const std
   const auto until = std::chrono::steady_clock::now() + spin;
   for (;;) {
     if (p.done.load(std::memory_order_acquire)) return true;
-    if (std::chrono::steady_clock::now() >= until) return p.done.load(std::memory_order_acquire);
+    if (std::chrono::steady_clock::now() >= until) {
+      // A yield may have kept this thread off the CPU past the wait while the answer came:
+      // one last look, or the answer waits for another thread to deliver it.
+      if (poll && !p.done.load(std::memory_order_acquire)) (void)poll();
+      return p.done.load(std::memory_order_acquire);
+    }
     if (poll && poll()) continue;
     sched_yield();
   }

@@ -57,9 +57,14 @@ class SpinTest : public ::testing::Test {
         auto alive = std::shared_ptr<void>(nullptr, [this](void*) { --poll_alive_; });
         req.poll = [this, alive, done, n = 0]() mutable {
           ++polls_;
-          if (++n < 3) return false;  // nothing for the first looks
-          if (n == 3) done();         // the answer, handed over on this thread
-          return n == 3;
+          ++n;
+          if (late_poll_ && n == 1) {  // this thread is off the CPU past the wait; the answer comes meanwhile
+            std::this_thread::sleep_for(spin_ * 3);
+            return false;
+          }
+          const int answer_at = late_poll_ ? 2 : 3;  // nothing for the first looks
+          if (n == answer_at) done();                // the answer, handed over on this thread
+          return n == answer_at;
         };
         return;
       }
@@ -136,6 +141,7 @@ class SpinTest : public ::testing::Test {
   std::chrono::milliseconds delay_{0};
   int fetches_ = 0;
   bool answer_by_poll_ = false;
+  bool late_poll_ = false;
   int polls_ = 0;
   int poll_alive_ = 0;  // poll functions not yet destroyed
   std::vector<std::thread> threads_;
@@ -177,6 +183,20 @@ TEST_F(SpinTest, TheWaitPollsForTheAnswerOnItsThreadAndDropsThePollAfterwards) {
   EXPECT_EQ(polls_, 3) << "polled until the answer came, then not again";
   EXPECT_EQ(poll_alive_, 0) << "the poll (a claim on the card's direct port) ends with the wait";
   EXPECT_EQ(lookup_->counters().spin_done, 1u);
+}
+
+// The wait ran out while this thread was off the CPU (a yield on a busy host) and the
+// answer came meanwhile: one last look takes it instead of pausing the handshake.
+TEST_F(SpinTest, TheWaitLooksOnceMoreWhenItRunsOutWhileTheThreadWasAway) {
+  spin_ = 1ms;
+  answer_by_poll_ = true;
+  late_poll_ = true;
+  const Outcome o = resume();
+  ASSERT_TRUE(o.ok);
+  EXPECT_TRUE(o.reused);
+  EXPECT_EQ(o.pauses, 0) << "the answer was there to read when the wait ran out";
+  EXPECT_EQ(polls_, 2);
+  EXPECT_EQ(poll_alive_, 0);
 }
 
 TEST_F(SpinTest, NoWaitAskedPausesAtOnce) {
