@@ -28,6 +28,15 @@ constexpr std::size_t kAckChunk = 48;
 // Longest idle sleep when the card names its next deadline (see idle_wait()).
 constexpr uint64_t kMaxIdleSleepUs = 1'000'000;
 
+// Answers routed to a peer's direct port, not yet sent: a PULL's (source card, req) and
+// the port it came from. Few are in flight; the oldest goes when full (its answer then
+// goes to the node address, as any retransmission does).
+constexpr std::size_t kMaxRoutes = 64;
+
+// The node whose direct port this thread has claimed (claim_direct): the frames it sends
+// leave from that port.
+thread_local const void* tl_direct_claim = nullptr;
+
 // Slot of a frame type in NodeStats::*_frames_by_type (0 = unknown type).
 std::size_t type_slot(const Beat& header) {
   const uint64_t t = wire::get_field(header.data, wire::frame::ftype);
@@ -86,7 +95,7 @@ CardRegisters card_registers(const NodeConfig& cfg, uint32_t epoch) {
 
 // The pump's own counters: written by the pump thread, read by stats().
 struct BackplaneNode::Counters {
-  explicit Counters(const std::array<uint8_t, 32>& key) : auth(key), tx_auth(key) {}
+  explicit Counters(const std::array<uint8_t, 32>& key) : auth(key), tx_auth(key), direct_auth(key) {}
   FrameAuth auth;  // pump thread only (decode)
   // Sending: the pump thread or a caller (send_from_caller), one at a time and in the
   // order the card made the frames (pump_out).
@@ -109,6 +118,19 @@ struct BackplaneNode::Counters {
   std::atomic<uint64_t> acks_due{0};
   uint64_t acks_superseded = 0, acks_delayed_sent = 0;  // guarded by send_mu
   uint64_t caller_sends = 0;   // guarded by mu
+  // Direct answers. A thread reading its answer off the direct port decodes with its own
+  // FrameAuth (the pump's is the pump's); claims count the threads waiting on the port.
+  std::mutex direct_mu;
+  FrameAuth direct_auth;  // guarded by direct_mu
+  std::mutex claim_mu;
+  int claims = 0;  // guarded by claim_mu
+  struct Route {
+    uint8_t src;
+    uint32_t req;
+    uint64_t route;
+  };
+  std::vector<Route> routes;  // guarded by send_mu
+  uint64_t rx_direct = 0, tx_routed = 0;  // guarded by mu
   LogLimiter bad_mac_log;
   mutable std::mutex mu;
   uint64_t rx_datagrams = 0, rx_truncated = 0, rx_too_long = 0, rx_bad_mac = 0, rx_bad_length = 0, rx_refused = 0;
@@ -153,6 +175,9 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
       ++counters_->caller_sends;
     }
   });
+  // Direct answers need the waiting thread's frames to leave from that thread.
+  if (cfg_.send_from_caller && transport_->has_direct())
+    ports_->on_direct([this](bool on) { claim_direct(on); }, [this] { return poll_direct(); });
   ports_->on_wake_at([t = transport_.get()](uint64_t host_us) { t->wake_at(host_us); });
   ports_->on_frame_ready([t = transport_.get(), c = counters_.get()] {
     uint64_t none = 0;
@@ -164,6 +189,7 @@ BackplaneNode::BackplaneNode(const NodeConfig& cfg, Device& card, std::unique_pt
 BackplaneNode::~BackplaneNode() {
   stop();
   ports_->on_frames_out(nullptr);  // waits for a caller inside pump_out
+  ports_->on_direct(nullptr, nullptr);  // waits for direct waits in progress
   ports_->on_frame_ready(nullptr);
   ports_->on_wake_at(nullptr);
 }
@@ -201,32 +227,8 @@ void BackplaneNode::run() {
     for (std::size_t first = 0; first < inbound.size(); first += kAckChunk) {
       const std::size_t end = std::min(inbound.size(), first + kAckChunk);
       for (std::size_t i = first; i < end; ++i) {
-        const std::vector<uint8_t>& d = inbound[i];
         beats.clear();
-        const DecodeError e = c.auth.decode(d, cfg_.mtu, beats);
-        std::lock_guard lock(c.mu);
-        ++c.rx_datagrams;
-        switch (e) {
-          case DecodeError::none:
-            if (ports_->give_frame(beats)) ++c.rx_by_type[type_slot(beats.front())];
-            else ++c.rx_refused;
-            break;
-          case DecodeError::truncated: ++c.rx_truncated; break;
-          case DecodeError::too_long: ++c.rx_too_long; break;
-          case DecodeError::bad_length: ++c.rx_bad_length; break;
-          case DecodeError::bad_mac:
-            ++c.rx_bad_mac;
-            if (const auto held = c.bad_mac_log.admit()) {
-              // The source byte is unauthenticated: a hint for the operator, nothing more.
-              const unsigned claimed = d.size() > 2 ? d[2] : 255u;
-              spdlog::warn(
-                  "backplane card {}: dropped a frame that failed authentication (claimed source card {}, {} bytes): "
-                  "a peer with another cluster key, or forged/corrupted traffic; {} more since the last report, {} in "
-                  "total",
-                  cfg_.card_id, claimed, d.size(), *held, c.rx_bad_mac);
-            }
-            break;
-        }
+        (void)deliver(inbound[i], c.auth, beats, i);
       }
       ports_->service(host_time_us());
       last_sent = pump_out(outbound);
@@ -242,6 +244,102 @@ void BackplaneNode::run() {
     }
     busy = !inbound.empty() || worked || sent != 0;
   }
+}
+
+// One received datagram: MAC check, counters, to the card. True when the card took an
+// authentic frame (`beats` holds it). `auth`: the calling thread's. `index`: its place in
+// the pump's last receive() (for an answer's route), or kNotReceived.
+bool BackplaneNode::deliver(const std::vector<uint8_t>& d, FrameAuth& auth, std::vector<Beat>& beats,
+                            std::size_t index) {
+  Counters& c = *counters_;
+  const DecodeError e = auth.decode(d, cfg_.mtu, beats);
+  // The route is known before the card can answer the PULL (any thread's service() may).
+  if (e == DecodeError::none && index != kNotReceived &&
+      wire::get_field(beats.front().data, wire::frame::ftype) == static_cast<uint64_t>(wire::FrameType::PULL))
+    learn_route(beats.front(), transport_->reply_route(index, static_cast<uint8_t>(wire::get_field(
+                                                                  beats.front().data, wire::frame::src))));
+  std::lock_guard lock(c.mu);
+  ++c.rx_datagrams;
+  switch (e) {
+    case DecodeError::none:
+      if (ports_->give_frame(beats)) {
+        ++c.rx_by_type[type_slot(beats.front())];
+        return true;
+      }
+      ++c.rx_refused;
+      break;
+    case DecodeError::truncated: ++c.rx_truncated; break;
+    case DecodeError::too_long: ++c.rx_too_long; break;
+    case DecodeError::bad_length: ++c.rx_bad_length; break;
+    case DecodeError::bad_mac:
+      ++c.rx_bad_mac;
+      if (const auto held = c.bad_mac_log.admit()) {
+        // The source byte is unauthenticated: a hint for the operator, nothing more.
+        const unsigned claimed = d.size() > 2 ? d[2] : 255u;
+        spdlog::warn(
+            "backplane card {}: dropped a frame that failed authentication (claimed source card {}, {} bytes): "
+            "a peer with another cluster key, or forged/corrupted traffic; {} more since the last report, {} in "
+            "total",
+            cfg_.card_id, claimed, d.size(), *held, c.rx_bad_mac);
+      }
+      break;
+  }
+  return false;
+}
+
+// An authentic PULL that came from its sender's direct port: the card's PULL_RESP to it
+// goes back there (pump_out), once.
+void BackplaneNode::learn_route(const Beat& pull, uint64_t route) {
+  if (route == 0) return;
+  Counters& c = *counters_;
+  std::lock_guard lock(c.send_mu);
+  if (c.routes.size() >= kMaxRoutes) c.routes.erase(c.routes.begin());
+  c.routes.push_back({static_cast<uint8_t>(wire::get_field(pull.data, wire::frame::src)),
+                      static_cast<uint32_t>(wire::get_field(pull.data, wire::frame::req)), route});
+}
+
+void BackplaneNode::claim_direct(bool on) {
+  Counters& c = *counters_;
+  std::lock_guard lock(c.claim_mu);
+  if (on) {
+    // The pump stops watching the port: an answer there wakes nobody but the waiter's look.
+    if (c.claims++ == 0) transport_->watch_direct(false);
+    tl_direct_claim = this;
+  } else {
+    // Watched again: an answer that came after the waiter stopped looking wakes the pump
+    // (at once, if it is there already), which delivers it as any other frame.
+    if (--c.claims == 0) transport_->watch_direct(true);
+    tl_direct_claim = nullptr;
+  }
+}
+
+// The waiting thread's look at the direct port: the pump's receive path on this thread.
+bool BackplaneNode::poll_direct() {
+  Counters& c = *counters_;
+  static thread_local std::vector<std::vector<uint8_t>> in;
+  static thread_local std::vector<Beat> beats;
+  in.clear();
+  transport_->receive_direct(in, kAckChunk);
+  if (in.empty()) return false;
+  {
+    std::lock_guard lock(c.direct_mu);
+    for (const std::vector<uint8_t>& d : in) {
+      beats.clear();
+      (void)deliver(d, c.direct_auth, beats, kNotReceived);
+    }
+  }
+  {
+    std::lock_guard lock(c.mu);
+    c.rx_direct += in.size();
+  }
+  // The card applies the frame and runs the completions (the waiter's among them) here.
+  ports_->service(host_time_us());
+  // Its frames out (the card's ack of the answer) as the pump would: a pure ack is held
+  // (ack_delay), and the pump is asked to wake when it is due.
+  std::vector<Datagram> out;
+  pump_out(out, true, true);
+  if (const uint64_t due = c.acks_due.load(std::memory_order_relaxed); due != 0) transport_->wake_at(due);
+  return true;
 }
 
 // Idle: how long the transport may sleep (a datagram or a wake() from the device ends it
@@ -262,8 +360,9 @@ std::chrono::microseconds BackplaneNode::idle_wait() const {
   return std::chrono::microseconds(std::min<uint64_t>(*due - now, kMaxIdleSleepUs));
 }
 
-// Caller holds send_mu. Only the pump thread holds acks (`may_hold`): it computes its next
-// wake-up from them (idle_wait); a caller could not make it wake earlier.
+// Caller holds send_mu. The pump thread holds acks (`may_hold`): it computes its next
+// wake-up from them (idle_wait). A caller holds them only where it arms the pump's timer
+// for them (poll_direct); any other caller's frame sends at once.
 bool BackplaneNode::hold_ack(const std::vector<Beat>& frame, uint8_t dst, uint64_t now, bool may_hold) {
   Counters& c = *counters_;
   auto held = std::find_if(c.held_acks.begin(), c.held_acks.end(), [&](const auto& h) { return h.dst == dst; });
@@ -319,18 +418,32 @@ void BackplaneNode::release_acks(std::vector<Datagram>& outbound, uint64_t now) 
 // finds another sending queues its datagrams for it (`tx_queue`): the sender sends
 // them right after its own, so datagrams leave in the order the card made them, and
 // the ack/sack state stamped in a later frame is never overtaken by an earlier one.
-std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_caller) {
+std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_caller, bool hold_acks) {
   Counters& c = *counters_;
   std::unique_lock send_lock(c.send_mu);
   outbound.clear();
   std::vector<Beat>& frame = c.tx_frame;
   std::array<uint64_t, kFrameTypeSlots> by_type{};
-  const bool may_hold = !from_caller && cfg_.ack_delay.count() > 0;
+  const bool may_hold = (!from_caller || hold_acks) && cfg_.ack_delay.count() > 0;
+  const bool direct = from_caller && tl_direct_claim == this;
   const uint64_t now = host_time_us();
+  uint64_t routed = 0;
   while (ports_->take_frame(frame)) {
     Datagram d;
     d.dst = static_cast<uint8_t>(wire::get_field(frame[0].data, wire::frame::dst));
+    d.direct = direct;
     if ((may_hold || !c.held_acks.empty()) && hold_ack(frame, d.dst, now, may_hold)) continue;
+    if (!c.routes.empty() && wire::get_field(frame[0].data, wire::frame::ftype) ==
+                                 static_cast<uint64_t>(wire::FrameType::PULL_RESP)) {
+      const auto req = static_cast<uint32_t>(wire::get_field(frame[0].data, wire::frame::req));
+      const auto r = std::find_if(c.routes.begin(), c.routes.end(),
+                                  [&](const Counters::Route& x) { return x.src == d.dst && x.req == req; });
+      if (r != c.routes.end()) {  // first transmission only: a retransmission goes to the node address
+        d.route = r->route;
+        c.routes.erase(r);
+        ++routed;
+      }
+    }
     ++by_type[type_slot(frame.front())];
     c.tx_auth.encode(frame, d.bytes);
     outbound.push_back(std::move(d));
@@ -350,6 +463,7 @@ std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_c
     std::lock_guard lock(c.mu);
     for (std::size_t t = 0; t < kFrameTypeSlots; ++t) c.tx_by_type[t] += by_type[t];
     c.tx_datagrams += n;
+    c.tx_routed += routed;
     for (const Datagram& d : outbound) c.tx_bytes += d.bytes.size();
   }
   const uint64_t ready = from_caller ? 0 : c.frame_ready_at.exchange(0, std::memory_order_relaxed);
@@ -421,6 +535,8 @@ NodeStats BackplaneNode::stats() const {
     s.turnaround = c.turnaround;
     s.handoff = c.handoff;
     s.caller_sends = c.caller_sends;
+    s.rx_direct = c.rx_direct;
+    s.tx_routed = c.tx_routed;
   }
   {
     Counters& c = *counters_;

@@ -67,6 +67,11 @@ std::string prometheus_text(const NodeStats& s) {
   e.family("sessnic_backplane_pump_sleeps_total", "counter",
            "Times the pump thread went idle until a datagram, a host command or the card's next timer.");
   e.sample("sessnic_backplane_pump_sleeps_total", s.pump_sleeps);
+  e.family("sessnic_backplane_direct_datagrams_total", "counter",
+           "Direct answers: datagrams a waiting thread read off the direct port itself (read), and PULL_RESPs sent "
+           "to the port their PULL came from (sent).");
+  e.sample("sessnic_backplane_direct_datagrams_total", s.rx_direct, "way=\"read\"");
+  e.sample("sessnic_backplane_direct_datagrams_total", s.tx_routed, "way=\"sent\"");
 
   e.family("sessnic_backplane_retransmits_total", "counter", "Reliable frames sent again (timeout or fast retransmit).");
   e.sample("sessnic_backplane_retransmits_total", s[wire::BP_STATS_RETRANSMITS]);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <netinet/udp.h>
@@ -20,6 +21,20 @@ namespace sessnic::backplane {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
+
+// A route (Datagram::route) is an IPv4 address and port packed with a marker bit, so 0
+// never is one.
+constexpr uint64_t kRouteBit = 1ull << 48;
+uint64_t route_of(const sockaddr_in& a) {
+  return kRouteBit | static_cast<uint64_t>(ntohl(a.sin_addr.s_addr)) << 16 | ntohs(a.sin_port);
+}
+sockaddr_in addr_of_route(uint64_t route) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(static_cast<uint32_t>(route >> 16));
+  a.sin_port = htons(static_cast<uint16_t>(route));
+  return a;
+}
 }  // namespace
 
 sockaddr_in make_ipv4(const std::string& host, uint16_t port) {
@@ -70,12 +85,37 @@ UdpTransport::UdpTransport(const NodeConfig& cfg) : mtu_(cfg.mtu) {
     ::close(wake_fd_);
     throw std::runtime_error("backplane: timerfd: " + why);
   }
+  if (cfg.direct_answers) {
+    // Same address, any free port: a peer routes answers here only from an address it
+    // already knows as this node's (reply_route).
+    sockaddr_in daddr = bind_addr;
+    daddr.sin_port = 0;
+    direct_fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    direct_ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = direct_fd_;
+    sockaddr_in dgot{};
+    socklen_t dlen = sizeof dgot;
+    if (direct_fd_ < 0 || direct_ep_ < 0 ||
+        ::bind(direct_fd_, reinterpret_cast<const sockaddr*>(&daddr), sizeof daddr) != 0 ||
+        ::getsockname(direct_fd_, reinterpret_cast<sockaddr*>(&dgot), &dlen) != 0 ||
+        ::epoll_ctl(direct_ep_, EPOLL_CTL_ADD, direct_fd_, &ev) != 0) {
+      const std::string why = errno_text();
+      for (int f : {fd_, wake_fd_, timer_fd_, direct_fd_, direct_ep_})
+        if (f >= 0) ::close(f);
+      throw std::runtime_error("backplane: direct port on " + cfg.bind_host + ": " + why);
+    }
+    direct_port_ = ntohs(dgot.sin_port);
+  }
 }
 
 UdpTransport::~UdpTransport() {
   ::close(fd_);
   ::close(wake_fd_);
   ::close(timer_fd_);
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  if (direct_ep_ >= 0) ::close(direct_ep_);
 }
 
 void UdpTransport::set_peer(const PeerAddress& peer) {
@@ -92,6 +132,8 @@ void UdpTransport::send(std::span<const Datagram> batch) {
   struct Run {
     sockaddr_in to;  // a copy: set_peer may change the map once the lock is released
     uint8_t card;
+    uint64_t route;
+    int fd;
     std::size_t first_iov;
     std::size_t count;
     std::size_t seg;
@@ -103,17 +145,19 @@ void UdpTransport::send(std::span<const Datagram> batch) {
   runs.reserve(batch.size());
   iovs.reserve(batch.size() + peers_.size());
   const bool gso = gso_ok_.load(std::memory_order_relaxed);
-  auto add = [&](uint8_t card, const sockaddr_in& to, const std::vector<uint8_t>& bytes) {
+  auto add = [&](uint8_t card, const sockaddr_in& to, const Datagram& d) {
+    const std::vector<uint8_t>& bytes = d.bytes;
+    const int fd = d.direct && direct_fd_ >= 0 ? direct_fd_ : fd_;
     Run* r = runs.empty() ? nullptr : &runs.back();
-    const bool joins = gso && r && r->card == card && !r->closed && r->count < kGsoMaxSegments &&
-                       bytes.size() <= r->seg && r->bytes + bytes.size() <= kGsoMaxBytes;
+    const bool joins = gso && r && r->card == card && r->route == d.route && r->fd == fd && !r->closed &&
+                       r->count < kGsoMaxSegments && bytes.size() <= r->seg && r->bytes + bytes.size() <= kGsoMaxBytes;
     iovs.push_back({const_cast<uint8_t*>(bytes.data()), bytes.size()});
     if (joins) {
       ++r->count;
       r->bytes += bytes.size();
       r->closed = bytes.size() < r->seg;
     } else {
-      runs.push_back(Run{to, card, iovs.size() - 1, 1, bytes.size(), bytes.size(), false});
+      runs.push_back(Run{to, card, d.route, fd, iovs.size() - 1, 1, bytes.size(), bytes.size(), false});
     }
   };
   {
@@ -124,9 +168,11 @@ void UdpTransport::send(std::span<const Datagram> batch) {
         continue;
       }
       if (d.dst == static_cast<uint8_t>(wire::BpConst::BROADCAST)) {
-        for (const auto& [card, addr] : peers_) add(card, addr, d.bytes);
+        for (const auto& [card, addr] : peers_) add(card, addr, d);
+      } else if (d.route != 0) {
+        add(d.dst, addr_of_route(d.route), d);
       } else if (auto it = peers_.find(d.dst); it != peers_.end()) {
-        add(d.dst, it->second, d.bytes);
+        add(d.dst, it->second, d);
       }
     }
   }
@@ -153,8 +199,11 @@ void UdpTransport::send(std::span<const Datagram> batch) {
   }
   std::size_t done = 0;
   while (done < msgs.size()) {
-    const unsigned n = static_cast<unsigned>(std::min<std::size_t>(msgs.size() - done, 1024));
-    const int r = ::sendmmsg(fd_, msgs.data() + done, n, 0);
+    // One sendmmsg per stretch of runs leaving from the same socket, in order.
+    std::size_t same = 1;
+    while (done + same < msgs.size() && same < 1024 && runs[done + same].fd == runs[done].fd) ++same;
+    const unsigned n = static_cast<unsigned>(same);
+    const int r = ::sendmmsg(runs[done].fd, msgs.data() + done, n, 0);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (gso && (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT)) {
@@ -174,6 +223,20 @@ void UdpTransport::send(std::span<const Datagram> batch) {
 // Receiving: with UDP_GRO a run sent by GSO arrives as one buffer plus its segment size
 // and is split back into datagrams here.
 void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout) {
+  from_.clear();
+  const std::size_t base = out.size();
+  receive_main(out, max, timeout);
+  // receive_main recorded a source for each datagram it appended; the direct port's
+  // datagrams (only while it is watched: poll_once saw it readable) follow.
+  from_.resize(out.size() - base);
+  if (direct_ready_ && out.size() < max) {
+    direct_ready_ = false;
+    read_direct(out, max, &from_);
+  }
+}
+
+void UdpTransport::receive_main(std::vector<std::vector<uint8_t>>& out, std::size_t max,
+                                std::chrono::microseconds timeout) {
   constexpr std::size_t kMsgs = 32;
   const std::size_t cap = gro_ ? kGsoMaxBytes + 1024 : mtu_ + 1;  // +1: an oversized datagram shows as such
   constexpr std::size_t kCmsg = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec));
@@ -193,11 +256,14 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
     }
     mmsghdr msgs[kMsgs];
     iovec iov[kMsgs];
+    sockaddr_in names[kMsgs];
     std::array<char, kCmsg> ctl[kMsgs];
     const std::size_t want = std::min(kMsgs, max - out.size());
     for (std::size_t i = 0; i < want; ++i) {
       iov[i] = {bufs.data() + i * cap, cap};
       msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
       msgs[i].msg_hdr.msg_control = ctl[i].data();
@@ -227,8 +293,12 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
         }
         if (seg == 0 || seg >= len) {
           out.emplace_back(p, p + len);
+          from_.push_back(names[i]);
         } else {
-          for (std::size_t off = 0; off < len; off += seg) out.emplace_back(p + off, p + std::min(len, off + seg));
+          for (std::size_t off = 0; off < len; off += seg) {
+            out.emplace_back(p + off, p + std::min(len, off + seg));
+            from_.push_back(names[i]);
+          }
         }
       }
       drained_ = static_cast<std::size_t>(r) < want;
@@ -244,16 +314,75 @@ void UdpTransport::receive(std::vector<std::vector<uint8_t>>& out, std::size_t m
   drained_ = false;  // stopped at `max`: more may be queued
 }
 
-// Sleeps until a datagram, a wake() or the wake_at() timer, at most `timeout`.
+// Sleeps until a datagram, a wake() or the wake_at() timer, at most `timeout`. The direct
+// port counts only while watched (its epoll set is readable then).
 void UdpTransport::poll_once(std::chrono::microseconds timeout) {
-  pollfd fds[3] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}};
+  pollfd fds[4] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {timer_fd_, POLLIN, 0}, {direct_ep_, POLLIN, 0}};
   const timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
-  ::ppoll(fds, 3, &ts, nullptr);
+  ::ppoll(fds, direct_ep_ >= 0 ? 4 : 3, &ts, nullptr);
   for (int i : {1, 2})
     if (fds[i].revents & POLLIN) {
       uint64_t v;
       [[maybe_unused]] ssize_t ignored = ::read(fds[i].fd, &v, sizeof v);
     }
+  if (direct_ep_ >= 0 && (fds[3].revents & POLLIN)) direct_ready_ = true;
+}
+
+void UdpTransport::watch_direct(bool on) {
+  if (direct_ep_ < 0) return;
+  epoll_event ev{};
+  ev.events = on ? static_cast<uint32_t>(EPOLLIN) : 0u;
+  ev.data.fd = direct_fd_;
+  (void)::epoll_ctl(direct_ep_, EPOLL_CTL_MOD, direct_fd_, &ev);
+}
+
+void UdpTransport::receive_direct(std::vector<std::vector<uint8_t>>& out, std::size_t max) {
+  read_direct(out, out.size() + max, nullptr);
+}
+
+// Only frames a thread waits for come here (PULL_RESPs, one datagram each): no GRO, no
+// stamps. Reads until the socket is empty or `out` holds `max` datagrams.
+void UdpTransport::read_direct(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::vector<sockaddr_in>* from) {
+  if (direct_fd_ < 0) return;
+  constexpr std::size_t kMsgs = 8;
+  const std::size_t cap = mtu_ + 1;  // +1: an oversized datagram shows as such
+  static thread_local std::vector<uint8_t> bufs;
+  bufs.resize(kMsgs * cap);
+  while (out.size() < max) {
+    mmsghdr msgs[kMsgs];
+    iovec iov[kMsgs];
+    sockaddr_in names[kMsgs];
+    const std::size_t want = std::min(kMsgs, max - out.size());
+    for (std::size_t i = 0; i < want; ++i) {
+      iov[i] = {bufs.data() + i * cap, cap};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = ::recvmmsg(direct_fd_, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (r <= 0) return;  // EAGAIN: empty
+    for (int i = 0; i < r; ++i) {
+      const uint8_t* p = bufs.data() + static_cast<std::size_t>(i) * cap;
+      out.emplace_back(p, p + msgs[i].msg_len);
+      if (from) from->push_back(names[i]);
+    }
+    if (static_cast<std::size_t>(r) < want) return;
+  }
+}
+
+// Only another port of the sender's own configured address: an authenticated PULL cannot
+// turn this node into a reflector towards a third host.
+uint64_t UdpTransport::reply_route(std::size_t index, uint8_t src) const {
+  if (index >= from_.size()) return 0;
+  const sockaddr_in& f = from_[index];
+  std::lock_guard lock(peers_mu_);
+  const auto it = peers_.find(src);
+  if (it == peers_.end() || f.sin_family != AF_INET || f.sin_addr.s_addr != it->second.sin_addr.s_addr ||
+      f.sin_port == it->second.sin_port)
+    return 0;
+  return route_of(f);
 }
 
 LatencyHistogram UdpTransport::socket_wait() const {

@@ -75,6 +75,9 @@ void CompletionQueue::post(Completion done, Response r) {
 
 std::size_t CompletionQueue::run() {
   if (!has_ready()) return 0;
+  // One runner at a time (the pump, or a thread taking its own answer off the backplane:
+  // BackplanePorts::on_direct): cancel() relies on a single running_id_.
+  std::lock_guard one_runner(run_mu_);
   std::unique_lock lock(mu_);
   std::size_t n = 0;
   while (!ready_.empty()) {

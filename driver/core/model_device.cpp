@@ -285,6 +285,28 @@ class ModelDevice final : public Device, public BackplanePorts {
     send_ = std::move(send);
   }
 
+  void on_direct(std::function<void(bool)> claim, std::function<bool()> poll) override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return direct_users_ == 0; });  // a DirectWait may still use the old ones
+    direct_claim_ = std::move(claim);
+    direct_poll_ = std::move(poll);
+  }
+
+  DirectWait direct_wait() override {
+    std::unique_lock lock(mu_);
+    if (!direct_claim_ || !direct_poll_ || !wake_) return {};
+    std::function<void(bool)> claim = direct_claim_;
+    std::function<bool()> poll = direct_poll_;
+    ++direct_users_;
+    lock.unlock();
+    claim(true);
+    return DirectWait(std::move(poll), [this, claim] {
+      claim(false);
+      std::lock_guard l(mu_);
+      if (--direct_users_ == 0) cv_.notify_all();
+    });
+  }
+
   std::optional<uint64_t> next_deadline_us() override {
     std::lock_guard lock(mu_);
     told_deadline_ = earliest_deadline();
@@ -491,6 +513,9 @@ class ModelDevice final : public Device, public BackplanePorts {
   std::function<void(uint64_t)> wake_at_;  // on_wake_at
   std::function<void()> send_;  // on_frames_out
   unsigned senders_ = 0;        // callers inside a copy of send_
+  std::function<void(bool)> direct_claim_;  // on_direct
+  std::function<bool()> direct_poll_;
+  unsigned direct_users_ = 0;  // DirectWaits alive (they hold copies of the two)
   uint64_t told_deadline_ = 0;  // the pump's last next_deadline_us() answer (0: it polls)
   std::shared_ptr<CompletionQueue> completions_ = std::make_shared<CompletionQueue>();
   std::unordered_map<uint32_t, AsyncCommand> async_;  // tag -> asynchronous command in flight

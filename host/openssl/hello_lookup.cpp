@@ -34,11 +34,19 @@ int ex_index() {
 // it off until the wait ran out. Measured: with a pause loop 200 µs long, 1 in 3 pulls
 // were answered within it and a change took longer than with no wait; with sched_yield,
 // 9 in 10 (docs/backplane.md, "The io thread waits for its pull").
-bool spin_until_done(const Pending& p, std::chrono::microseconds spin) {
+// `poll` (may be empty) brings the answer to this thread; it took something: look again at
+// once, else yield.
+bool spin_until_done(const Pending& p, std::chrono::microseconds spin, const std::function<bool()>& poll) {
   const auto until = std::chrono::steady_clock::now() + spin;
   for (;;) {
     if (p.done.load(std::memory_order_acquire)) return true;
-    if (std::chrono::steady_clock::now() >= until) return p.done.load(std::memory_order_acquire);
+    if (std::chrono::steady_clock::now() >= until) {
+      // A yield may have kept this thread off the CPU past the wait while the answer came:
+      // one last look, or the answer waits for another thread to deliver it.
+      if (poll && !p.done.load(std::memory_order_acquire)) (void)poll();
+      return p.done.load(std::memory_order_acquire);
+    }
+    if (poll && poll()) continue;
     sched_yield();
   }
 }
@@ -130,8 +138,9 @@ int HelloLookup::on_client_hello(SSL* ssl, int* /*alert*/, void* arg) {
   // after a RETRY) and this thread is never put to sleep and woken again.
   if (req.spin.count() > 0 && !pending->done.load(std::memory_order_acquire)) {
     self->spun_.fetch_add(1, std::memory_order_relaxed);
-    if (spin_until_done(*pending, req.spin)) self->spin_done_.fetch_add(1, std::memory_order_relaxed);
+    if (spin_until_done(*pending, req.spin, req.poll)) self->spin_done_.fetch_add(1, std::memory_order_relaxed);
   }
+  req.poll = nullptr;  // the wait is over: whatever comes later is the pump's to deliver
   std::lock_guard lock(pending->mu);
   if (pending->done.load(std::memory_order_relaxed)) return SSL_CLIENT_HELLO_SUCCESS;
   self->deferred_.fetch_add(1, std::memory_order_relaxed);

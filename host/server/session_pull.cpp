@@ -40,6 +40,10 @@ struct SessionPull::Hint {
   bool move_in_flight;
   const std::atomic<int>* loop_busy;  // the connection's io loop (null: do not spin)
   std::shared_ptr<EarlyPull> early;   // null: the pull starts in the ClientHello callback
+  // The early pull's claim on the backplane's direct port (its PULL left from there, so
+  // its answer comes there and nobody but this connection's thread reads it): handed to
+  // the callback's wait, or dropped when there is none, so the pump watches the port again.
+  std::shared_ptr<DirectWait> direct;
 };
 
 void SessionPull::free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<Hint*>(ptr); }
@@ -94,7 +98,7 @@ SessionPull::~SessionPull() {
 }
 
 void SessionPull::set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
-  auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget), hint.move_in_flight, loop_busy, nullptr};
+  auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget), hint.move_in_flight, loop_busy, nullptr, nullptr};
   delete static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
   if (SSL_set_ex_data(ssl, hint_index(), h) != 1) delete h;
 }
@@ -122,14 +126,21 @@ void SessionPull::on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::a
     }
     if (done) done();
   });
+  std::lock_guard lock(early->mu);
+  if (early->answered) h->direct.reset();  // here already, or nothing to wait for
 }
 
 void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
-  const auto* hint = req.ssl ? static_cast<const Hint*>(SSL_get_ex_data(req.ssl, hint_index())) : nullptr;
+  auto* hint = req.ssl ? static_cast<Hint*>(SSL_get_ex_data(req.ssl, hint_index())) : nullptr;
   if (hint == nullptr || hint->owner == card_.card_id()) return done();
   if (hint->early) {
     EarlyPull& e = *hint->early;
+    // Leaving this scope without handing the claim to the wait ends it.
+    std::shared_ptr<DirectWait> direct = std::move(hint->direct);
     if (e.session_id == req.session_id) {
+      // The answer may be on the direct port already, unread: one look (it completes on
+      // this thread, so before e.mu is taken).
+      if (direct) direct->poll();
       std::unique_lock lock(e.mu);
       if (e.answered) {  // answered while OpenSSL read the hello: go on at once
         bump(state_->early_ready);
@@ -137,8 +148,10 @@ void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
       }
       e.done = std::move(done);
       lock.unlock();
-      // In flight: wait for it as for a pull started here (pull_spin_us below).
+      // In flight: wait for it as for a pull started here (pull_spin_us below), reading
+      // its answer off the direct port on this thread.
       req.spin = spin_for(*hint, hint->budget);
+      if (req.spin.count() > 0 && direct) req.poll = [direct] { return direct->poll(); };
       return;
     }
     // The hello offers another session than the header named (a changed or misbehaving
@@ -161,7 +174,7 @@ std::chrono::microseconds SessionPull::spin_for(const Hint& hint, std::chrono::m
   return {};
 }
 
-void SessionPull::start(const SessionKey& key, const Hint& hint, std::function<void()> done, HelloLookupRequest* req) {
+void SessionPull::start(const SessionKey& key, Hint& hint, std::function<void()> done, HelloLookupRequest* req) {
   State& st = *state_;
   bump(st.hinted);
   // Here already (replicated, moved early, or pulled for an earlier connection).
@@ -175,7 +188,8 @@ void SessionPull::start(const SessionKey& key, const Hint& hint, std::function<v
     return done();
   }
   const uint8_t owner = hint.owner;
-  if (req != nullptr) req->spin = spin_for(hint, left);
+  const auto spin = spin_for(hint, left);
+  if (req != nullptr) req->spin = spin;
   if (card_.async_native()) {
     auto answered = [state = state_, done](bool awaited) {
       return [state, done, awaited](Response r) {
@@ -199,6 +213,17 @@ void SessionPull::start(const SessionKey& key, const Hint& hint, std::function<v
       if (w) {
         w.release();  // answered by the card at the latest at the deadline
         return;
+      }
+    }
+    // Waiting for it on this thread: the PULL leaves from the backplane's direct port, the
+    // owner answers there and this thread reads the answer itself (req.poll), so this card's
+    // pump does not wake between the answer and the wait (docs/backplane.md, "The answer
+    // goes to the waiting thread"). The claim ends with the wait (HelloLookup drops poll);
+    // an early pull's is kept with its hint until the callback's wait takes it (fetch).
+    if (spin.count() > 0) {
+      if (auto w = std::make_shared<DirectWait>(card_.direct_wait()); *w) {
+        if (req != nullptr) req->poll = [w] { return w->poll(); };
+        else hint.direct = std::move(w);
       }
     }
     card_.pull_async(key, owner, left, answered(false));

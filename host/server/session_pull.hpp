@@ -88,7 +88,7 @@ class SessionPull {
   void fetch(HelloLookupRequest& req, std::function<void()> done);
   // Pulls `key` as `hint` says (or finds it here) and calls `done` exactly once. `req`:
   // the ClientHello's, whose spin it sets (null: a pull started before the hello).
-  void start(const SessionKey& key, const Hint& hint, std::function<void()> done, HelloLookupRequest* req = nullptr);
+  void start(const SessionKey& key, Hint& hint, std::function<void()> done, HelloLookupRequest* req = nullptr);
   std::chrono::microseconds spin_for(const Hint& hint, std::chrono::microseconds left) const;
 
   Device& card_;

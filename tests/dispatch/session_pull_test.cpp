@@ -290,7 +290,7 @@ TEST_P(DispatchSessionPullSpin, EveryChangeResumesWithAndWithoutTheWait) {
     EXPECT_EQ(on.resumption_rate(), 1.0) << "pull_spin_us " << spin_us << " TLS " << version << "\n"
                                          << cluster.server_metrics(0) << cluster.server_metrics(1);
   }
-  double pulled = 0, answered = 0, paused = 0, early = 0, ready = 0, mismatch = 0;
+  double pulled = 0, answered = 0, paused = 0, early = 0, ready = 0, mismatch = 0, direct_read = 0, direct_sent = 0;
   for (size_t i = 0; i < cluster.server_metrics_ports.size(); ++i) {
     const auto m = cluster.server_metrics(i);
     pulled += metric(m, "sessnic_server_session_pulls_total{result=\"pulled\"}");
@@ -299,6 +299,8 @@ TEST_P(DispatchSessionPullSpin, EveryChangeResumesWithAndWithoutTheWait) {
     mismatch += metric(m, "sessnic_server_session_pulls_early_total{result=\"mismatch\"}");
     answered += metric(m, "sessnic_server_session_pull_spins_total{result=\"answered\"}");
     paused += metric(m, "sessnic_server_session_pull_spins_total{result=\"paused\"}");
+    direct_read += metric(m, "sessnic_backplane_direct_datagrams_total{way=\"read\"}");
+    direct_sent += metric(m, "sessnic_backplane_direct_datagrams_total{way=\"sent\"}");
   }
   EXPECT_GE(pulled, 2) << "the changes were pulls";
   // The dispatcher names the offered session: every pull started at the PROXY header.
@@ -307,9 +309,14 @@ TEST_P(DispatchSessionPullSpin, EveryChangeResumesWithAndWithoutTheWait) {
   EXPECT_LE(answered + paused, pulled);
   if (spin_us == 0) {
     EXPECT_EQ(answered + paused, 0) << "pull_spin_us = 0 never waits";
+    EXPECT_EQ(direct_sent, 0) << "a pull nobody waits for on its thread is answered to the node address";
   } else {
     // Went on in the callback: answered within the wait, or before the callback asked.
     EXPECT_GE(answered + ready, 1) << "answers within the wait went on in the callback";
+    // The io thread read its answers itself: every pull it waited for, or found answered,
+    // left from the direct port when the PROXY header came (its loop had nothing else).
+    EXPECT_GE(direct_sent, answered + paused);
+    EXPECT_GE(direct_read, 1);
   }
 }
 

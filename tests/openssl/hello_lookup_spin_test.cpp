@@ -6,13 +6,16 @@
 //     would register is never needed (nothing is posted, nothing runs twice);
 //   - answered after it: the handshake pauses (SSL_ERROR_WANT_CLIENT_HELLO_CB) and the
 //     fetch's `done` runs the resume exactly once, as without the wait;
-//   - no wait asked: pauses at once.
+//   - no wait asked: pauses at once;
+//   - a fetch that brings the answer to the waiting thread itself (req.poll, as SessionPull
+//     does with the card's direct port): polled during the wait, dropped when it ends.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -49,6 +52,22 @@ class SpinTest : public ::testing::Test {
     lookup_ = HelloLookup::install(server_.get(), [this](HelloLookupRequest& req, std::function<void()> done) {
       req.spin = spin_;
       ++fetches_;
+      if (answer_by_poll_) {
+        ++poll_alive_;
+        auto alive = std::shared_ptr<void>(nullptr, [this](void*) { --poll_alive_; });
+        req.poll = [this, alive, done, n = 0]() mutable {
+          ++polls_;
+          ++n;
+          if (late_poll_ && n == 1) {  // this thread is off the CPU past the wait; the answer comes meanwhile
+            std::this_thread::sleep_for(spin_ * 3);
+            return false;
+          }
+          const int answer_at = late_poll_ ? 2 : 3;  // nothing for the first looks
+          if (n == answer_at) done();                // the answer, handed over on this thread
+          return n == answer_at;
+        };
+        return;
+      }
       threads_.emplace_back([delay = delay_, done = std::move(done)] {
         std::this_thread::sleep_for(delay);
         done();
@@ -121,6 +140,10 @@ class SpinTest : public ::testing::Test {
   std::chrono::microseconds spin_{0};
   std::chrono::milliseconds delay_{0};
   int fetches_ = 0;
+  bool answer_by_poll_ = false;
+  bool late_poll_ = false;
+  int polls_ = 0;
+  int poll_alive_ = 0;  // poll functions not yet destroyed
   std::vector<std::thread> threads_;
 };
 
@@ -148,6 +171,32 @@ TEST_F(SpinTest, AnAnswerAfterTheWaitResumesThePausedHandshakeOnce) {
   EXPECT_EQ(n.spun, 1u);
   EXPECT_EQ(n.spin_done, 0u);
   EXPECT_EQ(n.deferred, 1u);
+}
+
+TEST_F(SpinTest, TheWaitPollsForTheAnswerOnItsThreadAndDropsThePollAfterwards) {
+  spin_ = 5s;
+  answer_by_poll_ = true;  // no other thread ever answers
+  const Outcome o = resume();
+  ASSERT_TRUE(o.ok);
+  EXPECT_TRUE(o.reused);
+  EXPECT_EQ(o.pauses, 0);
+  EXPECT_EQ(polls_, 3) << "polled until the answer came, then not again";
+  EXPECT_EQ(poll_alive_, 0) << "the poll (a claim on the card's direct port) ends with the wait";
+  EXPECT_EQ(lookup_->counters().spin_done, 1u);
+}
+
+// The wait ran out while this thread was off the CPU (a yield on a busy host) and the
+// answer came meanwhile: one last look takes it instead of pausing the handshake.
+TEST_F(SpinTest, TheWaitLooksOnceMoreWhenItRunsOutWhileTheThreadWasAway) {
+  spin_ = 1ms;
+  answer_by_poll_ = true;
+  late_poll_ = true;
+  const Outcome o = resume();
+  ASSERT_TRUE(o.ok);
+  EXPECT_TRUE(o.reused);
+  EXPECT_EQ(o.pauses, 0) << "the answer was there to read when the wait ran out";
+  EXPECT_EQ(polls_, 2);
+  EXPECT_EQ(poll_alive_, 0);
 }
 
 TEST_F(SpinTest, NoWaitAskedPausesAtOnce) {

@@ -61,6 +61,18 @@ class BackplanePorts {
   // to the pump thread. Passing null waits for calls in progress to return, so the
   // callee can be destroyed afterwards. Default: not supported (the pump is woken).
   virtual void on_frames_out(std::function<void()> send) { (void)send; }
+  // Direct answers (Device::direct_wait; docs/backplane.md, "The answer goes to the waiting
+  // thread"). `claim(true)`: the calling thread is about to run host commands whose answers
+  // it waits for on its own thread; until its `claim(false)` the frames it sends leave from
+  // the transport's direct port, which the pump does not watch meanwhile, so the peer's
+  // answer wakes no pump. `poll()` (the claiming thread) takes what came to that port and
+  // hands it to the card the way the pump does (MAC check, frame_in, service(), frames
+  // out): true if it took anything. Both null: unsupported (passing null waits for
+  // direct waits in progress to end). Default: not supported.
+  virtual void on_direct(std::function<void(bool)> claim, std::function<bool()> poll) {
+    (void)claim;
+    (void)poll;
+  }
   // Host time (us, as service()) by which service() must run again when no frame
   // arrives: the card's earliest timer (retransmit, HELLO, request deadline; now while
   // it has background work it can do). Asked after service(), so the pump can sleep until

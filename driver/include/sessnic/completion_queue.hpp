@@ -3,7 +3,8 @@
 //
 // The device files completions under its own lock (add_waiter / waiting / complete /
 // expire / post); run() delivers them with no lock held, on the thread that calls it
-// (the backplane pump for the model device). A SessionWait cancels through a weak
+// (the backplane pump for the model device, or a thread reading its own answer; one at a
+// time). A SessionWait cancels through a weak
 // reference, so it may outlive the device.
 //
 // Lock order: the device's lock, then this queue's; callbacks run with neither held.
@@ -72,6 +73,7 @@ class CompletionQueue {
   void answer_locked(std::size_t index, Response r);
   void counts_changed();  // caller holds mu_
 
+  std::mutex run_mu_;  // held by run(): one runner at a time
   mutable std::mutex mu_;
   std::condition_variable ran_;  // running_id_ changed
   std::vector<Waiter> waiters_;  // few at once (handshakes waiting): a vector scan beats a map

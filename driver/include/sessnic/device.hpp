@@ -94,6 +94,32 @@ class SessionWait {
   uint64_t id_ = 0;
 };
 
+// A thread's claim on its own backplane answers (Device::direct_wait). Move-only;
+// destroying it ends the claim.
+class DirectWait {
+ public:
+  DirectWait() = default;
+  DirectWait(std::function<bool()> poll, std::function<void()> release)
+      : poll_(std::move(poll)), release_(std::move(release)) {}
+  DirectWait(DirectWait&& o) noexcept : poll_(std::move(o.poll_)), release_(std::move(o.release_)) {
+    o.poll_ = nullptr;
+    o.release_ = nullptr;
+  }
+  DirectWait& operator=(DirectWait&&) = delete;
+  ~DirectWait() {
+    if (release_) release_();
+  }
+  // False: the device has no direct port; poll() never takes anything.
+  explicit operator bool() const { return static_cast<bool>(poll_); }
+  // Takes the answers that came for this thread and gives them to the card on this
+  // thread (completions included): true if there were any. Non-blocking.
+  bool poll() { return poll_ && poll_(); }
+
+ private:
+  std::function<bool()> poll_;
+  std::function<void()> release_;
+};
+
 class Device {
  public:
   virtual ~Device() = default;
@@ -146,6 +172,14 @@ class Device {
   // Cost: one look-up per waiter per batch of received frames, only while waiters exist.
   // Refused (a false SessionWait, `done` never called) when !async_native().
   virtual SessionWait await_session(const SessionKey& key, std::chrono::microseconds deadline, Completion done);
+  // Taken before an asynchronous command (a PULL) whose answer this thread means to wait
+  // for on itself, polling (HelloLookup's spin): until it is destroyed, the frames this
+  // thread's commands send leave from the backplane's direct port, the owner answers
+  // there, and poll() hands the answer to the card on this thread, so no pump thread wakes
+  // between the answer and the waiter. The completion still runs (from poll(), or from the
+  // pump when nobody polls: the pump watches the port again once the claim ends). Empty
+  // when the device has no such port (async_native() false, or direct_answers off).
+  virtual DirectWait direct_wait() { return {}; }
 
   // Convenience forms, each one execute() of one command.
   Response put(const SessionKey& key, std::span<const uint8_t> blob, uint32_t expiry, uint8_t flags = 0,

@@ -33,6 +33,11 @@ struct HelloLookupRequest {
   // thread when the fetch finishes; a wait holds the thread, so ask for one only when it
   // has nothing else to do (SessionPull: `pull_spin_us`, its loop's only connection).
   std::chrono::microseconds spin{0};
+  // Set by the Fetch (optional): called between looks while the callback waits, to bring
+  // the answer to this thread itself (SessionPull: Device::direct_wait, the PULL_RESP read
+  // off the backplane's direct port); true when it took something. Destroyed when the wait
+  // ends, answered or not.
+  std::function<bool()> poll;
 };
 
 struct HelloLookupCounters {

@@ -67,6 +67,13 @@ struct NodeConfig {
   // to wake the dispatcher's and the owner's pumps inside the client's handshake. Keep it
   // well below `rto` (the sender's retransmit floor); 0 sends every ack at once.
   std::chrono::microseconds ack_delay{500};
+  // A second UDP socket (the direct port, on bind_host, any free port) for frames a thread
+  // sends and then waits for on its own thread (a server's pull while its ClientHello
+  // callback waits, pull_spin_us): the owner answers a PULL to the port it came from and
+  // that thread reads the answer itself, so this node's pump does not wake on the client's
+  // path. Either way a node answers a PULL that came from a peer's direct port there
+  // (first transmission only; retransmits go to the node address).
+  bool direct_answers = true;
 };
 
 }  // namespace sessnic::backplane

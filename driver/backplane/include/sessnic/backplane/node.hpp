@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "sessnic/backplane/config.hpp"
+#include "sessnic/backplane/frame_auth.hpp"
 #include "sessnic/backplane/latency_histogram.hpp"
 #include "sessnic/backplane/transport.hpp"
 #include "sessnic/backplane_ports.hpp"
@@ -56,6 +57,11 @@ struct NodeStats {
   uint64_t catchup_pushed = 0;  // frames the card's catch-up walks queued (bp_stats)
   uint64_t pump_sleeps = 0;     // times the pump thread went idle (slept in the transport)
   uint64_t caller_sends = 0;    // batches of frames sent by the thread of a host command (send_from_caller)
+  // Direct answers (NodeConfig::direct_answers): datagrams a waiting thread read off the
+  // direct port itself (Device::direct_wait; the rejected ones count in rx_bad_mac & co.),
+  // and PULL_RESPs this node sent to the port their PULL came from.
+  uint64_t rx_direct = 0;
+  uint64_t tx_routed = 0;
   // Pure acks held back (NodeConfig::ack_delay): replaced by a later frame to the same peer
   // (never sent), or sent when their delay ran out.
   uint64_t acks_superseded = 0;
@@ -101,7 +107,13 @@ class BackplaneNode {
 
  private:
   void run();
-  std::size_t pump_out(std::vector<Datagram>& outbound, bool from_caller = false);
+  // `hold_acks`: a caller may hold pure acks too (it then arms the pump's wake-up for them).
+  std::size_t pump_out(std::vector<Datagram>& outbound, bool from_caller = false, bool hold_acks = false);
+  static constexpr std::size_t kNotReceived = ~std::size_t{0};
+  bool deliver(const std::vector<uint8_t>& datagram, FrameAuth& auth, std::vector<Beat>& beats, std::size_t index);
+  void learn_route(const Beat& pull, uint64_t route);
+  void claim_direct(bool on);
+  bool poll_direct();
   std::chrono::microseconds idle_wait() const;
   // pump_out's half for pure acks: true when `frame` (to `dst`) is one and was held.
   bool hold_ack(const std::vector<Beat>& frame, uint8_t dst, uint64_t now, bool may_hold);

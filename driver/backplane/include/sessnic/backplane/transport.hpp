@@ -17,6 +17,10 @@ namespace sessnic::backplane {
 struct Datagram {
   uint8_t dst = 0;  // card id, or 255 = every peer
   std::vector<uint8_t> bytes;
+  // Where to, instead of dst's node address: a route reply_route() gave (0: the node address).
+  uint64_t route = 0;
+  // Leaves from the direct port (has_direct()): its answer may come back to that port.
+  bool direct = false;
 };
 
 class Transport {
@@ -42,6 +46,30 @@ class Transport {
   // receive timestamp to the read: softirq delay + the pump's wake-up); empty when the
   // transport cannot tell. Safe from any thread.
   virtual LatencyHistogram socket_wait() const { return {}; }
+
+  // ---- Direct answers (docs/backplane.md, "The answer goes to the waiting thread") ----
+  // A transport may have a second socket, the direct port, for frames a thread sends and
+  // then waits for the answer of on its own thread: the peer answers a PULL to the port it
+  // came from, the waiting thread reads it (receive_direct) and no pump wakes. The pump's
+  // receive() takes what comes there too, but only while watch_direct(true) (no thread
+  // waits on it); while it does not watch, a datagram there wakes nobody.
+  virtual bool has_direct() const { return false; }
+  // Any thread; true by default. Turning it on with datagrams waiting wakes receive().
+  virtual void watch_direct(bool on) { (void)on; }
+  // Non-blocking: appends what waits on the direct port (at most `max`). Any thread but the
+  // pump's; never touches receive()'s state.
+  virtual void receive_direct(std::vector<std::vector<uint8_t>>& out, std::size_t max) {
+    (void)out;
+    (void)max;
+  }
+  // Node thread, after receive(): a route for an answer to datagram `index` of the last
+  // receive(), which authenticated as coming from card `src`: nonzero when it came from
+  // another port of src's own address (its direct port), else 0 (answer the node address).
+  virtual uint64_t reply_route(std::size_t index, uint8_t src) const {
+    (void)index;
+    (void)src;
+    return 0;
+  }
 };
 
 }  // namespace sessnic::backplane

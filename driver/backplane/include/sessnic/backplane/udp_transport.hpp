@@ -38,9 +38,18 @@ class UdpTransport final : public Transport {
   void forget_wake_at() override;
   uint64_t send_errors() const override { return send_errors_.load(std::memory_order_relaxed); }
   LatencyHistogram socket_wait() const override;
+  bool has_direct() const override { return direct_fd_ >= 0; }
+  void watch_direct(bool on) override;
+  void receive_direct(std::vector<std::vector<uint8_t>>& out, std::size_t max) override;
+  uint64_t reply_route(std::size_t index, uint8_t src) const override;
+  uint16_t direct_port() const { return direct_port_; }  // 0: none (cfg.direct_answers off)
 
  private:
   void poll_once(std::chrono::microseconds timeout);
+  void receive_main(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::chrono::microseconds timeout);
+  // Non-blocking read of the direct port until `out` holds `max`; `from`: record the
+  // sources (the pump's read).
+  void read_direct(std::vector<std::vector<uint8_t>>& out, std::size_t max, std::vector<sockaddr_in>* from);
 
   int fd_ = -1;
   int wake_fd_ = -1;
@@ -48,7 +57,7 @@ class UdpTransport final : public Transport {
   std::mutex timer_mu_;
   uint64_t timer_at_ = 0;  // armed for this host time (0: disarmed); guarded by timer_mu_
   uint16_t port_ = 0;
-  std::mutex peers_mu_;  // set_peer may run beside the node thread
+  mutable std::mutex peers_mu_;  // set_peer may run beside the node thread
   std::map<uint8_t, sockaddr_in> peers_;
   std::size_t mtu_;
   bool gro_ = false;                  // UDP_GRO enabled on the socket
@@ -56,6 +65,14 @@ class UdpTransport final : public Transport {
   std::atomic<uint64_t> send_errors_{0};
   bool stamps_ = false;  // SO_TIMESTAMPNS: the kernel stamps each datagram on arrival
   bool drained_ = false;  // receive()'s last recvmmsg left the socket empty (one receiving thread)
+  // The direct port (NodeConfig::direct_answers) and an epoll set holding only it: the
+  // pump's ppoll watches the epoll fd, so another thread turns the watch off and on
+  // (epoll_ctl) without waking the pump unless a datagram is waiting.
+  int direct_fd_ = -1;
+  int direct_ep_ = -1;
+  uint16_t direct_port_ = 0;
+  bool direct_ready_ = false;  // the last ppoll saw the direct port readable (pump thread)
+  std::vector<sockaddr_in> from_;  // source of each datagram of the last receive() (pump thread)
   mutable std::mutex wait_mu_;
   LatencyHistogram socket_wait_;  // guarded by wait_mu_
   static constexpr std::size_t kGsoMaxSegments = 64;
