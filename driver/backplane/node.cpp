@@ -448,6 +448,11 @@ std::size_t BackplaneNode::pump_out(std::vector<Datagram>& outbound, bool from_c
     c.tx_auth.encode(frame, d.bytes);
     outbound.push_back(std::move(d));
   }
+  // A claim routes this thread's frames up to its PULL, the command it was taken for. The
+  // thread may then serve other connections before the claim ends (an early pull waits for
+  // its hello), or the claim may end on another thread of a shared io loop: later frames go
+  // as usual, so no other answer is sent to a port only this claim's waiter reads.
+  if (direct && by_type[static_cast<std::size_t>(wire::FrameType::PULL)] != 0) tl_direct_claim = nullptr;
   if (!c.held_acks.empty() || c.acks_due.load(std::memory_order_relaxed) != 0) {
     const std::size_t before = outbound.size();
     release_acks(outbound, now);

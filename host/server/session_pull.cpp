@@ -130,6 +130,10 @@ void SessionPull::on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::a
   if (early->answered) h->direct.reset();  // here already, or nothing to wait for
 }
 
+void SessionPull::end_early_claim(SSL* ssl) {
+  if (auto* h = static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()))) h->direct.reset();
+}
+
 void SessionPull::fetch(HelloLookupRequest& req, std::function<void()> done) {
   auto* hint = req.ssl ? static_cast<Hint*>(SSL_get_ex_data(req.ssl, hint_index())) : nullptr;
   if (hint == nullptr || hint->owner == card_.card_id()) return done();

@@ -73,6 +73,10 @@ class SessionPull {
   // very session. Otherwise (no id, or the hello offers another one) the callback pulls
   // the offered session, its budget counting from the ClientHello.
   void on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy = nullptr);
+  // After the first handshake step that followed on_hint: if the ClientHello callback has
+  // not run yet (the hello was not all in), the early pull's claim on the backplane's
+  // direct port ends, so the card's pump takes its answer (docs/backplane.md).
+  static void end_early_claim(SSL* ssl);
 
   SessionPullCounters counters() const;
   std::string metrics_text() const;  // Prometheus text, sessnic_server_session_pulls_total

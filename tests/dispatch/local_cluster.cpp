@@ -148,10 +148,11 @@ backplane = "127.0.0.1:{}"
 content = "{}/examples/travel/{}"
 proxy_protocol = {}
 session_pull = {}
-threads = 4
+threads = {}
 )",
                         names[i], i + 1, server_ports[i], udp[i + 1], SESSNIC_SOURCE_DIR, names[i],
-                        opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false");
+                        opt.proxy_protocol ? "true" : "false", opt.session_pull ? "true" : "false",
+                        opt.server_threads);
     if (opt.server_metrics) toml += fmt::format("metrics = \"127.0.0.1:{}\"\n", server_metrics_ports[i]);
     if (opt.pull_spin_us) toml += fmt::format("pull_spin_us = {}\n", *opt.pull_spin_us);
   }

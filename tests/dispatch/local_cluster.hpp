@@ -36,6 +36,8 @@ struct LocalClusterOptions {
   bool server_metrics = false;
   // The servers' `pull_spin_us` (with session_pull); unset: the default.
   std::optional<int> pull_spin_us;
+  // Each server's I/O threads (`threads`).
+  int server_threads = 4;
 };
 
 class LocalCluster {

@@ -17,7 +17,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <tuple>
 
 #include "local_cluster.hpp"
@@ -47,13 +49,10 @@ struct DirectVisit {
   std::string error;
 };
 
-DirectVisit visit_direct(uint16_t port, SSL_CTX* ctx, const std::vector<proxy_v2::Tlv>& tlvs, SSL_SESSION* resume) {
-  DirectVisit v;
+// The connection with its PROXY v2 header sent (-1: failed), the hello not yet.
+int open_direct(uint16_t port, const std::vector<proxy_v2::Tlv>& tlvs) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    v.error = "socket";
-    return v;
-  }
+  if (fd < 0) return -1;
   const timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -67,10 +66,20 @@ DirectVisit visit_direct(uint16_t port, SSL_CTX* ctx, const std::vector<proxy_v2
   addr.src_port = 40000;
   addr.dst_port = port;
   const auto hdr = proxy_v2::encode(addr, tlvs);
-  SslPtr ssl(SSL_new(ctx));
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
-      ::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hdr.size()) || !ssl) {
+      ::send(fd, hdr.data(), hdr.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hdr.size())) {
     ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The handshake and one request on `fd` (open_direct's; closed here).
+DirectVisit finish_direct(int fd, SSL_CTX* ctx, SSL_SESSION* resume) {
+  DirectVisit v;
+  SslPtr ssl(fd >= 0 ? SSL_new(ctx) : nullptr);
+  if (!ssl) {
+    if (fd >= 0) ::close(fd);
     v.error = "connect";
     return v;
   }
@@ -92,6 +101,10 @@ DirectVisit visit_direct(uint16_t port, SSL_CTX* ctx, const std::vector<proxy_v2
   ssl.reset();
   ::close(fd);
   return v;
+}
+
+DirectVisit visit_direct(uint16_t port, SSL_CTX* ctx, const std::vector<proxy_v2::Tlv>& tlvs, SSL_SESSION* resume) {
+  return finish_direct(open_direct(port, tlvs), ctx, resume);
 }
 
 // The id a hello offering `s` names: the legacy session id (TLS 1.2) or the PSK identity,
@@ -174,6 +187,46 @@ TEST(DispatchSessionPullEarly, NamedSessionIsPulledAtTheHeaderAndAnotherIdFallsB
   EXPECT_EQ(early(m_hotels, "mismatch"), 2) << m_hotels;
   // The named session early and the offered one from the callback, per version.
   EXPECT_EQ(metric(m_hotels, "sessnic_server_session_pulls_total{result=\"pulled\"}"), 4) << m_hotels;
+}
+
+// A header whose hello is late: its early pull must not hold the io thread's other pulls.
+// Its PULL left from the backplane's direct port (the loop had nothing else to do), but
+// until its hello comes the thread serves other connections, whose answers would wait on
+// a port only that hello's callback reads: B's pull would run out of its budget and B
+// would get a full handshake. The claim ends when the first handshake step finds no hello.
+TEST(DispatchSessionPullEarly, AHeaderWithoutItsHelloHoldsNoOtherConnectionsPull) {
+  testing::LocalClusterOptions opt;
+  opt.session_pull = true;
+  opt.server_metrics = true;
+  opt.pull_spin_us = 200;
+  opt.server_threads = 1;  // both connections on one io thread
+  LocalCluster cluster(opt);
+  const uint16_t flights = cluster.server_ports.at(0), cars = cluster.server_ports.at(1);
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(version == TLS1_2_VERSION ? "TLS 1.2" : "TLS 1.3");
+    auto ctx = testtls::make_client_ctx(version);
+    SSL_CTX_set_min_proto_version(ctx.get(), version);
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
+    auto a = visit_direct(flights, ctx.get(), {}, nullptr), b = visit_direct(flights, ctx.get(), {}, nullptr);
+    ASSERT_TRUE(a.session && b.session) << a.error << b.error << cluster.logs();
+    auto hint = [&](SSL_SESSION* s, std::chrono::microseconds budget) {
+      std::vector<proxy_v2::Tlv> t;
+      proxy_v2::append_pull_hint(t, {1, budget, false, offered_id(s)});
+      return t;
+    };
+    const int late = open_direct(cars, hint(a.session.get(), std::chrono::microseconds(2'000'000)));
+    ASSERT_GE(late, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its header is read, its pull answered
+    auto on_time = visit_direct(cars, ctx.get(), hint(b.session.get(), std::chrono::microseconds(100'000)), b.session.get());
+    EXPECT_TRUE(on_time.resumed) << on_time.error << cluster.server_metrics(1);
+    auto late_visit = finish_direct(late, ctx.get(), a.session.get());
+    EXPECT_TRUE(late_visit.resumed) << late_visit.error << cluster.server_metrics(1);
+  }
+  const auto m_cars = cluster.server_metrics(1), m_flights = cluster.server_metrics(0);
+  EXPECT_EQ(metric(m_cars, "sessnic_server_session_pulls_total{result=\"pulled\"}"), 4) << m_cars;
+  // The owner answered to a direct port once per version: the late header's pull. The
+  // other connection's PULL left from the node's own port, where the pump reads.
+  EXPECT_EQ(metric(m_flights, "sessnic_backplane_direct_datagrams_total{way=\"sent\"}"), 2) << m_flights;
 }
 
 // (backplane mode, early_move)
