@@ -42,6 +42,7 @@ class BackplaneMover : public SessionMover {
     // table it never uses: the card top always has one).
     dc.geometry = repository ? TableGeometry::full : TableGeometry::tiny;
     nc.passive = !repository;
+    nc.direct_answers = false;  // the dispatcher never waits on its thread for a PULL of its own
     card_ = open_device(dc);
     node_ = std::make_unique<backplane::BackplaneNode>(nc, *card_, std::make_unique<backplane::UdpTransport>(nc));
     node_->start();

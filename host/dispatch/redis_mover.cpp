@@ -41,6 +41,7 @@ class RedisMover : public SessionMover {
     auto keys = load_key_file(cfg.key_file);
     auto nc = config::node_config(cfg, cfg.dispatcher.card, keys);
     card_ = nc.card_id;
+    nc.direct_answers = false;  // the dispatcher never waits on its thread for a PULL of its own
     // The dispatcher's table: where an entry fetched from Redis waits for its TRANSFER.
     DeviceConfig dc;
     dc.card_id = nc.card_id;
