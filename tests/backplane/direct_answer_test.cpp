@@ -151,19 +151,35 @@ TEST(backplane_direct, AnAnswerNobodyReadsStillLandsThroughTheNodeAddress) {
 
 // Many pulls, each waited for on this thread for a random short while (often ending before
 // the answer, as a paused handshake's wait does): every one lands well inside its budget,
-// whoever delivers it.
+// whoever delivers it, and none waits for a retransmission.
+//
+// The retransmit floor is 25 ms, not 2: an answer left on the direct port with nobody to
+// read it (the waiter gone and the pump not woken) still comes only by the owner's
+// retransmission and fails the test, but a thread on the answer's path that waits a few
+// ms for a CPU no longer passes for one. Traced with a 2 ms floor (run-queue wait from
+// /proc/thread-self/schedstat around the pumps' ppoll and this thread's pull): every
+// retransmission had a pump runnable 2-4 ms without a CPU (its ppoll had returned for the
+// answer), or this thread preempted 2.7-3.4 ms while it held the claim (the answer sat on
+// the unwatched port until then); 2 vCPUs and three busy threads here, more on the host.
+//
+// Not every answer is routed: pull_async sends its PULL after the card made it, outside
+// the device lock (send_frames_here), and the pump, awake for the previous pull's ack,
+// may take it off frame_out in its own pump_out first. The PULL then leaves from the node
+// port and its answer comes to the pump at once (60-150 us traced): the shortcut lost, no
+// wait added. Seen about once in 10000-20000 pulls; nearly all must be routed.
 TEST(backplane_direct, EveryPullCompletesWhetherItsWaiterOrThePumpTakesTheAnswer) {
-  DirectPair d = connected_pair(2ms);
+  DirectPair d = connected_pair(25ms);
   std::mt19937_64 rng(87);
   int by_poll = 0;
-  for (int i = 0; i < 400; ++i) {
+  constexpr uint64_t kPulls = 400;
+  for (uint64_t i = 0; i < kPulls; ++i) {
     const SessionKey k = owned_by_card2(d, 1000 + i);
     Outcome o;
     const auto t0 = Clock::now();
     {
       DirectWait w = d.p.dev_a->direct_wait();
       ASSERT_TRUE(w);
-      d.p.dev_a->pull_async(k, 2, 20ms, o.callback());
+      d.p.dev_a->pull_async(k, 2, 200ms, o.callback());
       const auto until = t0 + std::chrono::microseconds(rng() % 150);
       while (!o.fired.load(std::memory_order_acquire) && Clock::now() < until)
         if (!w.poll()) std::this_thread::yield();
@@ -174,7 +190,8 @@ TEST(backplane_direct, EveryPullCompletesWhetherItsWaiterOrThePumpTakesTheAnswer
     by_poll += o.thread == std::this_thread::get_id() ? 1 : 0;
   }
   const NodeStats a = d.p.a->stats(), b = d.p.b->stats();
-  EXPECT_EQ(b.tx_routed, 400u);
+  EXPECT_LE(b.tx_routed, kPulls);
+  EXPECT_GE(b.tx_routed, kPulls - kPulls / 40) << "PULLs that did not leave from the direct port";
   EXPECT_GE(by_poll, 1);
   EXPECT_EQ(a.kernel[wire::BP_STATS_RETRANSMITS] + b.kernel[wire::BP_STATS_RETRANSMITS], 0u)
       << "an answer waited for a retransmission: by_poll " << by_poll << " rx_direct " << a.rx_direct;
