@@ -20,6 +20,16 @@
 namespace sessnic::backplane {
 namespace {
 
+// One recvmmsg slot: `cap` bytes at `buf`, the sender's address into `name`.
+void receive_slot(mmsghdr& m, iovec& iov, sockaddr_in& name, uint8_t* buf, std::size_t cap) {
+  iov = {buf, cap};
+  m = {};
+  m.msg_hdr.msg_name = &name;
+  m.msg_hdr.msg_namelen = sizeof name;
+  m.msg_hdr.msg_iov = &iov;
+  m.msg_hdr.msg_iovlen = 1;
+}
+
 std::string errno_text() { return std::strerror(errno); }
 
 // A route (Datagram::route) is an IPv4 address and port packed with a marker bit, so 0
@@ -260,12 +270,7 @@ void UdpTransport::receive_main(std::vector<std::vector<uint8_t>>& out, std::siz
     std::array<char, kCmsg> ctl[kMsgs];
     const std::size_t want = std::min(kMsgs, max - out.size());
     for (std::size_t i = 0; i < want; ++i) {
-      iov[i] = {bufs.data() + i * cap, cap};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+      receive_slot(msgs[i], iov[i], names[i], bufs.data() + i * cap, cap);
       msgs[i].msg_hdr.msg_control = ctl[i].data();
       msgs[i].msg_hdr.msg_controllen = kCmsg;
     }
@@ -353,14 +358,7 @@ void UdpTransport::read_direct(std::vector<std::vector<uint8_t>>& out, std::size
     iovec iov[kMsgs];
     sockaddr_in names[kMsgs];
     const std::size_t want = std::min(kMsgs, max - out.size());
-    for (std::size_t i = 0; i < want; ++i) {
-      iov[i] = {bufs.data() + i * cap, cap};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = &names[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    for (std::size_t i = 0; i < want; ++i) receive_slot(msgs[i], iov[i], names[i], bufs.data() + i * cap, cap);
     const int r = ::recvmmsg(direct_fd_, msgs, static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (r <= 0) return;  // EAGAIN: empty
     for (int i = 0; i < r; ++i) {
