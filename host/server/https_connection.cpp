@@ -105,17 +105,15 @@ void HttpsConnection::read_proxy_header() {
     return finish();
   }
   if (d.status == proxy_v2::DecodeStatus::ok) proxied_peer_ = d.addr;
-  const bool hinted = env_.pull != nullptr && [&] {
-    const auto hint = proxy_v2::find_pull_hint(d);
-    if (!hint) return false;
+  const auto hint = env_.pull ? proxy_v2::find_pull_hint(d) : std::nullopt;
+  if (hint) {
     set_busy(true);  // counted before the pull decides whether this thread may wait for it
     env_.pull->on_hint(ssl_.get(), *hint, env_.loop_busy);
-    return true;
-  }();
+  }
   do_handshake();
   // The hello was not all here: until it is, this thread serves other connections, so the
   // early pull's answer must not wait on a port only this connection's callback reads.
-  if (hinted) SessionPull::end_early_claim(ssl_.get());
+  if (hint) SessionPull::end_early_claim(ssl_.get());
 }
 
 void HttpsConnection::do_handshake() {

@@ -97,15 +97,16 @@ SessionPull::~SessionPull() {
   state_->idle.wait_for(lock, 2 * kMaxBudget, [&] { return state_->in_flight == 0; });
 }
 
-void SessionPull::set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
+SessionPull::Hint* SessionPull::set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
   auto* h = new Hint{hint.owner, std::min(hint.budget, kMaxBudget), hint.move_in_flight, loop_busy, nullptr, nullptr};
   delete static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
-  if (SSL_set_ex_data(ssl, hint_index(), h) != 1) delete h;
+  if (SSL_set_ex_data(ssl, hint_index(), h) == 1) return h;
+  delete h;
+  return nullptr;
 }
 
 void SessionPull::on_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy) {
-  set_hint(ssl, hint, loop_busy);
-  auto* h = static_cast<Hint*>(SSL_get_ex_data(ssl, hint_index()));
+  Hint* h = set_hint(ssl, hint, loop_busy);
   if (h == nullptr || hint.session_id.empty() || hint.owner == card_.card_id()) return;
   // The hello is on its way behind this header, and OpenSSL has yet to read and parse it
   // before the ClientHello callback would ask. Pulling now lets the owner's and this

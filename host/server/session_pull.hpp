@@ -88,7 +88,8 @@ class SessionPull {
   struct Hint;  // in the SSL's ex_data
   static void free_hint(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*);
   static int hint_index();
-  static void set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy);
+  // The connection's hint, replacing any earlier one (null: OpenSSL would not keep it).
+  static Hint* set_hint(SSL* ssl, const proxy_v2::PullHint& hint, const std::atomic<int>* loop_busy);
   void fetch(HelloLookupRequest& req, std::function<void()> done);
   // Pulls `key` as `hint` says (or finds it here) and calls `done` exactly once. `req`:
   // the ClientHello's, whose spin it sets (null: a pull started before the hello).
