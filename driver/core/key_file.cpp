@@ -16,23 +16,14 @@
 
 #include <fmt/format.h>
 
+#include "sessnic/unique_fd.hpp"
+
 namespace sessnic {
 namespace {
 
 constexpr size_t kMaxFileBytes = 64 * 1024;
 constexpr const char* kMagic = "sessnic-key";
 constexpr const char* kVersion = "v1";
-
-// Closes a POSIX fd on scope exit.
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& why) {
   throw KeyFileError(fmt::format("cluster key file {}: {}", path.string(), why));
@@ -76,10 +67,10 @@ std::string format_key_line(const ClusterKey& key) {
 }
 
 Keyring load_key_file(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.fd < 0) fail(path, std::strerror(errno));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) fail(path, std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) fail(path, std::strerror(errno));
+  if (::fstat(fd.get(), &st) != 0) fail(path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
   if ((st.st_mode & 077) != 0)
     fail(path, fmt::format("mode {:04o} gives access to group or others; run: chmod 600 {}", st.st_mode & 07777,
@@ -89,7 +80,7 @@ Keyring load_key_file(const std::filesystem::path& path) {
   std::string text(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
   while (got < text.size()) {
-    const ssize_t n = ::read(fd.fd, text.data() + got, text.size() - got);
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) fail(path, n < 0 ? std::strerror(errno) : "file shrank while reading");
     got += static_cast<size_t>(n);
@@ -130,21 +121,21 @@ void generate_key_file(const std::filesystem::path& path, uint32_t key_id, const
     }
   }
 
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) {
     const int err = errno;
     OPENSSL_cleanse(text.data(), text.size());
     fail(path, err == EEXIST ? std::string("already exists; refusing to overwrite a key") : std::strerror(err));
   }
   size_t put = 0;
-  bool ok = ::fchmod(fd.fd, 0600) == 0;  // umask can only narrow it; be explicit anyway
+  bool ok = ::fchmod(fd.get(), 0600) == 0;  // umask can only narrow it; be explicit anyway
   while (ok && put < text.size()) {
-    const ssize_t n = ::write(fd.fd, text.data() + put, text.size() - put);
+    const ssize_t n = ::write(fd.get(), text.data() + put, text.size() - put);
     if (n < 0 && errno == EINTR) continue;
     ok = n > 0;
     if (ok) put += static_cast<size_t>(n);
   }
-  ok = ok && ::fsync(fd.fd) == 0;
+  ok = ok && ::fsync(fd.get()) == 0;
   const int err = errno;
   OPENSSL_cleanse(text.data(), text.size());
   if (!ok) {

@@ -14,11 +14,6 @@
 
 namespace sessnic::shm {
 
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 SharedRegion SharedRegion::create(std::size_t bytes, const std::string& name) {
   UniqueFd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) throw std::system_error(errno, std::generic_category(), "memfd_create");

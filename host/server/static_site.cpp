@@ -13,6 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sessnic/unique_fd.hpp"
+
 namespace sessnic::server {
 namespace {
 
@@ -33,21 +35,6 @@ int hex(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // glibc has no wrapper for openat2 before 2.39.
 int open_beneath(int dir, const char* rel) {
@@ -152,7 +139,7 @@ HttpResponse StaticSite::respond(std::string_view method, std::string_view targe
   const std::string rel = path->substr(1);
   int fd = open_beneath(root_fd_, rel.c_str());
   if (fd < 0 && errno == EXDEV) fd = open_canonical(rel);  // resolution left the directory: check where to
-  Fd file(fd);
+  UniqueFd file(fd);
   struct stat st{};
   if (file.get() < 0 || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return not_found();
   HttpResponse r;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sessnic/unique_fd.hpp"
+
 namespace sessnic::dispatch {
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -29,12 +31,6 @@ std::string header(const std::string& head, const std::string& name) {
   return v;
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 }  // namespace
 
 TlsClient::TlsClient(int max_version) : ctx_(SSL_CTX_new(TLS_client_method())) {
@@ -49,26 +45,25 @@ FetchResult TlsClient::fetch(const std::string& host, uint16_t port, const std::
                              SSL_SESSION* resume, std::chrono::milliseconds timeout) {
   FetchResult r;
   auto t0 = Clock::now();
-  Fd s;
-  s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  if (s.fd < 0 || ::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+  if (s.get() < 0 || ::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
     r.error = "bad address " + host;
     return r;
   }
   timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(s.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   int one = 1;
-  ::setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     r.error = std::string("connect: ") + std::strerror(errno);
     return r;
   }
   SslPtr ssl(SSL_new(ctx_.get()));
-  SSL_set_fd(ssl.get(), s.fd);
+  SSL_set_fd(ssl.get(), s.get());
   SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
   static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_set_alpn_protos(ssl.get(), alpn, sizeof alpn);

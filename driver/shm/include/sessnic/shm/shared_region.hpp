@@ -1,38 +1,16 @@
 // A shared-memory window: a memfd (no name in any file system, mode 0600) mapped
 // read/write. The card service creates one per client and hands the fd over the attach
-// socket (SCM_RIGHTS); the client maps the same fd. Also the RAII owner of plain fds.
+// socket (SCM_RIGHTS); the client maps the same fd.
 #pragma once
 #include <cstddef>
 #include <string>
 
+#include "sessnic/unique_fd.hpp"
+
 namespace sessnic::shm {
 
-// An owned file descriptor (closed on destruction).
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+// The project's fd owner, under the name this library always used.
+using sessnic::UniqueFd;
 
 class SharedRegion {
  public:
