@@ -111,36 +111,42 @@ void encode(const Command& cmd, hls::stream<Beat>& out) {
   emit(cmd, [&](const Beat& b) { out.write(b); });
 }
 
-bool ResponseAssembler::push(const Beat& beat) {
-  if (ready_) {  // caller skipped take(): start over rather than mix two responses
-    ready_ = false;
-    in_progress_ = false;
+namespace {
+
+// The framing rule: one beat into `s`; true when a whole response is ready in s.cur. A
+// response whose framing contradicts its header (TLAST early or late) or whose status is
+// unknown is poisoned. Local, so it inlines into read_response's loop (the model device
+// reads every answer there) as well as into push().
+[[gnu::always_inline]] inline bool assemble(ResponseAssembler::State& s, const Beat& beat) {
+  if (s.ready) {  // caller skipped take(): start over rather than mix two responses
+    s.ready = false;
+    s.in_progress = false;
   }
-  if (!in_progress_) {
+  if (!s.in_progress) {
     unsigned blob_len = 0;
     bool valid = false;
-    cur_ = parse_header(beat, blob_len, valid);
-    corrupt_ = !valid;
-    want_beats_ = beats_for(blob_len);
-    got_beats_ = 0;
-    cur_.blob.assign(blob_len, 0);
-    if (want_beats_ == 0 || beat.last) {
-      if (want_beats_ != 0 || !beat.last) corrupt_ = true;  // TLAST disagrees with blob_len
-      if (corrupt_) poison(cur_);
-      ready_ = true;
+    s.cur = parse_header(beat, blob_len, valid);
+    s.corrupt = !valid;
+    s.want_beats = beats_for(blob_len);
+    s.got_beats = 0;
+    s.cur.blob.assign(blob_len, 0);
+    if (s.want_beats == 0 || beat.last) {
+      if (s.want_beats != 0 || !beat.last) s.corrupt = true;  // TLAST disagrees with blob_len
+      if (s.corrupt) poison(s.cur);
+      s.ready = true;
       return true;
     }
-    in_progress_ = true;
+    s.in_progress = true;
     return false;
   }
-  copy_blob_beat(beat, got_beats_, cur_.blob);
-  ++got_beats_;
-  const bool should_end = got_beats_ == want_beats_;
+  copy_blob_beat(beat, s.got_beats, s.cur.blob);
+  ++s.got_beats;
+  const bool should_end = s.got_beats == s.want_beats;
   if (beat.last || should_end) {
-    if (beat.last != should_end) corrupt_ = true;
-    if (corrupt_) poison(cur_);
-    in_progress_ = false;
-    ready_ = true;
+    if (beat.last != should_end) s.corrupt = true;
+    if (s.corrupt) poison(s.cur);
+    s.in_progress = false;
+    s.ready = true;
     // A late TLAST means more beats of this response follow; the next push() would
     // misread them as a header. They are consumed as a poisoned response instead.
     return true;
@@ -148,9 +154,13 @@ bool ResponseAssembler::push(const Beat& beat) {
   return false;
 }
 
+}  // namespace
+
+bool ResponseAssembler::push(const Beat& beat) { return assemble(s_, beat); }
+
 Response ResponseAssembler::take() {
-  ready_ = false;
-  return std::move(cur_);
+  s_.ready = false;
+  return std::move(s_.cur);
 }
 
 Response decode(std::span<const Beat> beats) {
@@ -167,50 +177,21 @@ Response decode(std::span<const Beat> beats) {
   return r;
 }
 
-// The model device reads every answer here: straight-line, not beat by beat through a
-// ResponseAssembler (its state machine was a fifth of the model's code per command),
-// with the assembler's outcomes: FAILED with an empty blob when the framing contradicts
-// the header or the status is unknown, a fresh FAILED response when the stream runs dry
-// mid-response, and the stream left at the next TLAST either way.
+// The model device reads every answer here, by the same framing rule as the rings'
+// ResponseAssembler: a fresh FAILED response when the stream runs dry, and the stream
+// left at the next TLAST when a response ends before its TLAST (poisoned).
 Response read_response(hls::stream<Beat>& in) {
-  if (in.empty()) {
-    Response r;
-    poison(r);
-    return r;
+  ResponseAssembler::State s;
+  while (!in.empty()) {
+    const Beat b = in.read();
+    if (!assemble(s, b)) continue;
+    bool last = b.last;
+    while (!last && !in.empty()) last = in.read().last;
+    return std::move(s.cur);
   }
-  Beat b = in.read();
-  unsigned blob_len = 0;
-  bool valid = false;
-  Response r = parse_header(b, blob_len, valid);
-  bool corrupt = !valid;
-  const unsigned want = beats_for(blob_len);
-  bool last = b.last;
-  if (want != 0 && !last) {
-    r.blob.assign(blob_len, 0);
-    unsigned got = 0;
-    for (;;) {
-      if (in.empty()) {
-        Response dry;
-        poison(dry);
-        return dry;
-      }
-      b = in.read();
-      copy_blob_beat(b, got, r.blob);
-      ++got;
-      const bool should_end = got == want;
-      if (b.last || should_end) {
-        if (b.last != should_end) corrupt = true;
-        last = b.last;
-        break;
-      }
-    }
-  } else if (want != 0 || !last) {
-    corrupt = true;  // TLAST disagrees with blob_len
-  }
-  if (corrupt) poison(r);
-  // Drain to TLAST so the next response starts on a header beat.
-  while (!last && !in.empty()) last = in.read().last;
-  return r;
+  Response dry;
+  poison(dry);
+  return dry;
 }
 
 Response local_response(const Command& cmd, wire::Status status) {

@@ -36,13 +36,19 @@ class ResponseAssembler {
   bool push(const Beat& beat);
   Response take();
 
+  // The response being assembled. codec.cpp's one framing rule works on it, for this
+  // class and for read_response().
+  struct State {
+    bool in_progress = false;
+    bool corrupt = false;
+    unsigned want_beats = 0;
+    unsigned got_beats = 0;
+    Response cur;
+    bool ready = false;
+  };
+
  private:
-  bool in_progress_ = false;
-  bool corrupt_ = false;
-  unsigned want_beats_ = 0;
-  unsigned got_beats_ = 0;
-  Response cur_;
-  bool ready_ = false;
+  State s_;
 };
 
 // Decodes exactly one response from `beats` (header + payload). FAILED on bad framing.
