@@ -286,41 +286,84 @@ void Connection::forward() {
 
 void Connection::forwarded() {
   watch(Phase::splice, last_activity_ + host_.settings().idle_timeout);
-  pump(client_, server_, buffers_.get(), true);
-  pump(server_, client_, buffers_.get() + kSpliceBuffer, false);
+  read_next(client_, server_, buffers_.get(), true);
+  read_next(server_, client_, buffers_.get() + kSpliceBuffer, false);
 }
 
-void Connection::pump(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s) {
-  from.async_read_some(asio::buffer(buf, kSpliceBuffer), [self = shared_from_this(), &from, &to, buf, c2s](std::error_code ec, size_t n) {
-    if (self->closed_) return;
-    if (ec) {
-      // EOF (or reset) one way: pass the half-close on, finish when both ways are done.
-      // The last direction needs no shutdown: close() sends the FIN.
-      if (--self->open_directions_ == 0) return self->close(std::nullopt, "done");
-      std::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-      if (ec != asio::error::eof) self->close(std::nullopt, c2s ? "client_reset" : "server_reset");
+// One direction of the splice (docs/dispatcher.md, "CPU per handshake"). A read that
+// asio completed (`n` bytes at `buf`, or its EOF or error) is topped up with what else
+// `from` already has (until it would block, its EOF, or a full buffer) and goes out in one
+// send, made here rather than through an asio write operation; an EOF read with the last
+// bytes leaves in the same segment as them (MSG_MORE, then the FIN of end_direction()), so
+// the peer gets one segment and one wake-up, not two. Waiting for `from` stays asio's read
+// (a speculative recv, then epoll): a bare readiness wait would cost an epoll_ctl(MOD).
+void Connection::relay(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s, std::error_code ec, size_t n) {
+  bool eof = ec == asio::error::eof;
+  std::error_code rec = eof ? std::error_code() : ec;
+  while (!ec && n < kSpliceBuffer) {
+    const ssize_t r = ::recv(from.native_handle(), buf + n, kSpliceBuffer - n, MSG_DONTWAIT);
+    if (r > 0) {
+      n += static_cast<size_t>(r);
+      continue;
+    }
+    if (r == 0) eof = true;
+    else if (errno == EINTR) continue;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK) rec = std::error_code(errno, std::system_category());
+    break;
+  }
+  const bool ends = eof || rec;
+  if (n > 0) {
+    last_activity_ = Clock::now();
+    (c2s ? host_.metrics().bytes_client_to_server : host_.metrics().bytes_server_to_client) += n;
+    (c2s ? bytes_c2s_ : bytes_s2c_) += n;
+    if (!c2s && !server_hello_->done()) {
+      server_hello_->feed(std::span<const uint8_t>(buf, n));
+      if (server_hello_->done())
+        host_.metrics().phase_us(SetupPhase::server_hello,
+                                 std::chrono::duration<double, std::micro>(Clock::now() - forwarded_at_).count());
+    }
+    // MSG_MORE holds the segment for the FIN that end_direction() sends right after.
+    const ssize_t w = ::send(to.native_handle(), buf, n, MSG_NOSIGNAL | MSG_DONTWAIT | (ends ? MSG_MORE : 0));
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return close(std::nullopt, c2s ? "server_error" : "client_error");
+    const size_t done = w > 0 ? static_cast<size_t>(w) : 0;
+    if (done < n) {
+      // `to` is full: the rest waits for it (asio's write), and so does this direction's reading.
+      asio::async_write(to, asio::buffer(buf + done, n - done),
+                        [self = shared_from_this(), &from, &to, buf, c2s, eof, rec](std::error_code ec2, size_t) {
+                          if (self->closed_) return;
+                          if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
+                          self->sent(from, to, buf, c2s, eof, rec);
+                        });
       return;
     }
-    self->last_activity_ = Clock::now();
-    (c2s ? self->host_.metrics().bytes_client_to_server : self->host_.metrics().bytes_server_to_client) += n;
-    (c2s ? self->bytes_c2s_ : self->bytes_s2c_) += n;
-    if (!c2s && !self->server_hello_->done()) {
-      self->server_hello_->feed(std::span<const uint8_t>(buf, n));
-      if (self->server_hello_->done())
-        self->host_.metrics().phase_us(
-            SetupPhase::server_hello,
-            std::chrono::duration<double, std::micro>(Clock::now() - self->forwarded_at_).count());
-    }
-    asio::async_write(to, asio::buffer(buf, n), [self, &from, &to, buf, c2s](std::error_code ec2, size_t) {
-      if (self->closed_) return;
-      if (ec2) return self->close(std::nullopt, c2s ? "server_error" : "client_error");
-      // The server's first flight is with the client: the spare's connect (and the
-      // server's accept of it) no longer competes with this handshake for the CPU.
-      if (!c2s) self->refill();
-      self->pump(from, to, buf, c2s);
-    });
-  });
+  }
+  sent(from, to, buf, c2s, eof, rec);
+}
+
+void Connection::sent(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s, bool eof, std::error_code rec) {
+  // The server's first flight is with the client: the spare's connect (and the server's
+  // accept of it) no longer competes with this handshake for the CPU.
+  if (!c2s && bytes_s2c_ > 0) refill();
+  if (eof || rec) return end_direction(to, c2s, rec);
+  read_next(from, to, buf, c2s);
+}
+
+void Connection::read_next(tcp::socket& from, tcp::socket& to, uint8_t* buf, bool c2s) {
+  from.async_read_some(asio::buffer(buf, kSpliceBuffer),
+                       [self = shared_from_this(), &from, &to, buf, c2s](std::error_code ec, size_t n) {
+                         if (self->closed_) return;
+                         self->relay(from, to, buf, c2s, ec, n);
+                       });
+}
+
+// EOF (or reset) one way: pass the half-close on, finish when both ways are done. The
+// last direction needs no shutdown: close() sends the FIN.
+void Connection::end_direction(tcp::socket& to, bool c2s, std::error_code ec) {
+  if (--open_directions_ == 0) return close(std::nullopt, "done");
+  std::error_code ignored;
+  to.shutdown(tcp::socket::shutdown_send, ignored);
+  if (ec) close(std::nullopt, c2s ? "client_reset" : "server_reset");
 }
 
 void Connection::refill() {

@@ -63,7 +63,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void transfer_done(TransferOutcome o);
   void forward();
   void forwarded();
-  void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s);
+  // The splice, one direction: what an asio read brought (`n` bytes, or `ec`) plus what
+  // else `from` has goes out in one send (relay), then the next read (sent) or the
+  // direction's end (end_direction).
+  void relay(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s, std::error_code ec,
+             size_t n);
+  void sent(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s, bool eof,
+            std::error_code rec);
+  void read_next(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, uint8_t* buf, bool c2s);
+  void end_direction(asio::ip::tcp::socket& to, bool c2s, std::error_code ec);
   void refill();  // once per connection that asked WarmConnections: top up the spares
   void close(std::optional<CloseReason> reason = std::nullopt, const char* end = "closed");
   void access_log(const char* end) const;

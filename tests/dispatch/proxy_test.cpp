@@ -35,6 +35,9 @@
 #include "session_mover.hpp"
 
 namespace sessnic::dispatch {
+namespace testing {
+uint32_t tcp_segments_in(int fd);  // segments_in.cpp
+}  // namespace testing
 namespace {
 using namespace std::chrono_literals;
 using testing::Bytes;
@@ -107,6 +110,7 @@ class DispatchProxy : public ::testing::Test {
     std::vector<uint16_t> backplane_ports;  // dispatcher, a, b: backplane addresses (0 = none)
     std::shared_ptr<SessionMover> mover;
     std::string server_a;  // extra [[server]] lines for server a
+    uint16_t b_port = 0;   // another backend as server b instead of the echo
   };
   void start(const std::string& extra_dispatcher = "", bool with_dead_server = false) {
     start(Options{.dispatcher = extra_dispatcher, .dead_server = with_dead_server});
@@ -151,7 +155,7 @@ content = "."
     return toml + o.tail;
   }
   void start(const Options& o, Dispatcher::ConfigSource reload_from = {}) {
-    cfg_ = config::parse_cluster_config(config_text(o, a_.port(), b_.port()), "proxy_test.toml");
+    cfg_ = config::parse_cluster_config(config_text(o, a_.port(), o.b_port ? o.b_port : b_.port()), "proxy_test.toml");
     d_ = std::make_unique<Dispatcher>(cfg_, o.mover, std::move(reload_from));
     thread_ = std::thread([this] {
       d_->run();
@@ -246,6 +250,92 @@ TEST_F(DispatchProxy, ForwardsProxyHeaderAndExactHelloByteByByte) {
   auto more = c.read(16);
   EXPECT_EQ(std::string(more.begin(), more.end()), "application data");
   EXPECT_EQ(d_->metrics().hellos_parsed.load(), 1u);
+}
+
+// A server that answers the first connection bringing bytes (health probes and spares
+// bring none) with "abc" and its FIN in one segment once told to, then records what the
+// client still sends until the client's FIN.
+class FinBackend {
+ public:
+  explicit FinBackend(size_t hello_size) : hello_size_(hello_size) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 64);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~FinBackend() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  std::atomic<bool> got_hello{false}, go{false}, client_done{false};
+  std::string after;  // what came after the hello, complete once client_done
+
+ private:
+  void run() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      if (serve(c)) return;
+    }
+  }
+  // True once it has served the client.
+  bool serve(int c) {
+    std::string in;
+    char buf[4096];
+    ssize_t n;
+    while (in.size() < hello_size_ && (n = ::recv(c, buf, sizeof buf, 0)) > 0) in.append(buf, static_cast<size_t>(n));
+    if (in.size() < hello_size_) {
+      ::close(c);
+      return false;
+    }
+    got_hello = true;
+    while (!go && !stop_) std::this_thread::sleep_for(1ms);
+    (void)!::send(c, "abc", 3, MSG_NOSIGNAL | MSG_MORE);
+    ::shutdown(c, SHUT_WR);  // the FIN rides on "abc"
+    while ((n = ::recv(c, buf, sizeof buf, 0)) > 0) after.append(buf, static_cast<size_t>(n));
+    client_done = true;
+    ::close(c);
+    return true;
+  }
+  size_t hello_size_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// The server's last bytes and its FIN reach the client in one segment, as they left the
+// server (the dispatcher reads the EOF with the bytes and sends the FIN with them: one
+// wake-up of the client, not two), and the half-close is still passed on: the client
+// can still send, and the server gets it before the client's FIN.
+TEST_F(DispatchProxy, TheServersLastBytesAndItsFinReachTheClientInOneSegment) {
+  Bytes h = hello("b.test");
+  FinBackend server(h.size());
+  start(Options{.dispatcher = "warm_connections = 0\n", .b_port = server.port()});
+  Client c(d_->port());
+  ASSERT_GE(c.fd, 0);
+  c.send(h);
+  ASSERT_TRUE(eventually([&] { return server.got_hello.load(); }));
+  std::this_thread::sleep_for(250ms);  // the hello's ACK and any window update are in
+  const uint32_t before = testing::tcp_segments_in(c.fd);
+  server.go = true;
+  auto got = c.read(3);
+  EXPECT_EQ(std::string(got.begin(), got.end()), "abc");
+  EXPECT_TRUE(c.closed_by_peer());  // the server's FIN, passed on
+  EXPECT_EQ(testing::tcp_segments_in(c.fd) - before, 1u) << "the bytes and the FIN in one segment";
+  c.send(std::string("xyz"));
+  ::shutdown(c.fd, SHUT_WR);
+  ASSERT_TRUE(eventually([&] { return server.client_done.load(); }));
+  EXPECT_EQ(server.after, "xyz");
 }
 
 TEST_F(DispatchProxy, RoutesByContentAndBalancesWithinAGroup) {
