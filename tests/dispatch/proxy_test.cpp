@@ -258,15 +258,7 @@ TEST_F(DispatchProxy, ForwardsProxyHeaderAndExactHelloByteByByte) {
 class FinBackend {
  public:
   explicit FinBackend(size_t hello_size) : hello_size_(hello_size) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 64);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::listen_on_loopback(port_);
     thread_ = std::thread([this] { run(); });
   }
   ~FinBackend() {
